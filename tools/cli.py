@@ -1,4 +1,52 @@
-def main():
-    import sys
-    from sottovoce.edge import __doc__ as d
-    print("ok", d, sys.argv)
+"""`sottovoce`: one command, a subcommand per program.
+
+    sottovoce demo   [--out DIR]      controllers + simulator + edge + host, a scripted conversation
+    sottovoce host   [--listen ...]   the inference node (gRPC)
+    sottovoce edge   --device URL     the edge daemon
+    sottovoce sim    --transport URL  the simulated glasses (bumble BLE peripheral)
+    sottovoce bench  turn|vad         benchmarks against their baselines
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> (module with add_arguments/run, help)
+PROGRAMS = {
+    "demo": ("sottovoce.tools.demo", "run the whole stack on a scripted conversation and report latencies"),
+    "host": ("sottovoce.host.cli", "serve the inference node (ASR, responder, whispered TTS) over gRPC"),
+    "edge": ("sottovoce.edge.cli", "run the edge daemon between a wearable and a host"),
+    "sim": ("sottovoce.firmware_sim.cli", "run the simulated glasses as a BLE peripheral"),
+}
+BENCHES = {
+    "turn": ("sottovoce.tools.bench_turn", "end-of-turn model vs fixed silence rules on held-out speech"),
+    "vad": ("sottovoce.tools.bench_vad", "Silero VAD vs WebRTC VAD on synthesised speech in noise"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        prog="sottovoce", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_module, help_text) in PROGRAMS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    bench = sub.add_parser("bench", help="benchmarks; each compares against a baseline in the same run")
+    bench.add_argument("which", choices=sorted(BENCHES))
+    args, rest = parser.parse_known_args(argv)
+
+    if args.command == "bench":
+        module, _ = BENCHES[args.which]
+        return int(importlib.import_module(module).main(rest) or 0)
+    module_name, help_text = PROGRAMS[args.command]
+    module = importlib.import_module(module_name)
+    program = argparse.ArgumentParser(prog=f"sottovoce {args.command}", description=help_text)
+    module.add_arguments(program)
+    return int(module.run(program.parse_args(rest)) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

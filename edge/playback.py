@@ -1,0 +1,213 @@
+"""Playback on the wearable: response audio paced down the BLE downlink, and what was heard.
+
+The host sends a response's Opus frames as fast as it makes them; the device's buffer holds
+about a second. Frames go down while fewer than ``window`` are in flight (sent but not yet
+reported played), so the first frames leave at once and a flush on barge-in throws little away.
+The device's CBOR reports say exactly which sample of a stream has played: that is what the host
+uses to truncate the assistant's history to what the wearer actually heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from sottovoce.proto import control
+from sottovoce.proto.codec import FRAME_SAMPLES
+from sottovoce.proto.gatt_profile import DownlinkPacketizer
+
+from .links.base import DeviceLink
+
+log = logging.getLogger(__name__)
+
+
+class StreamState(Enum):
+    QUEUED = "queued"  # frames arriving, nothing heard yet
+    PLAYING = "playing"
+    FINISHED = "finished"
+    FLUSHED = "flushed"
+
+
+@dataclass
+class Stream:
+    response_id: int
+    stream_id: int
+    frames: deque[bytes] = field(default_factory=deque)
+    sent: int = 0
+    played_samples: int = 0
+    host_done: bool = False
+    end_sent: bool = False
+    flushing: bool = False  # flush sent, waiting for the device's report
+    state: StreamState = StreamState.QUEUED
+
+    @property
+    def live(self) -> bool:
+        return self.state in (StreamState.QUEUED, StreamState.PLAYING)
+
+
+@dataclass
+class PlaybackCounters:
+    frames_sent: int = 0
+    writes: int = 0
+    frames_dropped_overflow: int = 0
+    frames_dropped_stale: int = 0  # arrived for a stream already flushed or finished
+    underruns: int = 0
+    flushes: int = 0
+    bad_reports: int = 0
+
+
+# (kind, response_id, heard_samples) with kind in started / finished / interrupted
+PlaybackListener = Callable[[str, int, int], None]
+
+
+class Playback:
+    def __init__(
+        self,
+        on_event: PlaybackListener,
+        window_frames: int = 20,
+        max_queued_frames: int = 3000,
+    ) -> None:
+        self.on_event = on_event
+        self.window = window_frames
+        self.max_queued = max_queued_frames
+        self.counters = PlaybackCounters()
+        self.link: DeviceLink | None = None
+        self._packetizer = DownlinkPacketizer()
+        self._streams: dict[int, Stream] = {}  # by response_id
+        self._by_stream_id: dict[int, Stream] = {}
+        self._next_stream_id = 1
+        self._wake = asyncio.Event()
+
+    # --- device --------------------------------------------------------------------------------
+    def attach(self, link: DeviceLink | None) -> None:
+        """A (re)connected device: its buffer is empty, so nothing in flight survives."""
+        self.link = link
+        if link is not None:
+            self._packetizer.att_mtu = link.att_mtu
+        for s in self._streams.values():
+            if s.live:
+                self._close(s, StreamState.FLUSHED, "interrupted")
+        self._wake.set()
+
+    # --- responses from the host ---------------------------------------------------------------
+    def start(self, response_id: int) -> Stream:
+        for s in self._streams.values():  # only one answer plays at a time
+            if s.live:
+                log.info("response %d supersedes %d", response_id, s.response_id)
+                self._close(s, StreamState.FLUSHED, "interrupted")
+        stream = Stream(response_id, self._next_stream_id)
+        self._next_stream_id = self._next_stream_id % 255 + 1
+        self._streams[response_id] = stream
+        self._by_stream_id[stream.stream_id] = stream
+        self._forget_old()
+        return stream
+
+    def add_frame(self, response_id: int, opus: bytes) -> None:
+        s = self._streams.get(response_id)
+        if s is None or not s.live or s.host_done:
+            self.counters.frames_dropped_stale += 1
+            return
+        if len(s.frames) >= self.max_queued:
+            self.counters.frames_dropped_overflow += 1
+            return
+        s.frames.append(opus)
+        self._wake.set()
+
+    def finish(self, response_id: int) -> None:
+        s = self._streams.get(response_id)
+        if s is not None:
+            s.host_done = True
+            self._wake.set()
+
+    @property
+    def active(self) -> Stream | None:
+        """The stream the wearer is hearing or about to hear."""
+        for s in self._streams.values():
+            if s.live and not s.flushing:
+                return s
+        return None
+
+    async def flush(self, response_id: int) -> None:
+        """Stop the response now: drop what is queued here and tell the device to drop its buffer."""
+        s = self._streams.get(response_id)
+        if s is None or not s.live:
+            return
+        s.frames.clear()
+        s.host_done = s.flushing = True
+        self.counters.flushes += 1
+        if self.link is not None and s.sent:
+            await self.link.write_control(control.Flush(stream=s.stream_id).encode())
+            # the device answers with a 'flushed' report carrying the exact sample position
+        else:
+            self._close(s, StreamState.FLUSHED, "interrupted")
+
+    # --- device reports ------------------------------------------------------------------------
+    def on_report(self, msg: control.ControlMessage) -> None:
+        if isinstance(msg, control.BufferReport):
+            s = self._by_stream_id.get(msg.stream)
+            if s is not None:
+                s.played_samples = max(s.played_samples, msg.played)
+                self._wake.set()
+            return
+        if not isinstance(msg, control.PlaybackReport):
+            return
+        s = self._by_stream_id.get(msg.stream)
+        if s is None:
+            self.counters.bad_reports += 1
+            log.warning("playback report for unknown stream %d", msg.stream)
+            return
+        s.played_samples = max(s.played_samples, msg.sample)
+        if msg.event == "started" and s.state is StreamState.QUEUED:
+            s.state = StreamState.PLAYING
+            self.on_event("started", s.response_id, 0)
+        elif msg.event == "finished" and s.live:
+            self._close(s, StreamState.FINISHED, "finished")
+        elif msg.event == "flushed" and s.live:
+            self._close(s, StreamState.FLUSHED, "interrupted")
+        elif msg.event == "underrun":
+            self.counters.underruns += 1
+        self._wake.set()
+
+    def _close(self, s: Stream, state: StreamState, kind: str) -> None:
+        s.state = state
+        s.frames.clear()
+        self.on_event(kind, s.response_id, s.played_samples)
+
+    def _forget_old(self) -> None:
+        # Bounded memory: keep the last few streams for late reports, forget the rest.
+        while len(self._streams) > 8:
+            oldest = next(iter(self._streams))
+            old = self._streams.pop(oldest)
+            if self._by_stream_id.get(old.stream_id) is old:
+                del self._by_stream_id[old.stream_id]
+
+    # --- sender --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            s = self.active
+            if s is None or self.link is None or not self.link.has_downlink:
+                continue
+            try:
+                await self._pump(s)
+            except Exception as exc:  # a dropped link: the reconnect path re-attaches
+                log.warning("downlink write failed: %s", exc)
+
+    async def _pump(self, s: Stream) -> None:
+        link = self.link
+        assert link is not None
+        while s.live and s.frames and s.sent - s.played_samples // FRAME_SAMPLES < self.window:
+            frame = s.frames.popleft()
+            for packet in self._packetizer.packetize(s.stream_id, frame):
+                await link.write_downlink(packet)
+                self.counters.writes += 1
+            s.sent += 1
+            self.counters.frames_sent += 1
+        if s.live and s.host_done and not s.frames and not s.end_sent:
+            s.end_sent = True
+            await link.write_control(control.StreamEnd(stream=s.stream_id, frames=s.sent).encode())
