@@ -1,0 +1,123 @@
+"""Downlink pacing and playback bookkeeping against a device link that records what it is sent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sottovoce.edge.links.base import DeviceLink
+from sottovoce.edge.playback import Playback
+from sottovoce.proto import control
+from sottovoce.proto.gatt_profile import DownlinkReassembler
+
+
+class RecordingLink(DeviceLink):
+    """The device side of the downlink, in memory: reassembles what a real device would receive."""
+
+    description = "recording link"
+    has_downlink = True
+    att_mtu = 64
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[int, bytes]] = []
+        self.controls: list[control.ControlMessage] = []
+        self.reassembler = DownlinkReassembler(lambda s, f: self.frames.append((s, f)))
+
+    async def open(self, events) -> None:  # pragma: no cover - not used here
+        raise NotImplementedError
+
+    async def write_downlink(self, data: bytes) -> None:
+        self.reassembler.feed(data)
+
+    async def write_control(self, data: bytes) -> None:
+        self.controls.append(control.decode(data))
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+async def setup():
+    events: list[tuple[str, int, int]] = []
+    playback = Playback(lambda *e: events.append(e), window_frames=10)
+    link = RecordingLink()
+    playback.attach(link)
+    task = asyncio.create_task(playback.run())
+    yield playback, link, events
+    task.cancel()
+
+
+async def settle():
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_sends_a_window_ahead_then_paces_by_reports(setup):
+    playback, link, events = setup
+    stream = playback.start(response_id=7)
+    for i in range(30):
+        playback.add_frame(7, bytes([i]) * 70)  # 70 bytes: split over two writes at MTU 64
+    await settle()
+    assert [f for _, f in link.frames] == [bytes([i]) * 70 for i in range(10)]
+    playback.on_report(control.PlaybackReport("started", stream.stream_id, 0, 0))
+    assert events == [("started", 7, 0)]
+    playback.on_report(control.BufferReport(stream.stream_id, queued=5, free=45, played=5 * 320))
+    await settle()
+    assert len(link.frames) == 15
+    playback.finish(7)
+    playback.on_report(control.BufferReport(stream.stream_id, queued=0, free=50, played=30 * 320))
+    await settle()
+    assert len(link.frames) == 30
+    assert link.controls == [control.StreamEnd(stream=stream.stream_id, frames=30)]
+    playback.on_report(control.PlaybackReport("finished", stream.stream_id, 30 * 320, 0))
+    assert events[-1] == ("finished", 7, 30 * 320)
+    assert playback.active is None
+
+
+async def test_flush_stops_at_once_and_reports_what_was_heard(setup):
+    playback, link, events = setup
+    stream = playback.start(response_id=1)
+    for i in range(40):
+        playback.add_frame(1, bytes([i]) * 40)
+    await settle()
+    playback.on_report(control.PlaybackReport("started", stream.stream_id, 0, 0))
+    await playback.flush(1)
+    assert link.controls == [control.Flush(stream=stream.stream_id)]
+    assert playback.active is None  # not a barge-in target any more
+    playback.add_frame(1, b"late")
+    assert playback.counters.frames_dropped_stale == 1
+    playback.on_report(control.PlaybackReport("flushed", stream.stream_id, 2240, 0))
+    assert events[-1] == ("interrupted", 1, 2240)
+    await settle()
+    assert len(link.frames) == 10  # nothing after the flush
+
+
+async def test_new_response_supersedes_the_old_one(setup):
+    playback, _, events = setup
+    playback.start(response_id=1)
+    playback.add_frame(1, b"x" * 10)
+    second = playback.start(response_id=2)
+    assert events == [("interrupted", 1, 0)]
+    assert playback.active is second
+
+
+async def test_queue_is_bounded_and_overflow_counted():
+    playback = Playback(lambda *e: None, window_frames=10, max_queued_frames=5)
+    playback.start(response_id=1)
+    for _ in range(8):
+        playback.add_frame(1, b"x")
+    assert playback.counters.frames_dropped_overflow == 3
+
+
+async def test_report_for_unknown_stream_is_counted(setup):
+    playback, _, _ = setup
+    playback.on_report(control.PlaybackReport("started", 200, 0, 0))
+    assert playback.counters.bad_reports == 1
+
+
+async def test_reconnect_interrupts_what_was_playing(setup):
+    playback, _, events = setup
+    playback.start(response_id=3)
+    playback.attach(RecordingLink())
+    assert events == [("interrupted", 3, 0)]

@@ -1,0 +1,52 @@
+"""The shared turn state machine, driven by the fixed-silence rule."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sottovoce.edge.turn import SilenceTurnPolicy, TurnKind
+
+FRAME = np.zeros(320, dtype=np.int16)
+
+
+def run(policy, probs):
+    out = []
+    for p in probs:
+        out += [(s.kind, s.frame) for s in policy.push(FRAME, p)]
+    return out
+
+
+def test_speech_then_silence_gives_start_tentative_confirmed():
+    policy = SilenceTurnPolicy(confirm_ms=500, tentative_ms=200)
+    events = run(policy, [0.0] * 5 + [0.9] * 20 + [0.0] * 30)
+    assert events == [
+        (TurnKind.SPEECH_START, 5),  # onset frame, reported once 60 ms of speech confirm it
+        (TurnKind.TENTATIVE_END, 25 + 9),  # 10th silent frame = 200 ms
+        (TurnKind.CONFIRMED_END, 25 + 24),  # 25th silent frame = 500 ms
+    ]
+
+
+def test_pause_shorter_than_confirm_resumes_the_same_turn():
+    policy = SilenceTurnPolicy(confirm_ms=500, tentative_ms=200)
+    events = run(policy, [0.9] * 10 + [0.0] * 15 + [0.9] * 10 + [0.0] * 5)
+    kinds = [k for k, _ in events]
+    assert kinds == [TurnKind.SPEECH_START, TurnKind.TENTATIVE_END, TurnKind.RESUMED]
+
+
+def test_a_click_shorter_than_min_speech_opens_no_turn():
+    policy = SilenceTurnPolicy()
+    assert run(policy, [0.0, 0.9, 0.9, 0.0, 0.0] * 10) == []
+
+
+def test_hysteresis_keeps_a_dip_inside_speech():
+    policy = SilenceTurnPolicy(confirm_ms=500, tentative_ms=200)
+    # 0.4 is below onset but above offset: a speaking wearer stays "in speech"
+    events = run(policy, [0.9] * 5 + [0.4] * 20 + [0.0] * 9)
+    assert [k for k, _ in events] == [TurnKind.SPEECH_START]
+    assert policy.speech_frames == 25
+
+
+def test_confirmed_end_always_follows_a_tentative_one():
+    policy = SilenceTurnPolicy(confirm_ms=200, tentative_ms=400)  # tentative clamps to confirm
+    kinds = [k for k, _ in run(policy, [0.9] * 5 + [0.0] * 12)]
+    assert kinds == [TurnKind.SPEECH_START, TurnKind.TENTATIVE_END, TurnKind.CONFIRMED_END]
