@@ -117,10 +117,12 @@ def _espeak_library() -> tuple[ctypes.CDLL, int]:
 
 
 class EspeakTts(TtsEngine):
-    """eSpeak NG. Voices are ``language[+variant]``, e.g. ``en-us``, ``en-gb+f3``, ``en-us+whisper``."""
+    """eSpeak NG. Voices are ``language[+variant]``, e.g. ``en-us``, ``en+f3``, ``en-us+whisper``."""
 
     name = "espeak"
     DEFAULT_VOICE = "en-us"
+    # eSpeak's English accents, by the names espeak_SetVoiceByName accepts ("en" is British).
+    ENGLISH = ("en", "en-us", "en-029", "en-gb-scotland", "en-gb-x-rp", "en-us-nyc")
     BASE_WPM = 175
     BASE_PITCH = 50
     _lock = threading.Lock()  # one synthesis at a time: the C library keeps global state
@@ -132,11 +134,12 @@ class EspeakTts(TtsEngine):
         self._callback = _SYNTH_CALLBACK(self._on_samples)  # keep a reference alive
 
     def voices(self) -> list[str]:
-        import espeakng_loader
         from pathlib import Path
 
+        import espeakng_loader
+
         variants = sorted(p.name for p in (Path(espeakng_loader.get_data_path()) / "voices" / "!v").iterdir())
-        return ["en-us", "en-gb"] + [f"en-us+{v}" for v in variants]
+        return [*self.ENGLISH, *(f"en-us+{v}" for v in variants)]
 
     def _on_samples(self, wav, count, _events) -> int:
         if count > 0:
