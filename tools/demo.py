@@ -121,10 +121,10 @@ class Stack:
         raise DemoError(f"{proc.name} did not print /{pattern}/ within {timeout:.0f} s:\n{proc.tail()}")
 
     async def stop_all(self) -> None:
+        """Newest first, each given time to finish: the edge says goodbye to a host still up."""
         for proc in reversed(self.procs):
             if proc.process.returncode is None:
                 proc.process.send_signal(signal.SIGTERM)
-        for proc in reversed(self.procs):
             try:
                 await asyncio.wait_for(proc.process.wait(), 10)
             except TimeoutError:
@@ -234,23 +234,9 @@ class EdgeLog:
         return result
 
 
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    ref, hyp = normalise(reference).split(), normalise(hypothesis).split()
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[len(hyp)] / len(ref)
-
-
-def normalise(text: str) -> str:
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).strip()
-
-
 def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
+    from sottovoce.host.asr import word_error_rate  # numbers as digits: "twelve" == "12"
+
     sim = json.loads((out / "sim_events.json").read_text())
     edge = EdgeLog.read(out / "edge_events.jsonl")
     utterances = sorted(sim["utterances"], key=lambda u: u["start_s"])

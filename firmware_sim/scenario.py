@@ -1,0 +1,399 @@
+"""Scenario files: what the wearer says and does, and the acoustic and radio conditions around it.
+
+A scenario is TOML. Utterances are ``[[utterance]]`` tables with ``say`` (synthesised offline at
+load time) or ``wav``, timed either absolutely (``at``) or reactively (``after`` an anchor such as
+the start of the assistant's answer to the previous utterance, as heard at the speaker). See
+``scenarios/demo.toml`` for every section. Validation errors name the table, its line and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import wave
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sottovoce.proto.codec import SAMPLE_RATE
+
+ANCHORS = ("start", "answer_start", "answer_end", "previous_end")
+BUTTON_KINDS = ("tap", "double_tap", "long_press", "press", "release")
+GESTURE_KINDS = ("nod", "shake", "tilt", "double_tap")
+DEFAULT_TIMEOUT_S = 8.0
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names the file, line and key."""
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """When something happens: ``at`` seconds on the scenario clock, or ``delay`` after ``after``.
+
+    ``ref`` is the 0-based utterance an anchor refers to (for utterances: the previous one).
+    """
+
+    at: float | None = None
+    after: str | None = None
+    delay: float = 0.0
+    timeout: float = DEFAULT_TIMEOUT_S
+    ref: int | None = None
+
+
+@dataclass
+class Utterance:
+    index: int  # 0-based position in the file
+    text: str  # what is said (ground truth for ASR); for WAVs the optional ``text`` key
+    trigger: Trigger
+    barge_in: bool = False
+    say: str | None = None
+    wav: Path | None = None
+    voice: str | None = None
+    tts: str | None = None
+    rate: float = 1.0
+    gain_db: float = 0.0
+    audio: np.ndarray | None = None  # int16 16 kHz, filled by ``synthesize``
+
+
+@dataclass(frozen=True)
+class Noise:
+    level_dbfs: float = -60.0  # RMS level relative to int16 full scale
+    color: str = "white"  # white | pink
+
+
+@dataclass(frozen=True)
+class Echo:
+    delay_ms: float = 0.0
+    gain_db: float = -120.0  # effectively no echo
+    lowpass_hz: float = 4000.0
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    at: float
+    duration: float
+
+
+@dataclass(frozen=True)
+class Link:
+    connection_interval_ms: float = 15.0
+    loss: float = 0.0  # probability that one notification or write is lost
+    jitter_ms: float = 0.0  # extra random delay, released at a later connection event
+    max_mtu: int = 247  # largest ATT MTU the device accepts in an MTU exchange
+    disconnect: tuple[Disconnect, ...] = ()
+
+
+@dataclass(frozen=True)
+class Battery:
+    start: float = 80.0  # percent
+    drain_per_min: float = 0.0
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    """A button press or head gesture."""
+
+    kind: str
+    trigger: Trigger
+
+
+@dataclass
+class Scenario:
+    name: str
+    source: Path | None
+    utterances: list[Utterance]
+    noise: Noise | None = None
+    echo: Echo = field(default_factory=Echo)
+    link: Link = field(default_factory=Link)
+    battery: Battery = field(default_factory=Battery)
+    buttons: list[DeviceEvent] = field(default_factory=list)
+    gestures: list[DeviceEvent] = field(default_factory=list)
+    tail: float = 2.0  # seconds to keep running after the last utterance and its answer
+    lead_in: float = 0.5  # seconds between subscription and t=0 (not recorded)
+    max_duration: float = 600.0  # hard stop on the scenario clock
+    tts: str = "piper"
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+class _Where:
+    """Turns a table path into ``file:line [[utterance]] #2`` for error messages."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self._lines: dict[str, list[int]] = {}
+        for no, line in enumerate(text.splitlines(), 1):
+            m = re.match(r"\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?", line)
+            if m:
+                self._lines.setdefault(m.group(2), []).append(no)
+
+    def at(self, table: str, index: int | None = None) -> str:
+        lines = self._lines.get(table, [])
+        pos = index if index is not None else 0
+        line = f":{lines[pos]}" if pos < len(lines) else ""
+        label = f"[[{table}]] #{index + 1}" if index is not None else f"[{table}]"
+        return f"{self.name}{line} {label}"
+
+
+def _number(where: str, key: str, value: Any, lo: float | None = None, hi: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScenarioError(f"{where}: {key!r} must be a number, got {value!r}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+        raise ScenarioError(f"{where}: {key!r} must be in {rng}, got {value!r}")
+    return float(value)
+
+
+def _string(where: str, key: str, value: Any, choices: tuple[str, ...] | None = None) -> str:
+    if not isinstance(value, str):
+        raise ScenarioError(f"{where}: {key!r} must be a string, got {value!r}")
+    if choices is not None and value not in choices:
+        raise ScenarioError(f"{where}: {key!r} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def _keys(where: str, table: Any, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: must be a table, got {type(table).__name__}")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+    return table
+
+
+def _trigger(where: str, t: dict[str, Any], ref: int | None, n_utterances: int) -> Trigger:
+    if ("at" in t) == ("after" in t):
+        raise ScenarioError(f"{where}: give exactly one of 'at' (seconds) or 'after' (anchor)")
+    if "at" in t:
+        for k in ("delay", "timeout", "utterance"):
+            if k in t:
+                raise ScenarioError(f"{where}: {k!r} only goes with 'after', not with 'at'")
+        return Trigger(at=_number(where, "at", t["at"], 0))
+    after = _string(where, "after", t["after"], ANCHORS)
+    delay = _number(where, "delay", t.get("delay", 0.0), 0)
+    timeout = _number(where, "timeout", t.get("timeout", DEFAULT_TIMEOUT_S), 0)
+    if "utterance" in t:
+        u = t["utterance"]
+        if isinstance(u, bool) or not isinstance(u, int) or not 1 <= u <= n_utterances:
+            raise ScenarioError(f"{where}: 'utterance' must be an utterance number 1..{n_utterances}, got {u!r}")
+        ref = u - 1
+    if after != "start" and ref is None:
+        raise ScenarioError(f"{where}: after = {after!r} needs an utterance to refer to (events: utterance = N)")
+    return Trigger(after=after, delay=delay, timeout=timeout, ref=None if after == "start" else ref)
+
+
+_UTTERANCE_KEYS = {"say", "wav", "text", "voice", "tts", "rate", "gain_db", "barge_in",
+                   "at", "after", "delay", "timeout"}  # fmt: skip
+_EVENT_KEYS = {"kind", "at", "after", "delay", "timeout", "utterance"}
+_TOP_KEYS = {"name", "utterance", "noise", "echo", "link", "battery", "button", "gesture",
+             "tail", "lead_in", "max_duration", "tts"}  # fmt: skip
+
+
+def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+    """Parse and validate scenario TOML (no synthesis yet)."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{name}: invalid TOML: {exc}") from None
+    where = _Where(name, text)
+    _keys(name, doc, _TOP_KEYS)
+    base = base_dir or Path.cwd()
+
+    raw_utts = doc.get("utterance", [])
+    if not isinstance(raw_utts, list) or not raw_utts:
+        raise ScenarioError(f"{name}: needs at least one [[utterance]] table")
+    default_tts = _string(name, "tts", doc.get("tts", "piper"), ("piper", "espeak"))
+    utterances = []
+    for i, u in enumerate(raw_utts):
+        w = where.at("utterance", i)
+        _keys(w, u, _UTTERANCE_KEYS)
+        if ("say" in u) == ("wav" in u):
+            raise ScenarioError(f"{w}: give exactly one of 'say' (text to synthesise) or 'wav' (a file)")
+        say = _string(w, "say", u["say"]) if "say" in u else None
+        if say is not None and not say.strip():
+            raise ScenarioError(f"{w}: 'say' is empty")
+        wav = None
+        if "wav" in u:
+            wav = Path(_string(w, "wav", u["wav"]))
+            wav = wav if wav.is_absolute() else base / wav
+            if not wav.is_file():
+                raise ScenarioError(f"{w}: 'wav' file not found: {wav}")
+        barge = u.get("barge_in", False)
+        if not isinstance(barge, bool):
+            raise ScenarioError(f"{w}: 'barge_in' must be true or false, got {barge!r}")
+        utterances.append(
+            Utterance(
+                index=i,
+                text=_string(w, "text", u["text"]) if "text" in u else (say or wav.name),  # type: ignore[union-attr]
+                trigger=_trigger(w, u, i - 1 if i > 0 else None, len(raw_utts)),
+                barge_in=barge,
+                say=say,
+                wav=wav,
+                voice=_string(w, "voice", u["voice"]) if "voice" in u else None,
+                tts=_string(w, "tts", u.get("tts", default_tts), ("piper", "espeak")),
+                rate=_number(w, "rate", u.get("rate", 1.0), 0.25, 4.0),
+                gain_db=_number(w, "gain_db", u.get("gain_db", 0.0), -60, 20),
+            )
+        )
+
+    def events(table: str, kinds: tuple[str, ...]) -> list[DeviceEvent]:
+        raw = doc.get(table, [])
+        if not isinstance(raw, list):
+            raise ScenarioError(f"{name}: {table!r} must be an array of tables ([[{table}]])")
+        out = []
+        for i, e in enumerate(raw):
+            w = where.at(table, i)
+            _keys(w, e, _EVENT_KEYS)
+            if "kind" not in e:
+                raise ScenarioError(f"{w}: missing key 'kind' (one of {', '.join(kinds)})")
+            kind = _string(w, "kind", e["kind"], kinds)
+            out.append(DeviceEvent(kind, _trigger(w, e, None, len(utterances))))
+        return out
+
+    noise = None
+    if "noise" in doc:
+        w = where.at("noise")
+        n = _keys(w, doc["noise"], {"level_dbfs", "color"})
+        noise = Noise(
+            level_dbfs=_number(w, "level_dbfs", n.get("level_dbfs", -60.0), -120, 0),
+            color=_string(w, "color", n.get("color", "white"), ("white", "pink")),
+        )
+    echo = Echo()
+    if "echo" in doc:
+        w = where.at("echo")
+        e = _keys(w, doc["echo"], {"delay_ms", "gain_db", "lowpass_hz"})
+        echo = Echo(
+            delay_ms=_number(w, "delay_ms", e.get("delay_ms", 0.0), 0, 1000),
+            gain_db=_number(w, "gain_db", e.get("gain_db", -120.0), -120, 20),
+            lowpass_hz=_number(w, "lowpass_hz", e.get("lowpass_hz", 4000.0), 50, SAMPLE_RATE / 2),
+        )
+    link = Link()
+    if "link" in doc:
+        w = where.at("link")
+        lk = _keys(w, doc["link"], {"connection_interval_ms", "loss", "jitter_ms", "max_mtu", "disconnect"})
+        disc = lk.get("disconnect", [])
+        if not isinstance(disc, list):
+            raise ScenarioError(f"{w}: 'disconnect' must be a list of {{at, duration}} tables")
+        drops = []
+        for j, d in enumerate(disc):
+            dw = f"{w} disconnect[{j}]"
+            _keys(dw, d, {"at", "duration"})
+            if "at" not in d or "duration" not in d:
+                raise ScenarioError(f"{dw}: needs both 'at' and 'duration'")
+            drops.append(Disconnect(_number(dw, "at", d["at"], 0), _number(dw, "duration", d["duration"], 0, 60)))
+        mtu = lk.get("max_mtu", 247)
+        if isinstance(mtu, bool) or not isinstance(mtu, int) or not 23 <= mtu <= 517:
+            raise ScenarioError(f"{w}: 'max_mtu' must be an integer in [23, 517], got {mtu!r}")
+        link = Link(
+            connection_interval_ms=_number(
+                w, "connection_interval_ms", lk.get("connection_interval_ms", 15.0), 7.5, 4000
+            ),
+            loss=_number(w, "loss", lk.get("loss", 0.0), 0, 1),
+            jitter_ms=_number(w, "jitter_ms", lk.get("jitter_ms", 0.0), 0, 1000),
+            max_mtu=mtu,
+            disconnect=tuple(sorted(drops, key=lambda d: d.at)),
+        )
+    battery = Battery()
+    if "battery" in doc:
+        w = where.at("battery")
+        b = _keys(w, doc["battery"], {"start", "drain_per_min"})
+        battery = Battery(
+            start=_number(w, "start", b.get("start", 80.0), 0, 100),
+            drain_per_min=_number(w, "drain_per_min", b.get("drain_per_min", 0.0), 0, 100),
+        )
+    return Scenario(
+        name=_string(name, "name", doc["name"]) if "name" in doc else Path(name).stem,
+        source=None,
+        utterances=utterances,
+        noise=noise,
+        echo=echo,
+        link=link,
+        battery=battery,
+        buttons=events("button", BUTTON_KINDS),
+        gestures=events("gesture", GESTURE_KINDS),
+        tail=_number(name, "tail", doc.get("tail", 2.0), 0, 600),
+        lead_in=_number(name, "lead_in", doc.get("lead_in", 0.5), 0, 10),
+        max_duration=_number(name, "max_duration", doc.get("max_duration", 600.0), 1, 86400),
+        tts=default_tts,
+    )
+
+
+def resolve_path(spec: str) -> Path:
+    """A scenario file path, or the name of a packaged scenario (``demo``)."""
+    p = Path(spec)
+    if p.suffix == ".toml" or p.exists():
+        if not p.is_file():
+            raise ScenarioError(f"scenario file not found: {p}")
+        return p
+    packaged = resources.files("sottovoce.firmware_sim") / "scenarios" / f"{spec}.toml"
+    if not packaged.is_file():
+        names = sorted(f.name[:-5] for f in (resources.files("sottovoce.firmware_sim") / "scenarios").iterdir()
+                       if f.name.endswith(".toml"))  # fmt: skip
+        raise ScenarioError(f"no scenario file {spec!r} and no packaged scenario of that name ({', '.join(names)})")
+    return Path(str(packaged))
+
+
+def load_scenario(spec: str | Path, synthesize_audio: bool = True) -> Scenario:
+    """Read, validate and (by default) synthesise a scenario given as path or packaged name."""
+    path = resolve_path(str(spec))
+    scenario = parse_scenario(path.read_text(encoding="utf-8"), name=str(path), base_dir=path.parent)
+    scenario.source = path
+    if synthesize_audio:
+        synthesize(scenario)
+    return scenario
+
+
+# --- audio --------------------------------------------------------------------------------------
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """A PCM WAV file as int16 mono at 16 kHz (channels averaged, other rates resampled)."""
+    from sottovoce.host.tts import resample_to_16k
+
+    try:
+        with wave.open(str(path), "rb") as w:
+            width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
+            raw = w.readframes(w.getnframes())
+    except (wave.Error, EOFError) as exc:
+        raise ScenarioError(f"{path}: not a readable PCM WAV file ({exc})") from None
+    if width == 2:
+        pcm = np.frombuffer(raw, dtype="<i2").astype(np.float32)
+    elif width == 1:
+        pcm = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) * 256.0
+    elif width == 4:
+        pcm = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 65536.0
+    else:
+        raise ScenarioError(f"{path}: unsupported sample width {width} bytes")
+    pcm = pcm.reshape(-1, channels).mean(axis=1)
+    return resample_to_16k(np.clip(np.round(pcm), -32768, 32767), rate)
+
+
+def synthesize(scenario: Scenario) -> None:
+    """Fill every utterance's ``audio``: TTS for ``say`` (silence trimmed, so the utterance's start
+    and end are speech), file contents for ``wav``. Engines load once, only if needed."""
+    from sottovoce.host.tts import Prosody, TtsError, make_engine, trim_silence
+
+    engines: dict[str, Any] = {}
+    for u in scenario.utterances:
+        if u.wav is not None:
+            audio = read_wav(u.wav)
+        else:
+            engine_name = u.tts or scenario.tts
+            try:
+                if engine_name not in engines:
+                    engines[engine_name] = make_engine(engine_name)
+                audio = engines[engine_name].synthesize(u.say or "", voice=u.voice, prosody=Prosody(rate=u.rate))
+            except TtsError as exc:
+                raise ScenarioError(f"utterance #{u.index + 1} ({u.text!r}): {exc}") from None
+            audio = trim_silence(audio)
+        if u.gain_db:
+            audio = np.clip(np.round(audio.astype(np.float32) * 10 ** (u.gain_db / 20)), -32768, 32767)
+            audio = audio.astype(np.int16)
+        if audio.size == 0:
+            raise ScenarioError(f"utterance #{u.index + 1} ({u.text!r}) has no audio")
+        u.audio = audio

@@ -1,0 +1,155 @@
+"""End to end, as a user meets the system: separate processes over bumble's BLE stack and gRPC.
+
+The demo scenario runs once per session (it takes about a minute); the tests read its summary,
+recordings and logs. Other tests start their own smaller stacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sottovoce.tools.demo import Stack, free_ports, wait_port
+
+pytestmark = pytest.mark.e2e
+CLI = [sys.executable, "-m", "sottovoce.tools.cli"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[Path, dict, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("demo")
+    proc = subprocess.run([*CLI, "demo", "--out", str(out)], capture_output=True, text=True, timeout=400)
+    summary_path = out / "summary.json"
+    assert summary_path.exists(), f"demo wrote no summary (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return out, json.loads(summary_path.read_text()), proc
+
+
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2)
+        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+
+
+def test_demo_exits_zero_and_prints_a_latency_per_turn(demo):
+    _, summary, proc = demo
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "median response latency" in proc.stdout
+    assert len(summary["turns"]) >= 4
+    for turn in summary["turns"]:
+        assert turn["response_latency_s"] is not None, f"turn {turn['index']} unanswered"
+        assert turn["response_latency_s"] > 0  # the answer comes after the question ends
+        assert turn["reply_text"]
+
+
+def test_asr_heard_what_the_wearer_said(demo):
+    _, summary, _ = demo
+    wers = [t["wer"] for t in summary["turns"]]
+    assert all(w is not None for w in wers)
+    assert max(wers) <= 0.35, summary["turns"]
+    assert sum(wers) / len(wers) <= 0.15, summary["turns"]
+
+
+def test_the_answers_fit_the_questions(demo):
+    _, summary, _ = demo
+    replies = {t["user_text"]: t["reply_text"].lower() for t in summary["turns"]}
+    assert any(ch.isdigit() for ch in replies["What time is it?"])
+    assert "five minute" in replies["Set a timer for five minutes."] or "5 minute" in replies[
+        "Set a timer for five minutes."
+    ]
+    assert "84" in replies["Stop. What is twelve times seven?"]
+    assert "percent" in replies["What's my battery level?"]
+
+
+def test_barge_in_stopped_the_answer(demo):
+    _, summary, _ = demo
+    assert len(summary["barge_ins"]) == 1
+    barge = summary["barge_ins"][0]
+    assert barge["stopped"], barge
+    # stopped well before the long fallback answer would have ended on its own
+    assert 0 < barge["stop_latency_s"] < 1.0, barge
+
+
+def test_recordings_share_one_timeline_and_the_ear_heard_answers(demo):
+    out, summary, _ = demo
+    mic, ear = read_wav(out / "mic.wav"), read_wav(out / "ear.wav")
+    assert len(mic) == len(ear)
+    sim = json.loads((out / "sim_events.json").read_text())
+    for p in sim["playback"]:
+        start, end = int(p["start_s"] * 16000), int(p["end_s"] * 16000)
+        assert np.abs(ear[start:end].astype(np.int32)).max() > 50, "an answer played as silence"
+    quiet = ear[: int(sim["utterances"][0]["end_s"] * 16000)]
+    assert np.abs(quiet.astype(np.int32)).max() < 50, "the ear played something before the first question"
+
+
+def test_nothing_was_dropped_silently(demo):
+    _, summary, _ = demo
+    counters = summary["edge_counters"]
+    assert counters, "the edge wrote no counters on exit"
+    assert counters["edge.malformed_control"] == 0
+    assert counters["uplink.malformed_notifications"] == 0
+    assert counters["playback.frames_dropped_overflow"] == 0
+
+
+def test_missing_device_is_a_one_line_error():
+    (port,) = free_ports(1)
+    proc = subprocess.run(
+        [*CLI, "edge", "--device", f"tcp-client:127.0.0.1:{port}", "--host", "127.0.0.1:1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert f"cannot open bumble transport tcp-client:127.0.0.1:{port}" in proc.stdout
+
+
+def test_missing_serial_port_is_a_one_line_error():
+    proc = subprocess.run(
+        [*CLI, "edge", "--device", "serial:/dev/ttyNOPE0", "--host", "127.0.0.1:1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "cannot open serial port /dev/ttyNOPE0" in proc.stdout
+
+
+async def test_dead_host_gets_a_cue_and_the_edge_recovers_when_it_comes_up(tmp_path):
+    """The host is down when the wearer starts: the edge keeps the device, plays a cue, retries
+    with backoff, and once the host is up the conversation works."""
+    ble_sim, ble_edge, grpc_port = free_ports(3)
+    stack = Stack(tmp_path)
+    cli = ["-m", "sottovoce.tools.cli"]
+    events = tmp_path / "edge_events.jsonl"
+    try:
+        await stack.start("controllers", "-m", "bumble.apps.controllers",
+                          f"tcp-server:127.0.0.1:{ble_sim}", f"tcp-server:127.0.0.1:{ble_edge}")  # fmt: skip
+        await wait_port(ble_sim, 20)
+        await wait_port(ble_edge, 20)
+        sim = await stack.start("sim", *cli, "sim", "--transport", f"tcp-client:127.0.0.1:{ble_sim}",
+                                "--scenario", str(Path(__file__).parent / "scenarios" / "host_outage.toml"),
+                                "--out", str(tmp_path))  # fmt: skip
+        await stack.wait_for_line(sim, r"sim advertising", 120)
+        await stack.start("edge", *cli, "edge", "--device", f"tcp-client:127.0.0.1:{ble_edge}",
+                          "--host", f"127.0.0.1:{grpc_port}", "--events", str(events))  # fmt: skip
+        for _ in range(300):
+            if events.exists() and '"cue"' in events.read_text():
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the edge played no cue while the host was down")
+        host = await stack.start("host", *cli, "host", "--listen", f"127.0.0.1:{grpc_port}")
+        await stack.wait_for_line(host, r"host listening on", 180)
+        assert await asyncio.wait_for(sim.process.wait(), 120) == 0
+    finally:
+        await stack.stop_all()
+    log = [json.loads(line) for line in events.read_text().splitlines()]
+    states = [e["up"] for e in log if e["event"] == "host_state"]
+    assert states[0] is False and True in states
+    assert sum(1 for e in log if e["event"] == "cue") == 1  # once per outage, not per retry
+    transcripts = [e["text"] for e in log if e["event"] == "transcript"]
+    assert any("time" in t.lower() for t in transcripts), transcripts
+    sim_events = json.loads((tmp_path / "sim_events.json").read_text())
+    assert len(sim_events["playback"]) >= 2  # the cue, then the answer

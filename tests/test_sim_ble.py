@@ -1,0 +1,207 @@
+"""The simulator as a real BLE peripheral: bumble's two virtual controllers in a subprocess, the
+simulator's GATT server on one, a small bumble central (standing in for the edge) on the other."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from bumble.core import UUID
+from bumble.device import Device, Peer
+from bumble.hci import Address
+from bumble.transport import open_transport
+
+from sottovoce.firmware_sim.scenario import parse_scenario, synthesize
+from sottovoce.firmware_sim.simulator import Simulator, TransportError
+from sottovoce.proto import control as ctl
+from sottovoce.proto import gatt_profile as gp
+from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_SAMPLES, OpusDecoder, OpusEncoder, frames_of
+
+SCENARIO = """
+name = "ble-test"
+tts = "espeak"
+lead_in = 0.2
+tail = 0.3
+
+[[utterance]]
+say = "Hello there, how are you?"
+at = 0.3
+
+[link]
+connection_interval_ms = 15
+max_mtu = 100
+"""
+ADDRESS = "F0:F1:F2:F3:F4:F5"
+ANSWER_FRAMES = 25  # 0.5 s
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def controllers():
+    p1, p2 = _free_port(), _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bumble.apps.controllers", f"tcp-server:127.0.0.1:{p1}", f"tcp-server:127.0.0.1:{p2}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield f"tcp-client:127.0.0.1:{p1}", f"tcp-client:127.0.0.1:{p2}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+async def _open_retrying(url: str, attempts: int = 100):
+    """The controllers app needs a moment to listen; both ports are up once the second is."""
+    for _ in range(attempts):
+        try:
+            return await open_transport(url)
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"controllers never listened on {url}")
+
+
+def _tone(seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * 16000)) / 16000
+    return (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+
+
+async def test_sim_serves_gatt_audio_and_speaker_over_ble(controllers, tmp_path: Path):
+    sim_url, central_url = controllers
+    scenario = parse_scenario(SCENARIO, "ble-test.toml")
+    synthesize(scenario)
+    hci = await _open_retrying(central_url)
+    lines: list[str] = []
+    sim = Simulator(scenario, out=tmp_path, address=ADDRESS, seed=1, say=lines.append)
+    sim_task = asyncio.create_task(sim.run(sim_url))
+    try:
+        async with hci:
+            central = Device.with_hci("edge-test", Address("C0:C1:C2:C3:C4:C5"), hci.source, hci.sink)
+            await central.power_on()
+            connection = None
+            for _ in range(50):  # until the simulator advertises
+                try:
+                    connection = await central.connect(Address(ADDRESS), timeout=2.0)
+                    break
+                except Exception:
+                    await asyncio.sleep(0.1)
+            assert connection is not None
+            peer = Peer(connection)
+            mtu = await peer.request_mtu(247)
+            assert mtu == 100  # capped by the scenario's max_mtu
+
+            await peer.discover_services()
+            await peer.discover_characteristics()
+
+            def char(uuid: str):
+                found = peer.get_characteristics_by_uuid(UUID(uuid))
+                assert found, f"characteristic {uuid} missing"
+                return found[0]
+
+            assert await char(gp.AUDIO_CODEC_UUID).read_value() == bytes([gp.CODEC_OPUS_16K_20MS])
+            assert 0 <= (await char(gp.BATTERY_LEVEL_UUID).read_value())[0] <= 100
+
+            frames: list[tuple[bytes, int]] = []
+            reassembler = gp.UplinkReassembler(lambda f, lost: frames.append((f, lost)), att_mtu=mtu)
+            notification_sizes: list[int] = []
+            # Answer once the utterance has gone by (0.2 s lead-in + 0.3 s + speech + margin).
+            speech_frames = (0.2 + 0.3 + len(scenario.utterances[0].audio) / 16000 + 0.1) / 0.02
+            heard_it = asyncio.Event()
+
+            def on_audio(value: bytes) -> None:
+                notification_sizes.append(len(value))
+                reassembler.feed(bytes(value))
+                if len(frames) >= speech_frames:
+                    heard_it.set()
+
+            reports: list[ctl.ControlMessage] = []
+            finished = asyncio.Event()
+
+            def on_control(value: bytes) -> None:
+                msg = ctl.decode(bytes(value))
+                reports.append(msg)
+                if isinstance(msg, ctl.PlaybackReport) and msg.event == "finished":
+                    finished.set()
+
+            await char(gp.CONTROL_UUID).subscribe(on_control)
+            await char(gp.AUDIO_DATA_UUID).subscribe(on_audio)
+
+            await asyncio.wait_for(heard_it.wait(), 20)
+            encoder = OpusEncoder(DOWNLINK_CONFIG)
+            packetizer = gp.DownlinkPacketizer(mtu)
+            downlink = char(gp.DOWNLINK_UUID)
+            for pcm in frames_of(_tone(ANSWER_FRAMES * 0.02)):
+                for chunk in packetizer.packetize(7, encoder.encode(pcm)):
+                    await downlink.write_value(chunk, with_response=False)
+                await asyncio.sleep(0.005)  # a paced sender, like the edge
+            await char(gp.CONTROL_UUID).write_value(ctl.StreamEnd(stream=7, frames=ANSWER_FRAMES).encode(), True)
+            await char(gp.CONTROL_UUID).write_value(ctl.TimeSyncRequest(t0=123).encode(), True)
+            await asyncio.wait_for(finished.wait(), 10)
+            events = await asyncio.wait_for(sim_task, 20)
+            reassembler.flush()
+    finally:
+        if not sim_task.done():  # a failed check above must not leave the simulator running
+            sim_task.cancel()
+
+    # Uplink: every notification fits the negotiated MTU; frames reassemble without loss and
+    # decode to the mic track, which holds the scenario's speech at its start time.
+    assert max(notification_sizes) <= mtu - gp.ATT_HEADER
+    assert all(lost == 0 for _, lost in frames)
+    decoder = OpusDecoder()
+    lead = 10  # 0.2 s of lead-in frames are sent but not recorded
+    decoded = np.concatenate([decoder.decode(f) for f, _ in frames])[lead * FRAME_SAMPLES :].astype(np.float64)
+    mic = sim.recorder.mic().astype(np.float64)
+    n = min(len(decoded), len(mic))
+    assert n >= len(mic) - 10 * FRAME_SAMPLES
+    speech = scenario.utterances[0].audio.astype(np.float64)
+    start = round(0.3 * 16000)
+    assert np.array_equal(mic[start : start + len(speech)], speech)  # no noise/echo configured
+    # Opus (CELT) adds a few ms of delay: take the best lag, then the waveforms must agree.
+    best = max(
+        (np.corrcoef(mic[start : start + len(speech)], decoded[start + lag : start + lag + len(speech)])[0, 1], lag)
+        for lag in range(0, 161, 4)
+    )
+    assert best[0] > 0.9, best
+
+    # Downlink: the speaker started, played exactly the stream and reported it.
+    kinds = [(m.event if isinstance(m, ctl.PlaybackReport) else m.TYPE) for m in reports]
+    assert "started" in kinds and "finished" in kinds
+    done = next(m for m in reports if isinstance(m, ctl.PlaybackReport) and m.event == "finished")
+    assert done.stream == 7 and done.sample == ANSWER_FRAMES * FRAME_SAMPLES
+    assert any(isinstance(m, ctl.BufferReport) and m.stream == 7 for m in reports)
+    sync = next(m for m in reports if isinstance(m, ctl.TimeSyncResponse))
+    assert sync.t0 == 123 and sync.t1 > 0
+
+    # Recording: both tracks on one timeline, the answer where the events say it is.
+    assert (tmp_path / "mic.wav").is_file() and (tmp_path / "ear.wav").is_file()
+    saved = json.loads((tmp_path / "sim_events.json").read_text())
+    assert saved == json.loads(json.dumps(events))
+    (play,) = saved["playback"]
+    assert play["ended"] == "finished" and play["samples"] == ANSWER_FRAMES * FRAME_SAMPLES
+    ear = sim.recorder.ear()
+    assert len(ear) == len(sim.recorder.mic())
+    s0, s1 = round(play["start_s"] * 16000), round(play["end_s"] * 16000)
+    assert s1 - s0 == ANSWER_FRAMES * FRAME_SAMPLES
+    assert not ear[:s0].any() and not ear[s1:].any()
+    assert np.sqrt(np.mean(ear[s0:s1].astype(np.float64) ** 2)) > 1000
+    assert saved["utterances"][0]["start_s"] == 0.3
+    assert play["start_s"] > saved["utterances"][0]["end_s"]
+    assert saved["counters"]["link"]["mtu"] == 100
+    assert lines[0] == f"sim advertising as Sottovoce-Sim {ADDRESS}"
+    assert any(line.startswith("sim connected") for line in lines) and lines[-1] == "sim scenario done"
+
+
+async def test_sim_names_the_transport_it_cannot_open():
+    scenario = parse_scenario(SCENARIO, "ble-test.toml")
+    url = f"tcp-client:127.0.0.1:{_free_port()}"
+    with pytest.raises(TransportError, match=url):
+        await Simulator(scenario, say=lambda _line: None).run(url)

@@ -1,0 +1,162 @@
+"""Scenario parsing, validation messages, WAV input and the reactive timing of the director."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sottovoce.firmware_sim.director import Director
+from sottovoce.firmware_sim.mic import Mic
+from sottovoce.firmware_sim.scenario import (
+    Echo,
+    Noise,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+    read_wav,
+    resolve_path,
+)
+from sottovoce.firmware_sim.speaker import PlaybackRecord
+from sottovoce.proto.codec import FRAME_SAMPLES
+
+
+def test_packaged_demo_parses_with_five_turns_and_a_barge_in():
+    s = load_scenario("demo", synthesize_audio=False)
+    assert len(s.utterances) >= 4
+    barge = [u for u in s.utterances if u.barge_in]
+    assert len(barge) == 1 and barge[0].trigger.after == "answer_start" and barge[0].trigger.delay == 1.0
+    assert barge[0].trigger.ref == barge[0].index - 1
+    assert resolve_path("demo").name == "demo.toml"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[[utterance]]\nsay = "hi"\nat = 1\naftr = "start"\n', r"x\.toml:1 \[\[utterance\]\] #1: unknown key 'aftr'"),
+        ('[[utterance]]\nsay = "hi"\n', "exactly one of 'at'"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\nwav = "a.wav"\n', "exactly one of 'say'"),
+        ('[[utterance]]\nsay = "hi"\nafter = "answer_start"\n', "needs an utterance to refer to"),
+        (
+            '[[utterance]]\nsay = "a"\nat = 0\n\n[[utterance]]\nsay = "b"\nafter = "later"\n',
+            r"x\.toml:5 \[\[utterance\]\] #2: 'after' must be one of",
+        ),
+        ('[[utterance]]\nsay = "hi"\nat = -1\n', "'at' must be in"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\n[link]\nloss = 2\n', r"\[link\]: 'loss' must be in \[0, 1\]"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\n[link]\nmax_mtu = 10\n', "'max_mtu' must be an integer in"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\n[link]\ndisconnect = [{at = 1}]\n', "needs both 'at' and 'duration'"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\n[noise]\ncolor = "brown"\n', "'color' must be one of"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\n[[button]]\nkind = "smash"\nat = 1\n', r"\[\[button\]\] #1: 'kind'"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\n[[gesture]]\nat = 1\n', "missing key 'kind'"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\nbarge_in = "yes"\n', "'barge_in' must be true or false"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\nwav = "nope.wav"\n', "exactly one of"),
+        ('[[utterance]]\nwav = "nope.wav"\nat = 1\n', "'wav' file not found"),
+        ("tail = 1\n", "at least one"),
+        ('[[utterance]]\nsay = "hi"\nat = \n', "invalid TOML.*line 3"),
+        ('speed = 3\n[[utterance]]\nsay = "hi"\nat = 1\n', "unknown key 'speed'"),
+    ],
+)
+def test_validation_names_the_bad_key_and_line(toml: str, message: str):
+    with pytest.raises(ScenarioError, match=message):
+        parse_scenario(toml, "x.toml")
+
+
+def test_unknown_packaged_name_lists_what_exists():
+    with pytest.raises(ScenarioError, match="demo"):
+        resolve_path("no-such-scenario")
+
+
+def test_wav_utterances_are_resampled_and_mixed_down(tmp_path: Path):
+    t = np.arange(8000) / 8000
+    tone = (10000 * np.sin(2 * np.pi * 200 * t)).astype(np.int16)
+    path = tmp_path / "a.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(np.stack([tone, tone], axis=1).tobytes())
+    audio = read_wav(path)
+    assert abs(len(audio) - 16000) <= 1 and 9000 < np.abs(audio).max() < 11000
+    (tmp_path / "s.toml").write_text('[[utterance]]\nwav = "a.wav"\ntext = "a tone"\nat = 0.5\n')
+    s = load_scenario(tmp_path / "s.toml")
+    assert s.utterances[0].text == "a tone" and len(s.utterances[0].audio) == len(audio)
+
+
+def _scripted(toml: str) -> Director:
+    s = parse_scenario(toml, "x.toml")
+    for u in s.utterances:  # stand-in speech: one second of a constant, distinct per utterance
+        u.audio = np.full(16000, 1000 * (u.index + 1), dtype=np.int16)
+    return Director(s)
+
+
+def test_director_reacts_to_the_answer_as_heard():
+    d = _scripted(
+        """
+tail = 0.5
+[[utterance]]
+say = "one"
+at = 0.1
+[[utterance]]
+say = "two"
+after = "answer_start"
+delay = 0.5
+barge_in = true
+[[utterance]]
+say = "three"
+after = "answer_end"
+delay = 0.2
+"""
+    )
+    playback: list[PlaybackRecord] = []
+    k = 0
+    while not d.finished(k, playback) and k < 1000:
+        d.step(k, playback)
+        t = k * FRAME_SAMPLES
+        if k == 75:  # the answer to "one" (ended at 1.1 s) starts at 1.5 s
+            playback.append(PlaybackRecord(stream=1, start_sample=t))
+        if playback and playback[-1].ended is None and k > 75:
+            playback[-1].samples += FRAME_SAMPLES
+            playback[-1].end_sample = t + FRAME_SAMPLES
+            if k == 110:  # barge-in stops it; the answer to "two" plays 3.2..3.6 s
+                playback[-1].ended = "flushed"
+        if k == 160:
+            playback.append(PlaybackRecord(stream=2, start_sample=t, end_sample=t + 20 * FRAME_SAMPLES,
+                                           ended="finished", samples=20 * FRAME_SAMPLES))  # fmt: skip
+        k += 1
+    one, two, three = d.spoken
+    assert (one.start_sample, one.trigger) == (1600, "at")
+    assert (two.start_sample, two.trigger, two.barge_in) == (75 * 320 + 8000, "answer_start", True)
+    assert (three.start_sample, three.trigger) == (180 * 320 + 3200, "answer_end")
+    assert d.misses == 0
+
+
+def test_director_goes_ahead_after_timeout_and_counts_the_miss():
+    d = _scripted('[[utterance]]\nsay = "a"\nat = 0\n[[utterance]]\nsay = "b"\nafter = "answer_end"\ntimeout = 1\n')
+    for k in range(200):
+        d.step(k, [])
+    assert d.spoken[1].start_sample == 16000 + 16000 and d.spoken[1].trigger == "timeout(answer_end)"
+    assert d.misses == 1
+
+
+def test_device_events_fire_once_on_their_anchor():
+    d = _scripted('[[utterance]]\nsay = "a"\nat = 0\n[[button]]\nkind = "tap"\nafter = "previous_end"\n'
+                  'utterance = 1\ndelay = 0.1\n[[gesture]]\nkind = "nod"\nat = 0.5\n')  # fmt: skip
+    fired = []
+    for k in range(100):
+        fired += d.step(k, [])[1]
+    assert [(e.table, e.kind, e.sample) for e in fired] == [("gesture", "nod", 8000), ("button", "tap", 17600)]
+
+
+def test_mic_mixes_noise_at_its_level_and_the_delayed_echo():
+    mic = Mic(Noise(level_dbfs=-40.0, color="pink"), Echo(), seed=1)
+    frames = np.concatenate([mic.capture(np.zeros(FRAME_SAMPLES)) for _ in range(200)]).astype(np.float64)
+    rms_db = 20 * np.log10(np.sqrt(np.mean(frames**2)) / 32768)
+    assert -42 < rms_db < -38
+    echo = Mic(None, Echo(delay_ms=10, gain_db=-6, lowpass_hz=8000), seed=1)
+    click = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+    click[0] = 20000
+    echo.hear_speaker(click)
+    out = echo.capture(np.zeros(FRAME_SAMPLES))
+    assert np.argmax(np.abs(out)) == 160 and 5000 < out[160] < 10100  # 10 ms later, about half
