@@ -11,6 +11,8 @@ from sottovoce.proto import gatt_profile as gp
 
 log = logging.getLogger(__name__)
 
+MIN_CONTROL_MTU = 64  # one CBOR control message per notification (see proto/control.cddl)
+
 
 class DeviceNotFound(RuntimeError):
     """The device, port or peripheral named by the user cannot be reached (one-line message)."""
@@ -87,6 +89,9 @@ class GattLink(DeviceLink):
             await self._subscribe(gp.BUTTON_EVENT_UUID, events.on_button)
         self.has_downlink = self._has(gp.DOWNLINK_UUID) and self._has(gp.CONTROL_UUID)
         if self.has_downlink:
+            if self.att_mtu < MIN_CONTROL_MTU:
+                log.warning("%s: ATT MTU %d is below %d; the device cannot send its playback reports",
+                            self.description, self.att_mtu, MIN_CONTROL_MTU)  # fmt: skip
             await self._subscribe(gp.CONTROL_UUID, events.on_control)
         else:
             log.warning("%s has no Sottovoce speaker service: answers cannot be played", self.description)
