@@ -77,7 +77,7 @@ def test_barge_in_stopped_the_answer(demo):
 
 
 def test_recordings_share_one_timeline_and_the_ear_heard_answers(demo):
-    out, summary, _ = demo
+    out, _, _ = demo
     mic, ear = read_wav(out / "mic.wav"), read_wav(out / "ear.wav")
     assert len(mic) == len(ear)
     sim = json.loads((out / "sim_events.json").read_text())

@@ -296,8 +296,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         latency = f"{t['response_latency_s']:.3f} s" if t["response_latency_s"] is not None else "UNANSWERED"
         mark = " (barge-in)" if t["barge_in"] else ""
         print(
-            f"{t['index']:>2}  {_clip(t['user_text'], 34)}  {_clip(t['asr_text'] or '-', 34)}  "
-            f"{_clip(t['reply_text'] or '-', 44)}  {latency}{mark}"
+            f"{t['index']:>2}  {_clip(t['user_text'], 34):34}  {_clip(t['asr_text'] or '-', 34):34}  "
+            f"{_clip(t['reply_text'] or '-', 44):44}  {latency}{mark}"
         )
     for b in summary["barge_ins"]:
         if b["stop_latency_s"] is None:

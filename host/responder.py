@@ -1,0 +1,325 @@
+"""What the assistant says back: the ``Responder`` interface and the offline ``SkillResponder``.
+
+A responder gets the final transcript of a turn and a ``Context`` (what the wearer heard so far,
+battery, clock, timers) and returns a ``Reply``: short, spoken-style text, plus any side effects
+(timers to arm or cancel) that the session applies only when the reply is really released — a
+reply computed on a tentative end of turn may be thrown away. The interface is async so that a
+backend talking to an OpenAI-compatible server can be added without touching the session.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from sottovoce.host.clock import Clock
+from sottovoce.host.history import History
+from sottovoce.host.numbers import int_to_words, number_to_words, ordinal_words, words_to_digits
+from sottovoce.host.timers import TimerRequest, Timers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    history: History
+    clock: Clock
+    timers: Timers
+    battery_percent: int | None = None  # None until the device reports it
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    arm_timers: tuple[TimerRequest, ...] = ()
+    cancel_timers: bool = False
+
+    @property
+    def sentences(self) -> list[str]:
+        return split_sentences(self.text)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+
+
+class Responder(ABC):
+    @abstractmethod
+    async def respond(self, transcript: str, ctx: Context) -> Reply | None:
+        """The reply to one turn, or None to stay silent."""
+
+
+# ---------------------------------------------------------------------------------- skills
+
+_UNIT_SECONDS = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?|an?|half an?)\s*(second|sec|minute|min|hour)s?\b")
+_OPS = {
+    "plus": "+", "add": "+", "+": "+", "minus": "-", "-": "-", "subtract": "-", "times": "*",
+    "multiplied by": "*", "x": "*", "×": "*", "*": "*", "divided by": "/", "over": "/", "/": "/",
+    "÷": "/", "to the power of": "^", "squared": "²", "cubed": "³",
+}  # fmt: skip
+_OP_WORDS = {"+": "plus", "-": "minus", "*": "times", "/": "divided by", "^": "to the power of"}
+_TOKEN = re.compile(
+    r"(\d+(?:\.\d+)?)|(multiplied by|divided by|to the power of|squared|cubed|plus|minus|times|over|"
+    r"add|subtract|[x×*/÷+\-])"
+)
+_CAPABILITIES = (
+    "I can tell you the time and the date, check your battery, set timers and reminders, "
+    "and do quick sums."
+)
+
+
+def _normalise(transcript: str) -> str:
+    text = transcript.lower().replace("’", "'")
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", text)  # 1,000 -> 1000
+    text = re.sub(r"[^\w\s'+\-*/×÷.%]", " ", text)
+    text = re.sub(r"\.(?!\d)", " ", text)  # sentence full stops, not decimal points
+    return re.sub(r"\s+", " ", words_to_digits(text)).strip()
+
+
+def _seconds_in(text: str) -> float | None:
+    total, found = 0.0, False
+    for amount, unit in _DURATION.findall(text):
+        value = 0.5 if amount.startswith("half") else 1.0 if amount in ("a", "an") else float(amount)
+        total += value * _UNIT_SECONDS[unit]
+        found = True
+    if "half an hour" in text or "half a minute" in text:
+        found = True
+    return total if found else None
+
+
+def _say_duration(seconds: float, adjective: bool = False) -> str:
+    """"five minutes", or "five minute" before a noun ("a five minute timer")."""
+    parts = []
+    s = round(seconds)
+    for name, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        n, s = divmod(s, size)
+        if n:
+            parts.append(f"{int_to_words(n)} {name}{'s' if n != 1 and not adjective else ''}")
+    return " and ".join(parts) if parts else "zero seconds"
+
+
+def _say_time(hour: int, minute: int) -> str:
+    h12 = hour % 12 or 12
+    suffix = "in the morning" if hour < 12 else "in the afternoon" if hour < 18 else "in the evening"
+    if minute == 0:
+        return f"{int_to_words(h12)} o'clock {suffix}"
+    mins = f"oh {int_to_words(minute)}" if minute < 10 else int_to_words(minute)
+    return f"{int_to_words(h12)} {mins} {suffix}"
+
+
+class _NotArithmetic(ValueError):
+    pass
+
+
+def _evaluate(tokens: list[str]) -> float:
+    """Numbers and operators with the usual precedence; ² and ³ bind tightest, then ^."""
+    pos = 0
+
+    def atom() -> float:
+        nonlocal pos
+        if pos >= len(tokens) or not re.fullmatch(r"\d+(\.\d+)?", tokens[pos]):
+            raise _NotArithmetic("expected a number")
+        value = float(tokens[pos])
+        pos += 1
+        while pos < len(tokens) and tokens[pos] in ("²", "³"):
+            value **= 2 if tokens[pos] == "²" else 3
+            pos += 1
+        return value
+
+    def power() -> float:
+        nonlocal pos
+        base = atom()
+        if pos < len(tokens) and tokens[pos] == "^":
+            pos += 1
+            exponent = power()
+            if abs(exponent) > 64:
+                raise _NotArithmetic("too big")
+            return base**exponent
+        return base
+
+    def product() -> float:
+        nonlocal pos
+        value = power()
+        while pos < len(tokens) and tokens[pos] in ("*", "/"):
+            op = tokens[pos]
+            pos += 1
+            rhs = power()
+            if op == "/" and rhs == 0:
+                raise ZeroDivisionError
+            value = value * rhs if op == "*" else value / rhs
+        return value
+
+    value = product()
+    while pos < len(tokens) and tokens[pos] in ("+", "-"):
+        op = tokens[pos]
+        pos += 1
+        rhs = product()
+        value = value + rhs if op == "+" else value - rhs
+    if pos != len(tokens):
+        raise _NotArithmetic("trailing tokens")
+    return value
+
+
+def _arithmetic_tokens(text: str) -> list[str] | None:
+    tokens = [m.group(1) or _OPS[m.group(2)] for m in _TOKEN.finditer(text)]
+    has_op = any(t in _OP_WORDS or t in ("²", "³") for t in tokens)
+    numbers = sum(1 for t in tokens if t[0].isdigit())
+    if not has_op or numbers == 0:
+        return None
+    return tokens
+
+
+def _say_expression(tokens: list[str]) -> str:
+    out = []
+    for t in tokens:
+        if t == "²":
+            out.append("squared")
+        elif t == "³":
+            out.append("cubed")
+        elif t in _OP_WORDS:
+            out.append(_OP_WORDS[t])
+        else:
+            out.append(number_to_words(float(t)))
+    return " ".join(out)
+
+
+@dataclass
+class SkillResponder(Responder):
+    """Offline skills for a small ear-worn assistant. Every answer is one to three short sentences."""
+
+    fallback: str = f"Sorry, I can't help with that yet. {_CAPABILITIES} Just ask me any time."
+    max_timer_seconds: float = 24 * 3600
+    _skills: list = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Order matters: the first skill that answers wins (reminders mention time, timers
+        # mention minutes, and so on).
+        self._skills = [
+            self._repeat, self._cancel_timers, self._reminder, self._timer, self._arithmetic,
+            self._battery, self._date, self._time, self._greeting, self._thanks,
+        ]  # fmt: skip
+
+    async def respond(self, transcript: str, ctx: Context) -> Reply | None:
+        text = _normalise(transcript)
+        if not text:
+            return None
+        for skill in self._skills:
+            reply = skill(text, ctx)
+            if reply is not None:
+                return reply
+        return Reply(self.fallback)
+
+    # Each skill returns None when the request is not for it.
+
+    def _repeat(self, text: str, ctx: Context) -> Reply | None:
+        if not re.search(
+            r"\b(repeat( that| it| yourself)?|say (that|it) again|come again|what did you (just )?say|"
+            r"pardon|one more time)\b",
+            text,
+        ):
+            return None
+        last = ctx.history.last_answer()
+        if not last:
+            return Reply("I haven't said anything yet.")
+        return Reply(last)
+
+    def _cancel_timers(self, text: str, ctx: Context) -> Reply | None:
+        if not re.search(r"\b(cancel|stop|clear|delete)\b.*\b(timers?|reminders?)\b", text):
+            return None
+        n = len(ctx.timers.pending())
+        if n == 0:
+            return Reply("There are no timers running.")
+        what = "timer" if n == 1 else f"{int_to_words(n)} timers"
+        return Reply(f"Okay, I cancelled your {what}.", cancel_timers=True)
+
+    def _reminder(self, text: str, ctx: Context) -> Reply | None:
+        m = re.search(r"\bremind me\b(.*)", text)
+        if not m:
+            return None
+        rest = m.group(1)
+        seconds = _seconds_in(rest)
+        task_match = re.search(r"\b(?:to|that|about)\b (.+?)(?= in \d| in an?\b| in half\b|$)", rest)
+        task = task_match.group(1).strip() if task_match else ""
+        task = re.sub(r"\b(my|i)\b", lambda w: {"my": "your", "i": "you"}[w.group(1)], task)
+        if seconds is None:
+            return Reply("When should I remind you? Say, for example, remind me in ten minutes.")
+        if not 0 < seconds <= self.max_timer_seconds:
+            return Reply("I can set reminders up to a day ahead.")
+        announcement = f"Reminder: {task}." if task else "This is your reminder."
+        when = _say_duration(seconds)
+        said = f"Okay, I'll remind you in {when}" + (f" to {task}." if task else ".")
+        return Reply(said, arm_timers=(TimerRequest(seconds, announcement, "reminder"),))
+
+    def _timer(self, text: str, ctx: Context) -> Reply | None:
+        if not re.search(r"\btimer\b", text):
+            return None
+        if re.search(r"\b(how (long|much time)|left|remaining)\b", text):
+            n = len(ctx.timers.pending())
+            if not n:
+                return Reply("There are no timers running.")
+            return Reply(f"You have {int_to_words(n)} timer{'s' if n > 1 else ''} running.")
+        seconds = _seconds_in(text)
+        if seconds is None:
+            return Reply("For how long? Say, for example, set a timer for five minutes.")
+        if not 0 < seconds <= self.max_timer_seconds:
+            return Reply("I can set timers up to a day long.")
+        length = _say_duration(seconds, adjective=True)
+        return Reply(
+            f"Okay, a {length} timer, starting now.",
+            arm_timers=(TimerRequest(seconds, f"Your {length} timer is done.", "timer"),),
+        )
+
+    def _arithmetic(self, text: str, ctx: Context) -> Reply | None:
+        tokens = _arithmetic_tokens(text)
+        if tokens is None:
+            return None
+        # "what is 12 minus 3" -> keep from the first number (or "minus" for a negative start).
+        while tokens and not tokens[0][0].isdigit():
+            tokens.pop(0)
+        try:
+            value = _evaluate(tokens)
+        except ZeroDivisionError:
+            return Reply("You can't divide by zero.")
+        except (_NotArithmetic, OverflowError):
+            return None
+        if not math.isfinite(value) or abs(value) >= 1e12:
+            return Reply("That number is too big for me to say.")
+        return Reply(f"{_say_expression(tokens).capitalize()} is {number_to_words(value)}.")
+
+    def _battery(self, text: str, ctx: Context) -> Reply | None:
+        if not re.search(r"\b(battery|charge|charged|power left)\b", text):
+            return None
+        pct = ctx.battery_percent
+        if pct is None:
+            return Reply("I don't know the battery level yet.")
+        advice = " You may want to charge soon." if pct <= 20 else ""
+        return Reply(f"Your glasses are at {int_to_words(pct)} percent.{advice}")
+
+    def _date(self, text: str, ctx: Context) -> Reply | None:
+        if not re.search(r"\b(date|what day|which day|day is it|day is today|today's)\b", text):
+            return None
+        now = ctx.clock.now()
+        return Reply(f"Today is {now:%A}, {now:%B} {ordinal_words(now.day)}.")
+
+    def _time(self, text: str, ctx: Context) -> Reply | None:
+        if not re.search(r"\b(what time|the time|time is it|what's the time|current time)\b", text):
+            return None
+        now = ctx.clock.now()
+        return Reply(f"It's {_say_time(now.hour, now.minute)}.")
+
+    def _greeting(self, text: str, ctx: Context) -> Reply | None:
+        if not re.fullmatch(r"(hi|hello|hey|good (morning|afternoon|evening))( there)?( \w+)?", text):
+            return None
+        return Reply("Hi! What can I do for you?")
+
+    def _thanks(self, text: str, ctx: Context) -> Reply | None:
+        if not re.search(r"\b(thanks|thank you|cheers)\b", text):
+            return None
+        return Reply("You're welcome.")

@@ -1,0 +1,262 @@
+"""The host's gRPC session lifecycle against a real grpc.aio server and a real client stream."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from sottovoce.host.responder import SkillResponder
+from sottovoce.host.server import SERVICE_NAME, load_models, start_server
+from sottovoce.host.session import HostModels, SessionConfig
+from sottovoce.host.tts import PiperTts
+from sottovoce.host.whisper import active_rms_dbfs
+from sottovoce.proto.codec import FRAME_SAMPLES, OpusDecoder, OpusEncoder, frames_of
+from sottovoce.proto.v1 import duplex_pb2 as pb
+from sottovoce.proto.v1 import duplex_pb2_grpc as pb_grpc
+
+TOKEN = "s3cret"
+LONG_FALLBACK = (
+    "Sorry, I can't help with that yet. I can tell you the time and the date. I can check your battery. "
+    "I can set timers and reminders. I can also do quick sums. Just ask me any time you like."
+)
+WAIT = 20.0  # generous bound so a broken host fails the test instead of hanging it
+
+
+@pytest.fixture(scope="module")
+def models() -> HostModels:
+    m = load_models("piper")
+    return HostModels(m.asr, m.voice, lambda: SkillResponder(fallback=LONG_FALLBACK))
+
+
+@pytest.fixture(scope="module")
+def speech() -> dict[str, list[bytes]]:
+    tts, enc = PiperTts(), OpusEncoder()
+    phrases = {
+        "times": "What is twelve times seven?",
+        "joke": "Tell me a joke about penguins.",
+        "repeat": "Say that again.",
+        "time": "What time is it?",
+    }
+    return {k: [enc.encode(f) for f in frames_of(tts.synthesize(v))] for k, v in phrases.items()}
+
+
+@pytest.fixture
+async def server(models):
+    host = await start_server("127.0.0.1:0", SessionConfig(auth_token=TOKEN), models=models)
+    yield host
+    await host.stop(None)
+
+
+class Edge:
+    """A minimal edge: a request queue feeding the stream and helpers to await replies."""
+
+    def __init__(self, port: int) -> None:
+        self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        self.requests: asyncio.Queue[pb.EdgeMessage | None] = asyncio.Queue()
+        self.call = pb_grpc.DuplexStub(self.channel).Converse(self._iter())
+        self.seq = 0
+        self.silence = OpusEncoder().encode(np.zeros(FRAME_SAMPLES, dtype=np.int16))
+
+    async def _iter(self):
+        while (msg := await self.requests.get()) is not None:
+            yield msg
+
+    def send(self, **body) -> None:
+        self.requests.put_nowait(pb.EdgeMessage(**body))
+
+    def start(self, token: str = TOKEN, mode: int = pb.MODE_ASSISTANT) -> None:
+        self.send(
+            start=pb.SessionStart(
+                protocol_version=1, auth_token=token, codec=pb.CODEC_OPUS, sample_rate_hz=16000, frame_ms=20,
+                mode=mode, session_id="test",
+            )
+        )  # fmt: skip
+
+    def audio(self, packets: list[bytes]) -> int:
+        """Send frames; returns the seq of the first one."""
+        first = self.seq
+        for p in packets:
+            self.send(audio=pb.AudioFrame(seq=self.seq, opus=p))
+            self.seq += 1
+        return first
+
+    def silence_frames(self, n: int) -> None:
+        self.audio([self.silence] * n)
+
+    def turn(self, kind: int, turn_id: int, seq: int, barge_in: bool = False) -> None:
+        self.send(turn=pb.TurnEvent(kind=kind, turn_id=turn_id, audio_seq=seq, barge_in=barge_in))
+
+    async def recv(self) -> pb.HostMessage | None:
+        msg = await asyncio.wait_for(self.call.read(), WAIT)
+        return None if msg is grpc.aio.EOF else msg
+
+    async def recv_until(self, pred) -> list[pb.HostMessage]:
+        got = []
+        while True:
+            msg = await self.recv()
+            assert msg is not None, f"stream ended early after {got}"
+            got.append(msg)
+            if pred(msg):
+                return got
+
+    async def accepted(self) -> None:
+        msg = await self.recv()
+        assert msg.WhichOneof("body") == "accepted", msg
+
+    def utterance(self, turn_id: int, packets: list[bytes], confirm: bool = True) -> None:
+        self.silence_frames(5)
+        onset = self.audio(packets)
+        self.turn(pb.TurnEvent.SPEECH_START, turn_id, onset)
+        self.silence_frames(10)
+        self.turn(pb.TurnEvent.TENTATIVE_END, turn_id, self.seq - 1)
+        if confirm:
+            self.turn(pb.TurnEvent.CONFIRMED_END, turn_id, self.seq - 1)
+
+    async def close(self) -> None:
+        self.requests.put_nowait(None)
+        await self.channel.close()
+
+
+def _is(kind: int):
+    return lambda m: m.WhichOneof("body") == "response" and m.response.kind == kind
+
+
+def _decoded(packets: list[bytes]) -> np.ndarray:
+    dec = OpusDecoder()
+    return np.concatenate([dec.decode(p) for p in packets])
+
+
+async def test_health_serving_after_models_loaded(server):
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        for name in (SERVICE_NAME, ""):
+            resp = await stub.Check(health_pb2.HealthCheckRequest(service=name))
+            assert resp.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_turn_gets_transcript_and_spoken_answer(server, speech):
+    edge = Edge(server.port)
+    edge.start()
+    await edge.accepted()
+    edge.silence_frames(25)
+    onset = edge.audio(speech["times"])
+    edge.turn(pb.TurnEvent.SPEECH_START, 1, onset)
+    partial = await edge.recv_until(lambda m: m.WhichOneof("body") == "transcript")
+    assert not partial[-1].transcript.final and partial[-1].transcript.text
+    edge.silence_frames(10)
+    edge.turn(pb.TurnEvent.TENTATIVE_END, 1, edge.seq - 1)
+    edge.turn(pb.TurnEvent.CONFIRMED_END, 1, edge.seq - 1)
+    msgs = await edge.recv_until(_is(pb.ResponseEvent.DONE))
+    finals = [m.transcript for m in msgs if m.WhichOneof("body") == "transcript" and m.transcript.final]
+    assert len(finals) == 1 and "12" in finals[0].text and "7" in finals[0].text
+    started = next(m.response for m in msgs if m.WhichOneof("body") == "response")
+    assert started.kind == pb.ResponseEvent.STARTED and started.response_id == 1 and started.turn_id == 1
+    assert started.text == "Twelve times seven is eighty-four."
+    audio = [m.audio for m in msgs if m.WhichOneof("body") == "audio"]
+    assert [a.seq for a in audio] == list(range(len(audio)))
+    assert msgs[-1].response.total_samples == len(audio) * FRAME_SAMPLES
+    pcm = _decoded([a.opus for a in audio])
+    assert len(pcm) > 16000 * 0.8  # a real sentence, not a click
+    assert -45 < active_rms_dbfs(pcm) < -20  # whisper-quiet but audible
+    # Leading silence trimmed: speech within the first 60 ms (codec delay + the 10 ms trim margin).
+    mag = np.abs(pcm.astype(int))
+    assert np.argmax(mag > 0.01 * mag.max()) < 960
+    edge.send(end=pb.SessionEnd(reason="done"))
+    assert await edge.recv() is None
+    await edge.close()
+
+
+async def test_cancel_stops_audio_and_history_keeps_what_was_heard(server, speech):
+    edge = Edge(server.port)
+    edge.start()
+    await edge.accepted()
+    edge.utterance(1, speech["joke"])
+    msgs = await edge.recv_until(lambda m: m.WhichOneof("body") == "audio")
+    rid = msgs[-1].audio.response_id
+    edge.send(cancel=pb.CancelResponse(response_id=rid, reason="barge_in"))
+    after = await edge.recv_until(_is(pb.ResponseEvent.CANCELLED))
+    cancelled = after[-1].response
+    assert not any(_is(pb.ResponseEvent.DONE)(m) for m in after)
+    assert LONG_FALLBACK.startswith(cancelled.text) and cancelled.text != LONG_FALLBACK
+    # The wearer heard about the first 1.2 s: history must keep only those words.
+    edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.INTERRUPTED, response_id=rid, heard_samples=19200))
+    edge.utterance(2, speech["repeat"])
+    msgs = await edge.recv_until(_is(pb.ResponseEvent.STARTED))
+    assert not any(m.WhichOneof("body") == "audio" for m in msgs), "audio after CANCELLED"
+    repeated = msgs[-1].response.text
+    # "say that again" repeats what the wearer heard: a non-empty prefix, shorter than what was sent.
+    assert repeated and LONG_FALLBACK.startswith(repeated) and len(repeated) < len(cancelled.text)
+    await edge.close()
+
+
+async def test_resumed_discards_preemptive_work(server, speech):
+    edge = Edge(server.port)
+    edge.start()
+    await edge.accepted()
+    edge.utterance(1, speech["time"], confirm=False)
+    edge.turn(pb.TurnEvent.RESUMED, 1, edge.seq)
+    await asyncio.sleep(1.5)  # let discarded work run its course if it were not discarded
+    onset_more = edge.audio(speech["times"])
+    assert onset_more > 0
+    edge.silence_frames(10)
+    edge.turn(pb.TurnEvent.TENTATIVE_END, 1, edge.seq - 1)
+    edge.turn(pb.TurnEvent.CONFIRMED_END, 1, edge.seq - 1)
+    msgs = await edge.recv_until(_is(pb.ResponseEvent.DONE))
+    started = [m.response for m in msgs if _is(pb.ResponseEvent.STARTED)(m)]
+    finals = [m.transcript.text for m in msgs if m.WhichOneof("body") == "transcript" and m.transcript.final]
+    assert len(started) == 1 and started[0].response_id == 1
+    assert len(finals) == 1 and "time" in finals[0].lower() and "12" in finals[0]
+    await edge.close()
+
+
+async def test_bad_token_is_fatal(server):
+    edge = Edge(server.port)
+    edge.start(token="wrong")
+    msg = await edge.recv()
+    assert msg.error.code == pb.Error.UNAUTHENTICATED and msg.error.fatal
+    assert await edge.recv() is None
+    await edge.close()
+
+
+async def test_unsupported_mode_is_fatal(server):
+    edge = Edge(server.port)
+    edge.start(mode=pb.MODE_TRANSLATION)
+    msg = await edge.recv()
+    assert msg.error.code == pb.Error.UNSUPPORTED and msg.error.fatal and "not available yet" in msg.error.message
+    await edge.close()
+
+
+async def test_malformed_input_is_reported_once_and_survived(server, speech):
+    edge = Edge(server.port)
+    edge.send(audio=pb.AudioFrame(seq=0, opus=b"\x01\x02"))
+    msg = await edge.recv()
+    assert msg.error.code == pb.Error.BAD_REQUEST and not msg.error.fatal and "before SessionStart" in msg.error.message
+    edge.start()
+    await edge.accepted()
+    edge.audio([b"\xff" * 500] * 3)  # oversized: undecodable, three times
+    msg = await edge.recv()
+    assert msg.error.code == pb.Error.BAD_REQUEST and not msg.error.fatal
+    edge.utterance(1, speech["times"])  # the session still works
+    msgs = await edge.recv_until(_is(pb.ResponseEvent.DONE))
+    assert not any(m.WhichOneof("body") == "error" for m in msgs), "the Opus error must be sent only once"
+    await edge.close()
+
+
+async def test_edge_dying_leaves_no_session_behind(server, speech):
+    edge = Edge(server.port)
+    edge.start()
+    await edge.accepted()
+    edge.utterance(1, speech["joke"])
+    await edge.recv_until(lambda m: m.WhichOneof("body") == "audio")
+    assert server.service.active_sessions == 1
+    edge.call.cancel()
+    await edge.channel.close()
+    for _ in range(200):  # the server notices the cancellation asynchronously
+        if server.service.active_sessions == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert server.service.active_sessions == 0
