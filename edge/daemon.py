@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from sottovoce.proto import control
 from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_MS, SAMPLE_RATE, OpusEncoder, frames_of, to_int16
 from sottovoce.proto.gatt_profile import ButtonEvent, FramingError, decode_button
@@ -460,7 +461,11 @@ async def run_edge(config: EdgeConfig) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    edge = Edge(config)
+    try:
+        edge = Edge(config)
+    except (ValueError, RuntimeError, OSError) as exc:  # a bad model file, an unknown option
+        print(f"sottovoce edge: cannot start: {exc}", flush=True)
+        return 2
     try:
         return await edge.run(stop)
     except (DeviceNotFound, HostRefused) as exc:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
+
 from sottovoce.proto.v1 import duplex_pb2 as pb
 from sottovoce.proto.v1 import duplex_pb2_grpc as pb_grpc
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
 from sottovoce.proto.codec import CodecError, OpusDecoder
 from sottovoce.proto.gatt_profile import FramingError, UplinkReassembler
 

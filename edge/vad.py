@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from importlib import resources
 
 import numpy as np
+
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
 
 

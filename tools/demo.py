@@ -174,15 +174,17 @@ async def run_demo(args: argparse.Namespace) -> dict[str, Any]:
             "--host", f"127.0.0.1:{grpc_port}", "--turn", args.turn, "--events", str(out / "edge_events.jsonl"),
         )  # fmt: skip
         remaining = max(10.0, args.timeout - (time.monotonic() - started))
-        try:
-            code = await asyncio.wait_for(sim.process.wait(), remaining)
-        except TimeoutError:
-            raise DemoError(f"the scenario did not finish within {args.timeout:.0f} s:\n{sim.tail()}") from None
-        if code != 0:
-            raise DemoError(f"simulator exited with {code}:\n{sim.tail()}")
-        for proc in (hub, host, edge):
-            if proc.process.returncode is not None:
-                raise DemoError(f"{proc.name} died during the conversation:\n{proc.tail()}")
+        exits = {asyncio.ensure_future(p.process.wait()): p for p in (sim, hub, host, edge)}
+        done, _ = await asyncio.wait(exits, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        for future in exits:
+            future.cancel()
+        if not done:
+            raise DemoError(f"the scenario did not finish within {args.timeout:.0f} s:\n{sim.tail()}")
+        first = exits[next(iter(done))]
+        if first is not sim:
+            raise DemoError(f"{first.name} died during the conversation:\n{first.tail()}")
+        if sim.process.returncode != 0:
+            raise DemoError(f"simulator exited with {sim.process.returncode}:\n{sim.tail()}")
     finally:
         await stack.stop_all()
     summary = analyse(out, args.turn)
