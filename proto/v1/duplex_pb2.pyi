@@ -1,10 +1,9 @@
-from collections.abc import Mapping as _Mapping
-from typing import ClassVar as _ClassVar
-
-from google.protobuf import descriptor as _descriptor
-from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -27,7 +26,7 @@ MODE_TRANSLATION: Mode
 MODE_NAVIGATION: Mode
 
 class SessionStart(_message.Message):
-    __slots__ = ("auth_token", "codec", "device_id", "frame_ms", "language", "mode", "protocol_version", "sample_rate_hz", "session_id", "target_language")
+    __slots__ = ("protocol_version", "auth_token", "codec", "sample_rate_hz", "frame_ms", "mode", "device_id", "language", "target_language", "session_id")
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     AUTH_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CODEC_FIELD_NUMBER: _ClassVar[int]
@@ -48,20 +47,20 @@ class SessionStart(_message.Message):
     language: str
     target_language: str
     session_id: str
-    def __init__(self, protocol_version: int | None = ..., auth_token: str | None = ..., codec: Codec | str | None = ..., sample_rate_hz: int | None = ..., frame_ms: int | None = ..., mode: Mode | str | None = ..., device_id: str | None = ..., language: str | None = ..., target_language: str | None = ..., session_id: str | None = ...) -> None: ...
+    def __init__(self, protocol_version: _Optional[int] = ..., auth_token: _Optional[str] = ..., codec: _Optional[_Union[Codec, str]] = ..., sample_rate_hz: _Optional[int] = ..., frame_ms: _Optional[int] = ..., mode: _Optional[_Union[Mode, str]] = ..., device_id: _Optional[str] = ..., language: _Optional[str] = ..., target_language: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...
 
 class AudioFrame(_message.Message):
-    __slots__ = ("capture_time_us", "opus", "seq")
+    __slots__ = ("seq", "capture_time_us", "opus")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     CAPTURE_TIME_US_FIELD_NUMBER: _ClassVar[int]
     OPUS_FIELD_NUMBER: _ClassVar[int]
     seq: int
     capture_time_us: int
     opus: bytes
-    def __init__(self, seq: int | None = ..., capture_time_us: int | None = ..., opus: bytes | None = ...) -> None: ...
+    def __init__(self, seq: _Optional[int] = ..., capture_time_us: _Optional[int] = ..., opus: _Optional[bytes] = ...) -> None: ...
 
 class TurnEvent(_message.Message):
-    __slots__ = ("audio_seq", "barge_in", "confidence", "kind", "time_us", "turn_id")
+    __slots__ = ("kind", "turn_id", "audio_seq", "time_us", "confidence", "barge_in")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[TurnEvent.Kind]
@@ -86,10 +85,10 @@ class TurnEvent(_message.Message):
     time_us: int
     confidence: float
     barge_in: bool
-    def __init__(self, kind: TurnEvent.Kind | str | None = ..., turn_id: int | None = ..., audio_seq: int | None = ..., time_us: int | None = ..., confidence: float | None = ..., barge_in: bool | None = ...) -> None: ...
+    def __init__(self, kind: _Optional[_Union[TurnEvent.Kind, str]] = ..., turn_id: _Optional[int] = ..., audio_seq: _Optional[int] = ..., time_us: _Optional[int] = ..., confidence: _Optional[float] = ..., barge_in: _Optional[bool] = ...) -> None: ...
 
 class PlaybackEvent(_message.Message):
-    __slots__ = ("heard_samples", "kind", "response_id", "time_us")
+    __slots__ = ("kind", "response_id", "heard_samples", "time_us")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[PlaybackEvent.Kind]
@@ -108,15 +107,15 @@ class PlaybackEvent(_message.Message):
     response_id: int
     heard_samples: int
     time_us: int
-    def __init__(self, kind: PlaybackEvent.Kind | str | None = ..., response_id: int | None = ..., heard_samples: int | None = ..., time_us: int | None = ...) -> None: ...
+    def __init__(self, kind: _Optional[_Union[PlaybackEvent.Kind, str]] = ..., response_id: _Optional[int] = ..., heard_samples: _Optional[int] = ..., time_us: _Optional[int] = ...) -> None: ...
 
 class CancelResponse(_message.Message):
-    __slots__ = ("reason", "response_id")
+    __slots__ = ("response_id", "reason")
     RESPONSE_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     response_id: int
     reason: str
-    def __init__(self, response_id: int | None = ..., reason: str | None = ...) -> None: ...
+    def __init__(self, response_id: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Telemetry(_message.Message):
     __slots__ = ("battery_percent", "counters")
@@ -126,21 +125,21 @@ class Telemetry(_message.Message):
         VALUE_FIELD_NUMBER: _ClassVar[int]
         key: str
         value: float
-        def __init__(self, key: str | None = ..., value: float | None = ...) -> None: ...
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     BATTERY_PERCENT_FIELD_NUMBER: _ClassVar[int]
     COUNTERS_FIELD_NUMBER: _ClassVar[int]
     battery_percent: int
     counters: _containers.ScalarMap[str, float]
-    def __init__(self, battery_percent: int | None = ..., counters: _Mapping[str, float] | None = ...) -> None: ...
+    def __init__(self, battery_percent: _Optional[int] = ..., counters: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class SessionEnd(_message.Message):
     __slots__ = ("reason",)
     REASON_FIELD_NUMBER: _ClassVar[int]
     reason: str
-    def __init__(self, reason: str | None = ...) -> None: ...
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
 class EdgeMessage(_message.Message):
-    __slots__ = ("audio", "cancel", "end", "playback", "start", "telemetry", "turn")
+    __slots__ = ("start", "audio", "turn", "playback", "cancel", "telemetry", "end")
     START_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     TURN_FIELD_NUMBER: _ClassVar[int]
@@ -155,28 +154,28 @@ class EdgeMessage(_message.Message):
     cancel: CancelResponse
     telemetry: Telemetry
     end: SessionEnd
-    def __init__(self, start: SessionStart | _Mapping | None = ..., audio: AudioFrame | _Mapping | None = ..., turn: TurnEvent | _Mapping | None = ..., playback: PlaybackEvent | _Mapping | None = ..., cancel: CancelResponse | _Mapping | None = ..., telemetry: Telemetry | _Mapping | None = ..., end: SessionEnd | _Mapping | None = ...) -> None: ...
+    def __init__(self, start: _Optional[_Union[SessionStart, _Mapping]] = ..., audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., turn: _Optional[_Union[TurnEvent, _Mapping]] = ..., playback: _Optional[_Union[PlaybackEvent, _Mapping]] = ..., cancel: _Optional[_Union[CancelResponse, _Mapping]] = ..., telemetry: _Optional[_Union[Telemetry, _Mapping]] = ..., end: _Optional[_Union[SessionEnd, _Mapping]] = ...) -> None: ...
 
 class SessionAccepted(_message.Message):
-    __slots__ = ("host_id", "session_id")
+    __slots__ = ("session_id", "host_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     HOST_ID_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     host_id: str
-    def __init__(self, session_id: str | None = ..., host_id: str | None = ...) -> None: ...
+    def __init__(self, session_id: _Optional[str] = ..., host_id: _Optional[str] = ...) -> None: ...
 
 class Transcript(_message.Message):
-    __slots__ = ("final", "text", "turn_id")
+    __slots__ = ("turn_id", "text", "final")
     TURN_ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
     turn_id: int
     text: str
     final: bool
-    def __init__(self, turn_id: int | None = ..., text: str | None = ..., final: bool | None = ...) -> None: ...
+    def __init__(self, turn_id: _Optional[int] = ..., text: _Optional[str] = ..., final: _Optional[bool] = ...) -> None: ...
 
 class ResponseEvent(_message.Message):
-    __slots__ = ("kind", "response_id", "text", "total_samples", "turn_id")
+    __slots__ = ("kind", "response_id", "turn_id", "text", "total_samples")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[ResponseEvent.Kind]
@@ -197,20 +196,20 @@ class ResponseEvent(_message.Message):
     turn_id: int
     text: str
     total_samples: int
-    def __init__(self, kind: ResponseEvent.Kind | str | None = ..., response_id: int | None = ..., turn_id: int | None = ..., text: str | None = ..., total_samples: int | None = ...) -> None: ...
+    def __init__(self, kind: _Optional[_Union[ResponseEvent.Kind, str]] = ..., response_id: _Optional[int] = ..., turn_id: _Optional[int] = ..., text: _Optional[str] = ..., total_samples: _Optional[int] = ...) -> None: ...
 
 class ResponseAudio(_message.Message):
-    __slots__ = ("opus", "response_id", "seq")
+    __slots__ = ("response_id", "seq", "opus")
     RESPONSE_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     OPUS_FIELD_NUMBER: _ClassVar[int]
     response_id: int
     seq: int
     opus: bytes
-    def __init__(self, response_id: int | None = ..., seq: int | None = ..., opus: bytes | None = ...) -> None: ...
+    def __init__(self, response_id: _Optional[int] = ..., seq: _Optional[int] = ..., opus: _Optional[bytes] = ...) -> None: ...
 
 class Error(_message.Message):
-    __slots__ = ("code", "fatal", "message")
+    __slots__ = ("code", "message", "fatal")
     class Code(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         CODE_UNSPECIFIED: _ClassVar[Error.Code]
@@ -231,10 +230,10 @@ class Error(_message.Message):
     code: Error.Code
     message: str
     fatal: bool
-    def __init__(self, code: Error.Code | str | None = ..., message: str | None = ..., fatal: bool | None = ...) -> None: ...
+    def __init__(self, code: _Optional[_Union[Error.Code, str]] = ..., message: _Optional[str] = ..., fatal: _Optional[bool] = ...) -> None: ...
 
 class HostMessage(_message.Message):
-    __slots__ = ("accepted", "audio", "error", "response", "transcript")
+    __slots__ = ("accepted", "transcript", "response", "audio", "error")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
@@ -245,4 +244,4 @@ class HostMessage(_message.Message):
     response: ResponseEvent
     audio: ResponseAudio
     error: Error
-    def __init__(self, accepted: SessionAccepted | _Mapping | None = ..., transcript: Transcript | _Mapping | None = ..., response: ResponseEvent | _Mapping | None = ..., audio: ResponseAudio | _Mapping | None = ..., error: Error | _Mapping | None = ...) -> None: ...
+    def __init__(self, accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., response: _Optional[_Union[ResponseEvent, _Mapping]] = ..., audio: _Optional[_Union[ResponseAudio, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
