@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from link_events import RecordedEvents
 
 from sottovoce.edge.links import DeviceNotFound, open_link
 from sottovoce.edge.links.bleak_link import BleakLink
@@ -67,29 +68,6 @@ class FakeScanner:
         return next((a for a, n in self.known.items() if n == name), None)
 
 
-@dataclass
-class Events:
-    audio: list[bytes] = field(default_factory=list)
-    battery: list[int] = field(default_factory=list)
-    control: list[bytes] = field(default_factory=list)
-    disconnects: list[str] = field(default_factory=list)
-
-    def on_audio(self, data):
-        self.audio.append(data)
-
-    def on_button(self, data):
-        pass
-
-    def on_battery(self, percent):
-        self.battery.append(percent)
-
-    def on_control(self, data):
-        self.control.append(data)
-
-    def on_disconnect(self, reason):
-        self.disconnects.append(reason)
-
-
 def make(target: str = "Omi"):
     clients: list[FakeBleakClient] = []
 
@@ -102,7 +80,7 @@ def make(target: str = "Omi"):
 
 async def test_connects_subscribes_and_streams_audio_at_the_bluez_default_mtu():
     link, clients = make("Omi")
-    events = Events()
+    events = RecordedEvents()
     await link.open(events)
     client = clients[0]
     assert link.att_mtu == 23 and link.has_downlink
@@ -135,7 +113,7 @@ async def test_connects_subscribes_and_streams_audio_at_the_bluez_default_mtu():
 async def test_missing_device_names_it():
     link, _ = make("11:22:33:44:55:66")
     with pytest.raises(DeviceNotFound, match="no BLE device 11:22:33:44:55:66 found"):
-        await link.open(Events())
+        await link.open(RecordedEvents())
 
 
 def test_device_urls_pick_their_link():

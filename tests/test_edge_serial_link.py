@@ -6,34 +6,12 @@ import asyncio
 import os
 
 import pytest
+from link_events import RecordedEvents
 
 from sottovoce.edge.links import DeviceNotFound, open_link
 from sottovoce.edge.links.serial_link import SerialLink
 from sottovoce.proto import control
 from sottovoce.proto import serial_framing as sf
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.audio: list[bytes] = []
-        self.control: list[bytes] = []
-        self.battery: list[int] = []
-        self.disconnects: list[str] = []
-
-    def on_audio(self, data):
-        self.audio.append(data)
-
-    def on_button(self, data):
-        pass
-
-    def on_battery(self, percent):
-        self.battery.append(percent)
-
-    def on_control(self, data):
-        self.control.append(data)
-
-    def on_disconnect(self, reason):
-        self.disconnects.append(reason)
 
 
 class DevKit:
@@ -79,7 +57,7 @@ async def test_hello_audio_control_and_downlink_over_a_pty(pty_pair):
     kit = DevKit(master)
     link = open_link(f"serial:{path}@115200")
     assert isinstance(link, SerialLink)
-    events = Collector()
+    events = RecordedEvents()
     try:
         await link.open(events)
         assert link.att_mtu == 160 + 6
@@ -105,12 +83,12 @@ async def test_silent_port_is_not_a_device(pty_pair):
     _, path = pty_pair
     link = SerialLink(path, hello_timeout=0.2)
     with pytest.raises(DeviceNotFound, match=f"no Sottovoce device answered on {path}"):
-        await link.open(Collector())
+        await link.open(RecordedEvents())
 
 
 async def test_missing_port_is_named():
     with pytest.raises(DeviceNotFound, match="cannot open serial port /dev/ttyNOPE0"):
-        await open_link("serial:/dev/ttyNOPE0").open(Collector())
+        await open_link("serial:/dev/ttyNOPE0").open(RecordedEvents())
 
 
 def test_bad_baud_is_named():
