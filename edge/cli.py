@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confirm-ms", type=int, default=500, help="silence rule: confirmed end after this")
     parser.add_argument("--tentative-ms", type=int, default=200, help="silence rule: tentative end after this")
     parser.add_argument("--barge-in-ms", type=int, default=200, help="speech needed to interrupt an answer")
+    parser.add_argument("--scan-timeout", type=float, default=10.0, help="seconds to look for the peripheral")
     parser.add_argument("--events", type=Path, help="write a JSON-lines event log here")
     parser.add_argument("--log-level", default="INFO")
 
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         confirm_ms=args.confirm_ms,
         tentative_ms=args.tentative_ms,
         barge_in_ms=args.barge_in_ms,
+        scan_timeout=args.scan_timeout,
         events_path=args.events,
     )
     return asyncio.run(run_edge(config))

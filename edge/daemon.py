@@ -56,6 +56,7 @@ class EdgeConfig:
     confirm_ms: int = 500
     tentative_ms: int = 200
     barge_in_ms: int = 200
+    scan_timeout: float = 10.0
     events_path: Path | None = None
 
 
@@ -196,7 +197,7 @@ class Edge:
 
     async def _device_loop(self) -> None:
         """Connect, and reconnect whenever the link drops (Omi-class firmware won't do it for us)."""
-        link = open_link(self.config.device)
+        link = open_link(self.config.device, self.config.scan_timeout)
         self.link = link
         first, delay = True, 0.5
         while True:

@@ -107,6 +107,24 @@ def test_missing_device_is_a_one_line_error():
     assert f"cannot open bumble transport tcp-client:127.0.0.1:{port}" in proc.stdout
 
 
+async def test_no_peripheral_advertising_is_a_one_line_error(tmp_path):
+    ble_a, ble_b = free_ports(2)
+    stack = Stack(tmp_path)
+    try:
+        await stack.start("controllers", "-m", "bumble.apps.controllers",
+                          f"tcp-server:127.0.0.1:{ble_a}", f"tcp-server:127.0.0.1:{ble_b}")  # fmt: skip
+        await wait_port(ble_b, 20)
+        edge = await stack.start("edge", "-m", "sottovoce.tools.cli", "edge",
+                                 "--device", f"tcp-client:127.0.0.1:{ble_b}",
+                                 "--host", "127.0.0.1:1", "--scan-timeout", "2")  # fmt: skip
+        assert await asyncio.wait_for(edge.process.wait(), 60) == 2
+    finally:
+        await stack.stop_all()
+    assert f"no peripheral named Sottovoce* or with the Omi service advertising on tcp-client:127.0.0.1:{ble_b}" in (
+        edge.log_text()
+    )
+
+
 def test_missing_serial_port_is_a_one_line_error():
     proc = subprocess.run(
         [*CLI, "edge", "--device", "serial:/dev/ttyNOPE0", "--host", "127.0.0.1:1"],

@@ -14,11 +14,12 @@ from __future__ import annotations
 from .base import DeviceLink, DeviceNotFound, LinkEvents
 
 
-def open_link(url: str) -> DeviceLink:
+def open_link(url: str, scan_timeout: float = 10.0) -> DeviceLink:
+    """The link for ``url``; ``scan_timeout`` bounds the search for a wireless peripheral."""
     if url.startswith("ble:"):
         from .bleak_link import BleakLink
 
-        return BleakLink(url[len("ble:") :])
+        return BleakLink(url[len("ble:") :], scan_timeout=scan_timeout)
     if url.startswith("serial:"):
         from .serial_link import SerialLink
 
@@ -30,7 +31,7 @@ def open_link(url: str) -> DeviceLink:
     from .bumble_link import BumbleLink
 
     transport, _, peer = url.partition("#")
-    return BumbleLink(transport, peer or None)
+    return BumbleLink(transport, peer or None, scan_timeout=scan_timeout)
 
 
 __all__ = ["DeviceLink", "DeviceNotFound", "LinkEvents", "open_link"]

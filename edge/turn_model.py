@@ -1,0 +1,211 @@
+"""The learned end-of-turn model on the edge, and the turn policy built on it.
+
+``TurnModel`` runs the int8 TFLite model (a single GRU step: this frame's features and the
+carried state in, the end-of-turn probability and the new state out) with LiteRT, one call per
+20 ms frame. ``ModelTurnPolicy`` combines it with the VAD's silence count: a *tentative* end as
+soon as the model is fairly sure after a short silence (the host starts preemptive work), a
+*confirmed* end when it is sure, and a hard maximum-silence fallback for when it never is.
+
+The model, its input normalisation and the thresholds chosen on validation data come from
+``python -m sottovoce.tools.turn.build``; see ``edge/models/turn_model.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from sottovoce.edge.features import N_FEATURES, FeatureExtractor
+from sottovoce.edge.turn import TurnKind, TurnPolicy, TurnSignal, VadThresholds
+
+MODEL_NAME = "turn_model"
+
+
+class TurnModelError(RuntimeError):
+    """The model files are missing, inconsistent, or no TFLite runtime is installed."""
+
+
+def _interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:  # the legacy runtime, only where LiteRT is not available (it needs numpy<2)
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            raise TurnModelError("no TFLite runtime; pip install ai-edge-litert") from None
+    return Interpreter
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("sottovoce.edge") / "models" / f"{MODEL_NAME}.tflite"))
+
+
+@dataclass(frozen=True)
+class TurnModelMeta:
+    """What the pipeline wrote next to the .tflite (``turn_model.json``)."""
+
+    hidden: int
+    mean: np.ndarray  # per-feature normalisation, applied before the model
+    std: np.ndarray
+    tentative_threshold: float
+    confirm_threshold: float
+    min_silence_ms: int
+    decision_window_ms: int
+    max_silence_ms: int
+    vad_offset: float
+    sha256: str
+
+    @classmethod
+    def load(cls, path: Path) -> TurnModelMeta:
+        try:
+            raw = json.loads(path.read_text())
+            meta = cls(
+                hidden=int(raw["hidden"]),
+                mean=np.asarray(raw["feature_mean"], dtype=np.float32),
+                std=np.asarray(raw["feature_std"], dtype=np.float32),
+                tentative_threshold=float(raw["tentative_threshold"]),
+                confirm_threshold=float(raw["confirm_threshold"]),
+                min_silence_ms=int(raw["min_silence_ms"]),
+                decision_window_ms=int(raw["decision_window_ms"]),
+                max_silence_ms=int(raw["max_silence_ms"]),
+                vad_offset=float(raw["vad_offset"]),
+                sha256=str(raw["sha256"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise TurnModelError(f"bad model metadata {path}: {exc}") from None
+        if meta.mean.shape != (N_FEATURES,) or meta.std.shape != (N_FEATURES,):
+            raise TurnModelError(f"{path}: normalisation has the wrong size for {N_FEATURES} features")
+        return meta
+
+
+class TurnModel:
+    """Streaming end-of-turn probability, one call per 20 ms frame, state carried inside."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_model_path()
+        if not self.path.exists():
+            raise TurnModelError(f"turn model not found: {self.path}")
+        self.meta = TurnModelMeta.load(self.path.with_suffix(".json"))
+        self._inv_std = (1.0 / self.meta.std).astype(np.float32)
+        self.size_bytes = self.path.stat().st_size
+        # One thread: a step is a few microseconds; threads would only add scheduling cost.
+        self._interp = _interpreter_class()(model_path=str(self.path), num_threads=1)
+        self._interp.allocate_tensors()
+        self._x_in, self._h_in = self._by_width(self._interp.get_input_details(), "input")
+        self._p_out, self._h_out = self._by_width(self._interp.get_output_details(), "output")
+        self.features = FeatureExtractor()
+        self.reset()
+
+    def _by_width(self, details: list[dict], what: str) -> tuple[int, int]:
+        """Tell the two tensors apart by width: (features or probability, state)."""
+        h = self.meta.hidden
+        first_width = N_FEATURES if what == "input" else 1
+        by = {int(d["shape"][-1]): d["index"] for d in details}
+        if len(details) != 2 or set(by) != {first_width, h}:
+            shapes = [list(d["shape"]) for d in details]
+            raise TurnModelError(f"{self.path}: unexpected {what} tensors {shapes} for hidden size {h}")
+        return by[first_width], by[h]
+
+    def reset(self) -> None:
+        """Forget the conversation so far (the feature window keeps sliding)."""
+        self._state = np.zeros((1, self.meta.hidden), dtype=np.float32)
+        self.probability = 0.0
+
+    def reset_all(self) -> None:
+        self.reset()
+        self.features.reset()
+
+    def step_features(self, features: np.ndarray) -> float:
+        """Advance one frame given its raw features; the end-of-turn probability."""
+        return self.step_normalized((features - self.meta.mean) * self._inv_std)
+
+    def step_normalized(self, x: np.ndarray) -> float:
+        """Advance one frame given already-normalised features (what the network itself sees)."""
+        self._interp.set_tensor(self._x_in, np.asarray(x, dtype=np.float32).reshape(1, N_FEATURES))
+        self._interp.set_tensor(self._h_in, self._state)
+        self._interp.invoke()
+        self._state = self._interp.get_tensor(self._h_out)
+        self.probability = float(self._interp.get_tensor(self._p_out)[0, 0])
+        return self.probability
+
+    def step(self, pcm: np.ndarray) -> float:
+        """Advance one 20 ms int16 frame."""
+        return self.step_features(self.features.push(pcm))
+
+
+class ModelTurnPolicy(TurnPolicy):
+    """VAD for onset and silence, the model for whether a silence ends the turn.
+
+    - no decision before ``min_silence_ms`` of VAD silence (a stop consonant is not an end; the
+      VAD itself reports silence ~100 ms after the last word, so real silence is longer);
+    - within ``decision_window_ms`` of silence: TENTATIVE_END once the model's probability
+      reaches ``tentative``, CONFIRMED_END once it reaches ``confirm``. Later silence brings no
+      new evidence about this turn (and the model is trained on that window only), so after it
+      only the hard fallback remains:
+    - CONFIRMED_END after ``max_silence_ms``, whatever the model says.
+    The VAD's speech/silence hysteresis defaults to the model's (``vad_offset``: a quicker
+    release than the generic default, since the model, not a timeout, guards against pauses).
+    The GRU state is cleared after each confirmed end: the next turn starts fresh, as in training.
+    """
+
+    def __init__(
+        self,
+        model: TurnModel | None = None,
+        *,
+        tentative: float | None = None,
+        confirm: float | None = None,
+        min_silence_ms: int | None = None,
+        decision_window_ms: int | None = None,
+        max_silence_ms: int | None = None,
+        vad: VadThresholds | None = None,
+    ) -> None:
+        self.model = model or TurnModel()
+        meta = self.model.meta
+        # (``self.tentative`` is the base class's "tentative end announced" flag)
+        self.confirm_threshold = meta.confirm_threshold if confirm is None else confirm
+        self.tentative_threshold = min(
+            self.confirm_threshold, meta.tentative_threshold if tentative is None else tentative
+        )
+        self.min_silence_ms = meta.min_silence_ms if min_silence_ms is None else min_silence_ms
+        self.decision_window_ms = meta.decision_window_ms if decision_window_ms is None else decision_window_ms
+        self.max_silence_ms = meta.max_silence_ms if max_silence_ms is None else max_silence_ms
+        if not 0.0 <= self.confirm_threshold <= 1.0 or self.min_silence_ms > self.max_silence_ms:
+            raise ValueError("need 0 <= confirm <= 1 and min_silence_ms <= max_silence_ms")
+        super().__init__(vad or self.default_vad(self.model))
+
+    @staticmethod
+    def default_vad(model: TurnModel) -> VadThresholds:
+        offset = model.meta.vad_offset
+        return VadThresholds(onset=max(VadThresholds.onset, offset), offset=offset)
+
+    def reset(self) -> None:
+        super().reset()
+        self.model.reset_all()
+
+    def push(self, pcm: np.ndarray, speech_prob: float) -> list[TurnSignal]:
+        signals = super().push(pcm, speech_prob)
+        if any(s.kind is TurnKind.CONFIRMED_END for s in signals):
+            self.model.reset()
+        return signals
+
+    def observe(self, pcm: np.ndarray, speech_prob: float) -> None:
+        self.model.step(pcm)
+
+    def end_confidence(self) -> float:
+        return self.model.probability
+
+    def decide_end(self, silence_ms: int) -> TurnKind | None:
+        if silence_ms >= self.max_silence_ms:
+            return TurnKind.CONFIRMED_END
+        if not self.min_silence_ms <= silence_ms < self.decision_window_ms:
+            return None
+        p = self.model.probability
+        if p >= self.confirm_threshold:
+            return TurnKind.CONFIRMED_END
+        if p >= self.tentative_threshold:
+            return TurnKind.TENTATIVE_END
+        return None
