@@ -55,6 +55,8 @@ class TurnModelMeta:
     confirm_threshold: float
     min_silence_ms: int
     decision_window_ms: int
+    late_ms: int
+    late_threshold: float
     max_silence_ms: int
     vad_offset: float
     sha256: str
@@ -71,6 +73,8 @@ class TurnModelMeta:
                 confirm_threshold=float(raw["confirm_threshold"]),
                 min_silence_ms=int(raw["min_silence_ms"]),
                 decision_window_ms=int(raw["decision_window_ms"]),
+                late_ms=int(raw["late_ms"]),
+                late_threshold=float(raw["late_threshold"]),
                 max_silence_ms=int(raw["max_silence_ms"]),
                 vad_offset=float(raw["vad_offset"]),
                 sha256=str(raw["sha256"]),
@@ -143,9 +147,11 @@ class ModelTurnPolicy(TurnPolicy):
     - no decision before ``min_silence_ms`` of VAD silence (a stop consonant is not an end; the
       VAD itself reports silence ~100 ms after the last word, so real silence is longer);
     - within ``decision_window_ms`` of silence: TENTATIVE_END once the model's probability
-      reaches ``tentative``, CONFIRMED_END once it reaches ``confirm``. Later silence brings no
-      new evidence about this turn (and the model is trained on that window only), so after it
-      only the hard fallback remains:
+      reaches ``tentative``, CONFIRMED_END once it reaches ``confirm`` - or, after ``late_ms``
+      of silence, once it reaches the lower ``late_threshold`` (a turn the model finds merely
+      likely to be over should not wait for the fallback). Later silence brings no new evidence
+      about this turn (and the model is trained on that window only), so after it only the hard
+      fallback remains:
     - CONFIRMED_END after ``max_silence_ms``, whatever the model says.
     The VAD's speech/silence hysteresis defaults to the model's (``vad_offset``: a quicker
     release than the generic default, since the model, not a timeout, guards against pauses).
@@ -160,6 +166,8 @@ class ModelTurnPolicy(TurnPolicy):
         confirm: float | None = None,
         min_silence_ms: int | None = None,
         decision_window_ms: int | None = None,
+        late_ms: int | None = None,
+        late_threshold: float | None = None,
         max_silence_ms: int | None = None,
         vad: VadThresholds | None = None,
     ) -> None:
@@ -172,6 +180,8 @@ class ModelTurnPolicy(TurnPolicy):
         )
         self.min_silence_ms = meta.min_silence_ms if min_silence_ms is None else min_silence_ms
         self.decision_window_ms = meta.decision_window_ms if decision_window_ms is None else decision_window_ms
+        self.late_ms = meta.late_ms if late_ms is None else late_ms
+        self.late_threshold = meta.late_threshold if late_threshold is None else late_threshold
         self.max_silence_ms = meta.max_silence_ms if max_silence_ms is None else max_silence_ms
         if not 0.0 <= self.confirm_threshold <= 1.0 or self.min_silence_ms > self.max_silence_ms:
             raise ValueError("need 0 <= confirm <= 1 and min_silence_ms <= max_silence_ms")
@@ -204,7 +214,7 @@ class ModelTurnPolicy(TurnPolicy):
         if not self.min_silence_ms <= silence_ms < self.decision_window_ms:
             return None
         p = self.model.probability
-        if p >= self.confirm_threshold:
+        if p >= self.confirm_threshold or (silence_ms >= self.late_ms and p >= self.late_threshold):
             return TurnKind.CONFIRMED_END
         if p >= self.tentative_threshold:
             return TurnKind.TENTATIVE_END

@@ -1,0 +1,176 @@
+"""``sottovoce bench turn``: the learned end-of-turn model against fixed silence timeouts.
+
+The held-out set is regenerated from the corpus tools at bench time (deterministic: eSpeak NG
+voices and sentence templates that never enter training, fixed seed; cached under .cache/turn),
+so the bench needs neither TensorFlow nor committed audio. Every policy sees the same Opus-
+decoded frames and the same Silero VAD probabilities, read with the same speech/silence
+hysteresis (the model's, from ``turn_model.json``), so only the end-of-turn rule differs.
+
+Metrics (precise definitions in ``sottovoce.tools.turn.evaluate``):
+- ``false_cutoff_at_300ms``: share of mid-turn pauses in which the policy confirmed the end of
+  the turn within 300 ms of the pause starting (ends called mid-speech count too);
+  ``ends_within_300ms``: share of true ends confirmed within 300 ms of the last word.
+- ``false_cutoff_rate`` / ``median_latency_s``: at the policy's own operating point, over the
+  whole pause; latency = end of the last word to the confirmed end.
+- ``median_latency_at_5pct_s``: the model's confirm threshold is swept and the lowest median
+  latency with <= 5 % false cut-offs is reported (with the threshold). A fixed silence rule has
+  no knob, so it gets its own latency only if its false cut-off rate is <= 5 %, else null;
+  ``silence_best`` is the shortest silence timeout that does stay within 5 %.
+- ``us_per_frame``: features + model step + policy for one 20 ms frame (VAD excluded; it is
+  shared by every policy), averaged over the held-out frames. ``size_bytes``: the .tflite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+from sottovoce.edge.turn import SilenceTurnPolicy
+from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
+from sottovoce.tools.turn import evaluate as ev
+from sottovoce.tools.turn.corpus import corpus
+
+HELD_OUT_SEED = 20261125
+HELD_OUT_TURNS = 300
+SILENCE_RULES_MS = (200, 500, 800)
+SILENCE_SWEEP_MS = tuple(range(200, 1601, 50))
+
+
+def _num(x: float) -> float | None:
+    return None if not math.isfinite(x) else round(float(x), 4)
+
+
+def _summary(o: ev.Outcome) -> dict:
+    return {
+        "false_cutoff_at_300ms": _num(o.false_cutoff_at_budget),
+        "ends_within_300ms": _num(o.ends_within_budget),
+        "false_cutoff_rate": _num(o.false_cutoff_rate),
+        "median_latency_s": _num(o.median_latency_s),
+    }
+
+
+def us_per_frame(model: TurnModel, episodes: list[ev.Episode], max_frames: int = 6000) -> float:
+    policy = ModelTurnPolicy(model)
+    n, elapsed = 0, 0.0
+    for e in episodes:
+        policy.reset()
+        start = time.perf_counter()
+        for frame, p in zip(e.frames, e.vad, strict=True):
+            policy.push(frame, float(p))
+        elapsed += time.perf_counter() - start
+        n += len(e.frames)
+        if n >= max_frames:
+            break
+    return elapsed / n * 1e6
+
+
+def run(n: int = HELD_OUT_TURNS, seed: int = HELD_OUT_SEED, model_path: Path | None = None, log=print) -> dict:
+    t0 = time.perf_counter()
+    turns = corpus("test", n, seed)
+    log(f"held-out set: {len(turns)} turns ({time.perf_counter() - t0:.1f} s); running Silero VAD")
+    episodes = ev.prepare(turns)
+    model = TurnModel(model_path)
+
+    vad = ModelTurnPolicy.default_vad(model)
+    default = ev.evaluate(ModelTurnPolicy(model), episodes)
+    sweep = ev.sweep_model(model, episodes, ev.DEFAULT_THRESHOLDS)
+    best = ev.best_under(sweep)
+    result: dict = {
+        "held_out": {
+            "turns": len(turns),
+            "pauses": default.pauses,
+            "seed": seed,
+            "voices": len({t.script.voice.name for t in turns}),
+            "vad": {"onset": vad.onset, "offset": vad.offset},
+        },
+        "model": {
+            **_summary(default),
+            "median_latency_at_5pct_s": _num(best[1].median_latency_s) if best else None,
+            "threshold_at_5pct": best[0] if best else None,
+            "confirm_threshold": ModelTurnPolicy(model).confirm_threshold,
+            "us_per_frame": round(us_per_frame(model, episodes), 1),
+            "size_bytes": model.size_bytes,
+        },
+        "model_sweep": [
+            {
+                "threshold": th,
+                "false_cutoff_rate": _num(o.false_cutoff_rate),
+                "median_latency_s": _num(o.median_latency_s),
+            }
+            for th, o in sweep
+        ],
+    }
+    rules = ev.silence_sweep(
+        episodes,
+        sorted({*SILENCE_RULES_MS, *SILENCE_SWEEP_MS}),
+        lambda ms: SilenceTurnPolicy(confirm_ms=ms, tentative_ms=min(200, ms), vad=vad),
+    )
+    by_ms = dict(rules)
+    for ms in SILENCE_RULES_MS:
+        o = by_ms[ms]
+        ok = o.false_cutoff_rate <= ev.MAX_FALSE_CUTOFF
+        result[f"silence_{ms}ms"] = {
+            **_summary(o),
+            "median_latency_at_5pct_s": _num(o.median_latency_s) if ok else None,
+        }
+    best_rule = next(((ms, o) for ms, o in rules if o.false_cutoff_rate <= ev.MAX_FALSE_CUTOFF), None)
+    result["silence_best"] = (
+        {"timeout_ms": best_rule[0], **_summary(best_rule[1])} if best_rule else {"timeout_ms": None}
+    )
+    result["elapsed_s"] = round(time.perf_counter() - t0, 1)
+    return result
+
+
+def _fmt(x: float | None, pct: bool = False) -> str:
+    if x is None:
+        return "—"
+    return f"{100 * x:.1f} %" if pct else f"{x:.3f} s"
+
+
+def table(result: dict) -> str:
+    rows = [("model (int8 GRU)", result["model"])]
+    rows += [(f"silence {ms} ms", result[f"silence_{ms}ms"]) for ms in SILENCE_RULES_MS]
+    if result["silence_best"].get("timeout_ms"):
+        rows.append((f"silence {result['silence_best']['timeout_ms']} ms (best ≤5 %)", result["silence_best"]))
+    head = (
+        f"{'policy':<28} {'false cut-off @300ms':>20} {'ends ≤300ms':>11} {'false cut-off':>13} "
+        f"{'median latency':>14} {'latency @5% FCO':>15}"
+    )
+    lines = [head, "-" * len(head)]
+    for name, r in rows:
+        lines.append(
+            f"{name:<28} {_fmt(r['false_cutoff_at_300ms'], True):>20} {_fmt(r['ends_within_300ms'], True):>11} "
+            f"{_fmt(r['false_cutoff_rate'], True):>13} {_fmt(r['median_latency_s']):>14} "
+            f"{_fmt(r.get('median_latency_at_5pct_s')):>15}"
+        )
+    m, h = result["model"], result["held_out"]
+    lines.append(
+        f"model: {m['size_bytes'] / 1024:.1f} KB, {m['us_per_frame']:.0f} µs per 20 ms frame, "
+        f"5 % operating point at threshold {m['threshold_at_5pct']}; "
+        f"held-out: {h['turns']} turns, {h['pauses']} mid-turn pauses, {h['voices']} voices"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="sottovoce bench turn", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", type=Path, help="write the results as JSON to this file")
+    ap.add_argument("--turns", type=int, default=HELD_OUT_TURNS, help="held-out turns to generate")
+    ap.add_argument("--seed", type=int, default=HELD_OUT_SEED)
+    ap.add_argument("--model", type=Path, help="a .tflite other than the packaged one")
+    args = ap.parse_args(argv)
+    if args.turns < 1:
+        ap.error("--turns must be at least 1")
+    result = run(args.turns, args.seed, args.model)
+    print(table(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,165 @@
+"""Scoring turn policies on labelled turns: the definitions behind ``sottovoce bench turn``.
+
+Every policy sees the same frames: the Opus-decoded audio of each turn and, per 20 ms frame,
+the Silero VAD's speech probability. A decision made on frame ``f`` happens at the end of that
+frame, ``(f + 1) * 20 ms``. Ground truth comes from the corpus: where each spoken chunk starts
+and ends (before noise and Opus).
+
+- **False cut-off**: the policy confirms the end of the turn during a mid-turn pause (from the
+  pause's start until 100 ms after speech resumes, allowing for the VAD's lag), or at any other
+  moment before the wearer's last word has ended. Rate = false cut-offs / mid-turn pauses.
+- **Decision latency**: on the true end of each turn, time from the end of the last word to the
+  first confirmed end at or after it (``inf`` if the policy never confirms).
+- **At a 300 ms budget**: a false cut-off counts only if it came within 300 ms of the start of
+  its pause (the question a policy answers when it must commit 300 ms into any silence);
+  ``ends_within_budget`` is the share of true ends confirmed within 300 ms.
+- **At 5 % false cut-offs**: the model's confirm threshold is swept, and the operating point is
+  the one with the lowest median latency among those with a false cut-off rate <= 5 %. A fixed
+  silence rule has no knob: its latency counts only if its own false cut-off rate is <= 5 %.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sottovoce.edge.features import batch_features
+from sottovoce.edge.turn import TurnKind, TurnPolicy
+from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
+from sottovoce.edge.vad import SileroVad, Vad
+from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, frames_of
+from sottovoce.tools.turn.corpus import Turn
+
+RESUME_SLACK = 1600  # samples (100 ms): a decision this soon after speech resumes is still the pause's
+BUDGET_S = 0.3
+MAX_FALSE_CUTOFF = 0.05
+
+
+@dataclass
+class Episode:
+    """One turn prepared for replay: its frames, VAD probabilities and raw features."""
+
+    turn: Turn
+    frames: list[np.ndarray]
+    vad: np.ndarray
+    features: np.ndarray
+
+
+def prepare(turns: Sequence[Turn], vad: Vad | None = None) -> list[Episode]:
+    vad = vad or SileroVad()
+    episodes = []
+    for turn in turns:
+        vad.reset()
+        frames = frames_of(turn.pcm)
+        probs = np.array([vad.process(f) for f in frames], dtype=np.float32)
+        episodes.append(Episode(turn, frames, probs, batch_features(turn.pcm)))
+    return episodes
+
+
+@dataclass
+class Outcome:
+    pauses: int
+    cutoffs: int  # pauses cut + early ends while speaking
+    cutoffs_in_budget: int
+    early_in_speech: int
+    latencies: np.ndarray  # seconds, one per turn (inf = never confirmed)
+
+    @property
+    def false_cutoff_rate(self) -> float:
+        return self.cutoffs / max(1, self.pauses)
+
+    @property
+    def false_cutoff_at_budget(self) -> float:
+        return self.cutoffs_in_budget / max(1, self.pauses)
+
+    @property
+    def median_latency_s(self) -> float:
+        return float(np.median(self.latencies))
+
+    @property
+    def ends_within_budget(self) -> float:
+        return float(np.mean(self.latencies <= BUDGET_S + 1e-9))
+
+
+def confirmed_ends(policy: TurnPolicy, episode: Episode) -> list[int]:
+    """Frames at which ``policy`` confirmed an end, running it over the whole episode."""
+    policy.reset()
+    replay = isinstance(policy, _ReplayModelPolicy)
+    ends = []
+    for i, (frame, p) in enumerate(zip(episode.frames, episode.vad, strict=True)):
+        if replay:
+            policy.next_features = episode.features[i]
+        for signal in policy.push(frame, float(p)):
+            if signal.kind is TurnKind.CONFIRMED_END:
+                ends.append(signal.frame)
+    return ends
+
+
+def score(episodes: Sequence[Episode], ends_per_episode: Sequence[list[int]]) -> Outcome:
+    pauses = cutoffs = in_budget = in_speech = 0
+    latencies = []
+    for episode, ends in zip(episodes, ends_per_episode, strict=True):
+        turn = episode.turn
+        windows = turn.pauses()
+        pauses += len(windows)
+        cut = [False] * len(windows)
+        latency = np.inf
+        for f in ends:
+            t = (f + 1) * FRAME_SAMPLES
+            if t >= turn.speech_end:
+                latency = (t - turn.speech_end) / SAMPLE_RATE
+                break
+            hit = next((k for k, (s, e) in enumerate(windows) if s <= t < e + RESUME_SLACK), None)
+            if hit is None:
+                in_speech += 1
+                cutoffs += 1
+                in_budget += 1  # an end called mid-word is within any budget
+            elif not cut[hit]:
+                cut[hit] = True
+                cutoffs += 1
+                in_budget += (t - windows[hit][0]) / SAMPLE_RATE <= BUDGET_S
+        latencies.append(latency)
+    return Outcome(pauses, cutoffs, in_budget, in_speech, np.asarray(latencies))
+
+
+def evaluate(policy: TurnPolicy, episodes: Sequence[Episode]) -> Outcome:
+    return score(episodes, [confirmed_ends(policy, e) for e in episodes])
+
+
+class _ReplayModelPolicy(ModelTurnPolicy):
+    """The model policy fed precomputed features, so a threshold sweep does not recompute them
+    (features depend only on the audio, never on the policy's decisions)."""
+
+    next_features: np.ndarray
+
+    def observe(self, pcm: np.ndarray, speech_prob: float) -> None:
+        self.model.step_features(self.next_features)
+
+
+def sweep_model(
+    model: TurnModel, episodes: Sequence[Episode], thresholds: Sequence[float], **policy_args
+) -> list[tuple[float, Outcome]]:
+    out = []
+    for th in thresholds:
+        policy = _ReplayModelPolicy(model, confirm=th, tentative=th, **policy_args)
+        out.append((th, evaluate(policy, episodes)))
+    return out
+
+
+def best_under(
+    sweep: Sequence[tuple[float, Outcome]], max_false_cutoff: float = MAX_FALSE_CUTOFF
+) -> tuple[float, Outcome] | None:
+    """The operating point with the lowest median latency among those within the cut-off cap."""
+    ok = [(th, o) for th, o in sweep if o.false_cutoff_rate <= max_false_cutoff]
+    return min(ok, key=lambda item: (item[1].median_latency_s, -item[0])) if ok else None
+
+
+DEFAULT_THRESHOLDS = (0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
+
+
+def silence_sweep(
+    episodes: Sequence[Episode], timeouts_ms: Sequence[int], make: Callable[[int], TurnPolicy]
+) -> list[tuple[int, Outcome]]:
+    return [(ms, evaluate(make(ms), episodes)) for ms in timeouts_ms]
