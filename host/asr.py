@@ -67,6 +67,28 @@ def _compression_ratio(text: str) -> float:
     return len(data) / max(1, len(zlib.compress(data)))
 
 
+def _repeated_run(text: str, min_words: int = 4) -> tuple[int, int] | None:
+    """(start, length) in words of a run said twice in a row ("X. X"), Whisper's hallucination on
+    padded audio; too short for the compression-ratio guard to notice."""
+    words = re.findall(r"[\w']+", text.lower())
+    for n in range(len(words) // 2, min_words - 1, -1):
+        for i in range(len(words) - 2 * n + 1):
+            if words[i : i + n] == words[i + n : i + 2 * n]:
+                return i, n
+    return None
+
+
+def collapse_repeat(text: str) -> str:
+    """Drop the second copy of an immediately repeated run of words, keeping the text's spelling."""
+    found = _repeated_run(text)
+    if found is None:
+        return text
+    start, n = found
+    spans = [m.span() for m in re.finditer(r"[\w']+", text)]
+    cut_from, cut_to = spans[start + n - 1][1], spans[start + 2 * n - 1][1]
+    return (text[:cut_from] + text[cut_to:]).strip()
+
+
 class WhisperAsr:
     """One loaded model, shared by all sessions of a host."""
 
@@ -130,9 +152,11 @@ class WhisperAsr:
         window = min(30.0, max(cfg.min_window_s, len(audio) / SAMPLE_RATE + cfg.tail_pad_s))
         with self._lock:
             text, no_speech, logprob = self._decode(audio, window)
-            if _compression_ratio(text) > cfg.max_compression_ratio and window < 30.0:
+            looping = _compression_ratio(text) > cfg.max_compression_ratio or _repeated_run(text)
+            if looping and window < 30.0:
                 window = 30.0
                 text, no_speech, logprob = self._decode(audio, window)
+        text = collapse_repeat(text)
         if no_speech > cfg.no_speech_threshold and logprob < -0.5:
             text = ""
         if not re.search(r"\w", text):  # only punctuation / "..." is no speech

@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from sottovoce.host.asr import StreamingTranscriber, WhisperAsr, word_error_rate
+from sottovoce.host.asr import StreamingTranscriber, WhisperAsr, collapse_repeat, word_error_rate
 from sottovoce.host.tts import PiperTts
 from sottovoce.host.uplink_audio import UplinkAudio
 from sottovoce.proto.codec import FRAME_SAMPLES, OpusEncoder, frames_of
@@ -83,3 +83,27 @@ def test_uplink_buffer_conceals_gaps_and_drops_late_frames():
     assert len(up.slice((base + 12) % 2**32, (base + 14) % 2**32)) == 3 * FRAME_SAMPLES
     assert up.samples_since((base + 15) % 2**32) == 5 * FRAME_SAMPLES
     assert up.noise.dbfs is not None and up.noise.dbfs > -30  # a loud tone outside any turn
+
+
+@pytest.mark.parametrize(
+    ("heard", "kept"),
+    [
+        # Whisper's loop on padded audio: the sentence twice
+        ("Tell me about the history of Rome. Tell me about the history of Rome", "Tell me about the history of Rome"),
+        ("What is the time what is the time now?", "What is the time now?"),
+        # real speech with short repeats stays as it is
+        ("No, no, no.", "No, no, no."),
+        ("My code is 1 2 3 1 2 3.", "My code is 1 2 3 1 2 3."),
+        ("Set a timer for 5 minutes.", "Set a timer for 5 minutes."),
+    ],
+)
+def test_a_sentence_heard_twice_in_a_row_is_kept_once(heard, kept):
+    assert collapse_repeat(heard) == kept
+
+
+def test_trailing_silence_does_not_make_whisper_repeat(asr, tts):
+    # A turn that ended on a long fallback carries 1.6 s of silence after the words.
+    speech = tts.synthesize("Tell me about the history of Rome.")
+    pcm = np.concatenate([np.zeros(4800, np.int16), speech, np.zeros(int(1.8 * 16000), np.int16)])
+    result = asr.transcribe(pcm)
+    assert word_error_rate("Tell me about the history of Rome.", result.text) <= 0.15, result.text
