@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+from dataclasses import fields
 from pathlib import Path
 
 from .daemon import MODES, EdgeConfig, run_edge
@@ -28,24 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tentative-ms", type=int, default=200, help="silence rule: tentative end after this")
     parser.add_argument("--barge-in-ms", type=int, default=200, help="speech needed to interrupt an answer")
     parser.add_argument("--scan-timeout", type=float, default=10.0, help="seconds to look for the peripheral")
-    parser.add_argument("--events", type=Path, help="write a JSON-lines event log here")
+    parser.add_argument("--events", dest="events_path", type=Path, help="write a JSON-lines event log here")
     parser.add_argument("--log-level", default="INFO")
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s edge %(levelname)s %(name)s: %(message)s")
-    config = EdgeConfig(
-        device=args.device,
-        host=args.host,
-        auth_token=args.auth_token,
-        mode=args.mode,
-        language=args.language,
-        vad=args.vad,
-        turn=args.turn,
-        confirm_ms=args.confirm_ms,
-        tentative_ms=args.tentative_ms,
-        barge_in_ms=args.barge_in_ms,
-        scan_timeout=args.scan_timeout,
-        events_path=args.events,
-    )
+    # Every option is named after its EdgeConfig field.
+    config = EdgeConfig(**{f.name: getattr(args, f.name) for f in fields(EdgeConfig) if hasattr(args, f.name)})
     return asyncio.run(run_edge(config))
