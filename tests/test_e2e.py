@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sottovoce.tools.demo import Stack, free_ports, wait_port
+from sottovoce.tools.demo import Stack, free_ports
 
 pytestmark = pytest.mark.e2e
 CLI = [sys.executable, "-m", "sottovoce.tools.cli"]
@@ -110,12 +110,9 @@ def test_missing_device_is_a_one_line_error():
 
 
 async def test_no_peripheral_advertising_is_a_one_line_error(tmp_path):
-    ble_a, ble_b = free_ports(2)
     stack = Stack(tmp_path)
     try:
-        await stack.start("controllers", "-m", "bumble.apps.controllers",
-                          f"tcp-server:127.0.0.1:{ble_a}", f"tcp-server:127.0.0.1:{ble_b}")  # fmt: skip
-        await wait_port(ble_b, 20)
+        _, ble_b = await stack.start_ble_hub()
         edge = await stack.start("edge", "-m", "sottovoce.tools.cli", "edge",
                                  "--device", f"tcp-client:127.0.0.1:{ble_b}",
                                  "--host", "127.0.0.1:1", "--scan-timeout", "2")  # fmt: skip
@@ -139,15 +136,12 @@ def test_missing_serial_port_is_a_one_line_error():
 async def test_dead_host_gets_a_cue_and_the_edge_recovers_when_it_comes_up(tmp_path):
     """The host is down when the wearer starts: the edge keeps the device, plays a cue, retries
     with backoff, and once the host is up the conversation works."""
-    ble_sim, ble_edge, grpc_port = free_ports(3)
+    (grpc_port,) = free_ports(1)
     stack = Stack(tmp_path)
     cli = ["-m", "sottovoce.tools.cli"]
     events = tmp_path / "edge_events.jsonl"
     try:
-        await stack.start("controllers", "-m", "bumble.apps.controllers",
-                          f"tcp-server:127.0.0.1:{ble_sim}", f"tcp-server:127.0.0.1:{ble_edge}")  # fmt: skip
-        await wait_port(ble_sim, 20)
-        await wait_port(ble_edge, 20)
+        ble_sim, ble_edge = await stack.start_ble_hub()
         sim = await stack.start("sim", *cli, "sim", "--transport", f"tcp-client:127.0.0.1:{ble_sim}",
                                 "--scenario", str(Path(__file__).parent / "scenarios" / "host_outage.toml"),
                                 "--out", str(tmp_path))  # fmt: skip

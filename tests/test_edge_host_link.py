@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import grpc
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from sottovoce.edge.host_link import Backoff, HostLink, HostRefused
 from sottovoce.proto.v1 import duplex_pb2 as pb
 from sottovoce.proto.v1 import duplex_pb2_grpc as pb_grpc
+from sottovoce.tools.demo import free_ports
 
 
 class RecordingDuplex(pb_grpc.DuplexServicer):
@@ -32,9 +32,7 @@ class RecordingDuplex(pb_grpc.DuplexServicer):
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 async def start_server(port: int, servicer: RecordingDuplex) -> grpc.aio.Server:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from sottovoce.firmware_sim.simulator import Simulator, TransportError
 from sottovoce.proto import control as ctl
 from sottovoce.proto import gatt_profile as gp
 from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_SAMPLES, OpusDecoder, OpusEncoder, frames_of
+from sottovoce.tools.demo import free_ports
 
 SCENARIO = """
 name = "ble-test"
@@ -41,15 +41,9 @@ ADDRESS = "F0:F1:F2:F3:F4:F5"
 ANSWER_FRAMES = 25  # 0.5 s
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def controllers():
-    p1, p2 = _free_port(), _free_port()
+    p1, p2 = free_ports(2)
     proc = subprocess.Popen(
         [sys.executable, "-m", "bumble.apps.controllers", f"tcp-server:127.0.0.1:{p1}", f"tcp-server:127.0.0.1:{p2}"],
         stdout=subprocess.DEVNULL,
@@ -202,6 +196,6 @@ async def test_sim_serves_gatt_audio_and_speaker_over_ble(controllers, tmp_path:
 
 async def test_sim_names_the_transport_it_cannot_open():
     scenario = parse_scenario(SCENARIO, "ble-test.toml")
-    url = f"tcp-client:127.0.0.1:{_free_port()}"
+    url = f"tcp-client:127.0.0.1:{free_ports(1)[0]}"
     with pytest.raises(TransportError, match=url):
         await Simulator(scenario, say=lambda _line: None).run(url)

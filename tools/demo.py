@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="where recordings and logs go")
     parser.add_argument("--scenario", default="demo", help="scenario name or TOML path (default: %(default)s)")
     # The learned model still falls back to its 1.6 s limit on many Piper-voiced questions (see
-    # edge/models/turn_model.md), so the steady 500 ms silence rule stays the default for now.
+    # edge/models/turn_model.md), so the steady 500 ms silence rule is the default until it does not.
     parser.add_argument("--turn", choices=["silence", "model"], default="silence", help="edge end-of-turn policy")
     parser.add_argument("--tts", choices=["piper", "espeak"], default=None, help="host TTS engine")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")
@@ -102,6 +102,14 @@ class Stack:
         self.procs.append(proc)
         return proc
 
+    async def start_ble_hub(self) -> tuple[int, int]:
+        """bumble's two virtual controllers on one link; returns their TCP ports once both listen."""
+        ports = free_ports(2)
+        await self.start("controllers", "-m", "bumble.apps.controllers", *(f"tcp-server:127.0.0.1:{p}" for p in ports))
+        for port in ports:
+            await wait_port(port, 20)
+        return ports[0], ports[1]
+
     async def wait_for_line(self, proc: Proc, pattern: str, timeout: float) -> re.Match:
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)
@@ -141,21 +149,17 @@ async def wait_port(port: int, timeout: float) -> None:
 async def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    ble_sim, ble_edge, grpc_port = free_ports(3)
+    (grpc_port,) = free_ports(1)
     cli = ["-m", "sottovoce.tools.cli"]
     stack = Stack(out)
     started = time.monotonic()
     try:
-        hub = await stack.start(
-            "controllers", "-m", "bumble.apps.controllers",
-            f"tcp-server:127.0.0.1:{ble_sim}", f"tcp-server:127.0.0.1:{ble_edge}",
-        )  # fmt: skip
         host_args = [*cli, "host", "--listen", f"127.0.0.1:{grpc_port}"]
         if args.tts:
             host_args += ["--tts", args.tts]
-        host = await stack.start("host", *host_args)
-        await wait_port(ble_sim, 20)
-        await wait_port(ble_edge, 20)
+        host = await stack.start("host", *host_args)  # loads its models while the rest starts
+        ble_sim, ble_edge = await stack.start_ble_hub()
+        hub = stack.procs[-1]
         sim = await stack.start(
             "sim", *cli, "sim", "--transport", f"tcp-client:127.0.0.1:{ble_sim}",
             "--scenario", args.scenario, "--out", str(out),
