@@ -67,6 +67,7 @@ class EdgeCounters:
     backchannels_ignored: int = 0
     barge_ins: int = 0
     stale_responses: int = 0
+    audio_for_dropped_responses: int = 0
     host_errors: int = 0
     device_connects: int = 0
     audio_before_connect: int = 0
@@ -402,6 +403,8 @@ class Edge:
             if rid in self.responses and rid not in self.dropped_responses:
                 self.responses[rid].frames += 1
                 self.playback.add_frame(rid, msg.audio.opus)
+            else:  # cancelled, stale, or never announced
+                self.counters.audio_for_dropped_responses += 1
         elif body == "response":
             self._on_response_event(msg.response)
         elif body == "transcript":
