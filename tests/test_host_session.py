@@ -271,22 +271,18 @@ async def test_a_timer_fires_as_a_spoken_proactive_response(server):
     await edge.accepted()
     edge.utterance(1, packets)
 
-    def done(m: pb.HostMessage) -> bool:
-        return m.WhichOneof("body") == "response" and m.response.kind == pb.ResponseEvent.DONE
-
     def responses(msgs: list[pb.HostMessage]) -> list[pb.ResponseEvent]:
         return [m.response for m in msgs if m.WhichOneof("body") == "response"]
 
-    first = responses(await edge.recv_until(done))
+    first = responses(await edge.recv_until(_is(pb.ResponseEvent.DONE)))
     assert "second" in first[0].text.lower(), first[0].text
     heard = pb.PlaybackEvent(kind=pb.PlaybackEvent.FINISHED, response_id=first[-1].response_id,
                              heard_samples=first[-1].total_samples)  # fmt: skip
     edge.send(playback=heard)
-    got = await edge.recv_until(done)
+    got = await edge.recv_until(_is(pb.ResponseEvent.DONE))
     started = [r for r in responses(got) if r.kind == pb.ResponseEvent.STARTED]
     assert len(started) == 1 and started[0].turn_id == 0, started
     assert "timer" in started[0].text.lower(), started[0].text
-    dec = OpusDecoder()
-    pcm = np.concatenate([dec.decode(m.audio.opus) for m in got if m.WhichOneof("body") == "audio"])
+    pcm = _decoded([m.audio.opus for m in got if m.WhichOneof("body") == "audio"])
     assert active_rms_dbfs(pcm) > -50  # spoken, not silence
     await edge.close()
