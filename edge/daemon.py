@@ -96,13 +96,6 @@ class PendingSpeech:
     onset_time: float
 
 
-@dataclass
-class ResponseInfo:
-    turn_id: int
-    text: str = ""
-    frames: int = 0
-
-
 def make_policy(config: EdgeConfig) -> TurnPolicy:
     if config.turn == "silence":
         return SilenceTurnPolicy(confirm_ms=config.confirm_ms, tentative_ms=config.tentative_ms)
@@ -148,7 +141,7 @@ class Edge:
         self.turn_id = 0
         self.in_host_turn = False  # the host has been told SPEECH_START for turn_id
         self.pending: PendingSpeech | None = None
-        self.responses: dict[int, ResponseInfo] = {}
+        self.announced: deque[int] = deque(maxlen=64)  # responses whose STARTED we accepted
         self.dropped_responses: deque[int] = deque(maxlen=64)
         self._cue = make_cue()
         self._cue_count = 0
@@ -400,8 +393,7 @@ class Edge:
         body = msg.WhichOneof("body")
         if body == "audio":
             rid = msg.audio.response_id
-            if rid in self.responses and rid not in self.dropped_responses:
-                self.responses[rid].frames += 1
+            if rid in self.announced and rid not in self.dropped_responses:
                 self.playback.add_frame(rid, msg.audio.opus)
             else:  # cancelled, stale, or never announced
                 self.counters.audio_for_dropped_responses += 1
@@ -425,9 +417,7 @@ class Edge:
                 self.host.send(pb.EdgeMessage(cancel=pb.CancelResponse(response_id=r.response_id, reason="stale")))
                 self.events.write("response_dropped", response_id=r.response_id, turn_id=r.turn_id)
                 return
-            self.responses[r.response_id] = ResponseInfo(r.turn_id, r.text)
-            while len(self.responses) > 64:
-                self.responses.pop(next(iter(self.responses)))
+            self.announced.append(r.response_id)
             stream = self.playback.start(r.response_id)
             self.events.write(
                 "response_started", response_id=r.response_id, turn_id=r.turn_id, stream=stream.stream_id,

@@ -241,7 +241,6 @@ class DownlinkReassembler:
         self._last_seq: int | None = None
         self._parts: list[bytes] = []
         self._stream = -1
-        self._expect_sub = 0
 
     def feed(self, data: bytes) -> None:
         try:
@@ -259,10 +258,9 @@ class DownlinkReassembler:
         if chunk.sub_index == 0:
             if self._parts:
                 self.stats.dropped_frames += 1
-            self._parts, self._stream, self._expect_sub = [chunk.payload], chunk.stream, 1
-        elif self._parts and chunk.sub_index == self._expect_sub and chunk.stream == self._stream:
+            self._parts, self._stream = [chunk.payload], chunk.stream
+        elif self._parts and chunk.sub_index == len(self._parts) and chunk.stream == self._stream:
             self._parts.append(chunk.payload)
-            self._expect_sub += 1
         else:
             if self._parts:
                 self._parts = []
