@@ -167,7 +167,12 @@ def _evaluate(tokens: list[str]) -> float:
     return value
 
 
+# Whisper sometimes hears "twelve times seven" as "12th time 7": between two numbers, that is a product.
+_MISHEARD_TIMES = re.compile(r"(\d)(?:st|nd|rd|th)?\s+times?\s+(?=\d)")
+
+
 def _arithmetic_tokens(text: str) -> list[str] | None:
+    text = _MISHEARD_TIMES.sub(r"\1 times ", text)
     tokens = [m.group(1) or _OPS[m.group(2)] for m in _TOKEN.finditer(text)]
     has_op = any(t in _OP_WORDS or t in ("²", "³") for t in tokens)
     numbers = sum(1 for t in tokens if t[0].isdigit())

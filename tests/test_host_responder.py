@@ -33,6 +33,7 @@ async def ask(ctx: Context, text: str) -> str:
     [
         ("What is 12 times 7?", "Twelve times seven is eighty-four."),
         ("What is twelve times seven?", "Twelve times seven is eighty-four."),
+        ("Stop. What is 12th time 7?", "Twelve times seven is eighty-four."),  # as Whisper once heard it
         ("15 plus 27", "Fifteen plus twenty-seven is forty-two."),
         ("15 + 27?", "Fifteen plus twenty-seven is forty-two."),
         ("What's a hundred divided by eight?", "One hundred divided by eight is twelve point five."),
@@ -46,7 +47,9 @@ async def test_arithmetic(ctx, question, answer):
     assert await ask(ctx, question) == answer
 
 
-@pytest.mark.parametrize("question", ["What time is it?", "What's the time?", "Do you know the time"])
+@pytest.mark.parametrize(
+    "question", ["What time is it?", "What's the time?", "Do you know the time", "What time is it at 5?"]
+)
 async def test_time(ctx, question):
     assert await ask(ctx, question) == "It's three oh seven in the afternoon."
 
