@@ -386,7 +386,8 @@ def synthesize(scenario: Scenario) -> None:
             engine_name = u.tts or scenario.tts
             try:
                 if engine_name not in engines:
-                    engines[engine_name] = make_engine(engine_name)
+                    # a scenario says the same thing the same way on every run
+                    engines[engine_name] = make_engine(engine_name, deterministic=True)
                 audio = engines[engine_name].synthesize(u.say or "", voice=u.voice, prosody=Prosody(rate=u.rate))
             except TtsError as exc:
                 raise ScenarioError(f"utterance #{u.index + 1} ({u.text!r}): {exc}") from None
