@@ -38,6 +38,12 @@ class VadThresholds:
     offset: float = 0.35  # below this a speaking wearer counts as silent (hysteresis)
     min_speech_ms: int = 60  # voiced run needed to open a turn (rejects clicks)
 
+    @classmethod
+    def releasing_at(cls, offset: float) -> VadThresholds:
+        """Speech released below ``offset``; onset never below the default, so a quick release
+        does not also make onsets trigger-happy."""
+        return cls(onset=max(cls.onset, offset), offset=offset)
+
 
 class TurnPolicy(ABC):
     """Per-frame state machine: IDLE -> SPEAKING -> (TENTATIVE) -> IDLE."""
@@ -54,6 +60,7 @@ class TurnPolicy(ABC):
         self.silent_run = 0
         self.speech_frames = 0
         self.in_speech = False  # VAD state with hysteresis
+        self.decided_at = -1  # frame of the last end decision (tentative or confirmed)
 
     def push(self, pcm: np.ndarray, speech_prob: float) -> list[TurnSignal]:
         """Feed one 20 ms int16 frame and its speech probability; return what changed."""
@@ -70,27 +77,30 @@ class TurnPolicy(ABC):
 
         out: list[TurnSignal] = []
         min_frames = max(1, self.vad.min_speech_ms // FRAME_MS)
+        # Speech counts as (re)starting only in a voiced run that began after the last decision:
+        # a policy may call the end while the VAD, which lags the last word, still says speech.
+        fresh_run = min_frames <= self.voiced_run <= self.frame - self.decided_at
         if not self.speaking:
-            if self.voiced_run >= min_frames:
+            if fresh_run:
                 self.speaking, self.speech_frames = True, self.voiced_run
                 out.append(self._signal(TurnKind.SPEECH_START, onset=self.voiced_run - 1))
             return out
         if self.in_speech:
             self.speech_frames += 1
-            if self.tentative and self.voiced_run >= min_frames:
+            if self.tentative and fresh_run:
                 self.tentative = False
                 out.append(self._signal(TurnKind.RESUMED))
-            return out
-        decision = self.decide_end(self.silent_run * FRAME_MS)
+                return out
+        decision = self.decide_end(0 if self.in_speech else self.silent_run * FRAME_MS)
         if decision is TurnKind.TENTATIVE_END and not self.tentative:
-            self.tentative = True
+            self.tentative, self.decided_at = True, self.frame
             out.append(self._signal(TurnKind.TENTATIVE_END, confidence=self.end_confidence()))
         elif decision is TurnKind.CONFIRMED_END:
             if not self.tentative:  # always announce tentative first: the host relies on it
                 out.append(self._signal(TurnKind.TENTATIVE_END, confidence=self.end_confidence()))
             out.append(self._signal(TurnKind.CONFIRMED_END, confidence=self.end_confidence()))
             self.speaking = self.tentative = False
-            self.speech_frames = 0
+            self.speech_frames, self.decided_at = 0, self.frame
         return out
 
     def _signal(self, kind: TurnKind, onset: int = 0, confidence: float = 1.0) -> TurnSignal:
@@ -104,7 +114,8 @@ class TurnPolicy(ABC):
 
     @abstractmethod
     def decide_end(self, silence_ms: int) -> TurnKind | None:
-        """Called on each silent frame inside a turn: TENTATIVE_END, CONFIRMED_END or None."""
+        """Called on each frame inside a turn with the VAD silence so far (0 while the VAD still
+        reports speech): TENTATIVE_END, CONFIRMED_END or None."""
 
 
 class SilenceTurnPolicy(TurnPolicy):
@@ -116,6 +127,8 @@ class SilenceTurnPolicy(TurnPolicy):
         super().__init__(vad)
 
     def decide_end(self, silence_ms: int) -> TurnKind | None:
+        if silence_ms <= 0:  # a silence rule has nothing to go on while the VAD hears speech
+            return None
         if silence_ms >= self.confirm_ms:
             return TurnKind.CONFIRMED_END
         if silence_ms >= self.tentative_ms:

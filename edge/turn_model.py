@@ -144,14 +144,16 @@ class TurnModel:
 class ModelTurnPolicy(TurnPolicy):
     """VAD for onset and silence, the model for whether a silence ends the turn.
 
-    - no decision before ``min_silence_ms`` of VAD silence (a stop consonant is not an end; the
-      VAD itself reports silence ~100 ms after the last word, so real silence is longer);
+    - no decision before ``min_silence_ms`` of VAD silence (a stop consonant is not an end).
+      Silero reports silence 80-200 ms after the last word, more than the whole latency budget,
+      so with ``min_silence_ms`` 0 the model may call the end while the VAD still says speech:
+      the model, trained to stay low while the wearer speaks, is then the only judge;
     - within ``decision_window_ms`` of silence: TENTATIVE_END once the model's probability
-      reaches ``tentative``, CONFIRMED_END once it reaches ``confirm`` - or, after ``late_ms``
-      of silence, once it reaches the lower ``late_threshold`` (a turn the model finds merely
-      likely to be over should not wait for the fallback). Later silence brings no new evidence
-      about this turn (and the model is trained on that window only), so after it only the hard
-      fallback remains:
+      reaches ``tentative``, CONFIRMED_END once it reaches ``confirm``. A short window gives a
+      long pause few chances to be mistaken for an end;
+    - the late stage: from ``late_ms`` of silence on, CONFIRMED_END once the probability reaches
+      the lower ``late_threshold`` (a turn the model finds merely likely to be over should not
+      wait for the fallback);
     - CONFIRMED_END after ``max_silence_ms``, whatever the model says.
     The VAD's speech/silence hysteresis defaults to the model's (``vad_offset``: a quicker
     release than the generic default, since the model, not a timeout, guards against pauses).
@@ -183,14 +185,18 @@ class ModelTurnPolicy(TurnPolicy):
         self.late_ms = meta.late_ms if late_ms is None else late_ms
         self.late_threshold = meta.late_threshold if late_threshold is None else late_threshold
         self.max_silence_ms = meta.max_silence_ms if max_silence_ms is None else max_silence_ms
-        if not 0.0 <= self.confirm_threshold <= 1.0 or self.min_silence_ms > self.max_silence_ms:
-            raise ValueError("need 0 <= confirm <= 1 and min_silence_ms <= max_silence_ms")
+        if not 0.0 <= self.confirm_threshold <= 1.0:
+            raise ValueError(f"confirm threshold {self.confirm_threshold} is not within 0..1")
+        if not self.min_silence_ms < self.decision_window_ms <= self.max_silence_ms:
+            raise ValueError(
+                f"need min_silence_ms ({self.min_silence_ms}) < decision_window_ms ({self.decision_window_ms})"
+                f" <= max_silence_ms ({self.max_silence_ms})"
+            )
         super().__init__(vad or self.default_vad(self.model))
 
     @staticmethod
     def default_vad(model: TurnModel) -> VadThresholds:
-        offset = model.meta.vad_offset
-        return VadThresholds(onset=max(VadThresholds.onset, offset), offset=offset)
+        return VadThresholds.releasing_at(model.meta.vad_offset)
 
     def reset(self) -> None:
         super().reset()
@@ -209,12 +215,12 @@ class ModelTurnPolicy(TurnPolicy):
         return self.model.probability
 
     def decide_end(self, silence_ms: int) -> TurnKind | None:
-        if silence_ms >= self.max_silence_ms:
+        p = self.end_confidence()
+        if silence_ms >= self.max_silence_ms or (silence_ms >= self.late_ms and p >= self.late_threshold):
             return TurnKind.CONFIRMED_END
         if not self.min_silence_ms <= silence_ms < self.decision_window_ms:
             return None
-        p = self.model.probability
-        if p >= self.confirm_threshold or (silence_ms >= self.late_ms and p >= self.late_threshold):
+        if p >= self.confirm_threshold:
             return TurnKind.CONFIRMED_END
         if p >= self.tentative_threshold:
             return TurnKind.TENTATIVE_END

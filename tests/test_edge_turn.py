@@ -50,3 +50,42 @@ def test_confirmed_end_always_follows_a_tentative_one():
     policy = SilenceTurnPolicy(confirm_ms=200, tentative_ms=400)  # tentative clamps to confirm
     kinds = [k for k, _ in run(policy, [0.9] * 5 + [0.0] * 12)]
     assert kinds == [TurnKind.SPEECH_START, TurnKind.TENTATIVE_END, TurnKind.CONFIRMED_END]
+
+
+class _Scripted(SilenceTurnPolicy):
+    """A policy that may call the end while the VAD still reports speech, as the model policy
+    does (Silero lags the last word): it decides on the frames it is told to."""
+
+    def __init__(self, decisions: dict[int, TurnKind]):
+        self.decisions = decisions
+        super().__init__()
+
+    def decide_end(self, silence_ms: int) -> TurnKind | None:
+        return self.decisions.get(self.frame) or super().decide_end(silence_ms)
+
+
+def test_an_end_called_during_lagging_vad_speech_opens_no_new_turn():
+    # the end is called on frame 12 while the VAD still says speech until frame 19
+    policy = _Scripted({12: TurnKind.CONFIRMED_END})
+    events = run(policy, [0.9] * 20 + [0.0] * 10 + [0.9] * 5)
+    assert events == [
+        (TurnKind.SPEECH_START, 0),
+        (TurnKind.TENTATIVE_END, 12),
+        (TurnKind.CONFIRMED_END, 12),
+        (TurnKind.SPEECH_START, 30),  # only speech that starts after the decision is a new turn
+    ]
+
+
+def test_a_tentative_end_is_not_resumed_by_the_speech_it_was_called_in():
+    policy = _Scripted({12: TurnKind.TENTATIVE_END})
+    events = run(policy, [0.9] * 20 + [0.0] * 5 + [0.9] * 5)
+    assert events == [
+        (TurnKind.SPEECH_START, 0),
+        (TurnKind.TENTATIVE_END, 12),
+        (TurnKind.RESUMED, 27),  # the third frame of the new voiced run
+    ]
+
+
+def test_the_silence_rule_never_decides_while_the_vad_hears_speech():
+    policy = SilenceTurnPolicy(confirm_ms=20, tentative_ms=0)
+    assert [k for k, _ in run(policy, [0.9] * 30)] == [TurnKind.SPEECH_START]
