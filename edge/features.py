@@ -12,10 +12,13 @@ Per frame (``N_FEATURES`` = 46):
 - log pitch relative to 150 Hz (0 when unvoiced): final-fall vs continuation-rise intonation is
   the strongest acoustic end-of-turn cue.
 - log pitch relative to this speaker's running mean (0 when unvoiced): the same fall or rise
-  whether the voice is deep or high.
-- the last voiced frame's relative pitch and the recent pitch slope, both *held* through
-  unvoiced frames and silence: the intonation of the phrase's end, still visible when the
-  end-of-turn question is asked.
+  whether the voice is deep or high. The mean is a plain average over the first voiced frames
+  (then an exponential one), so it is the speaker's level from the first phrase on, not a
+  blend with a fixed starting guess that would read a low voice as a falling one.
+- the relative pitch at the phrase's end (the median of the last three voiced frames, so one
+  octave error does not flip it) and the recent pitch slope, both *held* through unvoiced
+  frames and silence: the intonation of the phrase's end, still visible when the end-of-turn
+  question is asked.
 The prosody trackers (running mean, held pitch, slope) are the extractor's only state besides
 the audio window; one recurrence serves the streaming and the batch path.
 """
@@ -102,12 +105,24 @@ def _features_of_windows(windows: np.ndarray) -> np.ndarray:
     return out
 
 
+HELD_FRAMES = 3  # voiced frames whose median relative pitch is held through silence
+
+
 @dataclass
 class _Prosody:
     peak: float = -30.0  # running peak log energy (decays slowly)
     mean: float = 0.0  # running mean log pitch of voiced frames
-    last: float = 0.0  # relative pitch of the last voiced frame
+    voiced: int = 0  # voiced frames tracked so far (the mean's warm-up)
+    recent: tuple[float, ...] = ()  # relative pitch of the last HELD_FRAMES tracked frames
     slope: float = 0.0  # smoothed change of relative pitch between voiced frames
+
+
+def _median(values: tuple[float, ...]) -> float:
+    """Median of at most three values (np.median costs more than the rest of the tracker)."""
+    if len(values) < 3:
+        return sum(values) / len(values) if values else 0.0
+    a, b, c = values
+    return max(min(a, b), min(max(a, b), c))
 
 
 def _track_prosody(feats: np.ndarray, st: _Prosody) -> None:
@@ -117,12 +132,17 @@ def _track_prosody(feats: np.ndarray, st: _Prosody) -> None:
         energy = float(feats[i, N_MELS])
         st.peak = max(energy, st.peak - PEAK_DECAY)
         if periodic[i] and energy >= st.peak - TRACK_BELOW_PEAK:
-            rel = float(feats[i, N_MELS + 2]) - st.mean
-            st.slope += SLOPE_RATE * ((rel - st.last) - st.slope)
-            st.last = rel
-            st.mean += PITCH_MEAN_RATE * rel
+            pitch = float(feats[i, N_MELS + 2])
+            if not st.voiced:
+                st.mean = pitch
+            st.voiced += 1
+            rel = pitch - st.mean
+            if st.recent:
+                st.slope += SLOPE_RATE * ((rel - st.recent[-1]) - st.slope)
+            st.recent = (*st.recent[1 - HELD_FRAMES :], rel)
+            st.mean += max(PITCH_MEAN_RATE, 1.0 / st.voiced) * rel
             feats[i, N_MELS + 3] = rel
-        feats[i, N_MELS + 4] = st.last
+        feats[i, N_MELS + 4] = _median(st.recent)
         feats[i, N_MELS + 5] = st.slope
 
 

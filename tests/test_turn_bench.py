@@ -26,3 +26,21 @@ def test_bench_turn_rejects_bad_arguments(capsys):
 
     with pytest.raises(SystemExit):
         bench_turn.main(["--turns", "0"])
+
+
+def test_replayed_sweep_decides_exactly_like_the_live_policy():
+    """The sweep reads cached model outputs; on every turn and threshold it must confirm on the
+    very frames the live policy (running the model itself) does, false cut-offs included."""
+    from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
+    from sottovoce.tools.turn import evaluate as ev
+    from sottovoce.tools.turn.corpus import corpus
+
+    model = TurnModel()
+    episodes = ev.prepare(corpus("test", 6, bench_turn.HELD_OUT_SEED))
+    cleared_mid_episode = False
+    for threshold in (0.02, 0.9):
+        live = [ev.confirmed_ends(ModelTurnPolicy(model, confirm=threshold), e) for e in episodes]
+        replay = ev._ReplayModelPolicy(model, confirm=threshold)
+        assert [ev.confirmed_ends(replay, e) for e in episodes] == live
+        cleared_mid_episode |= any(len(ends) > 1 for ends in live)
+    assert cleared_mid_episode  # the low threshold ends (and clears the state) more than once per turn

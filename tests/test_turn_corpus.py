@@ -4,8 +4,11 @@ from sottovoce.proto.codec import FRAME_SAMPLES
 from sottovoce.tools.turn import sentences as S
 from sottovoce.tools.turn.corpus import (
     DECISION_WINDOW_MS,
+    END_GRACE_MS,
     IGNORE,
+    SPEECH_WEIGHT,
     Synth,
+    Voice,
     espeak_voice_names,
     make_scripts,
     render,
@@ -54,19 +57,63 @@ def test_rendered_turn_labels_pauses_and_end():
         assert turn.pcm.dtype == np.int16 and target.size == -(-turn.pcm.size // FRAME_SAMPLES)
         window = DECISION_WINDOW_MS // 20
         for start, end in turn.pauses():
-            first = -(-start // FRAME_SAMPLES)
-            inside = slice(first, min(end // FRAME_SAMPLES, first + window - 1))
+            # every frame of a pause, long or short, says "not yet", at full weight
+            inside = slice(-(-start // FRAME_SAMPLES), end // FRAME_SAMPLES)
             assert np.all(target[inside] == 0) and np.all(weight[inside] == 1.0)
-            # beyond the decision window a pause says nothing: not labelled
-            if end // FRAME_SAMPLES > first + window + 1:
-                assert target[first + window + 1] == IGNORE
+            # and so does the end of the chunk before it, at full weight too
+            assert target[start // FRAME_SAMPLES - 1] == 0 and weight[start // FRAME_SAMPLES - 1] == 1.0
         after_end = -(-turn.speech_end // FRAME_SAMPLES)
-        assert np.all(target[after_end : after_end + window - 1] == 1)
+        grace = END_GRACE_MS // 20
+        assert target[after_end] == IGNORE  # the silence is not audible yet
+        assert np.all(target[after_end + grace + 1 : after_end + window - 1] == 1)
         assert np.all(target[after_end + window + 1 :] == IGNORE)
         assert target[0] == IGNORE
+        assert set(np.unique(weight[target == 0])) == {SPEECH_WEIGHT, 1.0}
         # the audio really is louder where the script says speech is
         s, e = turn.speech[0]
         speech_rms = np.sqrt(np.mean(turn.pcm[s:e].astype(np.float64) ** 2))
         pause = turn.pauses()[0]
         pause_rms = np.sqrt(np.mean(turn.pcm[pause[0] + 800 : pause[1] - 800].astype(np.float64) ** 2))
         assert speech_rms > 2 * pause_rms
+
+
+def test_a_larger_corpus_reuses_a_cached_smaller_one(tmp_path, monkeypatch):
+    from sottovoce.tools.turn import corpus as C
+
+    monkeypatch.setattr(C, "cache_dir", lambda: tmp_path)
+    small = C.corpus("test", 2, 11)
+    rendered = []
+    real_render_all = C.render_all
+    monkeypatch.setattr(C, "render_all", lambda scripts: (rendered.extend(scripts), real_render_all(scripts))[1])
+    large = C.corpus("test", 3, 11)
+    assert len(rendered) == 1  # only the new turn was synthesised
+    assert [t.script for t in large] == C.make_scripts("test", 3, 11)
+    assert all(np.array_equal(a.pcm, b.pcm) for a, b in zip(small, large[:2], strict=True))
+    assert C.corpus("test", 3, 11)[2].pcm.size == large[2].pcm.size  # now cached whole
+
+
+def test_chunks_come_from_one_utterance_or_are_counted_when_spoken_apart(monkeypatch):
+    from sottovoce.host.tts import EspeakTts, TtsError
+
+    synth, voice = Synth(), Voice("espeak", "en-us", 1.0, 1.0)
+    together = synth.speak(("Please call my sister,", "then my brother."), voice)
+    assert len(together) == 2 and synth.spoken_apart == 0
+
+    def lose_the_marks(*_args, **_kwargs):
+        raise TtsError("espeak-ng reported 0 of 1 part boundaries")
+
+    monkeypatch.setattr(EspeakTts, "synthesize_parts", lose_the_marks)
+    apart = synth.speak(("Please call my sister,", "then my brother."), voice)
+    assert len(apart) == 2 and synth.spoken_apart == 1
+    # spoken alone, the first chunk ends like a sentence: not the same audio
+    assert apart[0].size != together[0].size or not np.array_equal(apart[0], together[0])
+
+
+def test_voice_lists_are_fixed_and_leave_out_voices_without_intonation():
+    from sottovoce.tools.turn.corpus import ESPEAK_VARIANTS
+
+    assert "whisper" not in ESPEAK_VARIANTS and len(set(ESPEAK_VARIANTS)) == len(ESPEAK_VARIANTS) > 40
+    # the same scripts on every run: nothing measured at run time decides who speaks
+    assert make_scripts("test", 50, 3) == make_scripts("test", 50, 3)
+    train, test = set(espeak_voice_names(False)), set(espeak_voice_names(True))
+    assert train and test and not train & test

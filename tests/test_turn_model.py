@@ -59,6 +59,11 @@ def test_missing_model_is_a_clear_error(tmp_path):
         TurnModel(tmp_path / "nope.tflite")
 
 
+def test_a_decision_window_that_cannot_open_is_a_clear_error(model):
+    with pytest.raises(ValueError, match="decision_window_ms"):
+        ModelTurnPolicy(model, min_silence_ms=200, decision_window_ms=160)
+
+
 def _run(script: TurnScript) -> tuple[object, list]:
     turn = render(script, Synth())
     policy, vad = ModelTurnPolicy(), SileroVad()
@@ -95,17 +100,28 @@ def test_mid_sentence_pause_is_not_an_end(voice):
     assert len(ends) == 1
 
 
+FINISHED = ("Set a timer for ten minutes.", "Turn the volume down.", "I want to go home now.",
+            "Remind me to buy milk tomorrow.")  # fmt: skip
+
+
 @pytest.mark.parametrize("voice", [ESPEAK, HELD_OUT], ids=lambda v: v.name)
-def test_finished_statement_ends_within_budget(voice):
-    turn, signals = _run(_script(("Set a timer for ten minutes.",), (), voice))
-    kinds = [s.kind for s in signals]
-    assert kinds[0] is TurnKind.SPEECH_START
-    ends = [s for s in signals if s.kind is TurnKind.CONFIRMED_END]
-    assert len(ends) == 1
-    # a tentative end always comes first, and the confirmed one inside a 300 ms budget
-    assert kinds.index(TurnKind.TENTATIVE_END) < kinds.index(TurnKind.CONFIRMED_END)
-    assert 0 <= _at_s(ends[0], turn) <= 0.3
-    assert ends[0].confidence >= ModelTurnPolicy().confirm_threshold
+def test_finished_statements_end_within_budget(voice):
+    # eSpeak's output varies a little from run to run, and the model is not sure of every
+    # statement (see the model card): most, not all, must end within the 300 ms budget.
+    quick = 0
+    for text in FINISHED:
+        turn, signals = _run(_script((text,), (), voice))
+        kinds = [s.kind for s in signals]
+        assert kinds[0] is TurnKind.SPEECH_START
+        ends = [s for s in signals if s.kind is TurnKind.CONFIRMED_END]
+        assert len(ends) == 1, text
+        # a tentative end always comes first, and no end before the last word
+        assert kinds.index(TurnKind.TENTATIVE_END) < kinds.index(TurnKind.CONFIRMED_END)
+        assert _at_s(ends[0], turn) >= 0, text
+        if _at_s(ends[0], turn) <= 0.3:
+            assert ends[0].confidence >= ModelTurnPolicy().confirm_threshold
+            quick += 1
+    assert quick >= len(FINISHED) - 1, f"only {quick} of {len(FINISHED)} ended within 300 ms"
 
 
 def test_finished_question_ends_without_cutting_in():
@@ -130,8 +146,14 @@ def test_hard_fallback_and_minimum_silence(model):
         pushed = (policy.push(f, p) for f, p in zip(frames, probs, strict=True))
         return [s for signals in pushed for s in signals if s.kind is TurnKind.CONFIRMED_END]
 
-    ends = confirmed(ModelTurnPolicy(model, confirm=1.0, tentative=1.0, max_silence_ms=1000))
+    never_sure = {"confirm": 1.0, "tentative": 1.0, "late_threshold": 1.0}
+    ends = confirmed(ModelTurnPolicy(model, **never_sure, max_silence_ms=1000))
     assert len(ends) == 1 and 0.9 <= _at_s(ends[0], turn) <= 1.2
-    # ...and one that is always sure still waits for the minimum silence
-    ends = confirmed(ModelTurnPolicy(model, confirm=0.0, tentative=0.0, min_silence_ms=200))
+    # ...one that is always sure still waits for the minimum silence...
+    ends = confirmed(ModelTurnPolicy(model, confirm=0.0, tentative=0.0, min_silence_ms=200, decision_window_ms=400))
     assert len(ends) == 1 and 0.2 <= _at_s(ends[0], turn) <= 0.45
+    # ...and the late stage decides after the decision window has closed, before the fallback
+    late = ModelTurnPolicy(model, **never_sure, decision_window_ms=100, late_ms=600, max_silence_ms=1500)
+    late.late_threshold = 0.0
+    ends = confirmed(late)
+    assert len(ends) == 1 and 0.6 <= _at_s(ends[0], turn) <= 0.85

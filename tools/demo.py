@@ -36,8 +36,8 @@ class DemoError(RuntimeError):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="where recordings and logs go")
     parser.add_argument("--scenario", default="demo", help="scenario name or TOML path (default: %(default)s)")
-    # The learned model still falls back to its 1.6 s limit on many Piper-voiced questions (see
-    # edge/models/turn_model.md), so the steady 500 ms silence rule is the default until it does not.
+    # The learned model is unsure after questions and then waits for its 1.6 s fallback; the demo's
+    # wearer asks mostly questions, so the steady 500 ms silence rule is the default until it is not.
     parser.add_argument("--turn", choices=["silence", "model"], default="silence", help="edge end-of-turn policy")
     parser.add_argument("--tts", choices=["piper", "espeak"], default=None, help="host TTS engine")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")

@@ -8,9 +8,12 @@ from sottovoce.edge.features import N_FEATURES
 from sottovoce.tools.turn import sentences as S
 from sottovoce.tools.turn.corpus import (
     DECISION_WINDOW_MS,
+    END_GRACE_MS,
     FAMILIES,
     FINAL_SILENCE_MS,
     HELD_OUT_BASES,
+    PHRASE_TAIL_MS,
+    SPEECH_WEIGHT,
     espeak_voice_names,
 )
 
@@ -32,10 +35,7 @@ def _all_templates() -> int:
 def write(path: Path, meta: dict, result: dict, table: str, env: dict) -> None:
     tr, m, held = meta["train"], result["model"], result["held_out"]
     if meta["late_threshold"] >= 1.0 or meta["late_ms"] >= meta["decision_window_ms"]:
-        late = (
-            "no late stage (a lower threshold after 400-600 ms of silence was tried on validation"
-            " data and broke the cut-off cap)"
-        )
+        late = "no late stage (none tried on validation data did better)"
     else:
         late = f"after {meta['late_ms']} ms of silence p >= {meta['late_threshold']} confirms too"
     build_time = f" The whole build took {env['build_seconds']} s on 2 cores." if env.get("build_seconds") else ""
@@ -49,17 +49,21 @@ alone. Used by `ModelTurnPolicy` (`sottovoce.edge.turn_model`) together with the
 
 ## Model
 - Input per frame: {N_FEATURES} features (`sottovoce.edge.features`: 40 log-mel bands, log energy,
-  periodicity, log pitch, pitch relative to the speaker's running mean, and the last voiced
-  pitch and pitch slope held through silence), normalised with the mean/std in `turn_model.json`.
+  periodicity, log pitch, pitch relative to the speaker's running mean (a plain average over
+  the first voiced frames), and the phrase-final relative pitch (median of the last three voiced
+  frames) and pitch slope held through silence), normalised with the mean/std in `turn_model.json`.
 - Network: Dense({tr["projection"]}, relu) -> one GRU cell ({tr["hidden"]} units, state carried between
   frames) -> Dense(1, sigmoid). Exported as a single step (features + state in, probability + state
   out), full-integer int8 (every op int8, float32 at the interface).
 - Size: {m["size_bytes"]} bytes (sha256 `{meta["sha256"][:16]}…`). Speed here: {m["us_per_frame"]:.0f} µs per
   20 ms frame for features + model + policy (LiteRT, one thread).
-- Operating point (chosen on validation turns, never on the test set): confirmed end at
+- Operating point (chosen on validation turns, never on the test set, by searching the VAD
+  release, the silence before the model is heard, the decision window, a late stage and the
+  thresholds; see `tools/turn/build.py`): confirmed end at
   p >= {meta["confirm_threshold"]}, tentative end at p >= {meta["tentative_threshold"]}, between
   {meta["min_silence_ms"]} and {meta["decision_window_ms"]} ms of VAD silence (Silero, speech released below
-  p = {meta["vad_offset"]}); {late}; hard fallback at {meta["max_silence_ms"]} ms of silence.
+  p = {meta["vad_offset"]}; with 0 ms the model may call the end while Silero, which lags the last word by
+  80–200 ms, still reports speech); {late}; hard fallback at {meta["max_silence_ms"]} ms of silence.
   On the held-out set this default gives {_pct(m["false_cutoff_rate"])} false cut-offs at a median latency of
   {m["median_latency_s"]} s; the bench's 5 % operating point (threshold {m["threshold_at_5pct"]}) is
   {m["median_latency_at_5pct_s"]} s.
@@ -72,15 +76,20 @@ alone. Used by `ModelTurnPolicy` (`sottovoce.edge.turn_model`) together with the
   "and"/"but"/"so"/"because", filled pauses "um"/"uh", digit groups of a phone number or code,
   list items), followed by a pause of 200–1500 ms (70 % under 800 ms); the last chunk completes
   a statement, question, command or short answer, followed by {FINAL_SILENCE_MS} ms of silence.
+- The whole turn is spoken as one utterance and cut where its chunks meet (eSpeak's SSML marks,
+  Piper's phoneme durations; `TtsEngine.synthesize_parts`), so a chunk the wearer goes on from
+  keeps its mid-sentence prosody; spoken alone it would end like a sentence (Piper reads a
+  trailing comma with a full final fall).
 - Voices: eSpeak NG ({len(espeak_voice_names(False))} language+variant voices in training) with rates 0.8–1.35
   and pitches 0.7–1.4; the Piper `en_US-joe-medium` neural voice (20 % of training turns, rates
   0.8–1.25, sampler noise off so the corpus is deterministic).
 - Augmentation: speech level -28 to -3 dBFS peak; white, pink, brown noise or mains hum at
   8–45 dB SNR (or none); then the uplink Opus round trip (16 kHz, 20 ms, 32 kbps CELT low-delay),
   exactly as the glasses send it.
-- Labels per frame: silence after an incomplete chunk = "not the end" (0), silence after the
-  final chunk = "end" (1), each for the first {DECISION_WINDOW_MS} ms of the silence (where the policy
-  lets the model decide); speech frames = 0 at a fifth of the weight; lead-in ignored.
+- Labels per frame: speech and every mid-turn pause = "not the end" (0); the final silence =
+  "end" (1) from {END_GRACE_MS} to {DECISION_WINDOW_MS} ms after the last word (the first frames cannot show
+  silence yet; later only the policy's fallback decides); speech at {SPEECH_WEIGHT} weight except the last
+  {PHRASE_TAIL_MS} ms of each chunk; lead-in ignored.
 - Incomplete chunks end in a comma (85 %) or an ellipsis, so the TTS reads them with
   continuation prosody, as a speaker who means to go on does.
 
@@ -118,14 +127,17 @@ The rendered corpus is cached under `.cache/turn/` (git-ignored).
 - Synthetic speech only: real wearers hesitate, trail off and restart in ways TTS does not.
 - English only. A complete sentence followed by more speech after a pause ("Okay. … and then")
   is not in the corpus; the model will tend to end the turn there.
-- Questions end with a rise, as continuations do: the model is least sure there, and such turns
-  often end at the late stage or the fallback rather than within 300 ms.
+- The model is least sure after questions (they end with a rise, as continuations do) and
+  after single-sentence turns; turns whose last chunk follows a pause end quickest. The
+  hardest pauses follow a chunk that could be complete ("my number is five five five,", a cut
+  after a noun, a list item).
 - eSpeak variants without a phrase-final intonation contrast (robot, whisper, monotone; see
-  `corpus.espeak_variants`) are left out of both training and test data: they carry no
+  `corpus.ESPEAK_VARIANTS`) are left out of both training and test data: they carry no
   prosodic end-of-turn cue at all.
 - The Piper voice is in training only (it is the only neural voice shipped), so no neural voice
-  is in the held-out set; the model is less confident on Piper than on eSpeak.
-- The decision also depends on the VAD: an end can only be called after the VAD reports silence.
+  is in the held-out set.
+- A short decision window makes the latency bimodal: quick when the model is sure, the hard
+  fallback when it is not. The median meets users who get the quick answer; the rest wait.
 """
     path.write_text(text)
 

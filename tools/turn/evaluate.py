@@ -21,16 +21,16 @@ and ends (before noise and Opus).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from sottovoce.edge.features import batch_features
-from sottovoce.edge.turn import TurnKind, TurnPolicy
+from sottovoce.edge.turn import TurnKind, TurnPolicy, TurnSignal
 from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
 from sottovoce.edge.vad import SileroVad, Vad
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, frames_of
-from sottovoce.tools.turn.corpus import Turn
+from sottovoce.tools.turn.corpus import FINAL_SILENCE_MS, Turn
 
 RESUME_SLACK = 1600  # samples (100 ms): a decision this soon after speech resumes is still the pause's
 BUDGET_S = 0.3
@@ -45,6 +45,20 @@ class Episode:
     frames: list[np.ndarray]
     vad: np.ndarray
     features: np.ndarray
+    _probabilities: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def model_probabilities(self, model: TurnModel, start: int) -> np.ndarray:
+        """The model's output for each frame from ``start`` on, its state fresh at ``start``.
+
+        Cached: the output depends only on the audio and on where the state was last cleared (the
+        policy clears it after each confirmed end), so a threshold sweep replays the model once
+        per distinct clearing point instead of once per threshold."""
+        key = (model.meta.sha256, start)
+        if key not in self._probabilities:
+            model.reset()
+            steps = [model.step_features(x) for x in self.features[start:]]
+            self._probabilities[key] = np.asarray(steps, dtype=np.float32)
+        return self._probabilities[key]
 
 
 def prepare(turns: Sequence[Turn], vad: Vad | None = None) -> list[Episode]:
@@ -79,18 +93,22 @@ class Outcome:
         return float(np.median(self.latencies))
 
     @property
+    def mean_latency_s(self) -> float:
+        """Mean wait, a turn never confirmed counting as the corpus's whole final silence."""
+        return float(np.mean(np.minimum(self.latencies, FINAL_SILENCE_MS / 1000)))
+
+    @property
     def ends_within_budget(self) -> float:
         return float(np.mean(self.latencies <= BUDGET_S + 1e-9))
 
 
 def confirmed_ends(policy: TurnPolicy, episode: Episode) -> list[int]:
     """Frames at which ``policy`` confirmed an end, running it over the whole episode."""
+    if isinstance(policy, _ReplayModelPolicy):
+        policy.episode = episode
     policy.reset()
-    replay = isinstance(policy, _ReplayModelPolicy)
     ends = []
-    for i, (frame, p) in enumerate(zip(episode.frames, episode.vad, strict=True)):
-        if replay:
-            policy.next_features = episode.features[i]
+    for frame, p in zip(episode.frames, episode.vad, strict=True):
         for signal in policy.push(frame, float(p)):
             if signal.kind is TurnKind.CONFIRMED_END:
                 ends.append(signal.frame)
@@ -129,13 +147,28 @@ def evaluate(policy: TurnPolicy, episodes: Sequence[Episode]) -> Outcome:
 
 
 class _ReplayModelPolicy(ModelTurnPolicy):
-    """The model policy fed precomputed features, so a threshold sweep does not recompute them
-    (features depend only on the audio, never on the policy's decisions)."""
+    """The model policy reading the episode's cached model outputs (see
+    ``Episode.model_probabilities``) instead of running the model: the same decisions, once the
+    outputs for its clearing points are known."""
 
-    next_features: np.ndarray
+    episode: Episode
+
+    def reset(self) -> None:
+        super().reset()
+        self._cleared_at = 0
+        self._p = 0.0
+
+    def push(self, pcm: np.ndarray, speech_prob: float) -> list[TurnSignal]:
+        signals = super().push(pcm, speech_prob)
+        if any(s.kind is TurnKind.CONFIRMED_END for s in signals):
+            self._cleared_at = self.frame + 1
+        return signals
 
     def observe(self, pcm: np.ndarray, speech_prob: float) -> None:
-        self.model.step_features(self.next_features)
+        self._p = float(self.episode.model_probabilities(self.model, self._cleared_at)[self.frame - self._cleared_at])
+
+    def end_confidence(self) -> float:
+        return self._p
 
 
 def sweep_model(

@@ -27,7 +27,7 @@ from sottovoce.edge.features import N_FEATURES
 
 @dataclass(frozen=True)
 class TrainConfig:
-    hidden: int = 96
+    hidden: int = 128
     projection: int = 64
     epochs: int = 40
     batch: int = 32
