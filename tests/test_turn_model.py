@@ -89,6 +89,8 @@ PIPER = Voice("piper", "en_US-joe-medium", 1.0, 1.0)
 
 def test_crafted_voices_are_what_they_claim():
     assert HELD_OUT.name in espeak_voice_names(True) and ESPEAK.name not in espeak_voice_names(True)
+    trained = [v.name for v in STATEMENT_VOICES if v.name in espeak_voice_names(False)]
+    assert trained == ["en-us+Mike", "en-gb-x-rp+Mike"]
 
 
 @pytest.mark.parametrize("voice", [ESPEAK, HELD_OUT, PIPER], ids=lambda v: v.name)
@@ -102,26 +104,28 @@ def test_mid_sentence_pause_is_not_an_end(voice):
 
 FINISHED = ("Set a timer for ten minutes.", "Turn the volume down.", "I want to go home now.",
             "Remind me to buy milk tomorrow.")  # fmt: skip
+# Corpus voices, one of them held out. (Plain en-us is not one: its full stop and comma end
+# almost alike, so the corpus leaves it out; see corpus.ESPEAK_VARIANTS.)
+STATEMENT_VOICES = (Voice("espeak", "en-us+Mike", 1.0, 1.0), HELD_OUT, Voice("espeak", "en-gb-x-rp+Mike", 1.0, 1.0))
 
 
-@pytest.mark.parametrize("voice", [ESPEAK, HELD_OUT], ids=lambda v: v.name)
-def test_finished_statements_end_within_budget(voice):
+def test_finished_statements_end_within_budget():
     # eSpeak's output varies a little from run to run, and the model is not sure of every
     # statement (see the model card): most, not all, must end within the 300 ms budget.
-    quick = 0
-    for text in FINISHED:
+    quick, cases = 0, [(text, voice) for voice in STATEMENT_VOICES for text in FINISHED]
+    for text, voice in cases:
         turn, signals = _run(_script((text,), (), voice))
         kinds = [s.kind for s in signals]
         assert kinds[0] is TurnKind.SPEECH_START
         ends = [s for s in signals if s.kind is TurnKind.CONFIRMED_END]
-        assert len(ends) == 1, text
+        assert len(ends) == 1, (text, voice.name)
         # a tentative end always comes first, and no end before the last word
         assert kinds.index(TurnKind.TENTATIVE_END) < kinds.index(TurnKind.CONFIRMED_END)
-        assert _at_s(ends[0], turn) >= 0, text
+        assert _at_s(ends[0], turn) >= 0, (text, voice.name)
         if _at_s(ends[0], turn) <= 0.3:
             assert ends[0].confidence >= ModelTurnPolicy().confirm_threshold
             quick += 1
-    assert quick >= len(FINISHED) - 1, f"only {quick} of {len(FINISHED)} ended within 300 ms"
+    assert quick >= 0.75 * len(cases), f"only {quick} of {len(cases)} ended within 300 ms"
 
 
 def test_finished_question_ends_without_cutting_in():
