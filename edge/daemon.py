@@ -71,6 +71,8 @@ class EdgeCounters:
     host_errors: int = 0
     device_connects: int = 0
     audio_before_connect: int = 0
+    hints_complete: int = 0  # the host read a turn's words as complete (and the turn was live)
+    hints_stale: int = 0  # for a turn or pause already over
 
 
 class EventLog:
@@ -140,6 +142,7 @@ class Edge:
         self.battery = 255
         self.turn_id = 0
         self.in_host_turn = False  # the host has been told SPEECH_START for turn_id
+        self.last_seq = 0  # uplink seq of the frame the policy saw last (policy frame policy.frame)
         self.pending: PendingSpeech | None = None
         self.announced: deque[int] = deque(maxlen=64)  # responses whose STARTED we accepted
         self.dropped_responses: deque[int] = deque(maxlen=64)
@@ -279,6 +282,7 @@ class Edge:
             audio = pb.AudioFrame(seq=frame.seq, capture_time_us=time.monotonic_ns() // 1000, opus=frame.opus)
             self.host.send(pb.EdgeMessage(audio=audio))
         prob = self.vad.process(frame.pcm)
+        self.last_seq = frame.seq
         for signal in self.policy.push(frame.pcm, prob):
             self._on_turn_signal(signal, frame)
         if (
@@ -310,7 +314,7 @@ class Edge:
             TurnKind.CONFIRMED_END: pb.TurnEvent.CONFIRMED_END,
             TurnKind.RESUMED: pb.TurnEvent.RESUMED,
         }[signal.kind]
-        self._send_turn(kind, frame.seq, signal.confidence)
+        self._send_turn(kind, frame.seq, signal.confidence, reason=signal.reason)
         if signal.kind is TurnKind.CONFIRMED_END:
             self.in_host_turn = False
 
@@ -319,9 +323,10 @@ class Edge:
         self.in_host_turn = True
         self._send_turn(pb.TurnEvent.SPEECH_START, onset_seq, 1.0, barge_in)
 
-    def _send_turn(self, kind: int, seq: int, confidence: float, barge_in: bool = False) -> None:
+    def _send_turn(self, kind: int, seq: int, confidence: float, barge_in: bool = False, reason: str = "") -> None:
         name = pb.TurnEvent.Kind.Name(kind).lower()
-        self.events.write("turn", kind=name, turn_id=self.turn_id, seq=seq, barge_in=barge_in)
+        extra = {"reason": reason} if reason else {}
+        self.events.write("turn", kind=name, turn_id=self.turn_id, seq=seq, barge_in=barge_in, **extra)
         event = pb.TurnEvent(
             kind=kind,
             turn_id=self.turn_id,
@@ -364,7 +369,7 @@ class Edge:
         """The device went away mid-turn: close the host's turn so it does not wait forever."""
         self.pending = None
         if self.in_host_turn:
-            self._send_turn(pb.TurnEvent.CONFIRMED_END, 0, 0.0)
+            self._send_turn(pb.TurnEvent.CONFIRMED_END, 0, 0.0, reason="device_lost")
             self.in_host_turn = False
         self.policy.reset()
         self.vad.reset()
@@ -403,10 +408,25 @@ class Edge:
             t = msg.transcript
             if t.final:
                 self.events.write("transcript", turn_id=t.turn_id, text=t.text)
+        elif body == "hint":
+            self._on_hint(msg.hint)
         elif body == "error":
             self.counters.host_errors += 1
             log.warning("host error %s: %s", pb.Error.Code.Name(msg.error.code), msg.error.message)
             self.events.write("host_error", code=pb.Error.Code.Name(msg.error.code), message=msg.error.message)
+
+    def _on_hint(self, hint: pb.TurnHint) -> None:
+        """The host's reading of the words up to a tentative end: the policy may confirm on it."""
+        self.events.write("turn_hint", turn_id=hint.turn_id, seq=hint.audio_seq, complete=hint.complete)
+        if not hint.complete:
+            return
+        # Only the live turn, and only frames the policy has seen (seqs wrap at 2^32).
+        frames_ago = (self.last_seq - hint.audio_seq) & 0xFFFF_FFFF
+        if hint.turn_id != self.turn_id or not self.in_host_turn or frames_ago > self.policy.frame:
+            self.counters.hints_stale += 1
+            return
+        self.counters.hints_complete += 1
+        self.policy.words_complete(self.policy.frame - frames_ago)
 
     def _on_response_event(self, r: pb.ResponseEvent) -> None:
         if r.kind == pb.ResponseEvent.STARTED:

@@ -8,6 +8,7 @@ in how they decide the end; the speech-onset logic is shared.
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import Enum
@@ -30,6 +31,7 @@ class TurnSignal:
     frame: int  # index of the frame that triggered it (frames since the policy started)
     confidence: float = 1.0
     speech_frames: int = 0  # voiced frames in the turn so far (for barge-in / backchannel decisions)
+    reason: str = ""  # what decided a CONFIRMED_END ("silence", "model", "words", "fallback", ...)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,13 @@ class TurnPolicy(ABC):
         self.speech_frames = 0
         self.in_speech = False  # VAD state with hysteresis
         self.decided_at = -1  # frame of the last end decision (tentative or confirmed)
+        self.words_complete_through = -1  # last frame the host read as a complete sentence
+        self.end_reason = ""  # set by decide_end along with a CONFIRMED_END
+
+    def words_complete(self, through_frame: int) -> None:
+        """The host's transcript of the turn, up to ``through_frame``, reads as a complete sentence
+        (a TurnHint). Policies that weigh the words as well as the sound use it; others ignore it."""
+        self.words_complete_through = max(self.words_complete_through, through_frame)
 
     def push(self, pcm: np.ndarray, speech_prob: float) -> list[TurnSignal]:
         """Feed one 20 ms int16 frame and its speech probability; return what changed."""
@@ -98,7 +107,8 @@ class TurnPolicy(ABC):
         elif decision is TurnKind.CONFIRMED_END:
             if not self.tentative:  # always announce tentative first: the host relies on it
                 out.append(self._signal(TurnKind.TENTATIVE_END, confidence=self.end_confidence()))
-            out.append(self._signal(TurnKind.CONFIRMED_END, confidence=self.end_confidence()))
+            confirmed = self._signal(TurnKind.CONFIRMED_END, confidence=self.end_confidence())
+            out.append(dataclasses.replace(confirmed, reason=self.end_reason))
             self.speaking = self.tentative = False
             self.speech_frames, self.decided_at = 0, self.frame
         return out
@@ -115,7 +125,7 @@ class TurnPolicy(ABC):
     @abstractmethod
     def decide_end(self, silence_ms: int) -> TurnKind | None:
         """Called on each frame inside a turn with the VAD silence so far (0 while the VAD still
-        reports speech): TENTATIVE_END, CONFIRMED_END or None."""
+        reports speech): TENTATIVE_END, CONFIRMED_END (with ``end_reason`` set) or None."""
 
 
 class SilenceTurnPolicy(TurnPolicy):
@@ -130,6 +140,7 @@ class SilenceTurnPolicy(TurnPolicy):
         if silence_ms <= 0:  # a silence rule has nothing to go on while the VAD hears speech
             return None
         if silence_ms >= self.confirm_ms:
+            self.end_reason = "silence"
             return TurnKind.CONFIRMED_END
         if silence_ms >= self.tentative_ms:
             return TurnKind.TENTATIVE_END

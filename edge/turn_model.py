@@ -57,6 +57,8 @@ class TurnModelMeta:
     decision_window_ms: int
     late_ms: int
     late_threshold: float
+    hint_threshold: float
+    hint_delay_ms: int  # the host's reading time the words stage was chosen with (informational)
     max_silence_ms: int
     vad_offset: float
     sha256: str
@@ -75,6 +77,9 @@ class TurnModelMeta:
                 decision_window_ms=int(raw["decision_window_ms"]),
                 late_ms=int(raw["late_ms"]),
                 late_threshold=float(raw["late_threshold"]),
+                # a model built before the host read words: they never lower its bar
+                hint_threshold=float(raw.get("hint_threshold", raw["confirm_threshold"])),
+                hint_delay_ms=int(raw.get("hint_delay_ms", 0)),
                 max_silence_ms=int(raw["max_silence_ms"]),
                 vad_offset=float(raw["vad_offset"]),
                 sha256=str(raw["sha256"]),
@@ -148,9 +153,16 @@ class ModelTurnPolicy(TurnPolicy):
       Silero reports silence 80-200 ms after the last word, more than the whole latency budget,
       so with ``min_silence_ms`` 0 the model may call the end while the VAD still says speech:
       the model, trained to stay low while the wearer speaks, is then the only judge;
-    - within ``decision_window_ms`` of silence: TENTATIVE_END once the model's probability
-      reaches ``tentative``, CONFIRMED_END once it reaches ``confirm``. A short window gives a
-      long pause few chances to be mistaken for an end;
+    - within ``decision_window_ms`` of silence: CONFIRMED_END once the model's probability
+      reaches ``confirm``. A short window gives a long pause few chances to be mistaken for an end;
+    - TENTATIVE_END whenever the probability reaches ``tentative`` (the host starts its work);
+    - words and sound together: once the host has read the words up to the tentative end as a
+      complete sentence (``words_complete``, from a TurnHint), CONFIRMED_END as soon as the
+      probability is at least ``hint`` (below ``confirm``: the words make up the difference).
+      Prosody alone cannot tell a finished question's rise from a speaker going on; the words
+      can, and the model still vetoes the pauses in a list or a dictated number, whose every
+      prefix reads complete. Without a host reading (no host, an unsure transcript) only the
+      other rules decide;
     - the late stage: from ``late_ms`` of silence on, CONFIRMED_END once the probability reaches
       the lower ``late_threshold`` (a turn the model finds merely likely to be over should not
       wait for the fallback);
@@ -170,6 +182,7 @@ class ModelTurnPolicy(TurnPolicy):
         decision_window_ms: int | None = None,
         late_ms: int | None = None,
         late_threshold: float | None = None,
+        hint: float | None = None,
         max_silence_ms: int | None = None,
         vad: VadThresholds | None = None,
     ) -> None:
@@ -180,6 +193,7 @@ class ModelTurnPolicy(TurnPolicy):
         self.tentative_threshold = min(
             self.confirm_threshold, meta.tentative_threshold if tentative is None else tentative
         )
+        self.hint_threshold = meta.hint_threshold if hint is None else hint
         self.min_silence_ms = meta.min_silence_ms if min_silence_ms is None else min_silence_ms
         self.decision_window_ms = meta.decision_window_ms if decision_window_ms is None else decision_window_ms
         self.late_ms = meta.late_ms if late_ms is None else late_ms
@@ -220,12 +234,20 @@ class ModelTurnPolicy(TurnPolicy):
 
     def decide_end(self, silence_ms: int) -> TurnKind | None:
         p = self.end_confidence()
-        if silence_ms >= self.max_silence_ms or (silence_ms >= self.late_ms and p >= self.late_threshold):
-            return TurnKind.CONFIRMED_END
-        if not self.min_silence_ms <= silence_ms < self.decision_window_ms:
+        if silence_ms >= self.max_silence_ms:
+            return self._confirm("fallback")
+        if silence_ms >= self.late_ms and p >= self.late_threshold:
+            return self._confirm("late")
+        if silence_ms < self.min_silence_ms:
             return None
-        if p >= self.confirm_threshold:
-            return TurnKind.CONFIRMED_END
+        if self.tentative and self.words_complete_through >= self.decided_at and p >= self.hint_threshold:
+            return self._confirm("words")  # the words of this very pause are a complete sentence
+        if silence_ms < self.decision_window_ms and p >= self.confirm_threshold:
+            return self._confirm("model")
         if p >= self.tentative_threshold:
             return TurnKind.TENTATIVE_END
         return None
+
+    def _confirm(self, reason: str) -> TurnKind:
+        self.end_reason = reason
+        return TurnKind.CONFIRMED_END

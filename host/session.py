@@ -3,8 +3,10 @@
 The edge drives it: SessionStart, then audio frames all the time, turn events, playback events,
 cancels. On a *tentative* end of turn the session already finishes ASR, asks the responder,
 synthesises, whispers and encodes the first sentence, but holds it; a *confirmed* end releases
-it, RESUMED throws it away. Answers stream sentence by sentence. Every task belongs to the
-session and is cancelled with it, so a dying edge leaves nothing running.
+it, RESUMED throws it away. As soon as the words are known the session tells the edge whether
+they form a complete sentence (a TurnHint), which may let the edge confirm the end sooner.
+Answers stream sentence by sentence. Every task belongs to the session and is cancelled with it,
+so a dying edge leaves nothing running.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import hmac
 import itertools
 import logging
+import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -21,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from sottovoce.host import completeness
 from sottovoce.host.asr import AsrResult, StreamingTranscriber, WhisperAsr
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import Exchange, History, SpokenText
@@ -335,12 +339,25 @@ class Session:
         pcm = self.uplink.slice(turn.start_seq, end_seq)
         result = await turn.transcriber.final(pcm)
         asr_done = time.perf_counter()
+        if turn.confirmed_at is None:  # the edge is still deciding: tell it what the words say
+            await self._hint(turn, end_seq, result)
         reply = await self.responder.respond(result.text, self.ctx) if result.text else None
         encoder = OpusEncoder(DOWNLINK_CONFIG)
         first = None
         if reply and reply.sentences:
             first = await asyncio.to_thread(self._render, encoder, reply.sentences[0])
         return Prepared(result, reply, encoder, first, asr_done)
+
+    async def _hint(self, turn: Turn, end_seq: int, result: AsrResult) -> None:
+        confidence = math.exp(result.avg_logprob)
+        verdict = completeness.judge(result.text, confidence)
+        key = "hints_complete" if verdict.complete else "hints_incomplete"
+        self.counters[key] = self.counters.get(key, 0) + 1
+        log.debug("turn %d: %r reads as %s", turn.turn_id, result.text, verdict.reason)
+        hint = pb.TurnHint(
+            turn_id=turn.turn_id, audio_seq=end_seq, complete=verdict.complete, asr_confidence=confidence
+        )
+        await self._send(hint=hint)
 
     def _render(self, encoder: OpusEncoder, text: str) -> RenderedSentence:
         """Blocking (worker thread): TTS, whisper, Opus. Pads to whole frames plus a short pause

@@ -40,6 +40,7 @@ def speech() -> dict[str, list[bytes]]:
         "joke": "Tell me a joke about penguins.",
         "repeat": "Say that again.",
         "time": "What time is it?",
+        "unfinished": "Also set a timer for",
     }
     return {k: [enc.encode(f) for f in frames_of(tts.synthesize(v))] for k, v in phrases.items()}
 
@@ -210,6 +211,26 @@ async def test_resumed_discards_preemptive_work(server, speech):
     finals = [m.transcript.text for m in msgs if m.WhichOneof("body") == "transcript" and m.transcript.final]
     assert len(started) == 1 and started[0].response_id == 1
     assert len(finals) == 1 and "time" in finals[0].lower() and "12" in finals[0]
+    await edge.close()
+
+
+async def test_a_tentative_end_gets_a_reading_of_the_words(server, speech):
+    edge = Edge(server.port)
+    edge.start()
+    await edge.accepted()
+    hint = lambda m: m.WhichOneof("body") == "hint"  # noqa: E731
+    edge.utterance(1, speech["time"], confirm=False)
+    msgs = await edge.recv_until(hint)
+    reading = msgs[-1].hint
+    assert (reading.turn_id, reading.audio_seq) == (1, edge.seq - 1)
+    assert reading.complete and reading.asr_confidence > 0.6
+    # The wearer goes on, and stops again on a word no sentence ends with.
+    edge.turn(pb.TurnEvent.RESUMED, 1, edge.seq)
+    edge.audio(speech["unfinished"])
+    edge.silence_frames(10)
+    edge.turn(pb.TurnEvent.TENTATIVE_END, 1, edge.seq - 1)
+    reading = (await edge.recv_until(hint))[-1].hint
+    assert reading.audio_seq == edge.seq - 1 and not reading.complete
     await edge.close()
 
 

@@ -36,8 +36,9 @@ class DemoError(RuntimeError):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="where recordings and logs go")
     parser.add_argument("--scenario", default="demo", help="scenario name or TOML path (default: %(default)s)")
-    # The learned model is unsure after questions and then waits for its 1.6 s fallback; the demo's
-    # wearer asks mostly questions, so the steady 500 ms silence rule is the default until it is not.
+    # The model (with the host's reading of the words) answers most turns sooner, but leaves some
+    # for its 1.6 s fallback and in one e2e run cut "five | minutes" at a short gap: the steady
+    # 500 ms silence rule stays the default until the model is that dependable.
     parser.add_argument("--turn", choices=["silence", "model"], default="silence", help="edge end-of-turn policy")
     parser.add_argument("--tts", choices=["piper", "espeak"], default=None, help="host TTS engine")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")
@@ -202,6 +203,7 @@ class TurnResult:
     response_latency_s: float | None
     barge_in: bool
     wer: float | None = None
+    end_by: str | None = None  # what confirmed the end of the wearer's turn on the edge
 
 
 @dataclass
@@ -216,6 +218,7 @@ class BargeInResult:
 class EdgeLog:
     by_stream: dict[int, dict] = field(default_factory=dict)  # newest response_started per stream id
     transcripts: dict[int, str] = field(default_factory=dict)
+    end_reasons: dict[int, str] = field(default_factory=dict)  # turn id -> what confirmed its end
     counters: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -229,6 +232,8 @@ class EdgeLog:
                 result.by_stream[event["stream"]] = event
             elif event["event"] == "transcript":
                 result.transcripts[event["turn_id"]] = event["text"]
+            elif event["event"] == "turn" and event["kind"] == "confirmed_end":
+                result.end_reasons[event["turn_id"]] = event.get("reason", "")
             elif event["event"] == "edge_stopped":
                 result.counters = event.get("counters", {})
         return result
@@ -251,6 +256,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
             started = edge.by_stream.get(answer["stream"], {})
             result.reply_text = started.get("text")
             result.asr_text = edge.transcripts.get(started.get("turn_id"))
+            result.end_by = edge.end_reasons.get(started.get("turn_id"))
             result.response_latency_s = round(answer["start_s"] - u["end_s"], 3)
             if result.asr_text is not None:
                 result.wer = round(word_error_rate(u["text"], result.asr_text), 3)
@@ -291,13 +297,13 @@ def _is_answer(playback: dict, edge: EdgeLog) -> bool:
 
 def print_summary(summary: dict[str, Any]) -> None:
     print()
-    print(f"{'#':>2}  {'wearer said':34}  {'ASR heard':34}  {'assistant answered':44}  latency")
+    print(f"{'#':>2}  {'wearer said':34}  {'ASR heard':34}  {'assistant answered':44}  {'end by':8}  latency")
     for t in summary["turns"]:
         latency = f"{t['response_latency_s']:.3f} s" if t["response_latency_s"] is not None else "UNANSWERED"
         mark = " (barge-in)" if t["barge_in"] else ""
         print(
             f"{t['index']:>2}  {_clip(t['user_text'], 34):34}  {_clip(t['asr_text'] or '-', 34):34}  "
-            f"{_clip(t['reply_text'] or '-', 44):44}  {latency}{mark}"
+            f"{_clip(t['reply_text'] or '-', 44):44}  {t.get('end_by') or '-':8}  {latency}{mark}"
         )
     for b in summary["barge_ins"]:
         if b["stop_latency_s"] is None:

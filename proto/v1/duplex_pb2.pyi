@@ -232,16 +232,30 @@ class Error(_message.Message):
     fatal: bool
     def __init__(self, code: _Optional[_Union[Error.Code, str]] = ..., message: _Optional[str] = ..., fatal: _Optional[bool] = ...) -> None: ...
 
+class TurnHint(_message.Message):
+    __slots__ = ("turn_id", "audio_seq", "complete", "asr_confidence")
+    TURN_ID_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_SEQ_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    ASR_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    turn_id: int
+    audio_seq: int
+    complete: bool
+    asr_confidence: float
+    def __init__(self, turn_id: _Optional[int] = ..., audio_seq: _Optional[int] = ..., complete: _Optional[bool] = ..., asr_confidence: _Optional[float] = ...) -> None: ...
+
 class HostMessage(_message.Message):
-    __slots__ = ("accepted", "transcript", "response", "audio", "error")
+    __slots__ = ("accepted", "transcript", "response", "audio", "error", "hint")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    HINT_FIELD_NUMBER: _ClassVar[int]
     accepted: SessionAccepted
     transcript: Transcript
     response: ResponseEvent
     audio: ResponseAudio
     error: Error
-    def __init__(self, accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., response: _Optional[_Union[ResponseEvent, _Mapping]] = ..., audio: _Optional[_Union[ResponseAudio, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+    hint: TurnHint
+    def __init__(self, accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., response: _Optional[_Union[ResponseEvent, _Mapping]] = ..., audio: _Optional[_Union[ResponseAudio, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., hint: _Optional[_Union[TurnHint, _Mapping]] = ...) -> None: ...

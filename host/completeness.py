@@ -1,0 +1,79 @@
+"""Whether the words of a turn form a complete request: the text half of end-of-turn detection.
+
+The edge's acoustic model hears *how* a phrase ends; some ends it cannot call from sound alone
+(a question's final rise sounds like a speaker going on). The host has the words by then: after a
+tentative end it has already run the final ASR pass. A sentence that stops on a function word
+("remind me to call my", "and", "um"), on an auxiliary without its subject ("my battery is"), on
+a number outside a question (digits are dictated in groups), or trails off (", ..." in the
+transcript) is unfinished whatever its melody; anything else is complete as far as text can tell.
+
+Text alone says nothing about a pause inside a list ("I need eggs" is complete and may still go
+on), and Whisper tidies speech up, dropping a trailing "and" or "um" and closing a fragment with
+a full stop, which is why a complete reading only *confirms* an end the model already thinks
+probable. Misrecognised words would be judged as confidently as right ones, so a transcript the
+recogniser itself is unsure of is never called complete.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+# Words an English sentence almost never ends on: articles, possessives, the prepositions that
+# need an object, conjunctions, subject pronouns and fillers. Words that end elliptical or short
+# answers are left out ("yes I can", "turn it on", "thank you", "take a picture of this"). Stranded
+# prepositions in questions ("who is it for?") are the rare exception: those turns wait for the
+# acoustic decision.
+HANGING_WORDS = frozenset(
+    """
+    a an the my your his her its our their every
+    to of at for with from by about into onto between than as
+    and or but so because if then while when where whose although though unless until
+    i he she we they i'm you're he's she's we're they're it's there's let's i'll we'll
+    um uh er erm hmm mm uhm
+    """.split()
+)
+# An auxiliary ends a sentence only after its subject, in an elliptical answer ("yes, I can",
+# "they did"); after anything else the sentence is waiting for its verb or complement ("my
+# battery is", "how far is").
+AUXILIARIES = frozenset(
+    "is are was were am be do does did have has had will would can could should shall may might must".split()
+)
+SUBJECTS = frozenset("i you he she it we they there that this who".split())
+TRAILING_MARKS = (",", "...", "…", "-", "—", ":", ";")
+MIN_ASR_CONFIDENCE = math.exp(-0.5)  # mean token probability; below it the words are a guess
+
+
+# Numbers are dictated in groups ("my code is 417 ... 995 ... 167"), and every group reads as a
+# finished sentence; a number that ends a question ("what is 12 times 7?") is the exception.
+NUMBER_WORDS = frozenset("zero oh one two three four five six seven eight nine ten".split())
+
+
+def _is_number(word: str) -> bool:
+    return word.isdigit() or word in NUMBER_WORDS
+
+
+@dataclass(frozen=True)
+class Completeness:
+    complete: bool
+    reason: str  # why, for logs: "sentence", "no words", "ends on 'the'", ...
+
+
+def judge(text: str, asr_confidence: float) -> Completeness:
+    """Read a final transcript: is it a finished sentence, as far as its words can tell?"""
+    words = re.findall(r"[\w']+", text.lower())
+    if not words:
+        return Completeness(False, "no words")
+    if asr_confidence < MIN_ASR_CONFIDENCE:
+        return Completeness(False, f"unsure transcript ({asr_confidence:.2f})")
+    stripped = text.rstrip()
+    if stripped.endswith(TRAILING_MARKS):
+        return Completeness(False, "trails off")
+    if words[-1] in HANGING_WORDS:
+        return Completeness(False, f"ends on {words[-1]!r}")
+    if words[-1] in AUXILIARIES and (len(words) < 2 or words[-2] not in SUBJECTS):
+        return Completeness(False, f"ends on {words[-1]!r}")
+    if _is_number(words[-1]) and not stripped.endswith("?"):
+        return Completeness(False, "a number may go on")
+    return Completeness(True, "sentence")
