@@ -11,6 +11,7 @@ from sottovoce.edge.turn import TurnKind
 from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel, TurnModelError, default_model_path
 from sottovoce.edge.vad import SileroVad
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, frames_of
+from sottovoce.tools.turn import evaluate as ev
 from sottovoce.tools.turn.corpus import Synth, TurnScript, Voice, espeak_voice_names, render
 
 
@@ -128,14 +129,53 @@ def test_finished_statements_end_within_budget():
     assert quick >= 0.75 * len(cases), f"only {quick} of {len(cases)} ended within 300 ms"
 
 
-def test_finished_question_ends_without_cutting_in():
-    # A question ends in a rise, as a continuation does: the model is least sure here (see the
-    # model card), so the budget is the policy's hard fallback, not 300 ms.
-    policy = ModelTurnPolicy()
-    turn, signals = _run(_script(("What time does the pharmacy open?",), (), ESPEAK))
-    ends = [s for s in signals if s.kind is TurnKind.CONFIRMED_END]
-    assert len(ends) == 1
-    assert 0 <= _at_s(ends[0], turn) <= (policy.max_silence_ms + 200) / 1000
+QUESTIONS = ("What time does the pharmacy open?", "What's my battery level?", "Is it going to rain today?",
+             "How far is the station from here?")  # fmt: skip
+BUDGET_S = 0.3
+
+
+@pytest.fixture(scope="module")
+def host_reading():
+    """The host's side of a TurnHint: the real final ASR pass and completeness reading, arriving
+    a fixed time after each tentative end (a fixed time, so the test does not depend on load)."""
+    from sottovoce.host.asr import WhisperAsr
+
+    asr = WhisperAsr()
+    yield ev.HostReading(asr.transcribe, delay_ms=ModelTurnPolicy().model.meta.hint_delay_ms)
+    asr.close()
+
+
+def _ends_with_reading(script: TurnScript, reading) -> list[float]:
+    """Seconds from the last word to each confirmed end, the host reading the words."""
+    turn = render(script, Synth())
+    episode = ev.prepare([turn])[0]
+    ends = ev.confirmed_ends(ModelTurnPolicy(), episode, reading)
+    return [((f + 1) * FRAME_SAMPLES - turn.speech_end) / SAMPLE_RATE for f in ends]
+
+
+def test_finished_questions_end_within_budget(host_reading):
+    # A question ends in a rise, as a continuation does, and with the Piper voice the model alone
+    # seldom reaches its confirm threshold in time (see the model card). The host's reading of the
+    # words confirms what the model finds probable, so the budget is 300 ms plus that reading.
+    # (eSpeak's questions stay below even the words threshold: they wait for the fallback.)
+    meta = ModelTurnPolicy().model.meta
+    budget = BUDGET_S + meta.hint_delay_ms / 1000 + 0.04
+    quick = 0
+    for question in QUESTIONS:
+        ends = _ends_with_reading(_script((question,), (), PIPER), host_reading)
+        assert len(ends) == 1 and ends[0] >= 0, (question, ends)
+        quick += ends[0] <= budget
+    assert quick >= len(QUESTIONS) / 2, f"only {quick} of {len(QUESTIONS)} questions ended within {budget:.2f} s"
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [("My number is five five five,", "zero one three four."), ("I was going to the station and,", "then home.")],
+    ids=["number", "conjunction"],
+)
+def test_mid_sentence_pause_is_not_an_end_with_the_words_either(chunks, host_reading):
+    ends = _ends_with_reading(_script(chunks, (900,), PIPER), host_reading)
+    assert len(ends) == 1 and ends[0] >= 0, f"cut the wearer off: {ends}"
 
 
 def test_hard_fallback_and_minimum_silence(model):
@@ -152,12 +192,12 @@ def test_hard_fallback_and_minimum_silence(model):
 
     never_sure = {"confirm": 1.0, "tentative": 1.0, "late_threshold": 1.0}
     ends = confirmed(ModelTurnPolicy(model, **never_sure, max_silence_ms=1000))
-    assert len(ends) == 1 and 0.9 <= _at_s(ends[0], turn) <= 1.2
+    assert len(ends) == 1 and 0.9 <= _at_s(ends[0], turn) <= 1.2 and ends[0].reason == "fallback"
     # ...one that is always sure still waits for the minimum silence...
     ends = confirmed(ModelTurnPolicy(model, confirm=0.0, tentative=0.0, min_silence_ms=200, decision_window_ms=400))
-    assert len(ends) == 1 and 0.2 <= _at_s(ends[0], turn) <= 0.45
+    assert len(ends) == 1 and 0.2 <= _at_s(ends[0], turn) <= 0.45 and ends[0].reason == "model"
     # ...and the late stage decides after the decision window has closed, before the fallback
     late = ModelTurnPolicy(model, **never_sure, decision_window_ms=100, late_ms=600, max_silence_ms=1500)
     late.late_threshold = 0.0
     ends = confirmed(late)
-    assert len(ends) == 1 and 0.6 <= _at_s(ends[0], turn) <= 0.85
+    assert len(ends) == 1 and 0.6 <= _at_s(ends[0], turn) <= 0.85 and ends[0].reason == "late"

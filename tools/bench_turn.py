@@ -5,6 +5,9 @@ voices and sentence templates that never enter training, fixed seed; cached unde
 so the bench needs neither TensorFlow nor committed audio. Every policy sees the same Opus-
 decoded frames and the same Silero VAD probabilities, read with the same speech/silence
 hysteresis (the model's, from ``turn_model.json``), so only the end-of-turn rule differs.
+``--voices piper`` swaps the held-out eSpeak voices for the neural Piper voice the demo speaks
+with, on the same held-out sentences; training hears that voice too (it is the only one shipped),
+so that set holds out sentences only.
 
 Metrics (precise definitions in ``sottovoce.tools.turn.evaluate``):
 - ``false_cutoff_at_300ms``: share of mid-turn pauses in which the policy confirmed the end of
@@ -18,6 +21,10 @@ Metrics (precise definitions in ``sottovoce.tools.turn.evaluate``):
   ``silence_best`` is the shortest silence timeout that does stay within 5 %.
 - ``us_per_frame``: features + model step + policy for one 20 ms frame (VAD excluded; it is
   shared by every policy), averaged over the held-out frames. ``size_bytes``: the .tflite file.
+- ``model_with_words`` (``--words``): the model policy as deployed with a host, which after each
+  tentative end runs the real final ASR pass (faster-whisper tiny.en) on the audio so far and
+  reads the words (``sottovoce.host.completeness``); a complete reading reaches the policy after
+  the measured recognition time. Needs the ``host`` extra; adds an ASR pass per tentative end.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import json
 import math
 import time
 from pathlib import Path
+
+import numpy as np
 
 from sottovoce.edge.turn import SilenceTurnPolicy
 from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
@@ -49,6 +58,7 @@ def _summary(o: ev.Outcome) -> dict:
         "ends_within_300ms": _num(o.ends_within_budget),
         "false_cutoff_rate": _num(o.false_cutoff_rate),
         "median_latency_s": _num(o.median_latency_s),
+        "mean_latency_s": _num(o.mean_latency_s),
     }
 
 
@@ -67,10 +77,17 @@ def us_per_frame(model: TurnModel, episodes: list[ev.Episode], max_frames: int =
     return elapsed / n * 1e6
 
 
-def run(n: int = HELD_OUT_TURNS, seed: int = HELD_OUT_SEED, model_path: Path | None = None, log=print) -> dict:
+def run(
+    n: int = HELD_OUT_TURNS,
+    seed: int = HELD_OUT_SEED,
+    model_path: Path | None = None,
+    words: bool = False,
+    split: str = "test",
+    log=print,
+) -> dict:
     t0 = time.perf_counter()
-    turns = corpus("test", n, seed)
-    log(f"held-out set: {len(turns)} turns ({time.perf_counter() - t0:.1f} s); running Silero VAD")
+    turns = corpus(split, n, seed)
+    log(f"held-out set ({split}): {len(turns)} turns ({time.perf_counter() - t0:.1f} s); running Silero VAD")
     episodes = ev.prepare(turns)
     model = TurnModel(model_path)
 
@@ -80,6 +97,7 @@ def run(n: int = HELD_OUT_TURNS, seed: int = HELD_OUT_SEED, model_path: Path | N
     best = ev.best_under(sweep)
     result: dict = {
         "held_out": {
+            "split": split,
             "turns": len(turns),
             "pauses": default.pauses,
             "seed": seed,
@@ -103,6 +121,18 @@ def run(n: int = HELD_OUT_TURNS, seed: int = HELD_OUT_SEED, model_path: Path | N
             for th, o in sweep
         ],
     }
+    if words:
+        from sottovoce.host.asr import WhisperAsr  # the host's recogniser: the host extra
+
+        asr = WhisperAsr()
+        host = ev.HostReading(asr.transcribe)
+        log(f"replaying with the host's reading of the words ({len(episodes)} turns)")
+        result["model_with_words"] = {
+            **_summary(ev.evaluate(ModelTurnPolicy(model), episodes, host)),
+            "asr_passes": len(host.decode_s),
+            "asr_median_s": _num(float(np.median(host.decode_s))) if host.decode_s else None,
+        }
+        asr.close()
     rules = ev.silence_sweep(
         episodes,
         sorted({*SILENCE_RULES_MS, *SILENCE_SWEEP_MS}),
@@ -132,25 +162,27 @@ def _fmt(x: float | None, pct: bool = False) -> str:
 
 def table(result: dict) -> str:
     rows = [("model (int8 GRU)", result["model"])]
+    if "model_with_words" in result:
+        rows.append(("model + host's words", result["model_with_words"]))
     rows += [(f"silence {ms} ms", result[f"silence_{ms}ms"]) for ms in SILENCE_RULES_MS]
     if result["silence_best"].get("timeout_ms"):
         rows.append((f"silence {result['silence_best']['timeout_ms']} ms (best ≤5 %)", result["silence_best"]))
     head = (
         f"{'policy':<28} {'false cut-off @300ms':>20} {'ends ≤300ms':>11} {'false cut-off':>13} "
-        f"{'median latency':>14} {'latency @5% FCO':>15}"
+        f"{'median latency':>14} {'mean latency':>12} {'latency @5% FCO':>15}"
     )
     lines = [head, "-" * len(head)]
     for name, r in rows:
         lines.append(
             f"{name:<28} {_fmt(r['false_cutoff_at_300ms'], True):>20} {_fmt(r['ends_within_300ms'], True):>11} "
             f"{_fmt(r['false_cutoff_rate'], True):>13} {_fmt(r['median_latency_s']):>14} "
-            f"{_fmt(r.get('median_latency_at_5pct_s')):>15}"
+            f"{_fmt(r.get('mean_latency_s')):>12} {_fmt(r.get('median_latency_at_5pct_s')):>15}"
         )
     m, h = result["model"], result["held_out"]
     lines.append(
         f"model: {m['size_bytes'] / 1024:.1f} KB, {m['us_per_frame']:.0f} µs per 20 ms frame, "
         f"5 % operating point at threshold {m['threshold_at_5pct']}; "
-        f"held-out: {h['turns']} turns, {h['pauses']} mid-turn pauses, {h['voices']} voices"
+        f"held-out ({h['split']}): {h['turns']} turns, {h['pauses']} mid-turn pauses, {h['voices']} voices"
     )
     return "\n".join(lines)
 
@@ -161,10 +193,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--turns", type=int, default=HELD_OUT_TURNS, help="held-out turns to generate")
     ap.add_argument("--seed", type=int, default=HELD_OUT_SEED)
     ap.add_argument("--model", type=Path, help="a .tflite other than the packaged one")
+    ap.add_argument("--words", action="store_true", help="also replay the host's reading of the words (runs ASR)")
+    ap.add_argument(
+        "--voices",
+        choices=["espeak", "piper"],
+        default="espeak",
+        help="held-out eSpeak voices (default), or the Piper voice (heard in training) on held-out sentences",
+    )
     args = ap.parse_args(argv)
     if args.turns < 1:
         ap.error("--turns must be at least 1")
-    result = run(args.turns, args.seed, args.model)
+    split = "test" if args.voices == "espeak" else "test-piper"
+    result = run(args.turns, args.seed, args.model, words=args.words, split=split)
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -20,6 +20,7 @@ and ends (before noise and Opus).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +30,8 @@ from sottovoce.edge.features import batch_features
 from sottovoce.edge.turn import TurnKind, TurnPolicy
 from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
 from sottovoce.edge.vad import SileroVad, Vad
+from sottovoce.host import completeness
+from sottovoce.host.asr import AsrResult
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, frames_of
 from sottovoce.tools.turn.corpus import FINAL_SILENCE_MS, Turn
 
@@ -102,16 +105,50 @@ class Outcome:
         return float(np.mean(self.latencies <= BUDGET_S + 1e-9))
 
 
-def confirmed_ends(policy: TurnPolicy, episode: Episode) -> list[int]:
-    """Frames at which ``policy`` confirmed an end, running it over the whole episode."""
+class HostReading:
+    """The host's side of a TurnHint, replayed: on a tentative end, the real final ASR pass over
+    the audio so far and the completeness judgement of its words; a complete reading reaches the
+    policy after the measured recognition time (or a fixed ``delay_ms``, for repeatable replays)
+    plus one frame for the round trip. Readings are cached per (turn, frame), so replaying several
+    policies costs one ASR pass per distinct tentative end."""
+
+    def __init__(self, transcribe: Callable[[np.ndarray], AsrResult], delay_ms: int | None = None) -> None:
+        self.transcribe = transcribe
+        self.delay_ms = delay_ms
+        self._cache: dict[tuple[int, int], tuple[int, bool]] = {}
+        self.decode_s: list[float] = []
+
+    def read(self, episode: Episode, frame: int) -> tuple[int, bool]:
+        """(frame at which the reading arrives, whether the words are complete)."""
+        key = (id(episode.turn), frame)
+        if key not in self._cache:
+            result = self.transcribe(episode.turn.pcm[: (frame + 1) * FRAME_SAMPLES])
+            self.decode_s.append(result.decode_s)
+            verdict = completeness.judge(result.text, math.exp(result.avg_logprob))
+            seconds = result.decode_s if self.delay_ms is None else self.delay_ms / 1000
+            delay = math.ceil(seconds * SAMPLE_RATE / FRAME_SAMPLES) + 1
+            self._cache[key] = (frame + delay, verdict.complete)
+        return self._cache[key]
+
+
+def confirmed_ends(policy: TurnPolicy, episode: Episode, host: HostReading | None = None) -> list[int]:
+    """Frames at which ``policy`` confirmed an end, running it over the whole episode (with the
+    host's readings of the words after each tentative end, if ``host`` is given)."""
     if isinstance(policy, _ReplayModelPolicy):
         policy.episode = episode
     policy.reset()
-    ends = []
-    for frame, p in zip(episode.frames, episode.vad, strict=True):
+    ends: list[int] = []
+    due: dict[int, int] = {}  # arrival frame -> the tentative end's frame the words cover
+    for i, (frame, p) in enumerate(zip(episode.frames, episode.vad, strict=True)):
+        if i in due:
+            policy.words_complete(due.pop(i))
         for signal in policy.push(frame, float(p)):
             if signal.kind is TurnKind.CONFIRMED_END:
                 ends.append(signal.frame)
+            elif signal.kind is TurnKind.TENTATIVE_END and host is not None:
+                arrival, complete = host.read(episode, signal.frame)
+                if complete:
+                    due[max(arrival, i + 1)] = signal.frame
     return ends
 
 
@@ -142,8 +179,8 @@ def score(episodes: Sequence[Episode], ends_per_episode: Sequence[list[int]]) ->
     return Outcome(pauses, cutoffs, in_budget, in_speech, np.asarray(latencies))
 
 
-def evaluate(policy: TurnPolicy, episodes: Sequence[Episode]) -> Outcome:
-    return score(episodes, [confirmed_ends(policy, e) for e in episodes])
+def evaluate(policy: TurnPolicy, episodes: Sequence[Episode], host: HostReading | None = None) -> Outcome:
+    return score(episodes, [confirmed_ends(policy, e, host) for e in episodes])
 
 
 class _ReplayModelPolicy(ModelTurnPolicy):
@@ -176,6 +213,14 @@ def sweep_model(
         policy = _ReplayModelPolicy(model, confirm=th, tentative=th, **policy_args)
         out.append((th, evaluate(policy, episodes)))
     return out
+
+
+def sweep_hint(
+    model: TurnModel, episodes: Sequence[Episode], host: HostReading, thresholds: Sequence[float], **policy_args
+) -> list[tuple[float, Outcome]]:
+    """The words stage's threshold swept, everything else fixed. The tentative ends, and so the
+    host's readings, do not depend on it: one ASR pass per tentative end serves the whole sweep."""
+    return [(th, evaluate(_ReplayModelPolicy(model, hint=th, **policy_args), episodes, host)) for th in thresholds]
 
 
 def best_under(
