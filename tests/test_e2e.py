@@ -57,6 +57,19 @@ def test_asr_heard_what_the_wearer_said(demo):
     assert sum(wers) / len(wers) <= 0.15, summary["turns"]
 
 
+def test_the_host_reads_the_words_back_to_the_edge(demo):
+    # After a tentative end the host sends its reading of the words (a TurnHint) over the same
+    # gRPC stream. The silence rule does not use it, and a reading that comes after the confirmed
+    # end is not sent, so not every turn has one; each that came must read the finished request
+    # as complete and name a turn the edge knows.
+    out, _, _ = demo
+    events = [json.loads(line) for line in (out / "edge_events.jsonl").read_text().splitlines()]
+    turns = {e["turn_id"] for e in events if e["event"] == "turn"}
+    hints = [e for e in events if e["event"] == "turn_hint"]
+    assert hints, "no TurnHint reached the edge"
+    assert all(h["complete"] and h["turn_id"] in turns for h in hints), hints
+
+
 def test_the_answers_fit_the_questions(demo):
     _, summary, _ = demo
     from sottovoce.host.numbers import words_to_digits
