@@ -8,7 +8,6 @@ in how they decide the end; the speech-onset logic is shared.
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import Enum
@@ -107,14 +106,13 @@ class TurnPolicy(ABC):
         elif decision is TurnKind.CONFIRMED_END:
             if not self.tentative:  # always announce tentative first: the host relies on it
                 out.append(self._signal(TurnKind.TENTATIVE_END, confidence=self.end_confidence()))
-            confirmed = self._signal(TurnKind.CONFIRMED_END, confidence=self.end_confidence())
-            out.append(dataclasses.replace(confirmed, reason=self.end_reason))
+            out.append(self._signal(TurnKind.CONFIRMED_END, confidence=self.end_confidence(), reason=self.end_reason))
             self.speaking = self.tentative = False
             self.speech_frames, self.decided_at = 0, self.frame
         return out
 
-    def _signal(self, kind: TurnKind, onset: int = 0, confidence: float = 1.0) -> TurnSignal:
-        return TurnSignal(kind, self.frame - onset, confidence, self.speech_frames)
+    def _signal(self, kind: TurnKind, onset: int = 0, confidence: float = 1.0, reason: str = "") -> TurnSignal:
+        return TurnSignal(kind, self.frame - onset, confidence, self.speech_frames, reason)
 
     def observe(self, pcm: np.ndarray, speech_prob: float) -> None:  # noqa: B027 - optional hook
         """Hook for policies that look at every frame (a learned model keeps its state here)."""

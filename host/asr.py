@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import threading
 import time
@@ -60,6 +61,11 @@ class AsrResult:
     audio_s: float
     decode_s: float
     window_s: float
+
+    @property
+    def confidence(self) -> float:
+        """Mean token probability of the recognised words (exp of the mean log-probability)."""
+        return math.exp(self.avg_logprob)
 
 
 def _compression_ratio(text: str) -> float:

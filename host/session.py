@@ -15,7 +15,6 @@ import asyncio
 import hmac
 import itertools
 import logging
-import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -349,13 +348,12 @@ class Session:
         return Prepared(result, reply, encoder, first, asr_done)
 
     async def _hint(self, turn: Turn, end_seq: int, result: AsrResult) -> None:
-        confidence = math.exp(result.avg_logprob)
-        verdict = completeness.judge(result.text, confidence)
+        verdict = completeness.judge(result.text, result.confidence)
         key = "hints_complete" if verdict.complete else "hints_incomplete"
         self.counters[key] = self.counters.get(key, 0) + 1
         log.debug("turn %d: %r reads as %s", turn.turn_id, result.text, verdict.reason)
         hint = pb.TurnHint(
-            turn_id=turn.turn_id, audio_seq=end_seq, complete=verdict.complete, asr_confidence=confidence
+            turn_id=turn.turn_id, audio_seq=end_seq, complete=verdict.complete, asr_confidence=result.confidence
         )
         await self._send(hint=hint)
 
