@@ -11,7 +11,8 @@ only to ``max(min_window_s, audio + tail_pad_s)``. The padding must be real zero
 feature extractor together with the speech (Whisper normalises the log-mel per clip); with less
 than ~6 s of trailing silence the decoder starts repeating the sentence. Measured on 8 synthetic
 commands (1–3 s): 10 s window ~130 ms per pass and word-perfect, 30 s window ~390 ms. A decode
-that still looks repetitive (high compression ratio) is redone with the full window.
+that still looks repetitive (high compression ratio, a sentence twice, or the utterance begun
+again after its end) is redone with the full window.
 
 All decoding runs in one worker thread per model, so the event loop never blocks and decodes of
 different sessions queue instead of fighting over the two cores. Partials never queue up: a
@@ -84,15 +85,31 @@ def _repeated_run(text: str, min_words: int = 4) -> tuple[int, int] | None:
     return None
 
 
+def _restart_at(text: str, min_words: int = 2) -> int | None:
+    """Where Whisper began the utterance again after finishing it ("Tell me a joke. Tell me,"):
+    the character index of a tail, after the last sentence end, that repeats the text's first
+    words. None when there is no such tail."""
+    ends = [m.end() for m in re.finditer(r"[.?!](?=\s)", text)]
+    if not ends:
+        return None
+    head = re.findall(r"[\w']+", text.lower())
+    tail = re.findall(r"[\w']+", text[ends[-1] :].lower())
+    if len(tail) >= min_words and len(tail) < len(head) and head[: len(tail)] == tail:
+        return ends[-1]
+    return None
+
+
 def collapse_repeat(text: str) -> str:
-    """Drop the second copy of an immediately repeated run of words, keeping the text's spelling."""
+    """Drop the second copy of an immediately repeated run of words, and a restart of the
+    utterance after its end, keeping the text's spelling."""
     found = _repeated_run(text)
-    if found is None:
-        return text
-    start, n = found
-    spans = [m.span() for m in re.finditer(r"[\w']+", text)]
-    cut_from, cut_to = spans[start + n - 1][1], spans[start + 2 * n - 1][1]
-    return (text[:cut_from] + text[cut_to:]).strip()
+    if found is not None:
+        start, n = found
+        spans = [m.span() for m in re.finditer(r"[\w']+", text)]
+        cut_from, cut_to = spans[start + n - 1][1], spans[start + 2 * n - 1][1]
+        text = text[:cut_from] + text[cut_to:]
+    restart = _restart_at(text)
+    return (text if restart is None else text[:restart]).strip()
 
 
 class WhisperAsr:
@@ -158,7 +175,11 @@ class WhisperAsr:
         window = min(30.0, max(cfg.min_window_s, len(audio) / SAMPLE_RATE + cfg.tail_pad_s))
         with self._lock:
             text, no_speech, logprob = self._decode(audio, window)
-            looping = _compression_ratio(text) > cfg.max_compression_ratio or _repeated_run(text)
+            looping = (
+                _compression_ratio(text) > cfg.max_compression_ratio
+                or _repeated_run(text) is not None
+                or _restart_at(text) is not None
+            )
             if looping and window < 30.0:
                 window = 30.0
                 text, no_speech, logprob = self._decode(audio, window)
