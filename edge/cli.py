@@ -24,7 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=sorted(MODES), default="assistant")
     parser.add_argument("--language", default="en")
     parser.add_argument("--vad", choices=["silero", "webrtc"], default="silero")
-    parser.add_argument("--turn", choices=["silence", "model"], default="silence", help="end-of-turn policy")
+    parser.add_argument(
+        "--turn", choices=["model", "silence"], default="model",
+        help="end-of-turn policy: the learned model (default) or a fixed silence timeout",
+    )  # fmt: skip
     parser.add_argument("--confirm-ms", type=int, default=500, help="silence rule: confirmed end after this")
     parser.add_argument("--tentative-ms", type=int, default=200, help="silence rule: tentative end after this")
     parser.add_argument("--barge-in-ms", type=int, default=200, help="speech needed to interrupt an answer")

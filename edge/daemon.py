@@ -29,7 +29,7 @@ from sottovoce.proto.v1 import duplex_pb2 as pb
 from .host_link import HostLink, HostRefused
 from .links import DeviceLink, DeviceNotFound, open_link
 from .playback import Playback
-from .turn import SilenceTurnPolicy, TurnKind, TurnPolicy, TurnSignal
+from .turn import SilenceTurnPolicy, TurnKind, TurnPolicy, TurnSignal, WordsReading
 from .uplink import Uplink, UplinkFrame
 from .vad import make_vad
 
@@ -52,7 +52,7 @@ class EdgeConfig:
     language: str = "en"
     device_id: str = "sottovoce-sim"
     vad: str = "silero"
-    turn: str = "silence"
+    turn: str = "model"
     confirm_ms: int = 500
     tentative_ms: int = 200
     barge_in_ms: int = 200
@@ -72,6 +72,8 @@ class EdgeCounters:
     device_connects: int = 0
     audio_before_connect: int = 0
     hints_complete: int = 0  # the host read a turn's words as complete (and the turn was live)
+    hints_incomplete: int = 0  # ... as unfinished
+    hints_unsure: int = 0  # ... could not tell
     hints_stale: int = 0  # for a turn or pause already over
 
 
@@ -377,6 +379,7 @@ class Edge:
     # --- host ----------------------------------------------------------------------------------
     def _on_host_state(self, up: bool, detail: str) -> None:
         self.events.write("host_state", up=up, detail=detail)
+        self.policy.host_reads_words = up
         if up:
             log.info("host connected: %s", detail)
         elif self._host_was_up is not False:  # once per outage, not per retry
@@ -417,16 +420,23 @@ class Edge:
 
     def _on_hint(self, hint: pb.TurnHint) -> None:
         """The host's reading of the words up to a tentative end: the policy may confirm on it."""
-        self.events.write("turn_hint", turn_id=hint.turn_id, seq=hint.audio_seq, complete=hint.complete)
-        if not hint.complete:
-            return
+        self.events.write(
+            "turn_hint", turn_id=hint.turn_id, seq=hint.audio_seq, complete=hint.complete, sure=hint.sure,
+            question=hint.question,
+        )  # fmt: skip
         # Only the live turn, and only frames the policy has seen (seqs wrap at 2^32).
         frames_ago = (self.last_seq - hint.audio_seq) & 0xFFFF_FFFF
         if hint.turn_id != self.turn_id or not self.in_host_turn or frames_ago > self.policy.frame:
             self.counters.hints_stale += 1
             return
-        self.counters.hints_complete += 1
-        self.policy.words_complete(self.policy.frame - frames_ago)
+        if not (hint.complete or hint.sure):  # the host could not make out the words: no veto
+            self.counters.hints_unsure += 1
+            return
+        if hint.complete:
+            self.counters.hints_complete += 1
+        else:
+            self.counters.hints_incomplete += 1
+        self.policy.words_read(WordsReading(self.policy.frame - frames_ago, hint.complete, hint.question))
 
     def _on_response_event(self, r: pb.ResponseEvent) -> None:
         if r.kind == pb.ResponseEvent.STARTED:

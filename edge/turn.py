@@ -34,6 +34,15 @@ class TurnSignal:
 
 
 @dataclass(frozen=True)
+class WordsReading:
+    """The host's reading of the turn's words up to ``through_frame`` (from a TurnHint)."""
+
+    through_frame: int
+    complete: bool  # a finished sentence, as far as the words can tell
+    question: bool = False  # ... and it asks something
+
+
+@dataclass(frozen=True)
 class VadThresholds:
     onset: float = 0.5  # probability that counts as speech
     offset: float = 0.35  # below this a speaking wearer counts as silent (hysteresis)
@@ -49,6 +58,10 @@ class VadThresholds:
 class TurnPolicy(ABC):
     """Per-frame state machine: IDLE -> SPEAKING -> (TENTATIVE) -> IDLE."""
 
+    # Whether a host that reads the words back (TurnHints) is listening: a policy may then wait
+    # a little for that reading. Set by the daemon as the host comes and goes; survives reset().
+    host_reads_words = False
+
     def __init__(self, vad: VadThresholds | None = None) -> None:
         self.vad = vad or VadThresholds()
         self.reset()
@@ -62,13 +75,20 @@ class TurnPolicy(ABC):
         self.speech_frames = 0
         self.in_speech = False  # VAD state with hysteresis
         self.decided_at = -1  # frame of the last end decision (tentative or confirmed)
-        self.words_complete_through = -1  # last frame the host read as a complete sentence
+        self.reading: WordsReading | None = None  # the host's latest reading of the words
         self.end_reason = ""  # set by decide_end along with a CONFIRMED_END
 
-    def words_complete(self, through_frame: int) -> None:
-        """The host's transcript of the turn, up to ``through_frame``, reads as a complete sentence
-        (a TurnHint). Policies that weigh the words as well as the sound use it; others ignore it."""
-        self.words_complete_through = max(self.words_complete_through, through_frame)
+    def words_read(self, reading: WordsReading) -> None:
+        """The host has read the turn's words (a TurnHint). Policies that weigh the words as well
+        as the sound use it; others ignore it."""
+        if self.reading is None or reading.through_frame >= self.reading.through_frame:
+            self.reading = reading
+
+    def words_at_pause(self) -> WordsReading | None:
+        """The host's reading of the words up to the current tentative end, if it has come."""
+        if self.tentative and self.reading is not None and self.reading.through_frame >= self.decided_at:
+            return self.reading
+        return None
 
     def push(self, pcm: np.ndarray, speech_prob: float) -> list[TurnSignal]:
         """Feed one 20 ms int16 frame and its speech probability; return what changed."""

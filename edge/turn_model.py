@@ -21,6 +21,7 @@ import numpy as np
 
 from sottovoce.edge.features import N_FEATURES, FeatureExtractor
 from sottovoce.edge.turn import TurnKind, TurnPolicy, TurnSignal, VadThresholds
+from sottovoce.proto.codec import FRAME_MS
 
 MODEL_NAME = "turn_model"
 
@@ -58,7 +59,10 @@ class TurnModelMeta:
     late_ms: int
     late_threshold: float
     hint_threshold: float
+    question_threshold: float
+    question_late_ms: int
     hint_delay_ms: int  # the host's reading time the words stage was chosen with (informational)
+    words_wait_ms: int
     max_silence_ms: int
     vad_offset: float
     sha256: str
@@ -79,7 +83,10 @@ class TurnModelMeta:
                 late_threshold=float(raw["late_threshold"]),
                 # a model built before the host read words: they never lower its bar
                 hint_threshold=float(raw.get("hint_threshold", raw["confirm_threshold"])),
+                question_threshold=float(raw.get("question_threshold", raw.get("hint_threshold", 1.0))),
+                question_late_ms=int(raw.get("question_late_ms", raw["max_silence_ms"])),
                 hint_delay_ms=int(raw.get("hint_delay_ms", 0)),
+                words_wait_ms=int(raw.get("words_wait_ms", 0)),
                 max_silence_ms=int(raw["max_silence_ms"]),
                 vad_offset=float(raw["vad_offset"]),
                 sha256=str(raw["sha256"]),
@@ -157,12 +164,17 @@ class ModelTurnPolicy(TurnPolicy):
       reaches ``confirm``. A short window gives a long pause few chances to be mistaken for an end;
     - TENTATIVE_END whenever the probability reaches ``tentative`` (the host starts its work);
     - words and sound together: once the host has read the words up to the tentative end as a
-      complete sentence (``words_complete``, from a TurnHint), CONFIRMED_END as soon as the
-      probability is at least ``hint`` (below ``confirm``: the words make up the difference).
-      Prosody alone cannot tell a finished question's rise from a speaker going on; the words
-      can, and the model still vetoes the pauses in a list or a dictated number, whose every
-      prefix reads complete. Without a host reading (no host, an unsure transcript) only the
-      other rules decide;
+      complete sentence (``words_read``, from a TurnHint), CONFIRMED_END as soon as the
+      probability is at least ``hint`` (below ``confirm``: the words make up the difference;
+      ``question`` if the words end in a question mark). Prosody alone
+      cannot tell a finished question's rise from a speaker going on; the words can, and the
+      model still vetoes the pauses in a list or a dictated number, whose every prefix reads
+      complete;
+    - the words' veto: while a host that reads the words is connected (``host_reads_words``), an
+      end the model alone is sure of waits for the reading, up to ``words_wait_ms`` after the
+      tentative end. The host needs longer than that to have the answer's first audio ready,
+      so the wait is not heard; words that read unfinished ("set a timer for five") cancel it.
+      Without a reading (no host, an unsure transcript) the model decides alone;
     - the late stage: from ``late_ms`` of silence on, CONFIRMED_END once the probability reaches
       the lower ``late_threshold`` (a turn the model finds merely likely to be over should not
       wait for the fallback);
@@ -183,6 +195,9 @@ class ModelTurnPolicy(TurnPolicy):
         late_ms: int | None = None,
         late_threshold: float | None = None,
         hint: float | None = None,
+        question: float | None = None,
+        question_late_ms: int | None = None,
+        words_wait_ms: int | None = None,
         max_silence_ms: int | None = None,
         vad: VadThresholds | None = None,
     ) -> None:
@@ -194,6 +209,9 @@ class ModelTurnPolicy(TurnPolicy):
             self.confirm_threshold, meta.tentative_threshold if tentative is None else tentative
         )
         self.hint_threshold = meta.hint_threshold if hint is None else hint
+        self.question_threshold = meta.question_threshold if question is None else question
+        self.question_late_ms = meta.question_late_ms if question_late_ms is None else question_late_ms
+        self.words_wait_ms = meta.words_wait_ms if words_wait_ms is None else words_wait_ms
         self.min_silence_ms = meta.min_silence_ms if min_silence_ms is None else min_silence_ms
         self.decision_window_ms = meta.decision_window_ms if decision_window_ms is None else decision_window_ms
         self.late_ms = meta.late_ms if late_ms is None else late_ms
@@ -214,6 +232,7 @@ class ModelTurnPolicy(TurnPolicy):
 
     def reset(self) -> None:
         super().reset()
+        self.sure_at = -1  # frame at which the model alone was sure of the current pause
         self.model.reset_all()
 
     def push(self, pcm: np.ndarray, speech_prob: float) -> list[TurnSignal]:
@@ -240,10 +259,25 @@ class ModelTurnPolicy(TurnPolicy):
             return self._confirm("late")
         if silence_ms < self.min_silence_ms:
             return None
-        if self.tentative and self.words_complete_through >= self.decided_at and p >= self.hint_threshold:
+        reading = self.words_at_pause()
+        words = None if reading is None else reading.complete
+        hint = self.question_threshold if reading is not None and reading.question else self.hint_threshold
+        late_question = reading is not None and reading.question and silence_ms >= self.question_late_ms
+        if words and (p >= hint or late_question):
             return self._confirm("words")  # the words of this very pause are a complete sentence
-        if silence_ms < self.decision_window_ms and p >= self.confirm_threshold:
-            return self._confirm("model")
+        held = self.tentative and self.sure_at >= self.decided_at  # sure of this pause already
+        if not held and silence_ms < self.decision_window_ms and p >= self.confirm_threshold:
+            self.sure_at = self.frame
+        if held or self.sure_at == self.frame:
+            # The model is sure. With a host reading the words, the end waits for them (at most
+            # words_wait_ms from the tentative end): the answer is not ready sooner anyway, and
+            # unfinished words ("set a timer for five") veto it.
+            if words:
+                return self._confirm("words")
+            waited_ms = (self.frame - self.decided_at) * FRAME_MS if self.tentative else 0
+            if words is None and (not self.host_reads_words or waited_ms >= self.words_wait_ms):
+                return self._confirm("model")
+            return TurnKind.TENTATIVE_END
         if p >= self.tentative_threshold:
             return TurnKind.TENTATIVE_END
         return None

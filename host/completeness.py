@@ -58,15 +58,17 @@ def _is_number(word: str) -> bool:
 class Completeness:
     complete: bool
     reason: str  # why, for logs: "sentence", "no words", "ends on 'the'", ...
+    sure: bool = True  # False: no words, or words too uncertain to say either way
+    question: bool = False  # complete, and a question
 
 
 def judge(text: str, asr_confidence: float) -> Completeness:
     """Read a final transcript: is it a finished sentence, as far as its words can tell?"""
     words = re.findall(r"[\w']+", text.lower())
     if not words:
-        return Completeness(False, "no words")
+        return Completeness(False, "no words", sure=False)
     if asr_confidence < MIN_ASR_CONFIDENCE:
-        return Completeness(False, f"unsure transcript ({asr_confidence:.2f})")
+        return Completeness(False, f"unsure transcript ({asr_confidence:.2f})", sure=False)
     stripped = text.rstrip()
     if stripped.endswith(TRAILING_MARKS):
         return Completeness(False, "trails off")
@@ -76,4 +78,6 @@ def judge(text: str, asr_confidence: float) -> Completeness:
         return Completeness(False, f"ends on {words[-1]!r}")
     if _is_number(words[-1]) and not stripped.endswith("?"):
         return Completeness(False, "a number may go on")
+    if stripped.endswith("?"):
+        return Completeness(True, "question", question=True)
     return Completeness(True, "sentence")

@@ -349,11 +349,16 @@ class Session:
 
     async def _hint(self, turn: Turn, end_seq: int, result: AsrResult) -> None:
         verdict = completeness.judge(result.text, result.confidence)
-        key = "hints_complete" if verdict.complete else "hints_incomplete"
+        key = "hints_complete" if verdict.complete else "hints_incomplete" if verdict.sure else "hints_unsure"
         self.counters[key] = self.counters.get(key, 0) + 1
         log.debug("turn %d: %r reads as %s", turn.turn_id, result.text, verdict.reason)
         hint = pb.TurnHint(
-            turn_id=turn.turn_id, audio_seq=end_seq, complete=verdict.complete, asr_confidence=result.confidence
+            turn_id=turn.turn_id,
+            audio_seq=end_seq,
+            complete=verdict.complete,
+            asr_confidence=result.confidence,
+            sure=verdict.sure,
+            question=verdict.question,
         )
         await self._send(hint=hint)
 

@@ -57,17 +57,31 @@ def test_asr_heard_what_the_wearer_said(demo):
     assert sum(wers) / len(wers) <= 0.15, summary["turns"]
 
 
+def test_the_learned_model_takes_the_turns_and_cuts_no_one_off(demo):
+    # One edge turn per utterance: an end called at a gap inside a request ("Set a timer for
+    # five | minutes") would split it in two, and the reply would answer half of it.
+    out, summary, _ = demo
+    assert summary["turn_policy"] == "model"
+    events = [json.loads(line) for line in (out / "edge_events.jsonl").read_text().splitlines()]
+    ends = [e for e in events if e["event"] == "turn" and e["kind"] == "confirmed_end"]
+    sim = json.loads((out / "sim_events.json").read_text())
+    assert len(ends) == len(sim["utterances"]), [e["reason"] for e in ends]
+    assert {t["end_by"] for t in summary["turns"]} <= {"model", "words", "late", "fallback"}, summary["turns"]
+
+
 def test_the_host_reads_the_words_back_to_the_edge(demo):
-    # After a tentative end the host sends its reading of the words (a TurnHint) over the same
-    # gRPC stream. The silence rule does not use it, and a reading that comes after the confirmed
-    # end is not sent, so not every turn has one; each that came must read the finished request
-    # as complete and name a turn the edge knows.
+    # After each tentative end the host sends its reading of the words (a TurnHint) over the same
+    # gRPC stream, unless the end was already confirmed. A reading at a gap inside a request may
+    # say "unfinished"; the one for the pause that ended a turn must read the request as complete.
     out, _, _ = demo
     events = [json.loads(line) for line in (out / "edge_events.jsonl").read_text().splitlines()]
     turns = {e["turn_id"] for e in events if e["event"] == "turn"}
     hints = [e for e in events if e["event"] == "turn_hint"]
     assert hints, "no TurnHint reached the edge"
-    assert all(h["complete"] and h["turn_id"] in turns for h in hints), hints
+    assert all(h["turn_id"] in turns for h in hints), hints
+    confirmed = {e["turn_id"]: e["seq"] for e in events if e["event"] == "turn" and e["kind"] == "confirmed_end"}
+    last = {h["turn_id"]: h for h in hints if h["seq"] <= confirmed.get(h["turn_id"], -1)}
+    assert last and all(h["complete"] for h in last.values()), last
 
 
 def test_the_answers_fit_the_questions(demo):

@@ -7,14 +7,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sottovoce.edge.daemon import Edge, EdgeConfig
+from sottovoce.edge.turn import TurnKind, WordsReading
+from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
 from sottovoce.edge.uplink import UplinkFrame
 from sottovoce.proto.codec import FRAME_SAMPLES, frames_of
 from sottovoce.proto.v1 import duplex_pb2 as pb
 from sottovoce.tools.turn.corpus import Synth, TurnScript, Voice, render
 
+TENTATIVE, CONFIRMED = TurnKind.TENTATIVE_END, TurnKind.CONFIRMED_END
 PIPER = Voice("piper", "en_US-joe-medium", 1.0, 1.0)
 QUESTION = TurnScript("crafted", ("What's my battery level?",), (), PIPER, 600, -12.0, "pink", 35.0, 3)
 
@@ -65,7 +69,8 @@ def test_incomplete_and_stale_readings_change_nothing(tmp_path, question):
     frames = frames_of(question.pcm)
     seq = _feed_until_tentative(edge, frames)
     stale = [
-        pb.TurnHint(turn_id=edge.turn_id, audio_seq=seq, complete=False),  # the words break off
+        pb.TurnHint(turn_id=edge.turn_id, audio_seq=seq, complete=False, sure=True),  # the words break off
+        pb.TurnHint(turn_id=edge.turn_id, audio_seq=seq, complete=False, sure=False),  # words not made out
         pb.TurnHint(turn_id=edge.turn_id - 1, audio_seq=seq, complete=True),  # an earlier turn
         pb.TurnHint(turn_id=edge.turn_id, audio_seq=seq + 5, complete=True),  # audio not yet heard
         pb.TurnHint(turn_id=edge.turn_id, audio_seq=seq - 3, complete=True),  # before the tentative end
@@ -74,5 +79,77 @@ def test_incomplete_and_stale_readings_change_nothing(tmp_path, question):
         edge._on_hint(hint)
     edge._on_frame(UplinkFrame(seq + 1, None, frames[seq + 1]))
     assert [e["kind"] for e in _turn_events(edge, tmp_path)] == ["speech_start", "tentative_end"]
-    # The first two never reach the policy; the last two do, and it does not take them for this pause.
-    assert edge.counters.hints_stale == 2 and edge.counters.hints_complete == 1
+    # Stale and unsure readings never reach the policy; the others do, and change nothing here.
+    assert edge.counters.hints_stale == 2 and edge.counters.hints_unsure == 1
+    assert edge.counters.hints_complete == edge.counters.hints_incomplete == 1
+
+
+def test_the_host_being_up_tells_the_policy_words_will_come(tmp_path):
+    edge = _edge(tmp_path)
+    assert not edge.policy.host_reads_words
+    edge._on_host_state(True, "session 1")
+    assert edge.policy.host_reads_words
+    edge._on_host_state(False, "gone")
+    assert not edge.policy.host_reads_words
+
+
+class _Sure(ModelTurnPolicy):
+    """The model policy with the model's probability scripted: 0 while the wearer speaks, then
+    SURE from the third silent frame on (crafted cases of the words stage's timing)."""
+
+    SPEECH, SURE = 20, 0.97
+
+    def observe(self, pcm, speech_prob) -> None:
+        pass
+
+    def end_confidence(self) -> float:
+        return self.SURE if self.frame >= self.SPEECH + 2 else 0.0
+
+
+def _drive(policy: ModelTurnPolicy, frames: int, reading: tuple | None = None) -> list:
+    """Speech then silence; the host's reading (delay in frames after the tentative end, complete,
+    [question])."""
+    policy.reset()
+    silent = np.zeros(FRAME_SAMPLES, np.int16)
+    signals, due = [], None
+    for i in range(frames):
+        if due is not None and i == due[0]:
+            policy.words_read(WordsReading(*due[1:]))
+        for s in policy.push(silent, 0.9 if i < _Sure.SPEECH else 0.0):
+            signals.append(s)
+            if s.kind is TurnKind.TENTATIVE_END and reading is not None:
+                due = (s.frame + reading[0], s.frame, *reading[1:])
+    return [(s.kind, s.frame, s.reason) for s in signals if s.kind is not TurnKind.SPEECH_START]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return TurnModel()
+
+
+def test_a_sure_model_ends_the_turn_at_once_without_a_host(model):
+    policy = _Sure(model, words_wait_ms=300)
+    sure = _Sure.SPEECH + 2
+    assert _drive(policy, 60) == [(TENTATIVE, sure, ""), (CONFIRMED, sure, "model")]
+
+
+def test_with_a_host_a_sure_model_waits_for_the_words(model):
+    policy = _Sure(model, words_wait_ms=300)
+    policy.host_reads_words = True
+    sure = _Sure.SPEECH + 2
+    # complete words 10 frames later: the end is confirmed as they arrive
+    assert _drive(policy, 60, (10, True)) == [(TENTATIVE, sure, ""), (CONFIRMED, sure + 10, "words")]
+    # no reading: the model alone, once words_wait_ms has passed
+    assert _drive(policy, 60) == [(TENTATIVE, sure, ""), (CONFIRMED, sure + 15, "model")]
+    # unfinished words veto the model: only the hard fallback ends the turn
+    policy.max_silence_ms = 1000
+    assert _drive(policy, 90, (10, False)) == [(TENTATIVE, sure, ""), (CONFIRMED, _Sure.SPEECH + 49, "fallback")]
+
+
+def test_a_question_needs_less_of_the_model_than_a_statement(model):
+    # A question's final rise sounds like a speaker going on; its words say otherwise.
+    policy = _Sure(model, confirm=0.99, hint=0.99, question=0.9, words_wait_ms=300, max_silence_ms=1000)
+    policy.host_reads_words = True
+    sure = _Sure.SPEECH + 2
+    assert _drive(policy, 90, (5, True, True)) == [(TENTATIVE, sure, ""), (CONFIRMED, sure + 5, "words")]
+    assert _drive(policy, 90, (5, True, False)) == [(TENTATIVE, sure, ""), (CONFIRMED, _Sure.SPEECH + 49, "fallback")]

@@ -32,11 +32,13 @@ def test_unfinished_sentences_do_not(text, reason):
     assert not verdict.complete and verdict.reason == reason
 
 
-def test_an_unsure_transcript_is_never_complete():
+def test_an_unsure_transcript_is_never_complete_nor_surely_unfinished():
     # Misrecognised words would otherwise be judged as confidently as right ones.
     assert judge("What time is it?", MIN_ASR_CONFIDENCE * 1.01).complete
     verdict = judge("What time is it?", MIN_ASR_CONFIDENCE * 0.99)
-    assert not verdict.complete and verdict.reason.startswith("unsure transcript")
+    assert not verdict.complete and not verdict.sure and verdict.reason.startswith("unsure transcript")
+    assert not judge("", SURE).sure
+    assert judge("Set a timer for", SURE).sure  # unfinished, and sure of it: the edge may wait
 
 
 @given(st.text(max_size=200), st.floats(min_value=0.0, max_value=1.0))
@@ -48,3 +50,9 @@ def test_any_transcript_gets_a_verdict(text, confidence):
 @given(st.text(alphabet="abcdefghij ", max_size=60), st.sampled_from(sorted(HANGING_WORDS)))
 def test_a_hanging_last_word_is_never_complete(head, last):
     assert not judge(f"{head} {last}", SURE).complete
+
+
+def test_a_finished_question_is_marked_as_one():
+    assert judge("Stop. What is 12 times 7?", SURE).question
+    assert not judge("Set a timer for 5 minutes.", SURE).question
+    assert not judge("What is the?", SURE).question  # not complete, so not a finished question

@@ -223,14 +223,14 @@ async def test_a_tentative_end_gets_a_reading_of_the_words(server, speech):
     msgs = await edge.recv_until(hint)
     reading = msgs[-1].hint
     assert (reading.turn_id, reading.audio_seq) == (1, edge.seq - 1)
-    assert reading.complete and reading.asr_confidence > 0.6
+    assert reading.complete and reading.sure and reading.asr_confidence > 0.6
     # The wearer goes on, and stops again on a word no sentence ends with.
     edge.turn(pb.TurnEvent.RESUMED, 1, edge.seq)
     edge.audio(speech["unfinished"])
     edge.silence_frames(10)
     edge.turn(pb.TurnEvent.TENTATIVE_END, 1, edge.seq - 1)
     reading = (await edge.recv_until(hint))[-1].hint
-    assert reading.audio_seq == edge.seq - 1 and not reading.complete
+    assert reading.audio_seq == edge.seq - 1 and not reading.complete and reading.sure
     await edge.close()
 
 

@@ -150,7 +150,7 @@ def _ends_with_reading(script: TurnScript, reading) -> list[float]:
     turn = render(script, Synth())
     episode = ev.prepare([turn])[0]
     ends = ev.confirmed_ends(ModelTurnPolicy(), episode, reading)
-    return [((f + 1) * FRAME_SAMPLES - turn.speech_end) / SAMPLE_RATE for f in ends]
+    return [((end.confirmed + 1) * FRAME_SAMPLES - turn.speech_end) / SAMPLE_RATE for end in ends]
 
 
 def test_finished_questions_end_within_budget(host_reading):

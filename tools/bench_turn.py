@@ -19,12 +19,15 @@ Metrics (precise definitions in ``sottovoce.tools.turn.evaluate``):
   latency with <= 5 % false cut-offs is reported (with the threshold). A fixed silence rule has
   no knob, so it gets its own latency only if its false cut-off rate is <= 5 %, else null;
   ``silence_best`` is the shortest silence timeout that does stay within 5 %.
+- ``median_answer_s`` / ``mean_answer_s``: the estimated wait for the answer's first sound, the
+  host starting its work at the tentative end and needing ``ANSWER_PREP_MS`` for it.
 - ``us_per_frame``: features + model step + policy for one 20 ms frame (VAD excluded; it is
   shared by every policy), averaged over the held-out frames. ``size_bytes``: the .tflite file.
 - ``model_with_words`` (``--words``): the model policy as deployed with a host, which after each
   tentative end runs the real final ASR pass (faster-whisper tiny.en) on the audio so far and
-  reads the words (``sottovoce.host.completeness``); a complete reading reaches the policy after
-  the measured recognition time. Needs the ``host`` extra; adds an ASR pass per tentative end.
+  reads the words (``sottovoce.host.completeness``); a sure reading, complete or unfinished,
+  reaches the policy after the measured recognition time, and an end the model alone is sure of
+  waits for it. Needs the ``host`` extra; adds an ASR pass per tentative end.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ def _summary(o: ev.Outcome) -> dict:
         "false_cutoff_rate": _num(o.false_cutoff_rate),
         "median_latency_s": _num(o.median_latency_s),
         "mean_latency_s": _num(o.mean_latency_s),
+        "median_answer_s": _num(o.median_answer_s),
+        "mean_answer_s": _num(o.mean_answer_s),
     }
 
 
@@ -169,20 +174,25 @@ def table(result: dict) -> str:
         rows.append((f"silence {result['silence_best']['timeout_ms']} ms (best ≤5 %)", result["silence_best"]))
     head = (
         f"{'policy':<28} {'false cut-off @300ms':>20} {'ends ≤300ms':>11} {'false cut-off':>13} "
-        f"{'median latency':>14} {'mean latency':>12} {'latency @5% FCO':>15}"
+        f"{'median latency':>14} {'mean latency':>12} {'latency @5% FCO':>15} {'answer median/mean':>18}"
     )
     lines = [head, "-" * len(head)]
     for name, r in rows:
         lines.append(
             f"{name:<28} {_fmt(r['false_cutoff_at_300ms'], True):>20} {_fmt(r['ends_within_300ms'], True):>11} "
             f"{_fmt(r['false_cutoff_rate'], True):>13} {_fmt(r['median_latency_s']):>14} "
-            f"{_fmt(r.get('mean_latency_s')):>12} {_fmt(r.get('median_latency_at_5pct_s')):>15}"
+            f"{_fmt(r.get('mean_latency_s')):>12} {_fmt(r.get('median_latency_at_5pct_s')):>15} "
+            f"{_fmt(r.get('median_answer_s')):>8} / {_fmt(r.get('mean_answer_s'))}"
         )
     m, h = result["model"], result["held_out"]
     lines.append(
         f"model: {m['size_bytes'] / 1024:.1f} KB, {m['us_per_frame']:.0f} µs per 20 ms frame, "
         f"5 % operating point at threshold {m['threshold_at_5pct']}; "
         f"held-out ({h['split']}): {h['turns']} turns, {h['pauses']} mid-turn pauses, {h['voices']} voices"
+    )
+    lines.append(
+        f"answer: estimated first sound of the answer after the last word, the host needing "
+        f"{ev.ANSWER_PREP_MS} ms from the tentative end (measured in the demo)"
     )
     return "\n".join(lines)
 

@@ -36,10 +36,10 @@ class DemoError(RuntimeError):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="where recordings and logs go")
     parser.add_argument("--scenario", default="demo", help="scenario name or TOML path (default: %(default)s)")
-    # The model (with the host's reading of the words) answers most turns sooner, but leaves some
-    # for its 1.6 s fallback and in one e2e run cut "five | minutes" at a short gap: the steady
-    # 500 ms silence rule stays the default until the model is that dependable.
-    parser.add_argument("--turn", choices=["silence", "model"], default="silence", help="edge end-of-turn policy")
+    parser.add_argument(
+        "--turn", choices=["model", "silence"], default="model",
+        help="edge end-of-turn policy: the learned model with the host's reading of the words, or the 500 ms rule",
+    )  # fmt: skip
     parser.add_argument("--tts", choices=["piper", "espeak"], default=None, help="host TTS engine")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")
     parser.add_argument("--log-level", default="INFO")

@@ -233,16 +233,20 @@ class Error(_message.Message):
     def __init__(self, code: _Optional[_Union[Error.Code, str]] = ..., message: _Optional[str] = ..., fatal: _Optional[bool] = ...) -> None: ...
 
 class TurnHint(_message.Message):
-    __slots__ = ("turn_id", "audio_seq", "complete", "asr_confidence")
+    __slots__ = ("turn_id", "audio_seq", "complete", "asr_confidence", "sure", "question")
     TURN_ID_FIELD_NUMBER: _ClassVar[int]
     AUDIO_SEQ_FIELD_NUMBER: _ClassVar[int]
     COMPLETE_FIELD_NUMBER: _ClassVar[int]
     ASR_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SURE_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
     turn_id: int
     audio_seq: int
     complete: bool
     asr_confidence: float
-    def __init__(self, turn_id: _Optional[int] = ..., audio_seq: _Optional[int] = ..., complete: _Optional[bool] = ..., asr_confidence: _Optional[float] = ...) -> None: ...
+    sure: bool
+    question: bool
+    def __init__(self, turn_id: _Optional[int] = ..., audio_seq: _Optional[int] = ..., complete: _Optional[bool] = ..., asr_confidence: _Optional[float] = ..., sure: _Optional[bool] = ..., question: _Optional[bool] = ...) -> None: ...
 
 class HostMessage(_message.Message):
     __slots__ = ("accepted", "transcript", "response", "audio", "error", "hint")

@@ -35,14 +35,19 @@ CORPUS_SEED = 2026
 VAL_SHARE = 0.15
 VAL_MAX_FALSE_CUTOFF = 0.04  # a margin under the 5 % target, since validation is not the test set
 TENTATIVE_MAX_FALSE_CUTOFF = 0.30  # a false tentative end only costs the host some wasted work
-# The words stage (the host's reading of the words confirms an end the model finds probable):
-# its threshold is chosen on validation turns with the real ASR pass and completeness reading,
-# as the one with the shortest mean wait that keeps validation false cut-offs within the 5 %
-# target. The reading is replayed as arriving HINT_DELAY_MS after the tentative end (a tiny.en
-# pass over a few seconds of speech on 2 cores, plus the round trip), so the choice repeats.
+# The words stage (the host's reading of the words confirms an end the model finds probable, a
+# question at a lower threshold than a statement, and vetoes one it is sure of): its
+# thresholds are chosen on validation turns with the real ASR pass and completeness reading.
+# Among the choices within the validation cap, the one with the fewest false cut-offs whose mean
+# answer latency is within WORDS_SLACK_S of the quickest: a cut-off costs the wearer far more
+# than a few tens of milliseconds on average. The reading is replayed as arriving HINT_DELAY_MS
+# after the tentative end (a tiny.en pass over a few seconds of speech on 2 cores, plus the round
+# trip), so the choice repeats. A sure model waits WORDS_WAIT_MS for the reading: not searched, since any wait shorter
+# than the host's own preparation (ev.ANSWER_PREP_MS) costs the wearer nothing.
 HINT_CHOICES = (0.5, 0.6, 0.7, 0.8, 0.9)
 HINT_DELAY_MS = 250
-HINT_MAX_FALSE_CUTOFF = ev.MAX_FALSE_CUTOFF
+WORDS_WAIT_MS = 300
+WORDS_SLACK_S = 0.05
 # Policy settings searched on validation turns, with the int8 model and the real VAD, besides the
 # confirm threshold: the VAD probability below which speech is released (Silero's own lag after
 # the last word is 80-200 ms), the VAD silence before the model is heard (0: none, the model may
@@ -130,36 +135,47 @@ def train_model(args: argparse.Namespace, fit_turns: list[Turn], val_turns: list
     return model_path, meta
 
 
+def _outcome_row(o: ev.Outcome) -> dict:
+    return {
+        "false_cutoff_rate": round(o.false_cutoff_rate, 4),
+        "median_latency_s": round(o.median_latency_s, 4),
+        "mean_latency_s": round(o.mean_latency_s, 4),
+        "mean_answer_s": round(o.mean_answer_s, 4),
+    }
+
+
 def _sweep_rows(sweep: list[tuple[float, ev.Outcome]]) -> list[dict]:
-    return [
-        {
-            "threshold": th,
-            "false_cutoff_rate": round(o.false_cutoff_rate, 4),
-            "median_latency_s": round(o.median_latency_s, 4),
-            "mean_latency_s": round(o.mean_latency_s, 4),
-        }
-        for th, o in sweep
-    ]
+    return [{"threshold": th, **_outcome_row(o)} for th, o in sweep]
 
 
-def choose_hint(model: TurnModel, policy_args: dict, val_episodes: list[ev.Episode]) -> dict:
-    """The words stage's threshold (metadata entries): see HINT_CHOICES. 1.0 (the words never
-    decide) if no choice keeps validation within the cap."""
+def choose_words(model: TurnModel, policy_args: dict, val_episodes: list[ev.Episode]) -> dict:
+    """The words stage's thresholds (metadata entries): see HINT_CHOICES. If no choice keeps
+    validation within the cap, the words never confirm (1.0) and only veto."""
     from sottovoce.host.asr import WhisperAsr  # the host's recogniser: the host extra
 
     asr = WhisperAsr()
     host = ev.HostReading(asr.transcribe, delay_ms=HINT_DELAY_MS)
-    choices = [th for th in HINT_CHOICES if policy_args["tentative"] <= th < policy_args["confirm"]]
-    sweep = ev.sweep_hint(model, val_episodes, host, choices, **policy_args)
+    hints = [th for th in HINT_CHOICES if policy_args["tentative"] <= th < policy_args["confirm"]]
+    choices = [{"hint": h, "question": q} for h in hints for q in hints if q <= h]
+    rows = ev.sweep(model, val_episodes, choices, host, **policy_args, words_wait_ms=WORDS_WAIT_MS)
     asr.close()
-    for th, o in sweep:
-        print(f"  words at p >= {th}: false cut-offs {o.false_cutoff_rate:.3f}, mean {o.mean_latency_s:.3f} s")
-    ok = [(th, o) for th, o in sweep if o.false_cutoff_rate <= HINT_MAX_FALSE_CUTOFF]
-    best = min(ok, key=lambda item: (item[1].mean_latency_s, -item[0]))[0] if ok else 1.0
+    for c, o in rows:
+        print(f"  words at p >= {c['hint']} (questions {c['question']}): false cut-offs {o.false_cutoff_rate:.3f}, "
+              f"mean answer {o.mean_answer_s:.3f} s")  # fmt: skip
+    ok = [(c, o) for c, o in rows if o.false_cutoff_rate <= VAL_MAX_FALSE_CUTOFF]
+    best = {"hint": 1.0, "question": 1.0}
+    if ok:
+        quickest = min(o.mean_answer_s for _, o in ok)
+        near = [(c, o) for c, o in ok if o.mean_answer_s <= quickest + WORDS_SLACK_S]
+        best = min(near, key=lambda item: (item[1].false_cutoff_rate, item[1].mean_answer_s))[0]
     return {
-        "hint_threshold": best,
+        "hint_threshold": best["hint"],
+        "question_threshold": best["question"],
+        "words_wait_ms": WORDS_WAIT_MS,
         "hint_delay_ms": HINT_DELAY_MS,
-        "hint_sweep": _sweep_rows(sweep),
+        "hint_sweep": [
+            {"hint_threshold": c["hint"], "question_threshold": c["question"], **_outcome_row(o)} for c, o in rows
+        ],
     }
 
 
@@ -200,12 +216,12 @@ def choose_operating_point(model_path: Path, meta: dict, val_turns: list[Turn]) 
     tentative = ev.best_under(sweep, TENTATIVE_MAX_FALSE_CUTOFF) or confirm
     meta["confirm_threshold"] = confirm[0]
     meta["tentative_threshold"] = min(tentative[0], confirm[0])
-    meta.update(choose_hint(model, {**_policy_args(chosen), "confirm": confirm[0],
+    meta.update(choose_words(model, {**_policy_args(chosen), "confirm": confirm[0],
                                     "tentative": meta["tentative_threshold"]}, val_episodes))  # fmt: skip
     meta["validation_sweep"] = _sweep_rows(sweep)
     meta_path.write_text(json.dumps(meta, indent=1) + "\n")
     print(f"operating point: tentative {meta['tentative_threshold']}, confirm {meta['confirm_threshold']}, "
-          f"words {meta['hint_threshold']}, {chosen}")  # fmt: skip
+          f"words {meta['hint_threshold']} (questions {meta['question_threshold']}), {chosen}")  # fmt: skip
     return meta
 
 
@@ -239,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {}
     for split in ("test", "test-piper"):
-        result = bench_turn.run(args.test_turns, bench_turn.HELD_OUT_SEED, model_path, split=split)
+        result = bench_turn.run(args.test_turns, bench_turn.HELD_OUT_SEED, model_path, words=True, split=split)
         results[split] = (result, bench_turn.table(result))
         print(results[split][1])
     if build_seconds is None:

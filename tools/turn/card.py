@@ -34,15 +34,22 @@ def _all_templates() -> int:
 
 
 def _words_stage(meta: dict) -> str:
+    veto = (
+        f"with a host connected, an end the model alone is sure of waits up to {meta['words_wait_ms']} ms "
+        "for the host's reading of the words, and words that read unfinished veto it"
+    )
     if meta.get("hint_threshold", 1.0) >= meta["confirm_threshold"]:
-        return "the host's reading of the words is not used (no threshold kept validation within 5 %)"
-    sweep = ", ".join(
-        f"{r['threshold']}: {_pct(r['false_cutoff_rate'])} / {r['mean_latency_s']} s" for r in meta["hint_sweep"]
+        return f"{veto}; the words never confirm on their own (no threshold kept validation within 5 %)"
+    sweep = "; ".join(
+        f"{r['hint_threshold']}/{r['question_threshold']}: {_pct(r['false_cutoff_rate'])} / {r['mean_answer_s']} s"
+        for r in meta["hint_sweep"]
     )
     return (
-        f"once the host has read the words up to a tentative end as a complete sentence, p >= "
-        f"{meta['hint_threshold']} confirms (chosen on validation turns with the real ASR pass, the reading "
-        f"arriving {meta['hint_delay_ms']} ms after the tentative end; threshold: false cut-offs / mean wait: {sweep})"
+        f"{veto}; once the host has read the words up to a tentative end as a complete sentence, p >= "
+        f"{meta['hint_threshold']} confirms (p >= {meta['question_threshold']} for a question: its final rise "
+        f"sounds like a speaker going on, its words do not); chosen on validation turns with the real ASR pass, "
+        f"the reading arriving {meta['hint_delay_ms']} ms after the tentative end (statement/question thresholds: "
+        f"false cut-offs / mean answer latency: {sweep})"
     )
 
 
@@ -187,10 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     model_path = args.dir / f"{MODEL_NAME}.tflite"
     meta = json.loads(model_path.with_suffix(".json").read_text())
-    result = bench_turn.run(bench_turn.HELD_OUT_TURNS, bench_turn.HELD_OUT_SEED, model_path)
-    table = bench_turn.table(result)
-    print(table)
-    write(args.dir / f"{MODEL_NAME}.md", meta, result, table, {"python": platform.python_version()})
+    results = {}
+    for split in ("test", "test-piper"):
+        result = bench_turn.run(bench_turn.HELD_OUT_TURNS, bench_turn.HELD_OUT_SEED, model_path, split=split)
+        results[split] = (result, bench_turn.table(result))
+        print(results[split][1])
+    write(args.dir / f"{MODEL_NAME}.md", meta, results, {"python": platform.python_version()})
     return 0
 
 

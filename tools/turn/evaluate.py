@@ -13,6 +13,11 @@ and ends (before noise and Opus).
 - **At a 300 ms budget**: a false cut-off counts only if it came within 300 ms of the start of
   its pause (the question a policy answers when it must commit 300 ms into any silence);
   ``ends_within_budget`` is the share of true ends confirmed within 300 ms.
+- **Answer latency** (estimated): what the wearer waits for the first sound of the answer. The
+  host starts its work (final ASR pass, reply, first TTS sentence) at the tentative end that the
+  confirmed end follows and plays once both are done: ``max(confirmed, tentative + prep)`` minus
+  the end of the last word, with ``prep`` the host's measured time (ANSWER_PREP_MS). A policy
+  that decides sooner than the host can answer gains nothing audible.
 - **At 5 % false cut-offs**: the model's confirm threshold is swept, and the operating point is
   the one with the lowest median latency among those with a false cut-off rate <= 5 %. A fixed
   silence rule has no knob: its latency counts only if its own false cut-off rate is <= 5 %.
@@ -23,11 +28,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from sottovoce.edge.features import batch_features
-from sottovoce.edge.turn import TurnKind, TurnPolicy
+from sottovoce.edge.turn import TurnKind, TurnPolicy, WordsReading
 from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
 from sottovoce.edge.vad import SileroVad, Vad
 from sottovoce.host import completeness
@@ -38,6 +44,17 @@ from sottovoce.tools.turn.corpus import FINAL_SILENCE_MS, Turn
 RESUME_SLACK = 1600  # samples (100 ms): a decision this soon after speech resumes is still the pause's
 BUDGET_S = 0.3
 MAX_FALSE_CUTOFF = 0.05
+# The host's time from a tentative end to the answer's first audio being ready, when nothing
+# else holds it up: 356-449 ms (median 391) in `sottovoce demo` on this 2-core machine (tiny.en
+# final pass ~190 ms, then the reply's first Piper sentence).
+ANSWER_PREP_MS = 400
+
+
+class End(NamedTuple):
+    """A confirmed end and the tentative end announcing it (the same frame if decided at once)."""
+
+    tentative: int
+    confirmed: int
 
 
 @dataclass
@@ -82,6 +99,7 @@ class Outcome:
     cutoffs_in_budget: int
     early_in_speech: int
     latencies: np.ndarray  # seconds, one per turn (inf = never confirmed)
+    answer_latencies: np.ndarray  # seconds, one per turn: the estimated answer latency (see above)
 
     @property
     def false_cutoff_rate(self) -> float:
@@ -101,25 +119,33 @@ class Outcome:
         return float(np.mean(np.minimum(self.latencies, FINAL_SILENCE_MS / 1000)))
 
     @property
+    def median_answer_s(self) -> float:
+        return float(np.median(self.answer_latencies))
+
+    @property
+    def mean_answer_s(self) -> float:
+        return float(np.mean(np.minimum(self.answer_latencies, FINAL_SILENCE_MS / 1000)))
+
+    @property
     def ends_within_budget(self) -> float:
         return float(np.mean(self.latencies <= BUDGET_S + 1e-9))
 
 
 class HostReading:
     """The host's side of a TurnHint, replayed: on a tentative end, the real final ASR pass over
-    the audio so far and the completeness judgement of its words; a complete reading reaches the
-    policy after the measured recognition time (or a fixed ``delay_ms``, for repeatable replays)
-    plus one frame for the round trip. Readings are cached per (turn, frame), so replaying several
+    the audio so far and the completeness judgement of its words; a sure reading (complete or
+    not) reaches the policy after the measured recognition time (or a fixed ``delay_ms``, for
+    repeatable replays) plus one frame for the round trip. Readings are cached per (turn, frame), so replaying several
     policies costs one ASR pass per distinct tentative end."""
 
     def __init__(self, transcribe: Callable[[np.ndarray], AsrResult], delay_ms: int | None = None) -> None:
         self.transcribe = transcribe
         self.delay_ms = delay_ms
-        self._cache: dict[tuple[int, int], tuple[int, bool]] = {}
+        self._cache: dict[tuple[int, int], tuple[int, WordsReading | None]] = {}
         self.decode_s: list[float] = []
 
-    def read(self, episode: Episode, frame: int) -> tuple[int, bool]:
-        """(frame at which the reading arrives, whether the words are complete)."""
+    def read(self, episode: Episode, frame: int) -> tuple[int, WordsReading | None]:
+        """(frame at which the reading arrives, the reading; None if the host is unsure)."""
         key = (id(episode.turn), frame)
         if key not in self._cache:
             result = self.transcribe(episode.turn.pcm[: (frame + 1) * FRAME_SAMPLES])
@@ -127,44 +153,51 @@ class HostReading:
             verdict = completeness.judge(result.text, result.confidence)
             seconds = result.decode_s if self.delay_ms is None else self.delay_ms / 1000
             delay = math.ceil(seconds * SAMPLE_RATE / FRAME_SAMPLES) + 1
-            self._cache[key] = (frame + delay, verdict.complete)
+            reading = WordsReading(frame, verdict.complete, verdict.question) if verdict.sure else None
+            self._cache[key] = (frame + delay, reading)
         return self._cache[key]
 
 
-def confirmed_ends(policy: TurnPolicy, episode: Episode, host: HostReading | None = None) -> list[int]:
-    """Frames at which ``policy`` confirmed an end, running it over the whole episode (with the
-    host's readings of the words after each tentative end, if ``host`` is given)."""
+def confirmed_ends(policy: TurnPolicy, episode: Episode, host: HostReading | None = None) -> list[End]:
+    """The ends ``policy`` confirmed, running it over the whole episode (with the host's readings
+    of the words after each tentative end, if ``host`` is given)."""
     if isinstance(policy, _ReplayModelPolicy):
         policy.episode = episode
+    policy.host_reads_words = host is not None
     policy.reset()
-    ends: list[int] = []
-    due: dict[int, int] = {}  # arrival frame -> the tentative end's frame the words cover
+    ends: list[End] = []
+    tentative = -1
+    due: dict[int, WordsReading] = {}  # arrival frame -> reading
     for i, (frame, p) in enumerate(zip(episode.frames, episode.vad, strict=True)):
         if i in due:
-            policy.words_complete(due.pop(i))
+            policy.words_read(due.pop(i))
         for signal in policy.push(frame, float(p)):
             if signal.kind is TurnKind.CONFIRMED_END:
-                ends.append(signal.frame)
-            elif signal.kind is TurnKind.TENTATIVE_END and host is not None:
-                arrival, complete = host.read(episode, signal.frame)
-                if complete:
-                    due[max(arrival, i + 1)] = signal.frame
+                ends.append(End(tentative, signal.frame))
+            elif signal.kind is TurnKind.TENTATIVE_END:
+                tentative = signal.frame
+            if signal.kind is TurnKind.TENTATIVE_END and host is not None:
+                arrival, reading = host.read(episode, signal.frame)
+                if reading is not None:
+                    due[max(arrival, i + 1)] = reading
     return ends
 
 
-def score(episodes: Sequence[Episode], ends_per_episode: Sequence[list[int]]) -> Outcome:
+def score(episodes: Sequence[Episode], ends_per_episode: Sequence[list[End]]) -> Outcome:
     pauses = cutoffs = in_budget = in_speech = 0
-    latencies = []
+    latencies, answers = [], []
+    prep = ANSWER_PREP_MS * SAMPLE_RATE // 1000
     for episode, ends in zip(episodes, ends_per_episode, strict=True):
         turn = episode.turn
         windows = turn.pauses()
         pauses += len(windows)
         cut = [False] * len(windows)
-        latency = np.inf
-        for f in ends:
-            t = (f + 1) * FRAME_SAMPLES
+        latency = answer = np.inf
+        for end in ends:
+            t = (end.confirmed + 1) * FRAME_SAMPLES
             if t >= turn.speech_end:
                 latency = (t - turn.speech_end) / SAMPLE_RATE
+                answer = (max(t, (end.tentative + 1) * FRAME_SAMPLES + prep) - turn.speech_end) / SAMPLE_RATE
                 break
             hit = next((k for k, (s, e) in enumerate(windows) if s <= t < e + RESUME_SLACK), None)
             if hit is None:
@@ -176,7 +209,8 @@ def score(episodes: Sequence[Episode], ends_per_episode: Sequence[list[int]]) ->
                 cutoffs += 1
                 in_budget += (t - windows[hit][0]) / SAMPLE_RATE <= BUDGET_S
         latencies.append(latency)
-    return Outcome(pauses, cutoffs, in_budget, in_speech, np.asarray(latencies))
+        answers.append(answer)
+    return Outcome(pauses, cutoffs, in_budget, in_speech, np.asarray(latencies), np.asarray(answers))
 
 
 def evaluate(policy: TurnPolicy, episodes: Sequence[Episode], host: HostReading | None = None) -> Outcome:
@@ -205,22 +239,25 @@ class _ReplayModelPolicy(ModelTurnPolicy):
         return self._p
 
 
+def sweep(
+    model: TurnModel,
+    episodes: Sequence[Episode],
+    choices: Sequence[dict],
+    host: HostReading | None = None,
+    **policy_args,
+) -> list[tuple[dict, Outcome]]:
+    """The model policy replayed once per choice of its settings (``choices``, on top of the fixed
+    ``policy_args``). With ``host``, readings are cached: when the choices leave the tentative ends
+    alone (the words stage's thresholds), one ASR pass per tentative end serves the whole sweep."""
+    return [(c, evaluate(_ReplayModelPolicy(model, **policy_args, **c), episodes, host)) for c in choices]
+
+
 def sweep_model(
     model: TurnModel, episodes: Sequence[Episode], thresholds: Sequence[float], **policy_args
 ) -> list[tuple[float, Outcome]]:
-    out = []
-    for th in thresholds:
-        policy = _ReplayModelPolicy(model, confirm=th, tentative=th, **policy_args)
-        out.append((th, evaluate(policy, episodes)))
-    return out
-
-
-def sweep_hint(
-    model: TurnModel, episodes: Sequence[Episode], host: HostReading, thresholds: Sequence[float], **policy_args
-) -> list[tuple[float, Outcome]]:
-    """The words stage's threshold swept, everything else fixed. The tentative ends, and so the
-    host's readings, do not depend on it: one ASR pass per tentative end serves the whole sweep."""
-    return [(th, evaluate(_ReplayModelPolicy(model, hint=th, **policy_args), episodes, host)) for th in thresholds]
+    """The confirm (and tentative) threshold swept, the rest of the policy fixed."""
+    rows = sweep(model, episodes, [{"confirm": th, "tentative": th} for th in thresholds], **policy_args)
+    return [(c["confirm"], o) for c, o in rows]
 
 
 def best_under(
