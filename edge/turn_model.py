@@ -60,7 +60,6 @@ class TurnModelMeta:
     late_threshold: float
     hint_threshold: float
     question_threshold: float
-    question_late_ms: int
     hint_delay_ms: int  # the host's reading time the words stage was chosen with (informational)
     words_wait_ms: int
     max_silence_ms: int
@@ -84,7 +83,6 @@ class TurnModelMeta:
                 # a model built before the host read words: they never lower its bar
                 hint_threshold=float(raw.get("hint_threshold", raw["confirm_threshold"])),
                 question_threshold=float(raw.get("question_threshold", raw.get("hint_threshold", 1.0))),
-                question_late_ms=int(raw.get("question_late_ms", raw["max_silence_ms"])),
                 hint_delay_ms=int(raw.get("hint_delay_ms", 0)),
                 words_wait_ms=int(raw.get("words_wait_ms", 0)),
                 max_silence_ms=int(raw["max_silence_ms"]),
@@ -196,7 +194,6 @@ class ModelTurnPolicy(TurnPolicy):
         late_threshold: float | None = None,
         hint: float | None = None,
         question: float | None = None,
-        question_late_ms: int | None = None,
         words_wait_ms: int | None = None,
         max_silence_ms: int | None = None,
         vad: VadThresholds | None = None,
@@ -210,7 +207,6 @@ class ModelTurnPolicy(TurnPolicy):
         )
         self.hint_threshold = meta.hint_threshold if hint is None else hint
         self.question_threshold = meta.question_threshold if question is None else question
-        self.question_late_ms = meta.question_late_ms if question_late_ms is None else question_late_ms
         self.words_wait_ms = meta.words_wait_ms if words_wait_ms is None else words_wait_ms
         self.min_silence_ms = meta.min_silence_ms if min_silence_ms is None else min_silence_ms
         self.decision_window_ms = meta.decision_window_ms if decision_window_ms is None else decision_window_ms
@@ -262,8 +258,7 @@ class ModelTurnPolicy(TurnPolicy):
         reading = self.words_at_pause()
         words = None if reading is None else reading.complete
         hint = self.question_threshold if reading is not None and reading.question else self.hint_threshold
-        late_question = reading is not None and reading.question and silence_ms >= self.question_late_ms
-        if words and (p >= hint or late_question):
+        if words and p >= hint:
             return self._confirm("words")  # the words of this very pause are a complete sentence
         held = self.tentative and self.sure_at >= self.decided_at  # sure of this pause already
         if not held and silence_ms < self.decision_window_ms and p >= self.confirm_threshold:
