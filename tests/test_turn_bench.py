@@ -44,3 +44,22 @@ def test_replayed_sweep_decides_exactly_like_the_live_policy():
         assert [ev.confirmed_ends(replay, e) for e in episodes] == live
         cleared_mid_episode |= any(len(ends) > 1 for ends in live)
     assert cleared_mid_episode  # the low threshold ends (and clears the state) more than once per turn
+
+
+def test_the_answer_waits_for_the_later_of_the_end_and_the_hosts_work():
+    import numpy as np
+    import pytest
+
+    from sottovoce.tools.turn import evaluate as ev
+    from sottovoce.tools.turn.corpus import Turn
+
+    turn = Turn(script=None, pcm=np.zeros(48000, np.int16), speech=[(8000, 24000)])
+    episode = ev.Episode(turn, [], np.zeros(0), np.zeros((0, 1)))
+    last_word = 24000 // 320 - 1  # the frame the last word ends in
+    assert ev.ANSWER_PREP_MS == 400
+    # decided at once, 100 ms after the last word: the host's 400 ms of work decide the answer
+    quick = ev.score([episode], [[ev.End(last_word + 5, last_word + 5)]])
+    assert quick.latencies[0] == pytest.approx(0.1) and quick.answer_latencies[0] == pytest.approx(0.5)
+    # announced at 100 ms, confirmed at 600 ms: the host was ready first, the confirmation decides
+    slow = ev.score([episode], [[ev.End(last_word + 5, last_word + 30)]])
+    assert slow.latencies[0] == pytest.approx(0.6) and slow.answer_latencies[0] == pytest.approx(0.6)
