@@ -70,14 +70,13 @@ def judge(text: str, asr_confidence: float) -> Completeness:
     if asr_confidence < MIN_ASR_CONFIDENCE:
         return Completeness(False, f"unsure transcript ({asr_confidence:.2f})", sure=False)
     stripped = text.rstrip()
+    question = stripped.endswith("?")
     if stripped.endswith(TRAILING_MARKS):
         return Completeness(False, "trails off")
     if words[-1] in HANGING_WORDS:
         return Completeness(False, f"ends on {words[-1]!r}")
     if words[-1] in AUXILIARIES and (len(words) < 2 or words[-2] not in SUBJECTS):
         return Completeness(False, f"ends on {words[-1]!r}")
-    if _is_number(words[-1]) and not stripped.endswith("?"):
+    if _is_number(words[-1]) and not question:
         return Completeness(False, "a number may go on")
-    if stripped.endswith("?"):
-        return Completeness(True, "question", question=True)
-    return Completeness(True, "sentence")
+    return Completeness(True, "question" if question else "sentence", question=question)

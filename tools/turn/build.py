@@ -64,6 +64,7 @@ LATE_CHOICES = ((600, 0.6), (600, 0.7), (600, 0.8), (800, 0.6), (800, 0.7), (800
 MEDIAN_SLACK_S = 0.01
 MAX_SILENCE_MS = 1600  # longer than any mid-turn pause in the corpus (200-1500 ms)
 REFERENCE_FRAMES = 160
+MODEL_KEYS = ("name", "hidden", "features", "feature_mean", "feature_std", "sha256", "train")  # what training writes
 
 
 def _labelled(turns: list[Turn]) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
@@ -244,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"corpus: {len(fit_turns)} training + {len(val_turns)} validation turns ({time.perf_counter() - t0:.0f} s)")
     model_path = args.out / f"{MODEL_NAME}.tflite"
     if args.policy_only:
-        meta = json.loads(model_path.with_suffix(".json").read_text())
+        # Keep what training wrote; the operating point is chosen afresh, so settings an older
+        # policy had and this one no longer knows do not linger in the metadata.
+        meta = {k: v for k, v in json.loads(model_path.with_suffix(".json").read_text()).items() if k in MODEL_KEYS}
         if meta["sha256"] != hashlib.sha256(model_path.read_bytes()).hexdigest():
             ap.error(f"{model_path} is not the model its metadata describes")
         build_seconds = meta["train"].get("build_seconds")

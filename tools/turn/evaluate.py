@@ -135,8 +135,8 @@ class HostReading:
     """The host's side of a TurnHint, replayed: on a tentative end, the real final ASR pass over
     the audio so far and the completeness judgement of its words; a sure reading (complete or
     not) reaches the policy after the measured recognition time (or a fixed ``delay_ms``, for
-    repeatable replays) plus one frame for the round trip. Readings are cached per (turn, frame), so replaying several
-    policies costs one ASR pass per distinct tentative end."""
+    repeatable replays) plus one frame for the round trip. Readings are cached per (turn, frame),
+    so replaying several policies costs one ASR pass per distinct tentative end."""
 
     def __init__(self, transcribe: Callable[[np.ndarray], AsrResult], delay_ms: int | None = None) -> None:
         self.transcribe = transcribe
@@ -176,10 +176,10 @@ def confirmed_ends(policy: TurnPolicy, episode: Episode, host: HostReading | Non
                 ends.append(End(tentative, signal.frame))
             elif signal.kind is TurnKind.TENTATIVE_END:
                 tentative = signal.frame
-            if signal.kind is TurnKind.TENTATIVE_END and host is not None:
-                arrival, reading = host.read(episode, signal.frame)
-                if reading is not None:
-                    due[max(arrival, i + 1)] = reading
+                if host is not None:
+                    arrival, reading = host.read(episode, signal.frame)
+                    if reading is not None:
+                        due[max(arrival, i + 1)] = reading
     return ends
 
 
