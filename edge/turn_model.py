@@ -62,6 +62,8 @@ class TurnModelMeta:
     question_threshold: float
     hint_delay_ms: int  # the host's reading time the words stage was chosen with (informational)
     words_wait_ms: int
+    words_late_ms: int
+    words_late_threshold: float
     max_silence_ms: int
     vad_offset: float
     sha256: str
@@ -85,6 +87,8 @@ class TurnModelMeta:
                 question_threshold=float(raw.get("question_threshold", raw.get("hint_threshold", 1.0))),
                 hint_delay_ms=int(raw.get("hint_delay_ms", 0)),
                 words_wait_ms=int(raw.get("words_wait_ms", 0)),
+                words_late_ms=int(raw.get("words_late_ms", raw["max_silence_ms"])),
+                words_late_threshold=float(raw.get("words_late_threshold", 1.0)),
                 max_silence_ms=int(raw["max_silence_ms"]),
                 vad_offset=float(raw["vad_offset"]),
                 sha256=str(raw["sha256"]),
@@ -173,6 +177,9 @@ class ModelTurnPolicy(TurnPolicy):
       tentative end. The host needs longer than that to have the answer's first audio ready,
       so the wait is not heard; words that read unfinished ("set a timer for five") cancel it.
       Without a reading (no host, an unsure transcript) the model decides alone;
+    - the words' late stage: complete words and ``words_late_ms`` of silence confirm at the lower
+      ``words_late_threshold`` (a request whose end the model finds merely possible, as with a
+      voice whose final fall it hears poorly, need not wait for the fallback);
     - the late stage: from ``late_ms`` of silence on, CONFIRMED_END once the probability reaches
       the lower ``late_threshold`` (a turn the model finds merely likely to be over should not
       wait for the fallback);
@@ -195,6 +202,8 @@ class ModelTurnPolicy(TurnPolicy):
         hint: float | None = None,
         question: float | None = None,
         words_wait_ms: int | None = None,
+        words_late_ms: int | None = None,
+        words_late_threshold: float | None = None,
         max_silence_ms: int | None = None,
         vad: VadThresholds | None = None,
     ) -> None:
@@ -208,6 +217,8 @@ class ModelTurnPolicy(TurnPolicy):
         self.hint_threshold = meta.hint_threshold if hint is None else hint
         self.question_threshold = meta.question_threshold if question is None else question
         self.words_wait_ms = meta.words_wait_ms if words_wait_ms is None else words_wait_ms
+        self.words_late_ms = meta.words_late_ms if words_late_ms is None else words_late_ms
+        self.words_late_threshold = meta.words_late_threshold if words_late_threshold is None else words_late_threshold
         self.min_silence_ms = meta.min_silence_ms if min_silence_ms is None else min_silence_ms
         self.decision_window_ms = meta.decision_window_ms if decision_window_ms is None else decision_window_ms
         self.late_ms = meta.late_ms if late_ms is None else late_ms
@@ -260,6 +271,8 @@ class ModelTurnPolicy(TurnPolicy):
         hint = self.question_threshold if reading is not None and reading.question else self.hint_threshold
         if words and p >= hint:
             return self._confirm("words")  # the words of this very pause are a complete sentence
+        if words and silence_ms >= self.words_late_ms and p >= self.words_late_threshold:
+            return self._confirm("words late")
         held = self.tentative and self.sure_at >= self.decided_at  # sure of this pause already
         if not held and silence_ms < self.decision_window_ms and p >= self.confirm_threshold:
             self.sure_at = self.frame

@@ -153,3 +153,16 @@ def test_a_question_needs_less_of_the_model_than_a_statement(model):
     sure = _Sure.SPEECH + 2
     assert _drive(policy, 90, (5, True, True)) == [(TENTATIVE, sure, ""), (CONFIRMED, sure + 5, "words")]
     assert _drive(policy, 90, (5, True, False)) == [(TENTATIVE, sure, ""), (CONFIRMED, _Sure.SPEECH + 49, "fallback")]
+
+
+def test_complete_words_end_an_unsure_turn_after_the_words_late_silence(model):
+    # p 0.97 is below every bar but the late one: complete words end the turn once 600 ms of
+    # silence have passed (frame 20 + 30), long before the fallback; unfinished words never do.
+    policy = _Sure(model, confirm=0.99, hint=0.99, question=0.99, words_wait_ms=300, max_silence_ms=1000,
+                   words_late_ms=600, words_late_threshold=0.9)  # fmt: skip
+    policy.host_reads_words = True
+    sure = _Sure.SPEECH + 2
+    assert _drive(policy, 90, (5, True)) == [(TENTATIVE, sure, ""), (CONFIRMED, _Sure.SPEECH + 29, "words late")]
+    assert _drive(policy, 90, (5, False)) == [(TENTATIVE, sure, ""), (CONFIRMED, _Sure.SPEECH + 49, "fallback")]
+    policy.words_late_threshold = 0.98  # the model's p must reach the late bar too
+    assert _drive(policy, 90, (5, True)) == [(TENTATIVE, sure, ""), (CONFIRMED, _Sure.SPEECH + 49, "fallback")]

@@ -25,7 +25,7 @@ def test_finished_sentences_read_complete(text):
     [("Remind me to call my", "ends on 'my'"), ("I was going to the station and", "ends on 'and'"),
      ("Can you remind me to, um", "ends on 'um'"), ("My number is 555,", "trails off"),
      ("We should try the new place...", "trails off"), ("...", "no words"), ("", "no words"),
-     ("My battery is.", "ends on 'is'"), ("The code is 417.", "a number may go on")],
+     ("My battery is.", "ends on 'is'")],
 )  # fmt: skip
 def test_unfinished_sentences_do_not(text, reason):
     verdict = judge(text, SURE)
@@ -39,6 +39,18 @@ def test_an_unsure_transcript_is_never_complete_nor_surely_unfinished():
     assert not verdict.complete and not verdict.sure and verdict.reason.startswith("unsure transcript")
     assert not judge("", SURE).sure
     assert judge("Set a timer for", SURE).sure  # unfinished, and sure of it: the edge may wait
+
+
+@pytest.mark.parametrize("text", ["The code is 417.", "Call me back on 555 0134", "Leave at half past six."])
+def test_a_statement_ending_on_a_number_says_nothing(text):
+    # a dictated number may go on, and may as well be all of it: the sound decides
+    verdict = judge(text, SURE)
+    assert not verdict.complete and not verdict.sure and verdict.reason == "a number may go on"
+
+
+def test_one_as_a_pronoun_is_not_a_number():
+    assert judge("This street is quieter than the last one.", SURE).complete
+    assert not judge("My code is four one", SURE).sure
 
 
 @given(st.text(max_size=200), st.floats(min_value=0.0, max_value=1.0))

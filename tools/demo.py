@@ -297,13 +297,13 @@ def _is_answer(playback: dict, edge: EdgeLog) -> bool:
 
 def print_summary(summary: dict[str, Any]) -> None:
     print()
-    print(f"{'#':>2}  {'wearer said':34}  {'ASR heard':34}  {'assistant answered':44}  {'end by':8}  latency")
+    print(f"{'#':>2}  {'wearer said':34}  {'ASR heard':34}  {'assistant answered':44}  {'end by':10}  latency")
     for t in summary["turns"]:
         latency = f"{t['response_latency_s']:.3f} s" if t["response_latency_s"] is not None else "UNANSWERED"
         mark = " (barge-in)" if t["barge_in"] else ""
         print(
             f"{t['index']:>2}  {_clip(t['user_text'], 34):34}  {_clip(t['asr_text'] or '-', 34):34}  "
-            f"{_clip(t['reply_text'] or '-', 44):44}  {t.get('end_by') or '-':8}  {latency}{mark}"
+            f"{_clip(t['reply_text'] or '-', 44):44}  {t.get('end_by') or '-':10}  {latency}{mark}"
         )
     for b in summary["barge_ins"]:
         if b["stop_latency_s"] is None:

@@ -49,8 +49,22 @@ def _words_stage(meta: dict) -> str:
         f"{meta['hint_threshold']} confirms (p >= {meta['question_threshold']} for a question: its final rise "
         f"sounds like a speaker going on, its words do not); chosen on validation turns with the real ASR pass, "
         f"the reading arriving {meta['hint_delay_ms']} ms after the tentative end (statement/question thresholds: "
-        f"false cut-offs / mean answer latency: {sweep})"
+        f"false cut-offs / mean answer latency: {sweep}){_words_late(meta)}"
     )
+
+
+def _words_late(meta: dict) -> str:
+    rows = meta.get("words_late_sweep", [])
+    if not rows:
+        return ""
+    sweep = "; ".join(
+        f"{r['words_late_ms']} ms / {r['words_late_threshold']}: "
+        f"{_pct(r['false_cutoff_rate'])} / {r['mean_answer_s']} s"
+        for r in rows
+    )
+    ms, th = meta["words_late_ms"], meta["words_late_threshold"]
+    chosen = "none kept" if th >= 1.0 else f"after {ms} ms of silence complete words confirm at p >= {th}"
+    return f"; the words' late stage: {chosen} (silence / threshold: false cut-offs / mean answer latency: {sweep})"
 
 
 def write(path: Path, meta: dict, results: dict[str, tuple[dict, str]], env: dict) -> None:
@@ -178,9 +192,8 @@ The rendered corpus is cached under `.cache/turn/` (git-ignored).
   fallback when it is not. The median meets users who get the quick answer; the rest wait: the
   mean answer latency (the "answer" column) is longer than a 500 ms silence rule's, whose
   median it beats and whose cut-offs it avoids.
-- The words veto costs the requests that end on a number said as a statement ("mute
-  notifications until three thirty"): their words read as able to go on, so they wait for the
-  fallback even when the model is sure.
+- A statement that ends on a number ("mute notifications until three thirty", "my code is
+  417") gets no reading from the words (a dictated number may go on): the model decides it alone.
 - In `sottovoce demo` the interrupting turn "Stop. What is twelve times seven?" ends by the
   fallback in every run: on the Piper voice the model hears the question's end as a pause
   (p 0.05–0.5 after it) and neither the words threshold nor a question threshold reaches that low.
