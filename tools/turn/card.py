@@ -182,7 +182,7 @@ The rendered corpus is cached under `.cache/turn/` (git-ignored).
   (this model: 37 %) and grew surer that Piper's questions are pauses.
 - The host's reading of the words cannot rescue those turns on its own: Whisper tidies a
   fragment into a sentence (it drops a trailing "and" or "um" and closes "we should try the
-  new" with a full stop), and a pause in a list or a dictated number reads complete anyway.
+  new" with a full stop), and a pause in a list reads complete anyway.
 - eSpeak variants without a phrase-final intonation contrast (robot, whisper, monotone; see
   `corpus.ESPEAK_VARIANTS`) are left out of both training and test data: they carry no
   prosodic end-of-turn cue at all.
