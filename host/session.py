@@ -63,6 +63,7 @@ class SessionConfig:
     host_id: str = "sottovoce-host"
     preroll_ms: int = 300  # audio kept before the edge's speech onset (VAD onsets are late)
     sentence_gap_ms: int = 150
+    clause_gap_ms: int = 60  # after a first clause rendered on its own (Reply.speech_units)
     outbound_queue: int = 256  # HostMessages waiting for gRPC; producers wait when it is full
     max_queued_notifications: int = 8
     playback_grace_s: float = 1.0  # if the edge never reports FINISHED, assume it after this
@@ -343,8 +344,8 @@ class Session:
         reply = await self.responder.respond(result.text, self.ctx) if result.text else None
         encoder = OpusEncoder(DOWNLINK_CONFIG)
         first = None
-        if reply and reply.sentences:
-            first = await asyncio.to_thread(self._render, encoder, reply.sentences[0])
+        if reply and reply.speech_units:
+            first = await asyncio.to_thread(self._render, encoder, reply.speech_units[0])
         return Prepared(result, reply, encoder, first, asr_done)
 
     async def _hint(self, turn: Turn, end_seq: int, result: AsrResult) -> None:
@@ -366,7 +367,8 @@ class Session:
         """Blocking (worker thread): TTS, whisper, Opus. Pads to whole frames plus a short pause
         so each sentence starts on a frame boundary and sample offsets stay exact."""
         pcm = self.models.voice.speak(text, self.uplink.noise.dbfs)
-        gap = np.zeros(self.config.sentence_gap_ms * SAMPLE_RATE // 1000, dtype=np.int16)
+        gap_ms = self.config.clause_gap_ms if text.endswith(",") else self.config.sentence_gap_ms
+        gap = np.zeros(gap_ms * SAMPLE_RATE // 1000, dtype=np.int16)
         packets = [encoder.encode(f) for f in frames_of(np.concatenate([pcm, gap]))]
         return RenderedSentence(text, packets, len(pcm))
 
@@ -434,7 +436,7 @@ class Session:
         )
         first_sent = 0.0
         seq = 0
-        for i, sentence in enumerate(r.reply.sentences):
+        for i, sentence in enumerate(r.reply.speech_units):
             if i == 0 and first is not None:
                 rendered = first
             else:

@@ -10,7 +10,7 @@ import pytest
 from sottovoce.host.clock import ManualClock
 from sottovoce.host.history import Exchange, History
 from sottovoce.host.numbers import int_to_words, number_to_words, ordinal_words, words_to_digits
-from sottovoce.host.responder import Context, SkillResponder, split_sentences
+from sottovoce.host.responder import Context, SkillResponder, split_sentences, split_speech_units
 from sottovoce.host.timers import Timers
 
 NOW = datetime(2025, 11, 25, 15, 7).astimezone()
@@ -69,6 +69,20 @@ async def test_battery(ctx, question):
 async def test_fallback_is_a_few_short_sentences(ctx):
     text = await ask(ctx, "Tell me a joke about penguins.")
     assert 2 <= len(split_sentences(text)) <= 3 and "timers" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "units"),
+    [("Okay, a five minute timer, starting now.", ["Okay,", "a five minute timer, starting now."]),
+     ("Sorry, I can't help with that yet. I can tell you the time, the date, and sums.",
+      ["Sorry,", "I can't help with that yet.", "I can tell you the time, the date, and sums."]),
+     ("Yes, of course.", ["Yes, of course."]),  # too little after the comma to be worth a render
+     ("It's 1,250 metres.", ["It's 1,250 metres."]), ("", [])],
+)  # fmt: skip
+def test_the_first_clause_is_rendered_on_its_own(text, units):
+    # the wearer waits only for the first piece; later ones render while it plays
+    assert split_speech_units(text) == units
+    assert " ".join(units) == " ".join(split_sentences(text))
 
 
 async def test_silence_gets_no_reply(ctx):

@@ -176,7 +176,8 @@ async def test_cancel_stops_audio_and_history_keeps_what_was_heard(server, speec
     edge.start()
     await edge.accepted()
     edge.utterance(1, speech["joke"])
-    msgs = await edge.recv_until(lambda m: m.WhichOneof("body") == "audio")
+    # cancel once 1.6 s of audio is out: more than the first clause ("Sorry,"), which goes alone
+    msgs = await edge.recv_until(lambda m: m.WhichOneof("body") == "audio" and m.audio.seq >= 80)
     rid = msgs[-1].audio.response_id
     edge.send(cancel=pb.CancelResponse(response_id=rid, reason="barge_in"))
     after = await edge.recv_until(_is(pb.ResponseEvent.CANCELLED))
