@@ -2,10 +2,11 @@
 
 The edge drives it: SessionStart, then audio frames all the time, turn events, playback events,
 cancels. On a *tentative* end of turn the session already finishes ASR, asks the responder,
-synthesises, whispers and encodes the first sentence, but holds it; a *confirmed* end releases
+synthesises, whispers and encodes the answer's first piece (its first sentence, or that
+sentence's opening clause: ``Reply.speech_units``), but holds it; a *confirmed* end releases
 it, RESUMED throws it away. As soon as the words are known the session tells the edge whether
 they form a complete sentence (a TurnHint), which may let the edge confirm the end sooner.
-Answers stream sentence by sentence. Every task belongs to the session and is cancelled with it,
+Answers stream piece by piece. Every task belongs to the session and is cancelled with it,
 so a dying edge leaves nothing running.
 """
 
