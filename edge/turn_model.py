@@ -175,7 +175,7 @@ class ModelTurnPolicy(TurnPolicy):
     - the words' veto: while a host that reads the words is connected (``host_reads_words``), an
       end the model alone is sure of waits for the reading, up to ``words_wait_ms`` after the
       tentative end. The host needs longer than that to have the answer's first audio ready,
-      so the wait is not heard; words that read unfinished ("set a timer for five") cancel it.
+      so the wait is not heard; words that read unfinished ("set a timer for") cancel it.
       Without a reading (no host, an unsure transcript) the model decides alone;
     - the words' late stage: complete words and ``words_late_ms`` of silence confirm at the lower
       ``words_late_threshold`` (a request whose end the model finds merely possible, as with a
@@ -279,7 +279,7 @@ class ModelTurnPolicy(TurnPolicy):
         if held or self.sure_at == self.frame:
             # The model is sure. With a host reading the words, the end waits for them (at most
             # words_wait_ms from the tentative end): the answer is not ready sooner anyway, and
-            # unfinished words ("set a timer for five") veto it.
+            # unfinished words ("set a timer for") veto it.
             if words:
                 return self._confirm("words")
             waited_ms = (self.frame - self.decided_at) * FRAME_MS if self.tentative else 0

@@ -344,9 +344,8 @@ class Session:
             await self._hint(turn, end_seq, result)
         reply = await self.responder.respond(result.text, self.ctx) if result.text else None
         encoder = OpusEncoder(DOWNLINK_CONFIG)
-        first = None
-        if reply and reply.speech_units:
-            first = await asyncio.to_thread(self._render, encoder, reply.speech_units[0])
+        units = reply.speech_units if reply else []
+        first = await asyncio.to_thread(self._render, encoder, units[0]) if units else None
         return Prepared(result, reply, encoder, first, asr_done)
 
     async def _hint(self, turn: Turn, end_seq: int, result: AsrResult) -> None:

@@ -92,6 +92,11 @@ def prepare(turns: Sequence[Turn], vad: Vad | None = None) -> list[Episode]:
     return episodes
 
 
+def _mean_wait(seconds: np.ndarray) -> float:
+    """Mean wait, a turn never confirmed counting as the corpus's whole final silence."""
+    return float(np.mean(np.minimum(seconds, FINAL_SILENCE_MS / 1000)))
+
+
 @dataclass
 class Outcome:
     pauses: int
@@ -115,8 +120,7 @@ class Outcome:
 
     @property
     def mean_latency_s(self) -> float:
-        """Mean wait, a turn never confirmed counting as the corpus's whole final silence."""
-        return float(np.mean(np.minimum(self.latencies, FINAL_SILENCE_MS / 1000)))
+        return _mean_wait(self.latencies)
 
     @property
     def median_answer_s(self) -> float:
@@ -124,7 +128,7 @@ class Outcome:
 
     @property
     def mean_answer_s(self) -> float:
-        return float(np.mean(np.minimum(self.answer_latencies, FINAL_SILENCE_MS / 1000)))
+        return _mean_wait(self.answer_latencies)
 
     @property
     def ends_within_budget(self) -> float:
