@@ -55,6 +55,11 @@ class VadThresholds:
         return cls(onset=max(cls.onset, offset), offset=offset)
 
 
+# Silero reports silence 80-200 ms after the last word: a VAD that still hears speech this long
+# after a tentative end called while it was lagging means the wearer never stopped.
+VAD_LAG_MS = 240
+
+
 class TurnPolicy(ABC):
     """Per-frame state machine: IDLE -> SPEAKING -> (TENTATIVE) -> IDLE."""
 
@@ -115,7 +120,11 @@ class TurnPolicy(ABC):
             return out
         if self.in_speech:
             self.speech_frames += 1
-            if self.tentative and fresh_run:
+            since = self.frame - self.decided_at
+            # A tentative end called during the VAD's lag, in speech that then simply goes on,
+            # would otherwise never be resumed: the host would answer the words up to it.
+            talking_through = self.voiced_run > since and since * FRAME_MS >= VAD_LAG_MS
+            if self.tentative and (fresh_run or talking_through):
                 self.tentative = False
                 out.append(self._signal(TurnKind.RESUMED))
                 return out

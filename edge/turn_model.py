@@ -164,7 +164,11 @@ class ModelTurnPolicy(TurnPolicy):
       the model, trained to stay low while the wearer speaks, is then the only judge;
     - within ``decision_window_ms`` of silence: CONFIRMED_END once the model's probability
       reaches ``confirm``. A short window gives a long pause few chances to be mistaken for an end;
-    - TENTATIVE_END whenever the probability reaches ``tentative`` (the host starts its work);
+    - TENTATIVE_END whenever the probability reaches ``tentative`` (the host starts its work),
+      before ``min_silence_ms`` too, and while the lagging VAD still says speech: the host's ASR
+      pass and first audio take 0.2-0.4 s from the tentative end, so starting them at the model's
+      first hint of an end, not at the VAD's, is what most shortens the wait for the answer (and
+      brings the host's reading of the words sooner). A false one costs the host wasted work;
     - words and sound together: once the host has read the words up to the tentative end as a
       complete sentence (``words_read``, from a TurnHint), CONFIRMED_END as soon as the
       probability is at least ``hint`` (below ``confirm``: the words make up the difference;
@@ -265,7 +269,7 @@ class ModelTurnPolicy(TurnPolicy):
         if silence_ms >= self.late_ms and p >= self.late_threshold:
             return self._confirm("late")
         if silence_ms < self.min_silence_ms:
-            return None
+            return TurnKind.TENTATIVE_END if p >= self.tentative_threshold else None
         reading = self.words_at_pause()
         words = None if reading is None else reading.complete
         hint = self.question_threshold if reading is not None and reading.question else self.hint_threshold

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sottovoce.edge.turn import SilenceTurnPolicy, TurnKind
+from sottovoce.edge.turn import VAD_LAG_MS, SilenceTurnPolicy, TurnKind
 
 FRAME = np.zeros(320, dtype=np.int16)
 
@@ -84,6 +84,19 @@ def test_a_tentative_end_is_not_resumed_by_the_speech_it_was_called_in():
         (TurnKind.TENTATIVE_END, 12),
         (TurnKind.RESUMED, 27),  # the third frame of the new voiced run
     ]
+
+
+def test_a_tentative_end_called_in_speech_that_goes_on_is_resumed_once_the_vad_lag_is_past():
+    # the end is called on frame 12 and the VAD never stops hearing speech: no fresh voiced run
+    # will come, so the lag (VAD_LAG_MS) decides; the host must not answer the words up to 12
+    policy = _Scripted({12: TurnKind.TENTATIVE_END})
+    events = run(policy, [0.9] * 40)
+    lag = VAD_LAG_MS // 20
+    assert events == [(TurnKind.SPEECH_START, 0), (TurnKind.TENTATIVE_END, 12), (TurnKind.RESUMED, 12 + lag)]
+    # while a VAD that stops within its lag leaves the tentative end standing
+    policy = _Scripted({12: TurnKind.TENTATIVE_END})
+    events = run(policy, [0.9] * (12 + lag - 1) + [0.0] * 10)
+    assert events == [(TurnKind.SPEECH_START, 0), (TurnKind.TENTATIVE_END, 12)]
 
 
 def test_the_silence_rule_never_decides_while_the_vad_hears_speech():

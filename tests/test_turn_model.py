@@ -201,3 +201,17 @@ def test_hard_fallback_and_minimum_silence(model):
     late.late_threshold = 0.0
     ends = confirmed(late)
     assert len(ends) == 1 and 0.6 <= _at_s(ends[0], turn) <= 0.85 and ends[0].reason == "late"
+
+
+def test_the_tentative_end_does_not_wait_for_the_minimum_silence(model):
+    # The host starts its work at the tentative end: it comes as soon as the model finds the end
+    # probable, even while the lagging VAD still hears speech; the confirmed end still waits.
+    turn = render(_script(("Set a timer for ten minutes.",), (), STATEMENT_VOICES[0]), Synth())
+    policy, vad = ModelTurnPolicy(model, tentative=0.5, min_silence_ms=300, decision_window_ms=600), SileroVad()
+    signals = [s for f in frames_of(turn.pcm) for s in policy.push(f, vad.process(f))]
+    kinds = [s.kind for s in signals]
+    assert kinds.count(TurnKind.CONFIRMED_END) == 1
+    confirmed = kinds.index(TurnKind.CONFIRMED_END)
+    # (a tentative end in the gap before "ten minutes" may come and be resumed first)
+    assert kinds[confirmed - 1] is TurnKind.TENTATIVE_END
+    assert 0 <= _at_s(signals[confirmed - 1], turn) < 0.3 <= _at_s(signals[confirmed], turn)
