@@ -98,10 +98,11 @@ when a host is connected, the host's reading of the words (a TurnHint after each
 - Operating point (chosen on validation turns, never on the test set, by searching the VAD
   release, the silence before the model is heard, the decision window, a late stage and the
   thresholds; see `tools/turn/build.py`): confirmed end at
-  p >= {meta["confirm_threshold"]}, tentative end at p >= {meta["tentative_threshold"]}, between
+  p >= {meta["confirm_threshold"]} between
   {meta["min_silence_ms"]} and {meta["decision_window_ms"]} ms of VAD silence (Silero, speech released below
   p = {meta["vad_offset"]}; with 0 ms the model may call the end while Silero, which lags the last word by
-  80–200 ms, still reports speech); {late}; {_words_stage(meta)}; hard fallback at
+  80–200 ms, still reports speech); tentative end (the host starts its work) at p >= {meta["tentative_threshold"]},
+  without waiting for the VAD; {late}; {_words_stage(meta)}; hard fallback at
   {meta["max_silence_ms"]} ms of silence.
   On the held-out set this default gives {_pct(m["false_cutoff_rate"])} false cut-offs at a median latency of
   {m["median_latency_s"]} s; the bench's 5 % operating point (threshold {m["threshold_at_5pct"]}) is
