@@ -112,7 +112,8 @@ class TurnPolicy(ABC):
         min_frames = max(1, self.vad.min_speech_ms // FRAME_MS)
         # Speech counts as (re)starting only in a voiced run that began after the last decision:
         # a policy may call the end while the VAD, which lags the last word, still says speech.
-        fresh_run = min_frames <= self.voiced_run <= self.frame - self.decided_at
+        since = self.frame - self.decided_at
+        fresh_run = min_frames <= self.voiced_run <= since
         if not self.speaking:
             if fresh_run:
                 self.speaking, self.speech_frames = True, self.voiced_run
@@ -120,7 +121,6 @@ class TurnPolicy(ABC):
             return out
         if self.in_speech:
             self.speech_frames += 1
-            since = self.frame - self.decided_at
             # A tentative end called during the VAD's lag, in speech that then simply goes on,
             # would otherwise never be resumed: the host would answer the words up to it.
             talking_through = self.voiced_run > since and since * FRAME_MS >= VAD_LAG_MS

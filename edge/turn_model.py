@@ -158,7 +158,7 @@ class TurnModel:
 class ModelTurnPolicy(TurnPolicy):
     """VAD for onset and silence, the model for whether a silence ends the turn.
 
-    - no decision before ``min_silence_ms`` of VAD silence (a stop consonant is not an end).
+    - no confirmed end before ``min_silence_ms`` of VAD silence (a stop consonant is not an end).
       Silero reports silence 80-200 ms after the last word, more than the whole latency budget,
       so with ``min_silence_ms`` 0 the model may call the end while the VAD still says speech:
       the model, trained to stay low while the wearer speaks, is then the only judge;
