@@ -72,6 +72,13 @@ class History:
     def __len__(self) -> int:
         return len(self._items)
 
+    def remove(self, response_id: int) -> Exchange | None:
+        """Take an exchange back (its turn turned out to be unfinished); the removed one, if any."""
+        ex = self.find(response_id)
+        if ex is not None:
+            self._items.remove(ex)
+        return ex
+
     def find(self, response_id: int) -> Exchange | None:
         for ex in reversed(self._items):
             if ex.response_id == response_id:

@@ -5,7 +5,9 @@ cancels. On a *tentative* end of turn the session already finishes ASR, asks the
 synthesises, whispers and encodes the answer's first piece (its first sentence, or that
 sentence's opening clause: ``Reply.speech_units``), but holds it; a *confirmed* end releases
 it, RESUMED throws it away. As soon as the words are known the session tells the edge whether
-they form a complete sentence (a TurnHint), which may let the edge confirm the end sooner.
+they form a complete sentence (a TurnHint), which may let the edge confirm the end sooner. An end
+confirmed too soon is repaired here: speech that starts right after it (``_continued_turn``)
+withdraws the answer and is heard together with the turn it continues.
 Answers stream piece by piece. Every task belongs to the session and is cancelled with it,
 so a dying edge leaves nothing running.
 """
@@ -68,6 +70,12 @@ class SessionConfig:
     outbound_queue: int = 256  # HostMessages waiting for gRPC; producers wait when it is full
     max_queued_notifications: int = 8
     playback_grace_s: float = 1.0  # if the edge never reports FINISHED, assume it after this
+    # A wearer who speaks again right after the end of their turn was confirmed had not finished:
+    # the new words continue that turn, which is heard again whole and answered once (its answer,
+    # exchange and timers are taken back). "Right after": within the longest mid-turn pause, and
+    # before they can have heard enough of the answer to be replying to it.
+    continuation_gap_ms: int = 1500
+    continuation_react_ms: int = 600
 
 
 @dataclass
@@ -94,6 +102,9 @@ class Turn:
     prepared: asyncio.Task[Prepared] | None = None
     tentative_at: float | None = None  # perf_counter of the (last) TENTATIVE_END
     confirmed_at: float | None = None
+    end_seq: int | None = None  # audio seq of the CONFIRMED_END
+    release: asyncio.Task[None] | None = None
+    armed: list[Timer] = field(default_factory=list)  # timers its answer set
 
 
 @dataclass
@@ -109,6 +120,8 @@ class Response:
     cancelled: bool = False
     playback_over: bool = False
     play_until: float = 0.0  # loop time after which playback is assumed finished
+    started_seq: int | None = None  # newest uplink seq when its first audio went out
+    heard_samples: int = 0  # as the edge reported when playback ended
 
     @property
     def active(self) -> bool:
@@ -135,6 +148,7 @@ class Session:
         self._out: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.config.outbound_queue)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._turn: Turn | None = None
+        self._last_turn: Turn | None = None  # the latest confirmed turn (a continuation may reopen it)
         self._response: Response | None = None
         self._responses: OrderedDict[int, Response] = OrderedDict()  # recent, for late events
         self._response_ids = itertools.count(1)
@@ -299,22 +313,28 @@ class Session:
         elif ev.kind == pb.TurnEvent.RESUMED:
             self._discard_prepared(turn)
         elif ev.kind == pb.TurnEvent.CONFIRMED_END:
-            turn.confirmed_at = time.perf_counter()
+            turn.confirmed_at, turn.end_seq = time.perf_counter(), ev.audio_seq
             if turn.prepared is None:  # no tentative end first: do everything now
                 turn.tentative_at = turn.confirmed_at
                 turn.prepared = self._spawn(self._prepare(turn, ev.audio_seq), f"prepare-{turn.turn_id}")
             self._turn = None
             self.uplink.in_turn = False
-            self._spawn(self._release(turn), f"release-{turn.turn_id}")
+            self._last_turn = turn
+            turn.release = self._spawn(self._release(turn), f"release-{turn.turn_id}")
         else:
             await self._bad_request("turn", f"turn event kind {ev.kind} unknown")
 
     async def _speech_start(self, ev: pb.TurnEvent) -> None:
+        continued = self._continued_turn(ev)
+        if continued is not None:
+            await self._take_back(continued, ev)
         if ev.barge_in and self._response and not self._response.done and not self._response.cancelled:
             await self._cancel(self._response.response_id, "barge_in")
         if self._turn:
             self._drop_turn(self._turn)
-        start_seq = (ev.audio_seq - self.config.preroll_ms // FRAME_MS) % SEQ_MOD
+        start_seq = (
+            continued.start_seq if continued else (ev.audio_seq - self.config.preroll_ms // FRAME_MS) % SEQ_MOD
+        )
         transcriber = StreamingTranscriber(
             self.models.asr,
             lambda: self.uplink.slice(start_seq),
@@ -324,6 +344,47 @@ class Session:
         self.uplink.in_turn = True
         # The edge announces speech a few frames after its onset: that audio is already here.
         transcriber.audio_grew(self.uplink.samples_since(start_seq))
+
+    def _continued_turn(self, ev: pb.TurnEvent) -> Turn | None:
+        """The confirmed turn this speech goes on from, if it starts right after it (see
+        ``SessionConfig.continuation_gap_ms``); measured in uplink frames, so on the audio's clock."""
+        last, cfg = self._last_turn, self.config
+        if last is None or last.end_seq is None or self._turn is not None:
+            return None
+        if (ev.audio_seq - last.end_seq) % SEQ_MOD * FRAME_MS > cfg.continuation_gap_ms:
+            return None
+        r = self._answer_to(last)
+        if r is not None and (r.playback_over and not r.cancelled):
+            return None  # the whole answer was heard
+        if r is not None and r.started_seq is not None:
+            # The uplink runs in real time while the answer plays; the edge may also have said
+            # how much was heard already (a playback that ended before this speech began).
+            heard_ms = max((ev.audio_seq - r.started_seq) % SEQ_MOD * FRAME_MS, r.heard_samples * 1000 // SAMPLE_RATE)
+            if heard_ms > cfg.continuation_react_ms:
+                return None
+        return last
+
+    async def _take_back(self, turn: Turn, ev: pb.TurnEvent) -> None:
+        """The wearer went on: withdraw the answer to the turn they had not finished, its exchange
+        and the timers it set; the new turn hears the whole of it again."""
+        self._last_turn = None
+        if turn.release is not None and not turn.release.done():  # still preparing or speaking
+            turn.release.cancel()
+            await asyncio.gather(turn.release, return_exceptions=True)
+        r = self._answer_to(turn)
+        if r is not None:
+            await self._cancel(r.response_id, "continued")
+            self.history.remove(r.response_id)
+        for timer in turn.armed:
+            self.timers.cancel(timer.id)
+        self.counters["continued_turns"] = self.counters.get("continued_turns", 0) + 1
+        log.info(
+            "turn %d continues turn %d (%d ms after its end); its answer is withdrawn",
+            ev.turn_id, turn.turn_id, (ev.audio_seq - (turn.end_seq or 0)) % SEQ_MOD * FRAME_MS,
+        )  # fmt: skip
+
+    def _answer_to(self, turn: Turn) -> Response | None:
+        return next((r for r in reversed(self._responses.values()) if r.turn_id == turn.turn_id), None)
 
     def _discard_prepared(self, turn: Turn) -> None:
         if turn.prepared is not None:
@@ -392,7 +453,7 @@ class Session:
             log.info("turn %d: heard %r -> no answer | asr %.0f ms after tentative", turn.turn_id, text, asr_ms)
             self._kick_notifications()  # a timer that fired during the turn may speak now
             return
-        self._apply_effects(prepared.reply)
+        turn.armed = self._apply_effects(prepared.reply)
         response = await self._new_response(turn.turn_id, text, prepared.reply)
         first_sent = await self._speak(response, prepared.encoder, prepared.first)
         log.info(
@@ -403,14 +464,17 @@ class Session:
             1000 * (first_sent - (turn.confirmed_at or first_sent)),
         )  # fmt: skip
 
-    def _apply_effects(self, reply: Reply) -> None:
+    def _apply_effects(self, reply: Reply) -> list[Timer]:
+        """Carry out what the reply does besides speaking; the timers it armed."""
         if reply.cancel_timers:
             self.timers.cancel_all()
+        armed = []
         for req in reply.arm_timers:
             try:
-                self.timers.arm(req)
+                armed.append(self.timers.arm(req))
             except TooManyTimers as exc:
                 log.warning("session %s: %s", self.session_id, exc)
+        return armed
 
     # ------------------------------------------------------------------ responses
 
@@ -446,7 +510,7 @@ class Session:
             for packet in rendered.packets:
                 await self._send(audio=pb.ResponseAudio(response_id=r.response_id, seq=seq, opus=packet))
                 if seq == 0:
-                    first_sent = time.perf_counter()
+                    first_sent, r.started_seq = time.perf_counter(), self.uplink.last_seq
                 seq += 1
                 r.sent_samples = seq * FRAME_SAMPLES
         r.done = True
@@ -494,6 +558,7 @@ class Session:
         if ev.kind == pb.PlaybackEvent.STARTED:
             return
         r.playback_over = True
+        r.heard_samples = ev.heard_samples
         if ev.kind == pb.PlaybackEvent.INTERRUPTED:
             heard = r.spoken.text_until(ev.heard_samples)
             self.history.truncate(ev.response_id, heard)

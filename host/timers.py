@@ -65,6 +65,13 @@ class Timers:
     async def next_fired(self) -> Timer:
         return await self._fired.get()
 
+    def cancel(self, timer_id: int) -> bool:
+        """Disarm one pending timer; False if it already fired or never existed."""
+        timer = self._pending.pop(timer_id, None)
+        if timer is not None and timer.task:
+            timer.task.cancel()
+        return timer is not None
+
     def cancel_all(self) -> int:
         n = len(self._pending)
         for timer in self._pending.values():

@@ -31,3 +31,11 @@ def test_history_truncates_the_right_exchange_and_repeat_skips_empty_answers():
     for i in range(3, 6):
         h.add(Exchange("q", f"A{i}.", i))
     assert len(h) == 3 and h.find(1) is None
+
+
+def test_an_exchange_is_taken_back_by_its_response():
+    h = History()
+    h.add(Exchange("set a timer for", "For how long?", 1))
+    h.add(Exchange("what time is it", "Noon.", 2))
+    assert h.remove(1).user == "set a timer for" and h.remove(1) is None
+    assert [ex.response_id for ex in h] == [2]

@@ -142,3 +142,17 @@ def test_number_words():
     assert ordinal_words(21) == "twenty-first" and ordinal_words(12) == "twelfth"
     assert words_to_digits("twenty seven plus a hundred and five") == "27 plus 105"
     assert words_to_digits("five and six") == "5 and 6"
+
+
+async def test_one_timer_is_taken_back_and_never_fires(ctx):
+    requests = (await SkillResponder().respond("Set a timer for five minutes.", ctx)).arm_timers * 2
+    kept, taken_back = (ctx.timers.arm(r) for r in requests)
+    assert ctx.timers.cancel(taken_back.id) and not ctx.timers.cancel(taken_back.id)
+    assert ctx.timers.pending() == [kept]
+    fired = asyncio.ensure_future(ctx.timers.next_fired())
+    await ctx.clock.advance(300)
+    assert fired.result() is kept
+    again = asyncio.ensure_future(ctx.timers.next_fired())
+    await ctx.clock.advance(300)
+    assert ctx.timers.pending() == [] and not again.done()
+    again.cancel()

@@ -41,6 +41,7 @@ def speech() -> dict[str, list[bytes]]:
         "repeat": "Say that again.",
         "time": "What time is it?",
         "unfinished": "Also set a timer for",
+        "minutes": "five minutes.",
     }
     return {k: [enc.encode(f) for f in frames_of(tts.synthesize(v))] for k, v in phrases.items()}
 
@@ -212,6 +213,48 @@ async def test_resumed_discards_preemptive_work(server, speech):
     finals = [m.transcript.text for m in msgs if m.WhichOneof("body") == "transcript" and m.transcript.final]
     assert len(started) == 1 and started[0].response_id == 1
     assert len(finals) == 1 and "time" in finals[0].lower() and "12" in finals[0]
+    await edge.close()
+
+
+def _final(msgs: list[pb.HostMessage], turn_id: int) -> str:
+    texts = [m.transcript.text for m in msgs if m.WhichOneof("body") == "transcript" and m.transcript.final]
+    turns = [m.transcript.turn_id for m in msgs if m.WhichOneof("body") == "transcript" and m.transcript.final]
+    return next(t for t, i in zip(texts, turns, strict=True) if i == turn_id)
+
+
+async def _answering_a_cut_off_turn(port: int, speech) -> tuple[Edge, list[pb.HostMessage]]:
+    """A session whose first turn was confirmed mid-sentence, its answer on the way."""
+    edge = Edge(port)
+    edge.start()
+    await edge.accepted()
+    edge.utterance(1, speech["unfinished"])
+    return edge, await edge.recv_until(lambda m: m.WhichOneof("body") == "audio")
+
+
+async def test_speech_right_after_a_confirmed_end_continues_that_turn(server, speech):
+    edge, msgs = await _answering_a_cut_off_turn(server.port, speech)
+    cut_off = msgs[-1].audio.response_id
+    # The wearer goes on before they can have heard the answer: one turn, heard whole, one answer.
+    onset = edge.audio(speech["minutes"])
+    edge.turn(pb.TurnEvent.SPEECH_START, 2, onset, barge_in=True)
+    edge.silence_frames(10)
+    edge.turn(pb.TurnEvent.TENTATIVE_END, 2, edge.seq - 1)
+    edge.turn(pb.TurnEvent.CONFIRMED_END, 2, edge.seq - 1)
+    msgs += await edge.recv_until(lambda m: _is(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == 2)
+    assert any(_is(pb.ResponseEvent.CANCELLED)(m) and m.response.response_id == cut_off for m in msgs)
+    heard = _final(msgs, 2).lower()
+    assert "timer for" in heard and ("5 minutes" in heard or "five minutes" in heard), heard
+    assert msgs[-1].response.text.startswith("Okay, a five minute timer")
+    await edge.close()
+
+
+async def test_speech_after_hearing_the_answer_is_a_turn_of_its_own(server, speech):
+    edge, _ = await _answering_a_cut_off_turn(server.port, speech)
+    edge.silence_frames(40)  # 0.8 s of the answer heard: the wearer is replying to it
+    edge.utterance(2, speech["time"])
+    msgs = await edge.recv_until(lambda m: _is(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == 2)
+    heard = _final(msgs, 2).lower()
+    assert "time" in heard and "timer" not in heard, heard
     await edge.close()
 
 
