@@ -182,8 +182,10 @@ class ModelTurnPolicy(TurnPolicy):
       so the wait is not heard; words that read unfinished ("set a timer for") cancel it.
       Without a reading (no host, an unsure transcript) the model decides alone;
     - the words' late stage: complete words and ``words_late_ms`` of silence confirm at the lower
-      ``words_late_threshold`` (a request whose end the model finds merely possible, as with a
-      voice whose final fall it hears poorly, need not wait for the fallback);
+      ``words_late_threshold`` (0: whatever the model says). A request whose end the model finds
+      merely possible, as with a voice whose final fall it hears poorly, need not wait for the
+      fallback (a pause it cuts that the wearer talks straight through, the host repairs: it
+      withdraws the answer and hears the turn whole);
     - the late stage: from ``late_ms`` of silence on, CONFIRMED_END once the probability reaches
       the lower ``late_threshold`` (a turn the model finds merely likely to be over should not
       wait for the fallback);

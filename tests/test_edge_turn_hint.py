@@ -153,7 +153,9 @@ def test_with_a_host_a_sure_model_waits_for_the_words(model):
 
 def test_a_question_needs_less_of_the_model_than_a_statement(model):
     # A question's final rise sounds like a speaker going on; its words say otherwise.
-    policy = _Sure(model, confirm=0.99, hint=0.99, question=0.9, words_wait_ms=300, max_silence_ms=1000)
+    policy = _Sure(
+        model, confirm=0.99, hint=0.99, question=0.9, words_wait_ms=300, words_late_threshold=1.0, max_silence_ms=1000
+    )
     policy.host_reads_words = True
     sure = _Sure.SPEECH + 2
     assert _drive(policy, 90, (5, True, True)) == [(TENTATIVE, sure, ""), (CONFIRMED, sure + 5, "words")]

@@ -63,3 +63,29 @@ def test_the_answer_waits_for_the_later_of_the_end_and_the_hosts_work():
     # announced at 100 ms, confirmed at 600 ms: the host was ready first, the confirmation decides
     slow = ev.score([episode], [[ev.End(last_word + 5, last_word + 30)]])
     assert slow.latencies[0] == pytest.approx(0.6) and slow.answer_latencies[0] == pytest.approx(0.6)
+
+
+def test_a_cut_off_the_wearer_talks_through_counts_as_repaired():
+    import numpy as np
+
+    from sottovoce.host.session import SessionConfig
+    from sottovoce.tools.turn import evaluate as ev
+    from sottovoce.tools.turn.corpus import Turn
+
+    cfg = SessionConfig()
+    assert (cfg.continuation_gap_ms, cfg.continuation_react_ms, ev.ANSWER_PREP_MS) == (1500, 600, 400)
+
+    def cut_in_pause(pause_s: float) -> ev.Outcome:
+        """A 1 s phrase, a pause, a 1 s phrase; the end called 150 ms into the pause."""
+        resume = 16000 + round(pause_s * 16000)
+        turn = Turn(script=None, pcm=np.zeros(resume + 48000, np.int16), speech=[(0, 16000), (resume, resume + 16000)])
+        episode = ev.Episode(turn, [], np.zeros(0), np.zeros((0, 1)))
+        cut = 16000 // 320 + 6
+        return ev.score([episode], [[ev.End(cut, cut)]])
+
+    # the answer starts 0.57 s into the pause: resuming 1.0 s in, 0.43 s of it was heard
+    short = cut_in_pause(1.0)
+    assert (short.cutoffs, short.repaired, short.unrepaired_cutoff_rate) == (1, 1, 0.0)
+    # resuming 1.4 s in, 0.83 s of it was heard: the wearer was answering it, nothing to repair
+    long = cut_in_pause(1.4)
+    assert (long.cutoffs, long.repaired, long.false_cutoff_rate, long.unrepaired_cutoff_rate) == (1, 0, 1.0, 1.0)

@@ -60,6 +60,7 @@ def _summary(o: ev.Outcome) -> dict:
         "false_cutoff_at_300ms": _num(o.false_cutoff_at_budget),
         "ends_within_300ms": _num(o.ends_within_budget),
         "false_cutoff_rate": _num(o.false_cutoff_rate),
+        "false_cutoff_unrepaired": _num(o.unrepaired_cutoff_rate),
         "median_latency_s": _num(o.median_latency_s),
         "mean_latency_s": _num(o.mean_latency_s),
         "median_answer_s": _num(o.median_answer_s),
@@ -185,6 +186,12 @@ def table(result: dict) -> str:
             f"{_fmt(r.get('median_answer_s')):>8} / {_fmt(r.get('mean_answer_s'))}"
         )
     m, h = result["model"], result["held_out"]
+    if "model_with_words" in result:
+        w = result["model_with_words"]
+        lines.append(
+            f"model + host's words: {_fmt(w['false_cutoff_unrepaired'], True)} of pauses cut off beyond repair "
+            "(the wearer resumes only after hearing 0.6 s of the answer, or 1.5 s after the end)"
+        )
     lines.append(
         f"model: {m['size_bytes'] / 1024:.1f} KB, {m['us_per_frame']:.0f} µs per 20 ms frame, "
         f"5 % operating point at threshold {m['threshold_at_5pct']}; "

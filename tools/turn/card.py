@@ -33,6 +33,11 @@ def _all_templates() -> int:
     return sum(len(t) for t in lists)
 
 
+def _cutoffs(row: dict) -> str:
+    unrepaired = row.get("false_cutoff_unrepaired")
+    return _pct(row["false_cutoff_rate"]) + ("" if unrepaired is None else f" ({_pct(unrepaired)} unrepaired)")
+
+
 def _words_stage(meta: dict) -> str:
     veto = (
         f"with a host connected, an end the model alone is sure of waits up to {meta['words_wait_ms']} ms "
@@ -41,13 +46,15 @@ def _words_stage(meta: dict) -> str:
     if meta.get("hint_threshold", 1.0) >= meta["confirm_threshold"]:
         return f"{veto}; the words never confirm on their own (no threshold kept validation within 5 %)"
     sweep = "; ".join(
-        f"{r['hint_threshold']}/{r['question_threshold']}: {_pct(r['false_cutoff_rate'])} / {r['mean_answer_s']} s"
+        f"{r['hint_threshold']}/{r['question_threshold']}: {_cutoffs(r)} / {r['mean_answer_s']} s"
         for r in meta["hint_sweep"]
     )
     return (
         f"{veto}; once the host has read the words up to a tentative end as a complete sentence, p >= "
         f"{meta['hint_threshold']} confirms (p >= {meta['question_threshold']} for a question: its final rise "
         f"sounds like a speaker going on, its words do not); chosen on validation turns with the real ASR pass, "
+        "cut-offs counted as unrepaired when the wearer resumes only after hearing 0.6 s of the answer or "
+        "1.5 s after the end (sooner, the host withdraws the answer and hears the turn whole), "
         f"the reading arriving {meta['hint_delay_ms']} ms after the tentative end (statement/question thresholds: "
         f"false cut-offs / mean answer latency: {sweep}){_words_late(meta)}"
     )
@@ -59,11 +66,16 @@ def _words_late(meta: dict) -> str:
         return ""
     sweep = "; ".join(
         f"{r['words_late_ms']} ms / {r['words_late_threshold']}: "
-        f"{_pct(r['false_cutoff_rate'])} / {r['mean_answer_s']} s"
+        f"{_cutoffs(r)} / {r['mean_answer_s']} s"
         for r in rows
     )
     ms, th = meta["words_late_ms"], meta["words_late_threshold"]
-    chosen = "none kept" if th >= 1.0 else f"after {ms} ms of silence complete words confirm at p >= {th}"
+    if th >= 1.0:
+        chosen = "none kept"
+    elif th <= 0.0:
+        chosen = f"after {ms} ms of silence complete words end the turn, whatever the model says"
+    else:
+        chosen = f"after {ms} ms of silence complete words confirm at p >= {th}"
     return f"; the words' late stage: {chosen} (silence / threshold: false cut-offs / mean answer latency: {sweep})"
 
 

@@ -18,6 +18,11 @@ and ends (before noise and Opus).
   confirmed end follows and plays once both are done: ``max(confirmed, tentative + prep)`` minus
   the end of the last word, with ``prep`` the host's measured time (ANSWER_PREP_MS). A policy
   that decides sooner than the host can answer gains nothing audible.
+- **Repaired** cut-offs: those the host undoes (``SessionConfig.continuation_gap_ms`` and
+  ``continuation_react_ms``): the wearer resumes within the gap of the confirmed end and before
+  hearing that much of the answer (taken to start at the answer latency above), so their turn is
+  heard whole and answered once; they cost the wearer the start of a withdrawn answer, not their
+  request. Only cut-offs in a pause count; the false cut-off rate counts them all.
 - **At 5 % false cut-offs**: the model's confirm threshold is swept, and the operating point is
   the one with the lowest median latency among those with a false cut-off rate <= 5 %. A fixed
   silence rule has no knob: its latency counts only if its own false cut-off rate is <= 5 %.
@@ -38,6 +43,7 @@ from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
 from sottovoce.edge.vad import SileroVad, Vad
 from sottovoce.host import completeness
 from sottovoce.host.asr import AsrResult
+from sottovoce.host.session import SessionConfig
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, frames_of
 from sottovoce.tools.turn.corpus import FINAL_SILENCE_MS, Turn
 
@@ -101,6 +107,7 @@ def _mean_wait(seconds: np.ndarray) -> float:
 class Outcome:
     pauses: int
     cutoffs: int  # pauses cut + early ends while speaking
+    repaired: int  # ... of which the host's continuation rule undoes (see the module docstring)
     cutoffs_in_budget: int
     early_in_speech: int
     latencies: np.ndarray  # seconds, one per turn (inf = never confirmed)
@@ -109,6 +116,10 @@ class Outcome:
     @property
     def false_cutoff_rate(self) -> float:
         return self.cutoffs / max(1, self.pauses)
+
+    @property
+    def unrepaired_cutoff_rate(self) -> float:
+        return (self.cutoffs - self.repaired) / max(1, self.pauses)
 
     @property
     def false_cutoff_at_budget(self) -> float:
@@ -188,9 +199,11 @@ def confirmed_ends(policy: TurnPolicy, episode: Episode, host: HostReading | Non
 
 
 def score(episodes: Sequence[Episode], ends_per_episode: Sequence[list[End]]) -> Outcome:
-    pauses = cutoffs = in_budget = in_speech = 0
+    pauses = cutoffs = in_budget = in_speech = repaired = 0
     latencies, answers = [], []
     prep = ANSWER_PREP_MS * SAMPLE_RATE // 1000
+    host = SessionConfig()
+    gap, react = (ms * SAMPLE_RATE // 1000 for ms in (host.continuation_gap_ms, host.continuation_react_ms))
     for episode, ends in zip(episodes, ends_per_episode, strict=True):
         turn = episode.turn
         windows = turn.pauses()
@@ -212,9 +225,11 @@ def score(episodes: Sequence[Episode], ends_per_episode: Sequence[list[End]]) ->
                 cut[hit] = True
                 cutoffs += 1
                 in_budget += (t - windows[hit][0]) / SAMPLE_RATE <= BUDGET_S
+                resume, answer_at = windows[hit][1], max(t, (end.tentative + 1) * FRAME_SAMPLES + prep)
+                repaired += resume - t <= gap and resume - answer_at <= react
         latencies.append(latency)
         answers.append(answer)
-    return Outcome(pauses, cutoffs, in_budget, in_speech, np.asarray(latencies), np.asarray(answers))
+    return Outcome(pauses, cutoffs, repaired, in_budget, in_speech, np.asarray(latencies), np.asarray(answers))
 
 
 def evaluate(policy: TurnPolicy, episodes: Sequence[Episode], host: HostReading | None = None) -> Outcome:
