@@ -131,6 +131,11 @@ class Response:
         return not self.done or asyncio.get_running_loop().time() < self.play_until
 
 
+def _ms_between(first_seq: int, later_seq: int) -> int:
+    """Audio time from one uplink frame to a later one (the counter wraps)."""
+    return (later_seq - first_seq) % SEQ_MOD * FRAME_MS
+
+
 class Session:
     def __init__(self, models: HostModels, config: SessionConfig | None = None, clock: Clock | None = None):
         self.models = models
@@ -351,7 +356,7 @@ class Session:
         last, cfg = self._last_turn, self.config
         if last is None or last.end_seq is None or self._turn is not None:
             return None
-        if (ev.audio_seq - last.end_seq) % SEQ_MOD * FRAME_MS > cfg.continuation_gap_ms:
+        if _ms_between(last.end_seq, ev.audio_seq) > cfg.continuation_gap_ms:
             return None
         r = self._answer_to(last)
         if r is not None and (r.playback_over and not r.cancelled):
@@ -359,7 +364,7 @@ class Session:
         if r is not None and r.started_seq is not None:
             # The uplink runs in real time while the answer plays; the edge may also have said
             # how much was heard already (a playback that ended before this speech began).
-            heard_ms = max((ev.audio_seq - r.started_seq) % SEQ_MOD * FRAME_MS, r.heard_samples * 1000 // SAMPLE_RATE)
+            heard_ms = max(_ms_between(r.started_seq, ev.audio_seq), r.heard_samples * 1000 // SAMPLE_RATE)
             if heard_ms > cfg.continuation_react_ms:
                 return None
         return last
@@ -380,7 +385,7 @@ class Session:
         self.counters["continued_turns"] = self.counters.get("continued_turns", 0) + 1
         log.info(
             "turn %d continues turn %d (%d ms after its end); its answer is withdrawn",
-            ev.turn_id, turn.turn_id, (ev.audio_seq - (turn.end_seq or 0)) % SEQ_MOD * FRAME_MS,
+            ev.turn_id, turn.turn_id, _ms_between(turn.end_seq or 0, ev.audio_seq),
         )  # fmt: skip
 
     def _answer_to(self, turn: Turn) -> Response | None:

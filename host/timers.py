@@ -73,9 +73,4 @@ class Timers:
         return timer is not None
 
     def cancel_all(self) -> int:
-        n = len(self._pending)
-        for timer in self._pending.values():
-            if timer.task:
-                timer.task.cancel()
-        self._pending.clear()
-        return n
+        return sum(self.cancel(timer_id) for timer_id in list(self._pending))

@@ -190,7 +190,7 @@ def table(result: dict) -> str:
         w = result["model_with_words"]
         lines.append(
             f"model + host's words: {_fmt(w['false_cutoff_unrepaired'], True)} of pauses cut off beyond repair "
-            "(the wearer resumes only after hearing 0.6 s of the answer, or 1.5 s after the end)"
+            f"({ev.UNREPAIRED})"
         )
     lines.append(
         f"model: {m['size_bytes'] / 1024:.1f} KB, {m['us_per_frame']:.0f} µs per 20 ms frame, "

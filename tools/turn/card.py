@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sottovoce.edge.features import N_FEATURES
+from sottovoce.tools.turn import evaluate as ev
 from sottovoce.tools.turn import sentences as S
 from sottovoce.tools.turn.corpus import (
     DECISION_WINDOW_MS,
@@ -53,8 +54,8 @@ def _words_stage(meta: dict) -> str:
         f"{veto}; once the host has read the words up to a tentative end as a complete sentence, p >= "
         f"{meta['hint_threshold']} confirms (p >= {meta['question_threshold']} for a question: its final rise "
         f"sounds like a speaker going on, its words do not); chosen on validation turns with the real ASR pass, "
-        "cut-offs counted as unrepaired when the wearer resumes only after hearing 0.6 s of the answer or "
-        "1.5 s after the end (sooner, the host withdraws the answer and hears the turn whole), "
+        f"cut-offs counted as unrepaired when {ev.UNREPAIRED} (sooner, the host withdraws the answer and "
+        "hears the turn whole), "
         f"the reading arriving {meta['hint_delay_ms']} ms after the tentative end (statement/question thresholds: "
         f"false cut-offs / mean answer latency: {sweep}){_words_late(meta)}"
     )

@@ -47,6 +47,12 @@ from sottovoce.host.session import SessionConfig
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, frames_of
 from sottovoce.tools.turn.corpus import FINAL_SILENCE_MS, Turn
 
+_HOST = SessionConfig()  # the host's continuation rule, which decides what counts as repaired
+UNREPAIRED = (
+    f"the wearer resumes only after hearing {_HOST.continuation_react_ms / 1000:g} s of the answer or "
+    f"{_HOST.continuation_gap_ms / 1000:g} s after the end"
+)
+
 RESUME_SLACK = 1600  # samples (100 ms): a decision this soon after speech resumes is still the pause's
 BUDGET_S = 0.3
 MAX_FALSE_CUTOFF = 0.05
@@ -202,8 +208,7 @@ def score(episodes: Sequence[Episode], ends_per_episode: Sequence[list[End]]) ->
     pauses = cutoffs = in_budget = in_speech = repaired = 0
     latencies, answers = [], []
     prep = ANSWER_PREP_MS * SAMPLE_RATE // 1000
-    host = SessionConfig()
-    gap, react = (ms * SAMPLE_RATE // 1000 for ms in (host.continuation_gap_ms, host.continuation_react_ms))
+    gap, react = (ms * SAMPLE_RATE // 1000 for ms in (_HOST.continuation_gap_ms, _HOST.continuation_react_ms))
     for episode, ends in zip(episodes, ends_per_episode, strict=True):
         turn = episode.turn
         windows = turn.pauses()
