@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sottovoce.host.completeness import HANGING_WORDS, MIN_ASR_CONFIDENCE, judge
+from sottovoce.host.completeness import HANGING_WORDS, MIN_ASR_CONFIDENCE, MIN_LAST_WORD_CONFIDENCE, judge
 
 SURE = 0.9
 
@@ -39,6 +39,13 @@ def test_an_unsure_transcript_is_never_complete_nor_surely_unfinished():
     assert not verdict.complete and not verdict.sure and verdict.reason.startswith("unsure transcript")
     assert not judge("", SURE).sure
     assert judge("Set a timer for", SURE).sure  # unfinished, and sure of it: the edge may wait
+
+
+def test_an_unsure_last_word_is_no_reading():
+    # "station and," heard as "station end.": the sentence is sure, its last word is not
+    assert judge("I was going to the station end.", SURE, MIN_LAST_WORD_CONFIDENCE * 1.01).complete
+    verdict = judge("I was going to the station end.", SURE, MIN_LAST_WORD_CONFIDENCE * 0.99)
+    assert not verdict.complete and not verdict.sure and verdict.reason.startswith("unsure of 'end'")
 
 
 @pytest.mark.parametrize("text", ["The code is 417.", "Call me back on 555 0134", "Leave at half past six."])

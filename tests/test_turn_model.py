@@ -178,6 +178,19 @@ def test_mid_sentence_pause_is_not_an_end_with_the_words_either(chunks, host_rea
     assert len(ends) == 1 and ends[0] >= 0, f"cut the wearer off: {ends}"
 
 
+def test_the_recogniser_tells_how_sure_it_is_of_the_last_word(host_reading):
+    # Cut at "station and,", Whisper writes "station end." torn between the two words; a finished
+    # sentence's last word it is sure of. Only the last word's probability shows the difference.
+    from sottovoce.host.completeness import MIN_LAST_WORD_CONFIDENCE
+
+    turn = render(_script(("I was going to the station and,", "then home."), (900,), PIPER), Synth())
+    pause_start, _ = turn.pauses()[0]
+    cut = host_reading.transcribe(turn.pcm[: pause_start + SAMPLE_RATE // 4])
+    assert cut.last_word_prob < MIN_LAST_WORD_CONFIDENCE, cut
+    whole = host_reading.transcribe(turn.pcm)
+    assert whole.text.rstrip(".").endswith("home") and whole.last_word_prob >= 0.9, whole
+
+
 def test_hard_fallback_and_minimum_silence(model):
     voice = ESPEAK
     # a model that is never sure still ends the turn at the maximum silence...

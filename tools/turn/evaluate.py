@@ -171,7 +171,7 @@ class HostReading:
         if key not in self._cache:
             result = self.transcribe(episode.turn.pcm[: (frame + 1) * FRAME_SAMPLES])
             self.decode_s.append(result.decode_s)
-            verdict = completeness.judge(result.text, result.confidence)
+            verdict = completeness.judge(result.text, result.confidence, result.last_word_prob)
             seconds = result.decode_s if self.delay_ms is None else self.delay_ms / 1000
             delay = math.ceil(seconds * SAMPLE_RATE / FRAME_SAMPLES) + 1
             reading = WordsReading(frame, verdict.complete, verdict.question) if verdict.sure else None
