@@ -194,9 +194,13 @@ The rendered corpus is cached under `.cache/turn/` (git-ignored).
   Piper question the model mostly waits for the fallback. Training on twice as much Piper (40 %
   of turns, corpus v6) did not fix this: it decided 47 % of Piper's held-out ends within 300 ms
   (this model: 37 %) and grew surer that Piper's questions are pauses.
-- The host's reading of the words cannot rescue those turns on its own: Whisper tidies a
-  fragment into a sentence (it drops a trailing "and" or "um" and closes "we should try the
-  new" with a full stop), and a pause in a list reads complete anyway.
+- The host's reading of the words rescues only part of those turns, and at a price: the words'
+  late stage ends a turn whose words read complete after some silence whatever the model says,
+  so a pause after a chunk that reads complete is cut (the Piper table's cut-offs), and the
+  host can only repair those the wearer talks straight through. Whisper tidies a fragment into a
+  sentence (it drops a trailing "um" and closes "we should try the new" with a full stop), and a
+  pause in a list reads complete anyway. A reading counts only if the recogniser is sure of the
+  last word: a trailing "and" it half hears as "end" ("station end.") is no reading at all.
 - eSpeak variants without a phrase-final intonation contrast (robot, whisper, monotone; see
   `corpus.ESPEAK_VARIANTS`) are left out of both training and test data: they carry no
   prosodic end-of-turn cue at all.
@@ -208,9 +212,10 @@ The rendered corpus is cached under `.cache/turn/` (git-ignored).
   median it beats and whose cut-offs it avoids.
 - A statement that ends on a number ("mute notifications until three thirty", "my code is
   417") gets no reading from the words (a dictated number may go on): the model decides it alone.
-- In `sottovoce demo` the interrupting turn "Stop. What is twelve times seven?" ends by the
-  fallback in every run: on the Piper voice the model hears the question's end as a pause
-  (p 0.05–0.5 after it) and neither the words threshold nor a question threshold reaches that low.
+- In `sottovoce demo` (Piper) the model is unsure after three of the five turns ("What time is
+  it?", "Tell me about the history of Rome.", "Stop. What is twelve times seven?": p 0.3–0.6
+  after them): they end by the words, as late as a 500 ms silence rule would end them. Only the
+  turns it is sure of (the timer, the battery question) are answered sooner.
 """
     path.write_text(text)
 
