@@ -207,6 +207,8 @@ class WhisperAsr:
             if looping and window < 30.0:
                 window = 30.0
                 text, no_speech, logprob, last_word = self._decode(audio, window)
+        # (a repeat collapsed off the end leaves last_word describing a word no longer there: the
+        # reading errs towards unsure, which only means the edge decides without the words)
         text = collapse_repeat(text)
         if no_speech > cfg.no_speech_threshold and logprob < -0.5:
             text = ""
