@@ -205,6 +205,8 @@ class WhisperAsr:
                 or _restart_at(text) is not None
             )
             if looping and window < 30.0:
+                # worth a line: the full window costs ~0.4 s more, which the wearer waits for
+                log.info("decode looked repetitive (%r): redone with the 30 s window", text)
                 window = 30.0
                 text, no_speech, logprob, last_word = self._decode(audio, window)
         # (a repeat collapsed off the end leaves last_word describing a word no longer there: the
