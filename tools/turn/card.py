@@ -214,8 +214,10 @@ The rendered corpus is cached under `.cache/turn/` (git-ignored).
   417") gets no reading from the words (a dictated number may go on): the model decides it alone.
 - In `sottovoce demo` (Piper) the model is unsure after three of the five turns ("What time is
   it?", "Tell me about the history of Rome.", "Stop. What is twelve times seven?": p 0.3–0.6
-  after them): they end by the words, as late as a 500 ms silence rule would end them. Only the
-  turns it is sure of (the timer, the battery question) are answered sooner.
+  after them): they end by the words, as late as a 500 ms silence rule would end them, or by the
+  fallback when the model never reaches the tentative threshold (no tentative end, so the host
+  never reads the words). Only the turns it is sure of (the timer, the battery question) are
+  answered sooner.
 """
     path.write_text(text)
 
