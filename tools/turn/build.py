@@ -57,6 +57,13 @@ WORDS_LATE_CHOICES = ((MAX_SILENCE_MS, 1.0), (500, 0.0), (600, 0.0), (800, 0.0),
 # was going to the station and, | then home." (Piper, 900 ms), which Whisper reads as "I was
 # going to the station end.". It is kept since the completeness reading asks for the recogniser's
 # confidence in the last word (0.30 for "end", against 0.30 for "and"): such a reading is unsure.
+# A words' late stage only acts on a pause the host has read, so on one where the model's p has
+# reached the tentative threshold: "0.0" means "probable at some point, and complete words". Tried
+# and not kept (session 8): the silence alone calling a tentative end 350 ms in, so the words of
+# a turn the model never finds probable get read too (the demo's "Stop. What is twelve times
+# seven?" waited for the fallback once that way). Every 0.0 stage then cut too many pauses on
+# validation (500/600/800 ms: 9.2/7.4/5.5 %, over the cap) and 600 ms / 0.5 was chosen, which
+# asks for p 0.5 again: no turn the model finds improbable gained, and some it had would be lost.
 HINT_DELAY_MS = 250
 WORDS_WAIT_MS = 300
 WORDS_SLACK_S = 0.05
