@@ -22,6 +22,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sottovoce.host.asr import AsrResult
 
 # Words an English sentence almost never ends on: articles, possessives, the prepositions that
 # need an object, conjunctions, subject pronouns and fillers. Words that end elliptical or short
@@ -99,3 +103,9 @@ def judge(text: str, asr_confidence: float, last_word_confidence: float = 1.0) -
     if _ends_on_number(words) and not question:
         return Completeness(False, "a number may go on", sure=False)
     return Completeness(True, "question" if question else "sentence", question=question)
+
+
+def judge_result(result: AsrResult) -> Completeness:
+    """``judge`` on a final ASR pass, with the recogniser's own confidences: the host's TurnHint
+    and the turn tools' replay of it read the words the same way."""
+    return judge(result.text, result.confidence, result.last_word_prob)

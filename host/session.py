@@ -415,7 +415,7 @@ class Session:
         return Prepared(result, reply, encoder, first, asr_done)
 
     async def _hint(self, turn: Turn, end_seq: int, result: AsrResult) -> None:
-        verdict = completeness.judge(result.text, result.confidence, result.last_word_prob)
+        verdict = completeness.judge_result(result)
         key = "hints_complete" if verdict.complete else "hints_incomplete" if verdict.sure else "hints_unsure"
         self.counters[key] = self.counters.get(key, 0) + 1
         log.debug("turn %d: %r reads as %s", turn.turn_id, result.text, verdict.reason)

@@ -171,7 +171,7 @@ class HostReading:
         if key not in self._cache:
             result = self.transcribe(episode.turn.pcm[: (frame + 1) * FRAME_SAMPLES])
             self.decode_s.append(result.decode_s)
-            verdict = completeness.judge(result.text, result.confidence, result.last_word_prob)
+            verdict = completeness.judge_result(result)
             seconds = result.decode_s if self.delay_ms is None else self.delay_ms / 1000
             delay = math.ceil(seconds * SAMPLE_RATE / FRAME_SAMPLES) + 1
             reading = WordsReading(frame, verdict.complete, verdict.question) if verdict.sure else None
@@ -217,9 +217,10 @@ def score(episodes: Sequence[Episode], ends_per_episode: Sequence[list[End]]) ->
         latency = answer = np.inf
         for end in ends:
             t = (end.confirmed + 1) * FRAME_SAMPLES
+            answer_at = max(t, (end.tentative + 1) * FRAME_SAMPLES + prep)  # the answer's first sound
             if t >= turn.speech_end:
                 latency = (t - turn.speech_end) / SAMPLE_RATE
-                answer = (max(t, (end.tentative + 1) * FRAME_SAMPLES + prep) - turn.speech_end) / SAMPLE_RATE
+                answer = (answer_at - turn.speech_end) / SAMPLE_RATE
                 break
             hit = next((k for k, (s, e) in enumerate(windows) if s <= t < e + RESUME_SLACK), None)
             if hit is None:
@@ -230,7 +231,7 @@ def score(episodes: Sequence[Episode], ends_per_episode: Sequence[list[End]]) ->
                 cut[hit] = True
                 cutoffs += 1
                 in_budget += (t - windows[hit][0]) / SAMPLE_RATE <= BUDGET_S
-                resume, answer_at = windows[hit][1], max(t, (end.tentative + 1) * FRAME_SAMPLES + prep)
+                resume = windows[hit][1]
                 repaired += resume - t <= gap and resume - answer_at <= react
         latencies.append(latency)
         answers.append(answer)
