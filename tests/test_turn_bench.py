@@ -17,8 +17,13 @@ def test_bench_turn_writes_the_documented_json(tmp_path, capsys):
     # a 200 ms rule answers sooner than an 800 ms rule on the very same turns
     assert result["silence_200ms"]["median_latency_s"] < result["silence_800ms"]["median_latency_s"]
     assert result["held_out"]["turns"] == 6
+    for policy in ("model", "silence_500ms"):
+        shapes = result[policy]["by_shape"]
+        assert set(shapes) <= {"one sentence", "after a pause"}
+        assert sum(s["turns"] for s in shapes.values()) == 6
     table = capsys.readouterr().out
     assert "silence 500 ms" in table and "model" in table
+    assert any(f"answer median / mean, {shape}" in table for shape in result["model"]["by_shape"])
 
 
 def test_bench_turn_rejects_bad_arguments(capsys):
@@ -89,3 +94,17 @@ def test_a_cut_off_the_wearer_talks_through_counts_as_repaired():
     # resuming 1.4 s in, 0.83 s of it was heard: the wearer was answering it, nothing to repair
     long = cut_in_pause(1.4)
     assert (long.cutoffs, long.repaired, long.false_cutoff_rate, long.unrepaired_cutoff_rate) == (1, 0, 1.0, 1.0)
+
+
+def test_the_groups_of_a_replay_add_up_to_the_whole():
+    from sottovoce.edge.turn import SilenceTurnPolicy
+    from sottovoce.tools.turn import evaluate as ev
+    from sottovoce.tools.turn.corpus import corpus
+
+    episodes = ev.prepare(corpus("test", 12, bench_turn.HELD_OUT_SEED))
+    whole, groups = ev.evaluate_by(SilenceTurnPolicy(confirm_ms=300), episodes, ev.turn_shape)
+    assert set(groups) == {"one sentence", "after a pause"}  # the first 12 held-out turns hold both
+    assert sum(len(o.latencies) for o in groups.values()) == len(episodes)
+    assert sum(o.pauses for o in groups.values()) == whole.pauses
+    assert sum(o.cutoffs for o in groups.values()) == whole.cutoffs
+    assert groups["one sentence"].pauses == 0  # one sentence: nothing to cut off

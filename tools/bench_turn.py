@@ -21,6 +21,9 @@ Metrics (precise definitions in ``sottovoce.tools.turn.evaluate``):
   ``silence_best`` is the shortest silence timeout that does stay within 5 %.
 - ``median_answer_s`` / ``mean_answer_s``: the estimated wait for the answer's first sound, the
   host starting its work at the tentative end and needing ``ANSWER_PREP_MS`` for it.
+- ``by_shape``: the false cut-off rate and answer latencies of one-sentence turns and of turns
+  whose last chunk follows a pause, apart (``evaluate.turn_shape``): the medians above are mostly
+  the latter's, while an assistant mostly hears the former.
 - ``us_per_frame``: features + model step + policy for one 20 ms frame (VAD excluded; it is
   shared by every policy), averaged over the held-out frames. ``size_bytes``: the .tflite file.
 - ``model_with_words`` (``--words``): the model policy as deployed with a host, which after each
@@ -68,6 +71,18 @@ def _summary(o: ev.Outcome) -> dict:
     }
 
 
+def _by_shape(groups: dict[str, ev.Outcome]) -> dict:
+    return {
+        shape: {
+            "turns": len(o.latencies),
+            "false_cutoff_rate": _num(o.false_cutoff_rate),
+            "median_answer_s": _num(o.median_answer_s),
+            "mean_answer_s": _num(o.mean_answer_s),
+        }
+        for shape, o in groups.items()
+    }
+
+
 def us_per_frame(model: TurnModel, episodes: list[ev.Episode], max_frames: int = 6000) -> float:
     policy = ModelTurnPolicy(model)
     n, elapsed = 0, 0.0
@@ -98,7 +113,7 @@ def run(
     model = TurnModel(model_path)
 
     vad = ModelTurnPolicy.default_vad(model)
-    default = ev.evaluate(ModelTurnPolicy(model), episodes)
+    default, default_shapes = ev.evaluate_by(ModelTurnPolicy(model), episodes, ev.turn_shape)
     sweep = ev.sweep_model(model, episodes, ev.DEFAULT_THRESHOLDS)
     best = ev.best_under(sweep)
     result: dict = {
@@ -117,6 +132,7 @@ def run(
             "confirm_threshold": ModelTurnPolicy(model).confirm_threshold,
             "us_per_frame": round(us_per_frame(model, episodes), 1),
             "size_bytes": model.size_bytes,
+            "by_shape": _by_shape(default_shapes),
         },
         "model_sweep": [
             {
@@ -133,24 +149,28 @@ def run(
         asr = WhisperAsr()
         host = ev.HostReading(asr.transcribe)
         log(f"replaying with the host's reading of the words ({len(episodes)} turns)")
+        outcome, shapes = ev.evaluate_by(ModelTurnPolicy(model), episodes, ev.turn_shape, host)
         result["model_with_words"] = {
-            **_summary(ev.evaluate(ModelTurnPolicy(model), episodes, host)),
+            **_summary(outcome),
+            "by_shape": _by_shape(shapes),
             "asr_passes": len(host.decode_s),
             "asr_median_s": _num(float(np.median(host.decode_s))) if host.decode_s else None,
         }
         asr.close()
-    rules = ev.silence_sweep(
-        episodes,
-        sorted({*SILENCE_RULES_MS, *SILENCE_SWEEP_MS}),
-        lambda ms: SilenceTurnPolicy(confirm_ms=ms, tentative_ms=min(200, ms), vad=vad),
-    )
+
+    def silence_rule(ms: int) -> SilenceTurnPolicy:
+        return SilenceTurnPolicy(confirm_ms=ms, tentative_ms=min(200, ms), vad=vad)
+
+    rules = ev.silence_sweep(episodes, sorted({*SILENCE_RULES_MS, *SILENCE_SWEEP_MS}), silence_rule)
     by_ms = dict(rules)
     for ms in SILENCE_RULES_MS:
         o = by_ms[ms]
         ok = o.false_cutoff_rate <= ev.MAX_FALSE_CUTOFF
+        _, shapes = ev.evaluate_by(silence_rule(ms), episodes, ev.turn_shape)
         result[f"silence_{ms}ms"] = {
             **_summary(o),
             "median_latency_at_5pct_s": _num(o.median_latency_s) if ok else None,
+            "by_shape": _by_shape(shapes),
         }
     best_rule = next(((ms, o) for ms, o in rules if o.false_cutoff_rate <= ev.MAX_FALSE_CUTOFF), None)
     result["silence_best"] = (
@@ -192,6 +212,12 @@ def table(result: dict) -> str:
             f"model + host's words: {_fmt(w['false_cutoff_unrepaired'], True)} of pauses cut off beyond repair "
             f"({ev.UNREPAIRED})"
         )
+    shown = ("model (int8 GRU)", "model + host's words", "silence 500 ms")
+    shaped = [(name, r["by_shape"]) for name, r in rows if name in shown]
+    for shape, first in shaped[0][1].items() if shaped else ():
+        answers = ", ".join(f"{name} {_fmt(s[shape]['median_answer_s'])} / {_fmt(s[shape]['mean_answer_s'])}"
+                            for name, s in shaped)  # fmt: skip
+        lines.append(f"answer median / mean, {shape} ({first['turns']} turns): {answers}")
     lines.append(
         f"model: {m['size_bytes'] / 1024:.1f} KB, {m['us_per_frame']:.0f} µs per 20 ms frame, "
         f"5 % operating point at threshold {m['threshold_at_5pct']}; "

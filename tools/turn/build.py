@@ -64,6 +64,14 @@ WORDS_LATE_CHOICES = ((MAX_SILENCE_MS, 1.0), (500, 0.0), (600, 0.0), (800, 0.0),
 # seven?" waited for the fallback once that way). Every 0.0 stage then cut too many pauses on
 # validation (500/600/800 ms: 9.2/7.4/5.5 %, over the cap) and 600 ms / 0.5 was chosen, which
 # asks for p 0.5 again: no turn the model finds improbable gained, and some it had would be lost.
+# Tried and not kept (session 9): choosing the tentative threshold (0.3, 0.4 or the model's 0.5)
+# with the words' late stage, since the tentative end decides which pauses the host reads.
+# Validation chose 0.3 with 600 ms / p 0.5 (3.2 % cut-offs, 1.04 % unrepaired, mean answer 0.761
+# s, against 0.767 s; every 1.04 % choice was within 6 ms). Held out it changed nothing that
+# matters (eSpeak answers 0.455 / 0.916 s against 0.460 / 0.921 s; Piper 11.9 % cut-offs, 3.4 %
+# unrepaired, 0.472 / 0.872 s against 12.3 %, 4.3 %, 0.496 / 0.877 s, and one-sentence Piper
+# turns 0.680 / 1.000 s against 0.683 / 0.981 s), while its late stage asks for p 0.5 at 600 ms:
+# the demo's "Stop. What is twelve times seven?" then waited for the fallback in 2 of 3 runs.
 HINT_DELAY_MS = 250
 WORDS_WAIT_MS = 300
 WORDS_SLACK_S = 0.05

@@ -242,6 +242,27 @@ def evaluate(policy: TurnPolicy, episodes: Sequence[Episode], host: HostReading 
     return score(episodes, [confirmed_ends(policy, e, host) for e in episodes])
 
 
+def turn_shape(episode: Episode) -> str:
+    """A one-sentence request (what an assistant mostly hears) or a turn whose last chunk
+    follows a pause: the model decides them very differently (see the model card)."""
+    return "one sentence" if len(episode.turn.script.chunks) == 1 else "after a pause"
+
+
+def evaluate_by(
+    policy: TurnPolicy,
+    episodes: Sequence[Episode],
+    group: Callable[[Episode], str],
+    host: HostReading | None = None,
+) -> tuple[Outcome, dict[str, Outcome]]:
+    """``evaluate`` over all episodes, and over each group of them, from one replay."""
+    ends = [confirmed_ends(policy, e, host) for e in episodes]
+    members: dict[str, list[int]] = {}
+    for i, e in enumerate(episodes):
+        members.setdefault(group(e), []).append(i)
+    groups = {k: score([episodes[i] for i in idx], [ends[i] for i in idx]) for k, idx in sorted(members.items())}
+    return score(episodes, ends), groups
+
+
 class _ReplayModelPolicy(ModelTurnPolicy):
     """The model policy reading the episode's cached model outputs (see
     ``Episode.model_probabilities``) instead of running the model: the same decisions, once the
