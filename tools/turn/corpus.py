@@ -66,6 +66,11 @@ IGNORE = -1
 # loss 0.0765 against 0.0672) but validation then chose a slower policy (VAD release 0.9,
 # tentative 0.6): held out, eSpeak 5.3 % cut-offs at 0.184 s and a 5 % operating point of 1.59 s
 # (missing the 0.20 s target), Piper with the words 1.06 / 1.11 s answers: not kept.
+# Session 9 (branch exp/train-only-sentences, policy not searched): 54 more complete sentences
+# in training only (test sets unchanged) raised the model's peak p after held-out one-sentence
+# ends (median eSpeak 0.91 to 0.93, Piper 0.80 to 0.89; p >= 0.95 on Piper 22 % to 38 %), but on
+# Piper its pauses rose with them (first pauses reaching 0.95: 5 % to 10 %, later ones 15 % to
+# 25 %): held-out end-vs-pause AUC 0.816 (Piper) and 0.941 (eSpeak), no better separated.
 PIPER_SHARE = 0.2
 
 ESPEAK_BASES = ["en-us", "en", "en-gb-x-rp", "en-us-nyc", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
