@@ -69,8 +69,8 @@ WORDS_LATE_CHOICES = ((MAX_SILENCE_MS, 1.0), (500, 0.0), (600, 0.0), (800, 0.0),
 # Validation chose 0.3 with 600 ms / p 0.5 (3.2 % cut-offs, 1.04 % unrepaired, mean answer 0.761
 # s, against 0.767 s; every 1.04 % choice was within 6 ms). Held out it changed nothing that
 # matters (eSpeak answers 0.455 / 0.916 s against 0.460 / 0.921 s; Piper 11.9 % cut-offs, 3.4 %
-# unrepaired, 0.472 / 0.872 s against 12.3 %, 4.3 %, 0.496 / 0.877 s, and one-sentence Piper
-# turns 0.680 / 1.000 s against 0.683 / 0.981 s), while its late stage asks for p 0.5 at 600 ms:
+# unrepaired, 0.472 / 0.872 s against 11.5 %, 3.4 %, 0.496 / 0.877 s, and one-sentence Piper
+# turns 0.680 / 1.000 s against 0.683 / 0.977 s), while its late stage asks for p 0.5 at 600 ms:
 # the demo's "Stop. What is twelve times seven?" then waited for the fallback in 2 of 3 runs.
 HINT_DELAY_MS = 250
 WORDS_WAIT_MS = 300
