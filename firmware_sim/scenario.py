@@ -1,8 +1,9 @@
 """Scenario files: what the wearer says and does, and the acoustic and radio conditions around it.
 
 A scenario is TOML. Utterances are ``[[utterance]]`` tables with ``say`` (synthesised offline at
-load time) or ``wav``, timed either absolutely (``at``) or reactively (``after`` an anchor such as
-the start of the assistant's answer to the previous utterance, as heard at the speaker). See
+load time; each ``|`` in it is a mid-sentence pause of ``pause`` seconds) or ``wav``, timed
+either absolutely (``at``) or reactively (``after`` an anchor such as the start of the
+assistant's answer to the previous utterance, as heard at the speaker). See
 ``scenarios/demo.toml`` for every section. Validation errors name the table, its line and the key.
 """
 
@@ -56,7 +57,13 @@ class Utterance:
     tts: str | None = None
     rate: float = 1.0
     gain_db: float = 0.0
+    pause: float = 0.0  # seconds of silence at each "|" in ``say``: the wearer pausing mid-sentence
     audio: np.ndarray | None = None  # int16 16 kHz, filled by ``synthesize``
+
+    @property
+    def parts(self) -> list[str]:
+        """``say`` cut at its pauses (one part when it has none)."""
+        return [p.strip() for p in (self.say or "").split("|")]
 
 
 @dataclass(frozen=True)
@@ -187,11 +194,15 @@ def _trigger(where: str, t: dict[str, Any], ref: int | None, n_utterances: int) 
     return Trigger(after=after, delay=delay, timeout=timeout, ref=None if after == "start" else ref)
 
 
-_UTTERANCE_KEYS = {"say", "wav", "text", "voice", "tts", "rate", "gain_db", "barge_in",
+_UTTERANCE_KEYS = {"say", "wav", "text", "voice", "tts", "rate", "gain_db", "barge_in", "pause",
                    "at", "after", "delay", "timeout"}  # fmt: skip
 _EVENT_KEYS = {"kind", "at", "after", "delay", "timeout", "utterance"}
 _TOP_KEYS = {"name", "utterance", "noise", "echo", "link", "battery", "button", "gesture",
              "tail", "lead_in", "max_duration", "tts"}  # fmt: skip
+
+
+def _unpaused(say: str) -> str:
+    return " ".join(say.replace("|", " ").split())
 
 
 def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
@@ -217,6 +228,13 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         say = _string(w, "say", u["say"]) if "say" in u else None
         if say is not None and not say.strip():
             raise ScenarioError(f"{w}: 'say' is empty")
+        pauses = say is not None and "|" in say
+        if pauses and "pause" not in u:
+            raise ScenarioError(f"{w}: 'say' pauses at '|' but gives no 'pause' (seconds of silence)")
+        if "pause" in u and not pauses:
+            raise ScenarioError(f"{w}: 'pause' needs a '|' in 'say' where the wearer pauses")
+        if pauses and any(not part.strip() for part in say.split("|")):  # type: ignore[union-attr]
+            raise ScenarioError(f"{w}: 'say' has nothing to say before or after a '|'")
         wav = None
         if "wav" in u:
             wav = Path(_string(w, "wav", u["wav"]))
@@ -229,7 +247,7 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         utterances.append(
             Utterance(
                 index=i,
-                text=_string(w, "text", u["text"]) if "text" in u else (say or wav.name),  # type: ignore[union-attr]
+                text=_string(w, "text", u["text"]) if "text" in u else (_unpaused(say) if say else wav.name),  # type: ignore[union-attr]
                 trigger=_trigger(w, u, i - 1 if i > 0 else None, len(raw_utts)),
                 barge_in=barge,
                 say=say,
@@ -238,6 +256,7 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
                 tts=_string(w, "tts", u.get("tts", default_tts), ("piper", "espeak")),
                 rate=_number(w, "rate", u.get("rate", 1.0), 0.25, 4.0),
                 gain_db=_number(w, "gain_db", u.get("gain_db", 0.0), -60, 20),
+                pause=_number(w, "pause", u["pause"], 0.05, 5.0) if pauses else 0.0,
             )
         )
 
@@ -376,7 +395,7 @@ def read_wav(path: Path) -> np.ndarray:
 def synthesize(scenario: Scenario) -> None:
     """Fill every utterance's ``audio``: TTS for ``say`` (silence trimmed, so the utterance's start
     and end are speech), file contents for ``wav``. Engines load once, only if needed."""
-    from sottovoce.host.tts import Prosody, TtsError, make_engine, trim_silence
+    from sottovoce.host.tts import Prosody, TtsError, make_engine
 
     engines: dict[str, Any] = {}
     for u in scenario.utterances:
@@ -388,13 +407,28 @@ def synthesize(scenario: Scenario) -> None:
                 if engine_name not in engines:
                     # a scenario says the same thing the same way on every run
                     engines[engine_name] = make_engine(engine_name, deterministic=True)
-                audio = engines[engine_name].synthesize(u.say or "", voice=u.voice, prosody=Prosody(rate=u.rate))
+                audio = _speak(engines[engine_name], u, Prosody(rate=u.rate))
             except TtsError as exc:
                 raise ScenarioError(f"utterance #{u.index + 1} ({u.text!r}): {exc}") from None
-            audio = trim_silence(audio)
         if u.gain_db:
             audio = np.clip(np.round(audio.astype(np.float32) * 10 ** (u.gain_db / 20)), -32768, 32767)
             audio = audio.astype(np.int16)
         if audio.size == 0:
             raise ScenarioError(f"utterance #{u.index + 1} ({u.text!r}) has no audio")
         u.audio = audio
+
+
+def _speak(engine: Any, u: Utterance, prosody: Any) -> np.ndarray:
+    """TTS for one ``say``, silence trimmed at both ends. With pauses, the sentence is spoken as
+    one utterance and cut at them (``synthesize_parts``), so the part before a pause keeps its
+    mid-sentence prosody, as when a person stops to think; each pause is then exactly ``pause``
+    seconds from the last sound of one part to the first of the next."""
+    from sottovoce.host.tts import trim_silence
+
+    parts = u.parts
+    if len(parts) == 1:
+        return trim_silence(engine.synthesize(parts[0], voice=u.voice, prosody=prosody))
+    spoken = [trim_silence(a) for a in engine.synthesize_parts(parts, voice=u.voice, prosody=prosody)]
+    gap = np.zeros(round(u.pause * SAMPLE_RATE), dtype=np.int16)
+    pieces = [piece for a in spoken[:-1] for piece in (a, gap)]
+    return np.concatenate([*pieces, spoken[-1]]).astype(np.int16)

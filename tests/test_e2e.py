@@ -57,15 +57,24 @@ def test_asr_heard_what_the_wearer_said(demo):
     assert sum(wers) / len(wers) <= 0.15, summary["turns"]
 
 
-def test_the_learned_model_takes_the_turns_and_cuts_no_one_off(demo):
-    # One edge turn per utterance: an end called at a gap inside a request ("Set a timer for
-    # five | minutes") would split it in two, and the reply would answer half of it.
+def test_the_learned_model_takes_the_turns_and_repairs_any_cut_off(demo):
+    # One edge turn per utterance, unless an end was called at the scenario's 0.8 s pause in
+    # "Remind me in ten minutes to | call Anna." (Whisper may read the first part as "Remind me
+    # in 10 minutes.", complete): then the wearer going on must stop the half answer at once
+    # and the request be answered whole (see test_the_answers_fit_the_questions). `sottovoce bench
+    # demo` counts how often that happens; the 500 ms silence rule cuts that pause every time.
     out, summary, _ = demo
     assert summary["turn_policy"] == "model"
     events = [json.loads(line) for line in (out / "edge_events.jsonl").read_text().splitlines()]
     ends = [e for e in events if e["event"] == "turn" and e["kind"] == "confirmed_end"]
     sim = json.loads((out / "sim_events.json").read_text())
-    assert len(ends) == len(sim["utterances"]), [e["reason"] for e in ends]
+    assert summary["cut_offs"] in ([], [6]), summary["turns"]
+    assert len(ends) == len(sim["utterances"]) + len(summary["cut_offs"]), [e["reason"] for e in ends]
+    paused = sim["utterances"][-1]
+    cut_answers = [p for p in sim["playback"] if paused["start_s"] < p["start_s"] < paused["end_s"]]
+    assert len(cut_answers) == len(summary["cut_offs"]), sim["playback"]
+    # the wearer heard at most a second of it: the edge stopped it when they went on
+    assert all(p["ended"] == "flushed" and p["samples"] <= 16000 for p in cut_answers), cut_answers
     reasons = {"model", "words", "words late", "late", "fallback"}
     assert {t["end_by"] for t in summary["turns"]} <= reasons, summary["turns"]
 
@@ -95,6 +104,9 @@ def test_the_answers_fit_the_questions(demo):
     assert re.search(r"\b5 minute", replies["Set a timer for five minutes."]), replies
     assert re.search(r"\b84\b", replies["Stop. What is twelve times seven?"]), replies
     assert re.search(r"\b\d{1,3} percent", replies["What's my battery level?"]), replies
+    # the request with a pause mid-sentence is answered whole, not as "remind me in ten minutes to"
+    reminder = replies["Remind me in ten minutes to call Anna."]
+    assert re.search(r"remind you in 10 minutes to call anna", reminder), replies
 
 
 def test_barge_in_stopped_the_answer(demo):

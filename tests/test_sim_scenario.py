@@ -18,14 +18,17 @@ from sottovoce.firmware_sim.scenario import (
     parse_scenario,
     read_wav,
     resolve_path,
+    synthesize,
 )
 from sottovoce.firmware_sim.speaker import PlaybackRecord
 from sottovoce.proto.codec import FRAME_SAMPLES
 
 
-def test_packaged_demo_parses_with_five_turns_and_a_barge_in():
+def test_packaged_demo_parses_with_a_barge_in_and_a_pause_mid_sentence():
     s = load_scenario("demo", synthesize_audio=False)
     assert len(s.utterances) >= 4
+    paused = [u for u in s.utterances if u.pause]
+    assert len(paused) == 1 and len(paused[0].parts) == 2 and paused[0].pause > 0.5  # longer than the silence rule
     barge = [u for u in s.utterances if u.barge_in]
     assert len(barge) == 1 and barge[0].trigger.after == "answer_start" and barge[0].trigger.delay == 1.0
     assert barge[0].trigger.ref == barge[0].index - 1
@@ -56,6 +59,10 @@ def test_packaged_demo_parses_with_five_turns_and_a_barge_in():
         ("tail = 1\n", "at least one"),
         ('[[utterance]]\nsay = "hi"\nat = \n', "invalid TOML.*line 3"),
         ('speed = 3\n[[utterance]]\nsay = "hi"\nat = 1\n', "unknown key 'speed'"),
+        ('[[utterance]]\nsay = "call | Anna"\nat = 1\n', "pauses at '\\|' but gives no 'pause'"),
+        ('[[utterance]]\nsay = "call Anna"\npause = 0.5\nat = 1\n', "'pause' needs a '\\|'"),
+        ('[[utterance]]\nsay = "call | "\npause = 0.5\nat = 1\n', "nothing to say before or after"),
+        ('[[utterance]]\nsay = "call | Anna"\npause = 9\nat = 1\n', "'pause' must be in"),
     ],
 )
 def test_validation_names_the_bad_key_and_line(toml: str, message: str):
@@ -82,6 +89,25 @@ def test_wav_utterances_are_resampled_and_mixed_down(tmp_path: Path):
     (tmp_path / "s.toml").write_text('[[utterance]]\nwav = "a.wav"\ntext = "a tone"\nat = 0.5\n')
     s = load_scenario(tmp_path / "s.toml")
     assert s.utterances[0].text == "a tone" and len(s.utterances[0].audio) == len(audio)
+
+
+def test_a_mid_sentence_pause_is_silence_between_the_parts_of_one_spoken_sentence():
+    toml = '[[utterance]]\nsay = "Remind me in ten minutes to, | call Anna."\npause = 0.8\nat = 1\ntts = "espeak"\n'
+    s = parse_scenario(toml, "x.toml")
+    u = s.utterances[0]
+    assert u.text == "Remind me in ten minutes to, call Anna."
+    assert u.parts == ["Remind me in ten minutes to,", "call Anna."]
+    synthesize(s)
+    from sottovoce.host.tts import EspeakTts
+
+    whole = EspeakTts().synthesize(u.text)
+    assert u.audio is not None and len(u.audio) > len(whole) * 0.8 + 0.8 * 16000 * 0.9
+    # the longest silent stretch is the pause itself (speech at both ends: trimmed)
+    frames = np.abs(u.audio[: len(u.audio) // 160 * 160].reshape(-1, 160)).max(axis=1)
+    quiet = np.flatnonzero(frames <= 0)
+    runs = np.split(quiet, np.flatnonzero(np.diff(quiet) != 1) + 1)
+    longest = max(len(r) for r in runs) * 10  # ms
+    assert 790 <= longest <= 860 and frames[0] > 0 and frames[-1] > 0
 
 
 def _scripted(toml: str) -> Director:

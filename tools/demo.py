@@ -6,6 +6,7 @@ their own processes. Latencies are measured where the wearer hears them: from th
 recording, on one timeline for mic and speaker.
 
 - response latency: end of the wearer's utterance -> first sample of the answer at the speaker
+- cut-off: an answer that started playing before the wearer had finished (at a mid-sentence pause)
 - barge-in stop latency: onset of the interrupting utterance -> last sample of the answer played
 """
 
@@ -204,6 +205,7 @@ class TurnResult:
     barge_in: bool
     wer: float | None = None
     end_by: str | None = None  # what confirmed the end of the wearer's turn on the edge
+    cut_off: bool = False  # an answer started playing while the wearer was still speaking
 
 
 @dataclass
@@ -250,8 +252,10 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
     barge_ins: list[BargeInResult] = []
     for i, u in enumerate(utterances):
         next_start = utterances[i + 1]["start_s"] if i + 1 < len(utterances) else float("inf")
-        answer = next((p for p in playback if u["start_s"] < p["start_s"] < next_start and _is_answer(p, edge)), None)
+        answers = [p for p in playback if u["start_s"] < p["start_s"] < next_start and _is_answer(p, edge)]
+        answer = next((p for p in answers if p["start_s"] >= u["end_s"]), None)
         result = TurnResult(i + 1, u["text"], None, None, None, bool(u.get("barge_in")))
+        result.cut_off = any(p["start_s"] < u["end_s"] for p in answers)
         if answer is not None:
             started = edge.by_stream.get(answer["stream"], {})
             result.reply_text = started.get("text")
@@ -283,6 +287,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
         "turns": [asdict(t) for t in turns],
         "barge_ins": [asdict(b) for b in barge_ins],
         "unanswered": unanswered,
+        "cut_offs": [t.index for t in turns if t.cut_off],
         "median_response_latency_s": round(statistics.median(latencies), 3) if latencies else None,
         # the mean shows what the median hides: a turn left to the fallback
         "mean_response_latency_s": round(statistics.fmean(latencies), 3) if latencies else None,
@@ -302,7 +307,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"{'#':>2}  {'wearer said':34}  {'ASR heard':34}  {'assistant answered':44}  {'end by':10}  latency")
     for t in summary["turns"]:
         latency = f"{t['response_latency_s']:.3f} s" if t["response_latency_s"] is not None else "UNANSWERED"
-        mark = " (barge-in)" if t["barge_in"] else ""
+        mark = (" (barge-in)" if t["barge_in"] else "") + (" CUT OFF mid-sentence" if t.get("cut_off") else "")
         print(
             f"{t['index']:>2}  {_clip(t['user_text'], 34):34}  {_clip(t['asr_text'] or '-', 34):34}  "
             f"{_clip(t['reply_text'] or '-', 44):44}  {t.get('end_by') or '-':10}  {latency}{mark}"
@@ -316,6 +321,8 @@ def print_summary(summary: dict[str, Any]) -> None:
                 f"barge-in at turn {b['utterance']}: answer {state} {b['stop_latency_s']:.3f} s after the wearer's "
                 f"onset ({b['heard_s']:.2f} s of it heard)"
             )
+    if summary["cut_offs"]:
+        print(f"cut off mid-sentence (an answer began before the wearer finished): turns {summary['cut_offs']}")
     print(
         f"median response latency: {summary['median_response_latency_s']} s, mean "
         f"{summary['mean_response_latency_s']} s  (turn policy: {summary['turn_policy']})"

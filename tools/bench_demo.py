@@ -1,0 +1,145 @@
+"""`sottovoce bench demo`: the demo conversation with the learned end-of-turn policy against the
+500 ms silence rule, in the same run.
+
+Each run plays the scenario through the whole stack (`sottovoce demo`) once per policy, in
+alternating order so that a machine growing busier or quieter does not favour either. Measured
+where the wearer hears it (the simulator's recording): the response latency of every turn, and
+the turns cut off mid-sentence (an answer began before the wearer had finished). A single run says
+little: the model's latency is bimodal (quick when it is sure, the fallback when it is not) and the
+host's timing varies by tens of milliseconds, so the figures pool every turn of every run.
+
+    sottovoce bench demo [--runs 3] [--scenario demo] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sottovoce.tools import demo
+
+POLICIES = ("model", "silence")
+
+
+def _latencies(summaries: list[dict]) -> list[float]:
+    return [t["response_latency_s"] for s in summaries for t in s["turns"] if t["response_latency_s"] is not None]
+
+
+def _policy_figures(summaries: list[dict]) -> dict[str, Any]:
+    latencies = sorted(_latencies(summaries))
+    turns = [t for s in summaries for t in s["turns"]]
+    stops = [b["stop_latency_s"] for s in summaries for b in s["barge_ins"] if b["stop_latency_s"] is not None]
+    return {
+        "runs": len(summaries),
+        "turns": len(turns),
+        "answered": len(latencies),
+        "cut_off": sum(bool(t.get("cut_off")) for t in turns),
+        "median_response_latency_s": round(statistics.median(latencies), 3) if latencies else None,
+        "mean_response_latency_s": round(statistics.fmean(latencies), 3) if latencies else None,
+        # the 90th percentile shows the turns left to the fallback, which the median hides
+        "p90_response_latency_s": round(latencies[min(len(latencies) - 1, int(0.9 * len(latencies)))], 3)
+        if latencies
+        else None,
+        "run_medians_s": [s["median_response_latency_s"] for s in summaries],
+        "ends_by": dict(Counter(t.get("end_by") or "unanswered" for t in turns)),
+        "barge_in_stop_median_s": round(statistics.median(stops), 3) if stops else None,
+    }
+
+
+def compare(summaries: dict[str, list[dict]]) -> dict[str, Any]:
+    """The bench's figures from the demo summaries of each policy (``demo.analyse`` output)."""
+    result: dict[str, Any] = {policy: _policy_figures(runs) for policy, runs in summaries.items()}
+    per_turn = []
+    first = next(iter(summaries.values()))[0]
+    for i, turn in enumerate(first["turns"]):
+        row: dict[str, Any] = {"index": turn["index"], "text": turn["user_text"]}
+        for policy, runs in summaries.items():
+            done = [s["turns"][i]["response_latency_s"] for s in runs]
+            done = [x for x in done if x is not None]
+            row[policy] = {
+                "median_response_latency_s": round(statistics.median(done), 3) if done else None,
+                "cut_off": sum(bool(s["turns"][i].get("cut_off")) for s in runs),
+                "ends_by": dict(Counter(s["turns"][i].get("end_by") or "unanswered" for s in runs)),
+            }
+        per_turn.append(row)
+    result["per_turn"] = per_turn
+    return result
+
+
+def _s(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f} s"
+
+
+def table(result: dict[str, Any]) -> str:
+    policies = [p for p in POLICIES if p in result]
+    lines = [
+        f"{'policy':8} {'runs':>4} {'answered':>9} {'cut off':>8} {'median':>9} {'mean':>9} {'p90':>9}  run medians",
+        "-" * 86,
+    ]
+    for p in policies:
+        r = result[p]
+        medians = " ".join(_s(m) for m in r["run_medians_s"])
+        lines.append(
+            f"{p:8} {r['runs']:>4} {r['answered']:>4}/{r['turns']:<4} {r['cut_off']:>8} "
+            f"{_s(r['median_response_latency_s']):>9} {_s(r['mean_response_latency_s']):>9} "
+            f"{_s(r['p90_response_latency_s']):>9}  {medians}"
+        )
+    lines.append(f"per turn, median response latency ({' / '.join(policies)}):")
+    for row in result["per_turn"]:
+        text = row["text"] if len(row["text"]) <= 40 else row["text"][:39] + "…"
+        cells = " / ".join(_s(row[p]["median_response_latency_s"]) for p in policies)
+        cuts = ", ".join(f"{p} {row[p]['cut_off']}/{result[p]['runs']}" for p in policies if row[p]["cut_off"])
+        lines.append(f"{row['index']:>3} {text:40} {cells}" + (f"  cut off: {cuts}" if cuts else ""))
+    for p in policies:
+        ends = ", ".join(f"{k} {v}" for k, v in sorted(result[p]["ends_by"].items(), key=lambda kv: -kv[1]))
+        lines.append(f"{p}: turn ends by {ends}; barge-in stopped the answer {_s(result[p]['barge_in_stop_median_s'])}"
+                     " after the wearer's onset (median)")  # fmt: skip
+    lines.append("response latency: end of the wearer's utterance to the answer's first sound at the ear")
+    return "\n".join(lines)
+
+
+def run(runs: int, scenario: str, out: Path, timeout: float) -> dict[str, list[dict]]:
+    """Every run of the scenario with each policy (alternating which goes first)."""
+    summaries: dict[str, list[dict]] = {p: [] for p in POLICIES}
+    for i in range(runs):
+        for policy in POLICIES if i % 2 == 0 else POLICIES[::-1]:
+            args = argparse.Namespace(out=out / f"{policy}-{i + 1}", scenario=scenario, turn=policy, tts=None,
+                                      timeout=timeout)  # fmt: skip
+            summary = asyncio.run(demo.run_demo(args))
+            summaries[policy].append(summary)
+            print(f"run {i + 1}, {policy}: median {_s(summary['median_response_latency_s'])}, mean "
+                  f"{_s(summary['mean_response_latency_s'])}, cut off {summary['cut_offs'] or 'none'}"
+                  + ("" if summary["ok"] else " (FAILED)"), flush=True)  # fmt: skip
+    return summaries
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="sottovoce bench demo", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3, help="runs per policy (default: %(default)s)")
+    ap.add_argument("--scenario", default="demo", help="scenario name or TOML path (default: %(default)s)")
+    ap.add_argument("--out", type=Path, default=Path("out/bench_demo"), help="each run's recordings and logs")
+    ap.add_argument("--timeout", type=float, default=240.0, help="give up on a run after this many seconds")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args(argv)
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+    try:
+        summaries = run(args.runs, args.scenario, args.out, args.timeout)
+    except demo.DemoError as exc:
+        print(f"sottovoce bench demo: {exc}", file=sys.stderr)
+        return 2
+    result = compare(summaries)
+    print(table(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0 if all(s["ok"] for runs in summaries.values() for s in runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
