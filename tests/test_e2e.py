@@ -82,16 +82,19 @@ def test_the_learned_model_takes_the_turns_and_repairs_any_cut_off(demo):
 def test_the_host_reads_the_words_back_to_the_edge(demo):
     # After each tentative end the host sends its reading of the words (a TurnHint) over the same
     # gRPC stream, unless the end was already confirmed. A reading at a gap inside a request may
-    # say "unfinished"; the one for the pause that ended a turn must read the request as complete.
+    # say "unfinished" (or be unsure, and then the model or the fallback ends the turn); where the
+    # words ended a turn, the reading they ended it on must be a sure, complete one.
     out, _, _ = demo
     events = [json.loads(line) for line in (out / "edge_events.jsonl").read_text().splitlines()]
     turns = {e["turn_id"] for e in events if e["event"] == "turn"}
     hints = [e for e in events if e["event"] == "turn_hint"]
     assert hints, "no TurnHint reached the edge"
     assert all(h["turn_id"] in turns for h in hints), hints
-    confirmed = {e["turn_id"]: e["seq"] for e in events if e["event"] == "turn" and e["kind"] == "confirmed_end"}
-    last = {h["turn_id"]: h for h in hints if h["seq"] <= confirmed.get(h["turn_id"], -1)}
-    assert last and all(h["complete"] for h in last.values()), last
+    ends = [e for e in events if e["event"] == "turn" and e["kind"] == "confirmed_end"]
+    by_words = {e["turn_id"]: e["seq"] for e in ends if e["reason"] in ("words", "words late")}
+    assert by_words, [e["reason"] for e in ends]
+    last = {h["turn_id"]: h for h in hints if h["seq"] <= by_words.get(h["turn_id"], -1) and h["sure"]}
+    assert set(last) == set(by_words) and all(h["complete"] for h in last.values()), last
 
 
 def test_the_answers_fit_the_questions(demo):
