@@ -68,8 +68,11 @@ def test_the_learned_model_takes_the_turns_and_repairs_any_cut_off(demo):
     events = [json.loads(line) for line in (out / "edge_events.jsonl").read_text().splitlines()]
     ends = [e for e in events if e["event"] == "turn" and e["kind"] == "confirmed_end"]
     sim = json.loads((out / "sim_events.json").read_text())
-    assert summary["cut_offs"] in ([], [6]), summary["turns"]
-    assert len(ends) == len(sim["utterances"]) + len(summary["cut_offs"]), [e["reason"] for e in ends]
+    extra = len(ends) - len(sim["utterances"])  # ends called inside an utterance
+    assert extra in (0, 1) and summary["cut_offs"] in ([], [6]), ([e["reason"] for e in ends], summary["turns"])
+    assert len(summary["cut_offs"]) <= extra  # an answer heard mid-sentence needs an end called there
+    if extra:  # heard or not (the wearer may go on before the answer plays), the host took it back
+        assert "continues turn" in (out / "logs" / "host.log").read_text()
     paused = sim["utterances"][-1]
     cut_answers = [p for p in sim["playback"] if paused["start_s"] < p["start_s"] < paused["end_s"]]
     assert len(cut_answers) == len(summary["cut_offs"]), sim["playback"]
