@@ -38,8 +38,9 @@ class TrainConfig:
     # masks of up to 8 of the 40 log-mel bands per training turn set to the mean; no time masks,
     # which would fake pauses), so the model leans less on the spectra of its few sentences. All
     # 40 epochs ran (best val loss 0.0692, this model 0.0672). Held out it was no better: eSpeak
-    # 3.3 % cut-offs at the 5 % operating point's 0.177 s (0.163 s), with the words 1.7 % and
-    # answers 0.458 / 0.931 s (2.5 %, 0.460 / 0.921 s); Piper with the words 11.1 % (3.8 %
+    # 3.3 % cut-offs at a median of 0.177 s (this model 2.1 % at 0.176 s) and 0.177 s at the 5 %
+    # operating point (0.163 s); with the words 1.7 % cut-offs and answers 0.458 / 0.931 s (2.5 %,
+    # 0.460 / 0.921 s); Piper with the words 11.1 % (3.8 %
     # unrepaired) and one-sentence answers 1.656 / 1.238 s (11.5 %, 3.4 %, 0.683 / 0.977 s).
     # After the demo's sentences its p went to the extremes: 1.00 after "Stop. What is twelve
     # times seven?" (0.59), but 0.11 after "What time is it?" (0.55) and 0.10 after "What's my
