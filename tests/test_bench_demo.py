@@ -61,8 +61,14 @@ def test_figures_pool_every_turn_of_every_run_and_count_cut_offs():
     assert "model: turn ends by words 6" in text
 
 
-def test_the_bench_is_a_sottovoce_bench_command():
+def test_the_bench_is_a_sottovoce_bench_command(capsys):
     module, _ = cli.BENCHES["demo"]
     assert module == "sottovoce.tools.bench_demo"
     with pytest.raises(SystemExit):
         bench_demo.main(["--runs", "0"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as help_exit:  # the bench's own options, not the bench list
+        cli.main(["bench", "demo", "--help"])
+    assert help_exit.value.code == 0 and "--runs" in capsys.readouterr().out
+    assert cli.main(["bench", "--help"]) == 0 and "demo" in capsys.readouterr().out
+    assert cli.main(["bench"]) == 2 and "turn" in capsys.readouterr().err

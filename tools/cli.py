@@ -35,11 +35,19 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_module, help_text) in PROGRAMS.items():
         sub.add_parser(name, help=help_text, add_help=False)
-    bench = sub.add_parser("bench", help="benchmarks; each compares against a baseline in the same run")
-    bench.add_argument("which", choices=sorted(BENCHES))
+    # No help option of its own: "sottovoce bench turn --help" is the bench's own help.
+    bench = sub.add_parser("bench", help="benchmarks; each compares against a baseline in the same run", add_help=False)
+    bench.add_argument("which", nargs="?", choices=sorted(BENCHES))
     args, rest = parser.parse_known_args(argv)
 
     if args.command == "bench":
+        if args.which is None:
+            asked = bool({"-h", "--help"} & set(rest))
+            out = sys.stdout if asked else sys.stderr
+            bench.print_usage(out)
+            for name, (_module, help_text) in BENCHES.items():
+                print(f"  {name:6} {help_text}", file=out)
+            return 0 if asked else 2
         module, _ = BENCHES[args.which]
         return int(importlib.import_module(module).main(rest) or 0)
     module_name, help_text = PROGRAMS[args.command]
