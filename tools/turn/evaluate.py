@@ -315,9 +315,3 @@ def best_under(
 
 
 DEFAULT_THRESHOLDS = (0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
-
-
-def silence_sweep(
-    episodes: Sequence[Episode], timeouts_ms: Sequence[int], make: Callable[[int], TurnPolicy]
-) -> list[tuple[int, Outcome]]:
-    return [(ms, evaluate(make(ms), episodes)) for ms in timeouts_ms]
