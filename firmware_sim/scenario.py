@@ -63,7 +63,7 @@ class Utterance:
     @property
     def parts(self) -> list[str]:
         """``say`` cut at its pauses (one part when it has none)."""
-        return [p.strip() for p in (self.say or "").split("|")]
+        return _parts(self.say or "")
 
 
 @dataclass(frozen=True)
@@ -201,8 +201,8 @@ _TOP_KEYS = {"name", "utterance", "noise", "echo", "link", "battery", "button", 
              "tail", "lead_in", "max_duration", "tts"}  # fmt: skip
 
 
-def _unpaused(say: str) -> str:
-    return " ".join(say.replace("|", " ").split())
+def _parts(say: str) -> list[str]:
+    return [part.strip() for part in say.split("|")]
 
 
 def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
@@ -233,7 +233,7 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
             raise ScenarioError(f"{w}: 'say' pauses at '|' but gives no 'pause' (seconds of silence)")
         if "pause" in u and not pauses:
             raise ScenarioError(f"{w}: 'pause' needs a '|' in 'say' where the wearer pauses")
-        if pauses and any(not part.strip() for part in say.split("|")):  # type: ignore[union-attr]
+        if pauses and not all(_parts(say)):  # type: ignore[arg-type]
             raise ScenarioError(f"{w}: 'say' has nothing to say before or after a '|'")
         wav = None
         if "wav" in u:
@@ -244,10 +244,11 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         barge = u.get("barge_in", False)
         if not isinstance(barge, bool):
             raise ScenarioError(f"{w}: 'barge_in' must be true or false, got {barge!r}")
+        spoken = " ".join(_parts(say)) if pauses else (say or wav.name)  # type: ignore[union-attr,arg-type]
         utterances.append(
             Utterance(
                 index=i,
-                text=_string(w, "text", u["text"]) if "text" in u else (_unpaused(say) if say else wav.name),  # type: ignore[union-attr]
+                text=_string(w, "text", u["text"]) if "text" in u else spoken,
                 trigger=_trigger(w, u, i - 1 if i > 0 else None, len(raw_utts)),
                 barge_in=barge,
                 say=say,

@@ -27,28 +27,34 @@ from sottovoce.tools import demo
 POLICIES = ("model", "silence")
 
 
-def _latencies(summaries: list[dict]) -> list[float]:
-    return [t["response_latency_s"] for s in summaries for t in s["turns"] if t["response_latency_s"] is not None]
+def _latencies(turns: list[dict]) -> list[float]:
+    return [t["response_latency_s"] for t in turns if t["response_latency_s"] is not None]
+
+
+def _ends_by(turns: list[dict]) -> dict[str, int]:
+    return dict(Counter(t.get("end_by") or "unanswered" for t in turns))
+
+
+def _p90(seconds: list[float]) -> float:
+    # the 90th percentile shows the turns left to the fallback, which the median hides
+    return sorted(seconds)[min(len(seconds) - 1, int(0.9 * len(seconds)))]
 
 
 def _policy_figures(summaries: list[dict]) -> dict[str, Any]:
-    latencies = sorted(_latencies(summaries))
     turns = [t for s in summaries for t in s["turns"]]
+    latencies = _latencies(turns)
     stops = [b["stop_latency_s"] for s in summaries for b in s["barge_ins"] if b["stop_latency_s"] is not None]
     return {
         "runs": len(summaries),
         "turns": len(turns),
         "answered": len(latencies),
         "cut_off": sum(bool(t.get("cut_off")) for t in turns),
-        "median_response_latency_s": round(statistics.median(latencies), 3) if latencies else None,
-        "mean_response_latency_s": round(statistics.fmean(latencies), 3) if latencies else None,
-        # the 90th percentile shows the turns left to the fallback, which the median hides
-        "p90_response_latency_s": round(latencies[min(len(latencies) - 1, int(0.9 * len(latencies)))], 3)
-        if latencies
-        else None,
+        "median_response_latency_s": demo.rounded_stat(statistics.median, latencies),
+        "mean_response_latency_s": demo.rounded_stat(statistics.fmean, latencies),
+        "p90_response_latency_s": demo.rounded_stat(_p90, latencies),
         "run_medians_s": [s["median_response_latency_s"] for s in summaries],
-        "ends_by": dict(Counter(t.get("end_by") or "unanswered" for t in turns)),
-        "barge_in_stop_median_s": round(statistics.median(stops), 3) if stops else None,
+        "ends_by": _ends_by(turns),
+        "barge_in_stop_median_s": demo.rounded_stat(statistics.median, stops),
     }
 
 
@@ -60,12 +66,11 @@ def compare(summaries: dict[str, list[dict]]) -> dict[str, Any]:
     for i, turn in enumerate(first["turns"]):
         row: dict[str, Any] = {"index": turn["index"], "text": turn["user_text"]}
         for policy, runs in summaries.items():
-            done = [s["turns"][i]["response_latency_s"] for s in runs]
-            done = [x for x in done if x is not None]
+            same = [s["turns"][i] for s in runs]  # this turn in every run
             row[policy] = {
-                "median_response_latency_s": round(statistics.median(done), 3) if done else None,
-                "cut_off": sum(bool(s["turns"][i].get("cut_off")) for s in runs),
-                "ends_by": dict(Counter(s["turns"][i].get("end_by") or "unanswered" for s in runs)),
+                "median_response_latency_s": demo.rounded_stat(statistics.median, _latencies(same)),
+                "cut_off": sum(bool(t.get("cut_off")) for t in same),
+                "ends_by": _ends_by(same),
             }
         per_turn.append(row)
     result["per_turn"] = per_turn

@@ -23,6 +23,7 @@ import socket
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,12 +289,17 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
         "barge_ins": [asdict(b) for b in barge_ins],
         "unanswered": unanswered,
         "cut_offs": [t.index for t in turns if t.cut_off],
-        "median_response_latency_s": round(statistics.median(latencies), 3) if latencies else None,
+        "median_response_latency_s": rounded_stat(statistics.median, latencies),
         # the mean shows what the median hides: a turn left to the fallback
-        "mean_response_latency_s": round(statistics.fmean(latencies), 3) if latencies else None,
+        "mean_response_latency_s": rounded_stat(statistics.fmean, latencies),
         "sim_counters": sim.get("counters", {}),
         "edge_counters": edge.counters,
     }
+
+
+def rounded_stat(stat: Callable[[list[float]], float], seconds: list[float]) -> float | None:
+    """``stat`` of some latencies to the millisecond; None when there are none."""
+    return round(stat(seconds), 3) if seconds else None
 
 
 def _is_answer(playback: dict, edge: EdgeLog) -> bool:
