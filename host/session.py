@@ -273,9 +273,7 @@ class Session:
             await self._fatal(pb.Error.UNAUTHENTICATED, "bad auth token")
             return
         if start.protocol_version != PROTOCOL_VERSION:
-            await self._fatal(
-                pb.Error.UNSUPPORTED, f"protocol version {start.protocol_version}; this host speaks 1"
-            )
+            await self._fatal(pb.Error.UNSUPPORTED, f"protocol version {start.protocol_version}; this host speaks 1")
             return
         if start.codec != pb.CODEC_OPUS or start.sample_rate_hz != SAMPLE_RATE or start.frame_ms != FRAME_MS:
             await self._fatal(
@@ -337,9 +335,7 @@ class Session:
             await self._cancel(self._response.response_id, "barge_in")
         if self._turn:
             self._drop_turn(self._turn)
-        start_seq = (
-            continued.start_seq if continued else (ev.audio_seq - self.config.preroll_ms // FRAME_MS) % SEQ_MOD
-        )
+        start_seq = continued.start_seq if continued else (ev.audio_seq - self.config.preroll_ms // FRAME_MS) % SEQ_MOD
         transcriber = StreamingTranscriber(
             self.models.asr,
             lambda: self.uplink.slice(start_seq),

@@ -34,9 +34,7 @@ class EncoderConfig:
 
 
 UPLINK_CONFIG = EncoderConfig()
-DOWNLINK_CONFIG = EncoderConfig(
-    bitrate=24_000, application=opus.APPLICATION_VOIP, inband_fec=True, packet_loss_perc=10
-)
+DOWNLINK_CONFIG = EncoderConfig(bitrate=24_000, application=opus.APPLICATION_VOIP, inband_fec=True, packet_loss_perc=10)
 
 
 class OpusEncoder:

@@ -86,9 +86,16 @@ json_like = st.recursive(
 )
 
 
-@given(st.sampled_from(sorted(control.MESSAGE_TYPES)), st.dictionaries(st.sampled_from(
-    ["stream", "frames", "level", "on", "t0", "t1", "event", "sample", "at", "queued", "free", "played", "kind"]
-), json_like, max_size=6))
+@given(
+    st.sampled_from(sorted(control.MESSAGE_TYPES)),
+    st.dictionaries(
+        st.sampled_from(
+            ["stream", "frames", "level", "on", "t0", "t1", "event", "sample", "at", "queued", "free", "played", "kind"]
+        ),
+        json_like,
+        max_size=6,
+    ),
+)
 def test_decoder_on_structured_garbage(kind, fields):
     try:
         msg = control.decode(cbor2.dumps({"t": kind, **fields}))

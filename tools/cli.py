@@ -1,10 +1,10 @@
 """`sottovoce`: one command, a subcommand per program.
 
-    sottovoce demo   [--out DIR]      controllers + simulator + edge + host, a scripted conversation
-    sottovoce host   [--listen ...]   the inference node (gRPC)
-    sottovoce edge   --device URL     the edge daemon
-    sottovoce sim    --transport URL  the simulated glasses (bumble BLE peripheral)
-    sottovoce bench  turn|vad|demo    benchmarks against their baselines
+sottovoce demo   [--out DIR]      controllers + simulator + edge + host, a scripted conversation
+sottovoce host   [--listen ...]   the inference node (gRPC)
+sottovoce edge   --device URL     the edge daemon
+sottovoce sim    --transport URL  the simulated glasses (bumble BLE peripheral)
+sottovoce bench  turn|vad|demo    benchmarks against their baselines
 """
 
 from __future__ import annotations

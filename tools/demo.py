@@ -282,7 +282,8 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
     latencies = [t.response_latency_s for t in turns if t.response_latency_s is not None]
     unanswered = [t.index for t in turns if t.response_latency_s is None]
     return {
-        "ok": not unanswered and bool(barge_ins) == any(u.get("barge_in") for u in utterances)
+        "ok": not unanswered
+        and bool(barge_ins) == any(u.get("barge_in") for u in utterances)
         and all(b.stopped for b in barge_ins),
         "turn_policy": turn_policy,
         "turns": [asdict(t) for t in turns],

@@ -55,8 +55,7 @@ def stale_files() -> list[str]:
         return [
             f.name
             for f in fresh
-            if not (PROTO_DIR / "v1" / f.name).exists()
-            or (PROTO_DIR / "v1" / f.name).read_bytes() != f.read_bytes()
+            if not (PROTO_DIR / "v1" / f.name).exists() or (PROTO_DIR / "v1" / f.name).read_bytes() != f.read_bytes()
         ]
 
 

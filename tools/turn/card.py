@@ -66,9 +66,7 @@ def _words_late(meta: dict) -> str:
     if not rows:
         return ""
     sweep = "; ".join(
-        f"{r['words_late_ms']} ms / {r['words_late_threshold']}: "
-        f"{_cutoffs(r)} / {r['mean_answer_s']} s"
-        for r in rows
+        f"{r['words_late_ms']} ms / {r['words_late_threshold']}: {_cutoffs(r)} / {r['mean_answer_s']} s" for r in rows
     )
     ms, th = meta["words_late_ms"], meta["words_late_threshold"]
     if th >= 1.0:
