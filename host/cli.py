@@ -1,27 +1,40 @@
-"""``sottovoce host``: run the inference node until interrupted."""
+"""``sottovoce host``: run the inference node until interrupted.
+
+The token the edge must present comes from ``--auth-token-file`` or $SOTTOVOCE_AUTH_TOKEN (none:
+an open host), never from the command line, where ``ps`` would show it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
-from sottovoce.host.session import SessionConfig
+from sottovoce.host.asr import AsrError
+from sottovoce.host.server import BindError, HostConfig, start_server
+from sottovoce.host.stream import StreamConfig
+from sottovoce.host.tts import TtsError
+from sottovoce.host.turn_replay import RECORD_ENV
+from sottovoce.tools.options import (
+    add_logging_option,
+    add_options,
+    add_token_options,
+    config_from,
+    fail,
+    read_token,
+    setup_logging,
+)
+
+PROGRAM = "host"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--listen", default="127.0.0.1:50051", metavar="HOST:PORT", help="gRPC address")
-    parser.add_argument(
-        "--auth-token",
-        default=os.environ.get("SOTTOVOCE_AUTH_TOKEN"),
-        help="token the edge must present in SessionStart (default: $SOTTOVOCE_AUTH_TOKEN; none = open)",
-    )
-    parser.add_argument("--tts", choices=("piper", "espeak"), default="piper", help="voice engine")
-    parser.add_argument("--asr-threads", type=int, default=2, metavar="N", help="CPU threads for Whisper")
-    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    add_options(parser, HostConfig)
+    add_token_options(parser, "the edge must present in SessionStart")
+    add_logging_option(parser)
 
 
 def _display_address(listen: str, port: int) -> str:
@@ -29,17 +42,18 @@ def _display_address(listen: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-async def _serve(args: argparse.Namespace) -> int:
-    from sottovoce.host.server import BindError, start_server
-
+async def _serve(config: HostConfig) -> int:
     try:
-        host = await start_server(
-            args.listen, SessionConfig(auth_token=args.auth_token or None), tts=args.tts, asr_threads=args.asr_threads
-        )
+        host = await start_server(config)
     except BindError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"host listening on {_display_address(args.listen, host.port)}", flush=True)
+        return fail(PROGRAM, str(exc))
+    except OSError as exc:  # the recording file
+        return fail(PROGRAM, f"cannot write {config.record_turns}: {exc.strerror}")
+    try:
+        await host.ready()
+    except (AsrError, TtsError) as exc:
+        return fail(PROGRAM, str(exc))
+    print(f"host listening on {_display_address(config.listen, host.port)}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -50,11 +64,16 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(PROGRAM, args.log_level)
     if args.asr_threads < 1:
-        print("error: --asr-threads must be at least 1", file=sys.stderr)
-        return 2
-    return asyncio.run(_serve(args))
+        return fail(PROGRAM, "--asr-threads must be at least 1")
+    try:
+        token = read_token(args.auth_token_file)
+    except ValueError as exc:
+        return fail(PROGRAM, str(exc))
+    record = args.record_turns or (Path(os.environ[RECORD_ENV]) if os.environ.get(RECORD_ENV) else None)
+    config = config_from(HostConfig, args, stream=StreamConfig(auth_token=token or None), record_turns=record)
+    return asyncio.run(_serve(config))
 
 
 def main() -> int:

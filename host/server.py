@@ -1,60 +1,92 @@
-"""The host's gRPC server: ``Duplex.Converse`` (one ``Session`` per stream), the standard health
-service and reflection.
+"""The host's gRPC server: ``Duplex.Converse`` (one ``Stream`` and, once started, one ``Session``
+per stream), the standard health service and reflection.
 
 Health reports SERVING only once the models are loaded, so a load balancer or the edge's
-readiness probe never routes a conversation to a host that would make it wait for a model.
+readiness probe never routes a conversation to a host that would make it wait for a model. A
+stream opened before then waits for the models; the edge giving up on it meanwhile (its connect
+timeout) ends that stream only, never the loading the others wait for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from sottovoce.host.answer import HostModels
 from sottovoce.host.asr import AsrConfig, WhisperAsr
-from sottovoce.host.session import HostModels, Session, SessionConfig
-from sottovoce.host.tts import make_engine
+from sottovoce.host.session import Session, SessionConfig
+from sottovoce.host.stream import Outbox, Stream, StreamConfig
+from sottovoce.host.tts import TTS_ENGINES, make_engine
+from sottovoce.host.turn_replay import TurnRecorder
 from sottovoce.host.whisper import WhisperVoice
 from sottovoce.proto.v1 import duplex_pb2 as pb
 from sottovoce.proto.v1 import duplex_pb2_grpc as pb_grpc
+from sottovoce.tools.options import option
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Duplex"].full_name  # "sottovoce.v1.Duplex"
 
 
+@dataclass(frozen=True)
+class HostConfig:
+    listen: str = option("127.0.0.1:50051", "gRPC address", metavar="HOST:PORT")
+    tts: str = option("piper", "voice engine", choices=TTS_ENGINES)
+    asr_threads: int = option(AsrConfig.cpu_threads, "CPU threads for Whisper", metavar="N")
+    # (ruff cannot see that option() is a dataclasses.field: nothing is called per instance)
+    record_turns: Path | None = option(  # noqa: RUF009
+        None, "append the turn ledger's inputs and decisions to this JSON-lines file (or $SOTTOVOCE_RECORD_TURNS)",
+        type=Path, metavar="FILE",
+    )  # fmt: skip
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    session: SessionConfig = field(default_factory=SessionConfig)
+
+
 class BindError(OSError):
     pass
 
 
-def load_models(tts: str = "piper", asr_threads: int = 2) -> HostModels:
+def load_models(config: HostConfig) -> HostModels:
     """Blocking: load ASR and TTS (about a second); run it in a thread from async code."""
-    return HostModels(asr=WhisperAsr(AsrConfig(cpu_threads=asr_threads)), voice=WhisperVoice(make_engine(tts)))
+    asr = WhisperAsr(AsrConfig(cpu_threads=config.asr_threads))
+    return HostModels(asr=asr, voice=WhisperVoice(make_engine(config.tts)))
 
 
 class DuplexService(pb_grpc.DuplexServicer):
-    def __init__(self, config: SessionConfig, models: asyncio.Future[HostModels]) -> None:
+    def __init__(self, config: HostConfig, models: asyncio.Future[HostModels], recorder: TurnRecorder | None) -> None:
         self.config = config
         self.models = models
+        self.recorder = recorder
         self.active_sessions = 0
 
     async def Converse(
         self, request_iterator: AsyncIterator[pb.EdgeMessage], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.HostMessage]:
-        models = await self.models  # streams opened while loading wait instead of failing
-        session = Session(models, self.config)
+        # Streams opened while loading wait instead of failing. Shielded: a waiting stream that
+        # is cancelled must not cancel the future every other stream waits on.
+        models = await asyncio.shield(self.models)
+
+        def open_session(session_id: str, out: Outbox) -> Session:
+            cfg = self.config.session
+            observe = self.recorder.session(session_id, cfg.ledger) if self.recorder else None
+            return Session(session_id, out, models, cfg, observe_ledger=observe)
+
+        stream = Stream(self.config.stream, open_session)
         self.active_sessions += 1
         try:
-            async for msg in session.converse(request_iterator):
+            async for msg in stream.converse(request_iterator):
                 yield msg
         finally:
             self.active_sessions -= 1
-            log.info("session %s closed; counters %s", session.session_id or "-", session.counters or "{}")
+            log.info("session %s closed; counters %s", stream.name(), stream.counters())
 
 
 @dataclass
@@ -63,26 +95,38 @@ class HostServer:
     port: int
     health: health.HealthServicer
     service: DuplexService
+    loading: asyncio.Task[None]
+    recorder: TurnRecorder | None = None
+
+    async def ready(self) -> None:
+        """Wait until the models are loaded and the host reports SERVING. If loading fails the
+        server is stopped and the error raised."""
+        try:
+            await asyncio.shield(self.loading)
+        except BaseException:
+            if self.loading.done():
+                await self.stop(None)
+            raise
 
     async def stop(self, grace: float | None = 1.0) -> None:
+        self.loading.cancel()
         self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        if self.recorder is not None:
+            self.recorder.close()
 
 
-async def start_server(
-    listen: str = "127.0.0.1:50051",
-    config: SessionConfig | None = None,
-    models: HostModels | None = None,
-    tts: str = "piper",
-    asr_threads: int = 2,
-) -> HostServer:
-    """Bind, start serving, load the models (unless given), then report SERVING.
+async def start_server(config: HostConfig | None = None, load: Callable[[], HostModels] | None = None) -> HostServer:
+    """Bind and start serving, and start loading the models (``load``, by default the ones
+    ``config`` names) in a worker thread; ``ready()`` waits for them.
 
     Raises BindError naming the address when it cannot listen."""
+    config = config or HostConfig()
     server = grpc.aio.server()
     loop = asyncio.get_running_loop()
-    ready: asyncio.Future[HostModels] = loop.create_future()
-    service = DuplexService(config or SessionConfig(), ready)
+    models: asyncio.Future[HostModels] = loop.create_future()
+    recorder = TurnRecorder(config.record_turns) if config.record_turns else None
+    service = DuplexService(config, models, recorder)
     pb_grpc.add_DuplexServicer_to_server(service, server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -93,19 +137,17 @@ async def start_server(
         server,
     )
     try:
-        port = server.add_insecure_port(listen)
+        port = server.add_insecure_port(config.listen)
     except RuntimeError as exc:
-        raise BindError(f"cannot listen on {listen}: {exc}") from None
+        raise BindError(f"cannot listen on {config.listen}: {exc}") from None
     if port == 0:  # older grpcio reports failure as port 0 instead of raising
-        raise BindError(f"cannot listen on {listen}")
+        raise BindError(f"cannot listen on {config.listen}")
     await server.start()
-    try:
-        if models is None:
-            models = await asyncio.to_thread(load_models, tts, asr_threads)
-    except BaseException:
-        await server.stop(None)
-        raise
-    ready.set_result(models)
-    for name in (SERVICE_NAME, ""):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return HostServer(server, port, health_servicer, service)
+
+    async def load_then_serve() -> None:
+        models.set_result(await asyncio.to_thread(load or partial(load_models, config)))
+        for name in (SERVICE_NAME, ""):
+            health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    loading = loop.create_task(load_then_serve(), name="load-models")
+    return HostServer(server, port, health_servicer, service, loading, recorder)

@@ -276,14 +276,17 @@ class EspeakTts(TtsEngine):
         return _split(audio, [round(ms * self._rate / 1000) for ms in marks], self._rate)
 
 
+TTS_ENGINES = ("piper", "espeak")  # the names make_engine takes; command lines offer these
+
+
 def make_engine(name: str, deterministic: bool = False) -> TtsEngine:
-    """An engine by name; ``deterministic``: the same text always gives the same audio (Piper's
-    sampler noise off; eSpeak always is)."""
+    """An engine by name (one of ``TTS_ENGINES``); ``deterministic``: the same text always gives
+    the same audio (Piper's sampler noise off; eSpeak always is)."""
     if name == "piper":
         return PiperTts(deterministic=deterministic)
     if name == "espeak":
         return EspeakTts()
-    raise TtsError(f"unknown TTS engine {name!r}; choose one of ['espeak', 'piper']")
+    raise TtsError(f"unknown TTS engine {name!r}; choose one of {list(TTS_ENGINES)}")
 
 
 def trim_silence(audio: np.ndarray, threshold: int = 300, keep: int = 160) -> np.ndarray:

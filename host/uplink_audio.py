@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sottovoce.proto.codec import FRAME_SAMPLES, CodecError, OpusDecoder
+from sottovoce.proto.timeline import AUDIO_SEQ
 
-SEQ_MOD = 1 << 32
 MAX_PLC_FRAMES = 5  # Opus PLC fades out after ~100 ms anyway; longer gaps become silence
 MAX_GAP_FRAMES = 500  # a jump of more than 10 s is a restart of the edge's counter: start afresh
 
@@ -62,11 +62,11 @@ class UplinkAudio:
 
     @property
     def last_seq(self) -> int | None:
-        return None if self._next_seq is None else (self._next_seq - 1) % SEQ_MOD
+        return None if self._next_seq is None else AUDIO_SEQ.add(self._next_seq, -1)
 
     def _append(self, pcm: np.ndarray) -> None:
         if len(self._frames) == self._frames.maxlen:
-            self._first_seq = (self._first_seq + 1) % SEQ_MOD
+            self._first_seq = AUDIO_SEQ.add(self._first_seq)
         self._frames.append(pcm)
         if not self.in_turn:
             self.noise.add(pcm)
@@ -76,8 +76,8 @@ class UplinkAudio:
         the timeline stays aligned). Late or duplicate frames are counted and dropped."""
         if self._next_seq is None:
             self._first_seq = self._next_seq = seq
-        ahead = (seq - self._next_seq) % SEQ_MOD
-        if ahead >= SEQ_MOD // 2:
+        ahead = AUDIO_SEQ.delta(self._next_seq, seq)
+        if ahead < 0:
             self.counters.late_or_duplicate += 1
             return
         if ahead > MAX_GAP_FRAMES:
@@ -92,7 +92,7 @@ class UplinkAudio:
             else:
                 self._append(np.zeros(FRAME_SAMPLES, dtype=np.int16))
                 self.counters.silent_filled += 1
-        self._next_seq = (seq + 1) % SEQ_MOD
+        self._next_seq = AUDIO_SEQ.add(seq)
         try:
             pcm = self.decoder.decode(packet)
         except CodecError:
@@ -104,8 +104,7 @@ class UplinkAudio:
 
     def _index(self, seq: int) -> int:
         """Position of ``seq`` in the buffer (negative if it fell off the front)."""
-        offset = (seq - self._first_seq) % SEQ_MOD
-        return offset - SEQ_MOD if offset >= SEQ_MOD // 2 else offset
+        return AUDIO_SEQ.delta(self._first_seq, seq)
 
     def slice(self, first_seq: int, last_seq: int | None = None) -> np.ndarray:
         """Samples of frames first_seq..last_seq inclusive (to the newest frame if None), clipped

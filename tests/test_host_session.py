@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 
 import grpc
 import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from sottovoce.host.answer import HostModels
 from sottovoce.host.responder import SkillResponder
-from sottovoce.host.server import SERVICE_NAME, load_models, start_server
-from sottovoce.host.session import HostModels, SessionConfig
+from sottovoce.host.server import SERVICE_NAME, HostConfig, load_models, start_server
+from sottovoce.host.stream import StreamConfig
 from sottovoce.host.tts import PiperTts
 from sottovoce.host.whisper import active_rms_dbfs
 from sottovoce.proto.codec import FRAME_SAMPLES, OpusDecoder, OpusEncoder, frames_of
@@ -28,7 +31,7 @@ WAIT = 20.0  # generous bound so a broken host fails the test instead of hanging
 
 @pytest.fixture(scope="module")
 def models() -> HostModels:
-    m = load_models("piper")
+    m = load_models(HostConfig(tts="piper"))
     return HostModels(m.asr, m.voice, lambda: SkillResponder(fallback=LONG_FALLBACK))
 
 
@@ -48,9 +51,14 @@ def speech() -> dict[str, list[bytes]]:
     return {k: [enc.encode(f) for f in frames_of(tts.synthesize(v))] for k, v in phrases.items()}
 
 
+def _config(**stream) -> HostConfig:
+    return HostConfig(listen="127.0.0.1:0", stream=StreamConfig(auth_token=TOKEN, **stream))
+
+
 @pytest.fixture
 async def server(models):
-    host = await start_server("127.0.0.1:0", SessionConfig(auth_token=TOKEN), models=models)
+    host = await start_server(_config(), load=lambda: models)
+    await host.ready()
     yield host
     await host.stop(None)
 
@@ -208,7 +216,8 @@ async def test_resumed_discards_preemptive_work(server, speech):
     onset_more = edge.audio(speech["times"])
     assert onset_more > 0
     edge.silence_frames(10)
-    edge.turn(pb.TurnEvent.TENTATIVE_END, 1, edge.seq - 1)
+    # Confirmed with no tentative end in between: had the work prepared at the first end been
+    # kept, this would release it, an answer to "What time is it?" alone.
     edge.turn(pb.TurnEvent.CONFIRMED_END, 1, edge.seq - 1)
     msgs = await edge.recv_until(_is(pb.ResponseEvent.DONE))
     started = [m.response for m in msgs if _is(pb.ResponseEvent.STARTED)(m)]
@@ -354,3 +363,103 @@ async def test_a_timer_fires_as_a_spoken_proactive_response(server):
     pcm = _decoded([m.audio.opus for m in got if m.WhichOneof("body") == "audio"])
     assert active_rms_dbfs(pcm) > -50  # spoken, not silence
     await edge.close()
+
+
+async def test_a_stream_cancelled_while_the_models_load_leaves_the_host_serving(models):
+    """The edge gives up on a stream (its connect timeout) while the host still loads its models:
+    the other streams, and the host, carry on once the models are there."""
+    gate = threading.Event()
+
+    def slow_load() -> HostModels:
+        gate.wait(WAIT)
+        return models
+
+    host = await start_server(_config(), load=slow_load)
+    try:
+        impatient = Edge(host.port)
+        impatient.start()
+        await asyncio.sleep(0.5)  # its stream is open on the host, waiting for the models
+        impatient.call.cancel()
+        await impatient.channel.close()
+        await asyncio.sleep(0.2)
+        gate.set()
+        await asyncio.wait_for(host.ready(), WAIT)
+        edge = Edge(host.port)
+        edge.start()
+        await edge.accepted()
+        await edge.close()
+    finally:
+        gate.set()
+        await host.stop(None)
+
+
+async def test_a_stream_that_never_starts_is_closed(models):
+    host = await start_server(_config(start_timeout_s=0.3), load=lambda: models)
+    await host.ready()
+    try:
+        edge = Edge(host.port)
+        edge.silence_frames(3)  # audio, but never a SessionStart
+        errors = await edge.recv_until(lambda m: m.WhichOneof("body") == "error" and m.error.fatal)
+        assert errors[-1].error.code == pb.Error.BAD_REQUEST and "no SessionStart" in errors[-1].error.message
+        assert await edge.recv() is None
+        await edge.close()
+    finally:
+        await host.stop(None)
+
+
+async def test_client_strings_reach_the_log_bounded_and_the_token_never(server, caplog):
+    caplog.set_level(logging.DEBUG)
+    huge = "x" * 1_000_000
+    edge = Edge(server.port)
+    edge.send(start=pb.SessionStart(protocol_version=1, auth_token="wrong", session_id=huge))
+    assert (await edge.recv()).error.code == pb.Error.UNAUTHENTICATED
+    await edge.close()
+    edge = Edge(server.port)
+    edge.send(
+        start=pb.SessionStart(
+            protocol_version=1, auth_token=TOKEN, codec=pb.CODEC_OPUS, sample_rate_hz=16000, frame_ms=20,
+            session_id=huge,
+        )
+    )  # fmt: skip
+    msg = await edge.recv()
+    assert msg.error.code == pb.Error.BAD_REQUEST and msg.error.fatal and "session_id" in msg.error.message
+    await edge.close()
+    edge = Edge(server.port)
+    edge.send(
+        start=pb.SessionStart(
+            protocol_version=1, auth_token=TOKEN, codec=pb.CODEC_OPUS, sample_rate_hz=16000, frame_ms=20,
+            session_id="long-device", device_id=huge,
+        )
+    )  # fmt: skip
+    await edge.accepted()
+    edge.send(end=pb.SessionEnd(reason=huge))
+    assert await edge.recv() is None
+    await edge.close()
+    for _ in range(200):  # the server logs the closed session asynchronously
+        if server.service.active_sessions == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert "long-device" in caplog.text
+    assert "x" * 1000 not in caplog.text
+    assert TOKEN not in caplog.text and "wrong" not in caplog.text
+
+
+async def test_counters_are_logged_by_component_when_a_session_closes(server, caplog):
+    caplog.set_level(logging.INFO)
+    edge = Edge(server.port)
+    edge.start()
+    await edge.accepted()
+    edge.audio([b"\xff" * 500] * 3)  # undecodable, three times
+    edge.turn(pb.TurnEvent.TENTATIVE_END, 9, edge.seq - 1)  # no such turn
+    assert (await edge.recv()).error.code == pb.Error.BAD_REQUEST
+    edge.send(end=pb.SessionEnd(reason="done"))
+    while await edge.recv() is not None:
+        pass
+    await edge.close()
+    for _ in range(200):
+        if "session test closed" in caplog.text:
+            break
+        await asyncio.sleep(0.02)
+    line = next(r.getMessage() for r in caplog.records if "session test closed" in r.getMessage())
+    assert "'stream': {" in line and "'opus': 3" in line and "'turn': 1" in line
+    assert "'uplink': {" in line and "'undecodable': 3" in line and "'rejected': 1" in line
