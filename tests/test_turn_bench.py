@@ -73,11 +73,11 @@ def test_the_answer_waits_for_the_later_of_the_end_and_the_hosts_work():
 def test_a_cut_off_the_wearer_talks_through_counts_as_repaired():
     import numpy as np
 
-    from sottovoce.host.session import SessionConfig
+    from sottovoce.host.turn_ledger import LedgerConfig
     from sottovoce.tools.turn import evaluate as ev
     from sottovoce.tools.turn.corpus import Turn
 
-    cfg = SessionConfig()
+    cfg = LedgerConfig()
     assert (cfg.continuation_gap_ms, cfg.continuation_react_ms, ev.ANSWER_PREP_MS) == (1500, 600, 400)
 
     def cut_in_pause(pause_s: float) -> ev.Outcome:

@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sottovoce.host.tts import TTS_ENGINES
+
 log = logging.getLogger("sottovoce.demo")
 
 
@@ -42,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--turn", choices=["model", "silence"], default="model",
         help="edge end-of-turn policy: the learned model with the host's reading of the words, or the 500 ms rule",
     )  # fmt: skip
-    parser.add_argument("--tts", choices=["piper", "espeak"], default=None, help="host TTS engine")
+    parser.add_argument("--tts", choices=TTS_ENGINES, default=None, help="host TTS engine")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")
     parser.add_argument("--log-level", default="INFO")
 

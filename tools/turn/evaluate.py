@@ -18,7 +18,7 @@ and ends (before noise and Opus).
   confirmed end follows and plays once both are done: ``max(confirmed, tentative + prep)`` minus
   the end of the last word, with ``prep`` the host's measured time (ANSWER_PREP_MS). A policy
   that decides sooner than the host can answer gains nothing audible.
-- **Repaired** cut-offs: those the host undoes (``SessionConfig.continuation_gap_ms`` and
+- **Repaired** cut-offs: those the host undoes (``LedgerConfig.continuation_gap_ms`` and
   ``continuation_react_ms``): the wearer resumes within the gap of the confirmed end and before
   hearing that much of the answer (taken to start at the answer latency above), so their turn is
   heard whole and answered once; they cost the wearer the start of a withdrawn answer, not their
@@ -43,11 +43,11 @@ from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
 from sottovoce.edge.vad import SileroVad, Vad
 from sottovoce.host import completeness
 from sottovoce.host.asr import AsrResult
-from sottovoce.host.session import SessionConfig
+from sottovoce.host.turn_ledger import LedgerConfig
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, frames_of
 from sottovoce.tools.turn.corpus import FINAL_SILENCE_MS, Turn
 
-_HOST = SessionConfig()  # the host's continuation rule, which decides what counts as repaired
+_HOST = LedgerConfig()  # the host's continuation rule, which decides what counts as repaired
 UNREPAIRED = (
     f"the wearer resumes only after hearing {_HOST.continuation_react_ms / 1000:g} s of the answer or "
     f"{_HOST.continuation_gap_ms / 1000:g} s after the end"
