@@ -46,7 +46,7 @@ class AsrError(RuntimeError):
 @dataclass(frozen=True)
 class AsrConfig:
     cpu_threads: int = 2
-    # Shorter windows were measured (session 10, 16 requests, Piper and eSpeak): 8 s saved 15 ms
+    # Why not shorter (measured on 16 requests, Piper and eSpeak): 8 s saved 15 ms
     # a pass (160 against 175 ms) and misread "What's my battery level?" as "What's my matter
     # relabel?" (eSpeak); 7 s and 6 s had medians of 158 and 148 ms but means of 185 and 178 ms
     # (decodes that looked repetitive were redone with the full window), with the same misreading.

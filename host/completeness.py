@@ -54,13 +54,13 @@ MIN_ASR_CONFIDENCE = math.exp(-0.5)  # mean token probability; below it the word
 # of that word to all others together: cut at "station and,", Whisper writes "station end." with
 # "end" 0.30 and "and" 0.30 (Piper voice), while its mean over the sentence stays at 0.86.
 MIN_LAST_WORD_CONFIDENCE = 0.5
-# Tried and not kept (session 9): asking the recogniser to be sure of the sentence's end too (the
-# probability of a full stop, question or exclamation mark right after the last word). It sets
-# ends and pauses apart only partly (medians 0.83 and 0.70 on validation readings that look
-# complete; "Tell me about the history of Rome." scores 0.51, questions ~0.97): requiring 0.7 cut
-# validation's false cut-offs (words at 0.5/0.5: 3.8 % to 2.6 %) but hardly the unrepaired ones
-# (1.3 % to 1.1 %), and made answers later (mean 0.761 to 0.801 s), so the build's rule kept none.
-# Tried and not kept (session 10): catching a dropped last word by timing. Cut 0.3 s into the
+# No rule on the recogniser's certainty of the sentence's end (the probability of a full stop,
+# question or exclamation mark right after the last word): it sets ends and pauses apart only
+# partly (medians 0.83 and 0.70 on validation readings that look complete; "Tell me about the
+# history of Rome." scores 0.51, questions ~0.97): requiring 0.7 cut validation's false cut-offs
+# (words at 0.5/0.5: 3.8 % to 2.6 %) but hardly the unrepaired ones (1.3 % to 1.1 %), and made
+# answers later (mean 0.761 to 0.801 s).
+# No rule catching a dropped last word by timing either. Cut 0.3 s into the
 # pause of "Remind me in ten minutes to | call Anna." (the demo), Whisper reads "Remind me in 10
 # minutes." or "... minutes, too." and both read complete; the words would then have to end
 # before the speech does. tiny.en's word timestamps (cross-attention alignment) put the last
