@@ -29,6 +29,7 @@ from sottovoce.host.stream import BadRequest, Outbox
 from sottovoce.host.tasks import TaskSet
 from sottovoce.host.timers import Timer, Timers, TooManyTimers
 from sottovoce.host.turn_ledger import (
+    Abandoned,
     ConfirmedEnd,
     Decision,
     Discard,
@@ -96,6 +97,7 @@ _TURN_INPUTS = {
     pb.TurnEvent.TENTATIVE_END: TentativeEnd,
     pb.TurnEvent.RESUMED: Resumed,
     pb.TurnEvent.CONFIRMED_END: ConfirmedEnd,
+    pb.TurnEvent.ABANDONED: Abandoned,
 }
 
 

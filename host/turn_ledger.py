@@ -68,7 +68,15 @@ class ConfirmedEnd:
     audio_seq: int
 
 
-TurnInput = SpeechStart | TentativeEnd | Resumed | ConfirmedEnd
+@dataclass(frozen=True)
+class Abandoned:
+    """The edge lost the turn's audio (the device went away mid-turn): nothing is to be answered."""
+
+    turn_id: int
+    audio_seq: int
+
+
+TurnInput = SpeechStart | TentativeEnd | Resumed | ConfirmedEnd | Abandoned
 
 # ---------------------------------------------------------------------------------- decisions
 
@@ -142,6 +150,7 @@ class LedgerCounters:
     resumed: int = 0
     confirmed: int = 0
     dropped: int = 0  # open turns abandoned for new speech
+    abandoned: int = 0  # open turns whose audio the edge lost
     continued_turns: int = 0
     rejected: int = 0
 
@@ -186,6 +195,11 @@ class TurnLedger:
         if isinstance(event, Resumed):
             self.counters.resumed += 1
             return self._discard(turn)
+        if isinstance(event, Abandoned):
+            # Half a question must not be answered: its words are cut, and the wearer was told so.
+            self.counters.abandoned += 1
+            self._open = None
+            return [*self._discard(turn), Drop(turn.turn_id)]
         self.counters.confirmed += 1
         # No tentative end before (or the wearer resumed after it): prepare everything now.
         prepare: list[Decision] = [] if turn.preparing else [Prepare(turn.turn_id, event.audio_seq)]
@@ -242,4 +256,9 @@ class TurnLedger:
         return last
 
 
-_EVENT_NAMES = {TentativeEnd: "TENTATIVE_END", Resumed: "RESUMED", ConfirmedEnd: "CONFIRMED_END"}
+_EVENT_NAMES = {
+    TentativeEnd: "TENTATIVE_END",
+    Resumed: "RESUMED",
+    ConfirmedEnd: "CONFIRMED_END",
+    Abandoned: "ABANDONED",
+}

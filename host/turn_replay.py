@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sottovoce.host.turn_ledger import (
+    Abandoned,
     ConfirmedEnd,
     Decision,
     Discard,
@@ -42,7 +43,7 @@ from sottovoce.host.turn_ledger import (
 
 RECORD_ENV = "SOTTOVOCE_RECORD_TURNS"
 
-_INPUTS: dict[str, type] = {c.__name__: c for c in (SpeechStart, TentativeEnd, Resumed, ConfirmedEnd)}
+_INPUTS: dict[str, type] = {c.__name__: c for c in (SpeechStart, TentativeEnd, Resumed, ConfirmedEnd, Abandoned)}
 _DECISIONS: dict[str, type] = {
     c.__name__: c for c in (TakeBack, Interrupt, Drop, Open, Prepare, Discard, Release, Reject)
 }

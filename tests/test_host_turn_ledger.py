@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sottovoce.host.turn_ledger import (
+    Abandoned,
     AnswerProgress,
     ConfirmedEnd,
     Discard,
@@ -68,6 +69,16 @@ def test_new_speech_drops_an_open_turn_and_a_barge_in_interrupts():
     assert ledger.feed(SpeechStart(2, 400, barge_in=True)) == [Interrupt(), Drop(1), Open(2, 400 - PREROLL)]
 
 
+def test_a_turn_whose_audio_was_lost_is_dropped_unanswered():
+    ledger = TurnLedger()
+    ledger.feed(SpeechStart(1, 100))
+    ledger.feed(TentativeEnd(1, 150))
+    assert ledger.feed(Abandoned(1, 160)) == [Discard(1), Drop(1)]
+    assert (ledger.open_turn, ledger.last_confirmed, ledger.counters.abandoned) == (None, None, 1)
+    # Nothing was answered, so the next speech is a turn of its own, not a continuation.
+    assert ledger.feed(SpeechStart(2, 170)) == [Open(2, 170 - PREROLL)]
+
+
 def test_speech_right_after_a_confirmed_end_continues_that_turn():
     ledger = TurnLedger()
     confirmed_turn(ledger, 1, start=100, end=200)
@@ -114,6 +125,7 @@ inputs = st.one_of(
     st.builds(TentativeEnd, turn_ids, seqs),
     st.builds(Resumed, turn_ids, seqs),
     st.builds(ConfirmedEnd, turn_ids, seqs),
+    st.builds(Abandoned, turn_ids, seqs),
 )
 
 

@@ -77,7 +77,10 @@ def setup_logging(program: str, level: str) -> None:
 
 
 def add_token_options(parser: argparse.ArgumentParser, what: str) -> None:
-    """The auth token comes from a file or the environment, never the command line (``ps`` shows it)."""
+    """The auth token comes from a file or the environment, never the command line (``ps`` shows it).
+    Abbreviated options are turned off: argparse would read a leftover ``--auth-token T`` as
+    ``--auth-token-file T`` and echo the token in its error."""
+    parser.allow_abbrev = False
     parser.add_argument("--auth-token-file", type=Path, metavar="FILE",
                         help=f"read the token {what} from this file (default: ${TOKEN_ENV})")  # fmt: skip
 

@@ -68,11 +68,13 @@ class TurnEvent(_message.Message):
         TENTATIVE_END: _ClassVar[TurnEvent.Kind]
         CONFIRMED_END: _ClassVar[TurnEvent.Kind]
         RESUMED: _ClassVar[TurnEvent.Kind]
+        ABANDONED: _ClassVar[TurnEvent.Kind]
     KIND_UNSPECIFIED: TurnEvent.Kind
     SPEECH_START: TurnEvent.Kind
     TENTATIVE_END: TurnEvent.Kind
     CONFIRMED_END: TurnEvent.Kind
     RESUMED: TurnEvent.Kind
+    ABANDONED: TurnEvent.Kind
     KIND_FIELD_NUMBER: _ClassVar[int]
     TURN_ID_FIELD_NUMBER: _ClassVar[int]
     AUDIO_SEQ_FIELD_NUMBER: _ClassVar[int]
