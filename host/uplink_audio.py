@@ -14,11 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sottovoce.proto.codec import FRAME_SAMPLES, CodecError, OpusDecoder
+from sottovoce.proto.codec import FRAME_SAMPLES, MAX_GAP_FRAMES, MAX_PLC_FRAMES, CodecError, OpusDecoder, fill_gap
 from sottovoce.proto.timeline import AUDIO_SEQ
-
-MAX_PLC_FRAMES = 5  # Opus PLC fades out after ~100 ms anyway; longer gaps become silence
-MAX_GAP_FRAMES = 500  # a jump of more than 10 s is a restart of the edge's counter: start afresh
 
 
 @dataclass
@@ -85,13 +82,10 @@ class UplinkAudio:
             self._frames.clear()
             self._first_seq = seq
             ahead = 0
-        for i in range(ahead):
-            if i < MAX_PLC_FRAMES:
-                self._append(self.decoder.conceal(packet if i == ahead - 1 else None))
-                self.counters.concealed += 1
-            else:
-                self._append(np.zeros(FRAME_SAMPLES, dtype=np.int16))
-                self.counters.silent_filled += 1
+        for pcm in fill_gap(self.decoder, ahead, packet):
+            self._append(pcm)
+        self.counters.concealed += min(ahead, MAX_PLC_FRAMES)
+        self.counters.silent_filled += max(0, ahead - MAX_PLC_FRAMES)
         self._next_seq = AUDIO_SEQ.add(seq)
         try:
             pcm = self.decoder.decode(packet)

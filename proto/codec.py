@@ -15,6 +15,11 @@ SAMPLE_RATE = 16_000
 FRAME_MS = 20
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000  # 320
 MAX_PACKET_BYTES = 400  # far above 32 kbps/20 ms (80 bytes); a larger packet is malformed
+# Lost frames are stood in for so that an audio timeline never skips. Opus PLC fades out after
+# ~100 ms anyway, so longer gaps become silence; a gap over 10 s is a dropout, not loss, and the
+# receiver starts its timeline afresh rather than inventing that much audio.
+MAX_PLC_FRAMES = 5
+MAX_GAP_FRAMES = 500
 
 
 class CodecError(ValueError):
@@ -79,6 +84,18 @@ class OpusDecoder:
         except opus.OpusError:
             out = self._dec.decode(b"", FRAME_SAMPLES)
         return np.frombuffer(out, dtype="<i2").copy()
+
+
+def fill_gap(decoder: OpusDecoder, lost: int, next_packet: bytes | None = None) -> list[np.ndarray]:
+    """Stand-ins for ``lost`` frames missing just before ``next_packet``: concealment for the first
+    ``MAX_PLC_FRAMES`` (the one right before ``next_packet`` from its in-band FEC), silence after."""
+    out = []
+    for i in range(lost):
+        if i < MAX_PLC_FRAMES:
+            out.append(decoder.conceal(next_packet if i == lost - 1 else None))
+        else:
+            out.append(np.zeros(FRAME_SAMPLES, dtype=np.int16))
+    return out
 
 
 def frames_of(pcm: np.ndarray) -> list[np.ndarray]:
