@@ -19,6 +19,7 @@ U8 = (0, 0xFF)
 U32 = (0, 0xFFFF_FFFF)
 U64 = (0, 0xFFFF_FFFF_FFFF_FFFF)
 PERCENT = (0, 100)
+GESTURE_KINDS = ("nod", "shake", "tilt", "double_tap")  # head gestures the device recognises
 
 
 class ControlError(ValueError):
@@ -116,7 +117,7 @@ class BufferReport(ControlMessage):
 @dataclass(frozen=True)
 class Gesture(ControlMessage):
     TYPE: ClassVar[str] = "gesture"
-    kind: str = _choice("nod", "shake", "tilt", "double_tap")
+    kind: str = _choice(*GESTURE_KINDS)
     at: int = _uint(U64)
 
 

@@ -14,7 +14,7 @@ from sottovoce.edge.links.audio_link import AudioLink
 from sottovoce.edge.uplink import Uplink
 from sottovoce.proto import control
 from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_SAMPLES, OpusEncoder, frames_of, to_int16
-from sottovoce.proto.gatt_profile import DownlinkPacketizer
+from sottovoce.proto.gatt.speaker import DownlinkPacketizer
 
 
 class FakeStream:

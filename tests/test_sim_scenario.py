@@ -20,8 +20,8 @@ from sottovoce.firmware_sim.scenario import (
     resolve_path,
     synthesize,
 )
-from sottovoce.firmware_sim.speaker import PlaybackRecord
 from sottovoce.proto.codec import FRAME_SAMPLES
+from sottovoce.proto.gatt.speaker import PlaybackRecord
 
 
 def test_packaged_demo_parses_with_a_barge_in_and_a_pause_mid_sentence():
