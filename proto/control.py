@@ -2,7 +2,8 @@
 
 Every message is one CBOR map with a text key ``"t"`` naming its type. Decoding is strict about
 what it relies on (types, ranges, required keys) and lenient about the rest: unknown keys are
-ignored so a newer peer can add fields. Anything else raises ``ControlError``.
+ignored so a newer peer can add fields. Anything else raises ``ControlError``. On the GATT
+characteristic a message crosses in fragments (``proto/gatt/speaker.py``), whole on a serial link.
 """
 
 from __future__ import annotations

@@ -120,3 +120,26 @@ def test_device_urls_pick_their_link():
     assert isinstance(open_link("ble:AA:BB:CC:DD:EE:FF"), BleakLink)
     with pytest.raises(DeviceNotFound, match="needs an address or a name"):
         open_link("ble:")
+
+
+async def test_control_messages_cross_in_fragments_at_the_bluez_default_mtu():
+    link, clients = make("Omi")
+    events = RecordedEvents()
+    await link.open(events)
+    client = clients[0]
+    end = control.StreamEnd(stream=3, frames=1234).encode()
+    await link.write_control(end)
+    fragments = [data for uuid, data, response in client.writes if uuid == speaker.CONTROL_UUID and response]
+    assert len(fragments) > 1 and all(len(f) <= 23 - 3 for f in fragments)
+    device: list[bytes] = []
+    device_in = speaker.ControlReassembler(device.append, "device")
+    for f in fragments:
+        device_in.feed(f)
+    assert device == [end]
+
+    report = control.PlaybackReport("finished", 3, 123_456, 2**40).encode()
+    for f in speaker.ControlPacketizer().packetize(report, link.att_mtu):
+        client.notify[speaker.CONTROL_UUID](None, bytearray(f))
+    client.notify[speaker.CONTROL_UUID](None, bytearray(b"\x01"))  # too short to be a fragment
+    assert events.control == [report]
+    assert link.control_counters == speaker.ControlCounters(fragments_malformed=1)

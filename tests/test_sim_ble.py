@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ble_hub import controllers
 from bumble.core import UUID
 from bumble.device import Device, Peer
 from bumble.hci import Address
@@ -44,26 +43,9 @@ ANSWER_FRAMES = 25  # 0.5 s
 
 
 @pytest.fixture
-def controllers():
-    p1, p2 = free_ports(2)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bumble.apps.controllers", f"tcp-server:127.0.0.1:{p1}", f"tcp-server:127.0.0.1:{p2}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    yield f"tcp-client:127.0.0.1:{p1}", f"tcp-client:127.0.0.1:{p2}"
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-async def _open_retrying(url: str, attempts: int = 100):
-    """The controllers app needs a moment to listen; both ports are up once the second is."""
-    for _ in range(attempts):
-        try:
-            return await open_transport(url)
-        except OSError:
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"controllers never listened on {url}")
+def hub():
+    with controllers() as urls:
+        yield urls
 
 
 def _tone(seconds: float) -> np.ndarray:
@@ -71,11 +53,11 @@ def _tone(seconds: float) -> np.ndarray:
     return (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
 
 
-async def test_sim_serves_gatt_audio_and_speaker_over_ble(controllers, tmp_path: Path):
-    sim_url, central_url = controllers
+async def test_sim_serves_gatt_audio_and_speaker_over_ble(hub, tmp_path: Path):
+    sim_url, central_url = hub
     scenario = parse_scenario(SCENARIO, "ble-test.toml")
     synthesize(scenario)
-    hci = await _open_retrying(central_url)
+    hci = await open_transport(central_url)
     lines: list[str] = []
     sim = Simulator(scenario, SimConfig(out=tmp_path, address=ADDRESS, seed=1), say=lines.append)
     sim_task = asyncio.create_task(sim.run(sim_url))

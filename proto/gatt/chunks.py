@@ -16,6 +16,7 @@ from sottovoce.proto.timeline import BLE_ID
 
 from .att import DEFAULT_ATT_MTU, FramingError, max_chunk, split
 
+HEADER = 3  # [seq_lo, seq_hi, sub_index | FINAL], plus the tag
 FINAL = 0x80  # on the last chunk of a message; the low 7 bits are the chunk's index
 MAX_CHUNKS = FINAL
 
@@ -23,15 +24,15 @@ MAX_CHUNKS = FINAL
 class ChunkPacketizer:
     """Splits messages into ``[seq_lo, seq_hi, *tag, sub_index | FINAL]`` + chunk packets."""
 
-    def __init__(self, tag_bytes: int, att_mtu: int = DEFAULT_ATT_MTU) -> None:
+    def __init__(self, tag_bytes: int, att_mtu: int = DEFAULT_ATT_MTU, first_seq: int = 0) -> None:
         self.tag_bytes = tag_bytes
         self.att_mtu = att_mtu
-        self._seq = 0
+        self._seq = BLE_ID.wrap(first_seq)
 
     def packetize(self, message: bytes, tag: bytes = b"") -> list[bytes]:
         if len(tag) != self.tag_bytes:
             raise ValueError(f"tag of {len(tag)} bytes, this framing carries {self.tag_bytes}")
-        chunks = split(message, max_chunk(self.att_mtu, 3 + self.tag_bytes), MAX_CHUNKS)
+        chunks = split(message, max_chunk(self.att_mtu, HEADER + self.tag_bytes), MAX_CHUNKS)
         out = []
         for sub, chunk in enumerate(chunks):
             flag = FINAL if sub == len(chunks) - 1 else 0
@@ -77,7 +78,7 @@ class ChunkReassembler:
         self._parts: list[bytes] | None = None
 
     def feed(self, data: bytes) -> None:
-        header = 3 + self.tag_bytes
+        header = HEADER + self.tag_bytes
         if len(data) < header:
             self.stats.malformed += 1
             raise FramingError(f"packet of {len(data)} bytes is shorter than its {header}-byte header")

@@ -46,7 +46,7 @@ SERVICE_UUID = "5D0E0000-3F6B-4D39-A1C6-7E2B9C55A001"
 DOWNLINK_UUID = "5D0E0001-3F6B-4D39-A1C6-7E2B9C55A001"
 CONTROL_UUID = "5D0E0002-3F6B-4D39-A1C6-7E2B9C55A001"
 
-DOWNLINK_TAG = 1  # the stream id, between the sequence number and the chunk index
+DOWNLINK_TAG = 1  # bytes of tag: the stream id, between the sequence number and the chunk index
 
 SERVICE = Service(
     SERVICE_UUID,
@@ -72,7 +72,7 @@ class DownlinkPacketizer:
     """Splits response Opus frames into downlink writes: [seq_lo, seq_hi, stream, sub|FINAL]."""
 
     def __init__(self, att_mtu: int = DEFAULT_ATT_MTU) -> None:
-        self._chunks = ChunkPacketizer(tag_bytes=1, att_mtu=att_mtu)
+        self._chunks = ChunkPacketizer(DOWNLINK_TAG, att_mtu)
 
     @property
     def att_mtu(self) -> int:
@@ -90,7 +90,7 @@ class DownlinkReassembler(ChunkReassembler):
     """Device side: rebuilds ``on_frame(stream, frame)`` from downlink writes; a lost write drops its frame."""
 
     def __init__(self, on_frame: Callable[[int, bytes], None]) -> None:
-        super().__init__(lambda tag, frame: on_frame(tag[0], frame), tag_bytes=1)
+        super().__init__(lambda tag, frame: on_frame(tag[0], frame), DOWNLINK_TAG)
 
 
 class ControlPacketizer:
