@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from sottovoce.proto.gatt.att import full_uuid
+
 from .base import DeviceNotFound, GattLink, LinkEvents
 
 log = logging.getLogger(__name__)
@@ -78,16 +80,16 @@ class BleakLink(GattLink):
             self._events.on_disconnect(f"{self.target} disconnected")
 
     def has(self, uuid: str) -> bool:
-        return _full(uuid) in self._uuids
+        return full_uuid(uuid) in self._uuids
 
     async def read(self, uuid: str) -> bytes:
-        return bytes(await self._client.read_gatt_char(_full(uuid)))
+        return bytes(await self._client.read_gatt_char(full_uuid(uuid)))
 
     async def subscribe(self, uuid: str, on_value: Callable[[bytes], None]) -> None:
-        await self._client.start_notify(_full(uuid), lambda _char, data: on_value(bytes(data)))
+        await self._client.start_notify(full_uuid(uuid), lambda _char, data: on_value(bytes(data)))
 
     async def write(self, uuid: str, data: bytes, *, with_response: bool) -> None:
-        await self._client.write_gatt_char(_full(uuid), data, response=with_response)
+        await self._client.write_gatt_char(full_uuid(uuid), data, response=with_response)
 
     async def close(self) -> None:
         self._events = None
@@ -97,9 +99,3 @@ class BleakLink(GattLink):
             except Exception as exc:
                 log.debug("disconnect on close: %s", exc)
             self._client = None
-
-
-def _full(uuid: str) -> str:
-    """bleak names characteristics by their 128-bit UUID, upper-cased here."""
-    uuid = uuid.upper()
-    return f"0000{uuid}-0000-1000-8000-00805F9B34FB" if len(uuid) == 4 else uuid

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 
 from sottovoce.proto.gatt import DEVICE_NAME_PREFIX, audio
+from sottovoce.proto.gatt.att import full_uuid
 
 from .base import DeviceNotFound, GattLink, LinkEvents
 
@@ -126,9 +127,5 @@ class BumbleLink(GattLink):
 
 
 def _norm(uuid: str) -> str:
-    """Compare UUIDs in one spelling: bumble prints 16-bit ones as 'UUID-16:180F' or '180F'."""
-    text = uuid.upper().replace("UUID-16:", "").replace("UUID-128:", "")
-    text = text.split(" ")[0]
-    if len(text) == 4:
-        return f"0000{text}-0000-1000-8000-00805F9B34FB"
-    return text
+    """bumble prints UUIDs as 'UUID-16:180F', '180F' or a 128-bit one followed by a name."""
+    return full_uuid(uuid.upper().replace("UUID-16:", "").replace("UUID-128:", "").split(" ")[0])

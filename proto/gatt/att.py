@@ -28,6 +28,15 @@ class ProfileError(RuntimeError):
     """The peripheral does not offer what the profile needs; the message completes '<device> ...'."""
 
 
+BASE_UUID_TAIL = "-0000-1000-8000-00805F9B34FB"  # the Bluetooth base UUID that 16-bit SIG UUIDs sit in
+
+
+def full_uuid(uuid: str) -> str:
+    """A UUID in the one spelling stacks can compare: 128 bits, upper case (16-bit ones expanded)."""
+    uuid = uuid.upper()
+    return f"0000{uuid}{BASE_UUID_TAIL}" if len(uuid) == 4 else uuid
+
+
 def max_chunk(att_mtu: int, header: int) -> int:
     """Payload bytes that fit in one notification or write after the ATT and packet headers."""
     room = att_mtu - ATT_HEADER - header

@@ -9,10 +9,10 @@ Omi's speaker path only plays short 8 kHz PCM clips, so Sottovoce adds its own s
   fragments ``[seq_lo, seq_hi, sub_index | FINAL]`` + a chunk of the message, so every message
   crosses at any ATT MTU, the 23-byte default included.
 
-Both are the same framing: a uint16 sequence number per write or notification (it wraps), the
-chunk's index in its message and a flag on the last chunk, with an optional tag (the downlink's
-stream id) that every chunk of a message repeats. Sequence numbers are consecutive within a
-message, so a receiver detects any loss or reordering and never joins chunks of two messages.
+Both are sequenced chunks (``chunks.py``). The server side is the wearable's: its ear speaker
+(playback buffer, flush, stream end, exact sample reports), which the simulator and the edge's
+local-audio link both run, and the dispatch of control messages. The client side is the
+central's: downlink writes, and control messages out and in.
 """
 
 from __future__ import annotations
