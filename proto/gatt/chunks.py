@@ -104,7 +104,7 @@ class ChunkReassembler:
             if self._open and self._parts is not None:
                 where = "in the middle of" if same else "at the end of"
                 self._drop(f"{missed} packet(s) before packet {seq} lost {where} a message")
-            elif not self._open and sub == 0:
+            elif sub == 0:  # a later chunk is the rest of a message already dropped, or is said below
                 self._lost(f"{missed} packet(s) before packet {seq} lost between messages")
             self._parts = None
             self._open = same
