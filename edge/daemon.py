@@ -23,7 +23,7 @@ import numpy as np
 
 from sottovoce.proto import control
 from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_MS, SAMPLE_RATE, OpusEncoder, frames_of, to_int16
-from sottovoce.proto.gatt_profile import ButtonEvent, FramingError, decode_button
+from sottovoce.proto.gatt.buttons import ButtonEvent, FramingError, decode_button
 from sottovoce.proto.v1 import duplex_pb2 as pb
 
 from .host_link import HostLink, HostRefused

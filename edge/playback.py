@@ -18,7 +18,7 @@ from enum import Enum
 
 from sottovoce.proto import control
 from sottovoce.proto.codec import FRAME_SAMPLES
-from sottovoce.proto.gatt_profile import DownlinkPacketizer
+from sottovoce.proto.gatt.speaker import DownlinkPacketizer
 
 from .links.base import DeviceLink
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sottovoce.proto.codec import CodecError, OpusDecoder
-from sottovoce.proto.gatt_profile import FramingError, UplinkReassembler
+from sottovoce.proto.gatt.audio import FramingError, UplinkReassembler
 
 log = logging.getLogger(__name__)
 

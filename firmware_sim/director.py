@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sottovoce.firmware_sim.scenario import Scenario, Trigger
-from sottovoce.firmware_sim.speaker import PlaybackRecord
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
+from sottovoce.proto.gatt.speaker import PlaybackRecord
 
 log = logging.getLogger(__name__)
 

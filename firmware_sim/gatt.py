@@ -1,72 +1,83 @@
-"""The simulated glasses' GATT database and advertising, on bumble, exactly per proto/gatt_profile.
+"""The simulated glasses' GATT database and advertising on bumble, built from the profile's declarations.
 
-Handlers here only move bytes: writes are handed to callbacks (the link model delays them before
-the firmware sees them) and reads return the current values.
+Every UUID, property and permission comes from the service modules in ``proto/gatt``; this
+module only maps them onto bumble's types. Handlers only move bytes: reads ask the service's
+server for its value now, writes go to ``on_write`` (the link model delays them before the
+firmware sees them, then hands them to ``deliver``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import operator
+from collections.abc import Callable, Sequence
 
 from bumble import data_types
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
-from sottovoce.proto import gatt_profile as gp
+from sottovoce.proto.gatt import audio
+from sottovoce.proto.gatt.att import Permission, Property, ServiceServer
 
-SIM_NAME = f"{gp.DEVICE_NAME_PREFIX}-Sim"
-DEFAULT_ADDRESS = "F0:F1:F2:F3:F4:F5"  # static random: top two bits set, as the spec requires
+_PROPERTIES = {
+    Property.READ: Characteristic.Properties.READ,
+    Property.WRITE: Characteristic.Properties.WRITE,
+    Property.WRITE_WITHOUT_RESPONSE: Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
+    Property.NOTIFY: Characteristic.Properties.NOTIFY,
+}
+_PERMISSIONS = {
+    Permission.READABLE: Characteristic.Permissions.READABLE,
+    Permission.WRITEABLE: Characteristic.Permissions.WRITEABLE,
+}
+
+
+def _properties(ours: Property) -> Characteristic.Properties:
+    return functools.reduce(operator.or_, (theirs for flag, theirs in _PROPERTIES.items() if flag in ours))
+
+
+def _permissions(ours: Permission) -> Characteristic.Permissions:
+    return functools.reduce(operator.or_, (theirs for flag, theirs in _PERMISSIONS.items() if flag in ours))
 
 
 class GlassesGatt:
-    """Builds the four services and keeps references to the characteristics the firmware uses."""
+    """The services of ``servers`` as one bumble attribute database."""
 
-    def __init__(
-        self,
-        on_downlink: Callable[[bytes], None],
-        on_control: Callable[[bytes], None],
-        battery_level: Callable[[], int],
-    ) -> None:
-        P = Characteristic.Properties
-        self.audio = Characteristic(gp.AUDIO_DATA_UUID, P.NOTIFY, Characteristic.READABLE, b"")
-        self.codec = Characteristic(
-            gp.AUDIO_CODEC_UUID, P.READ, Characteristic.READABLE, bytes([gp.CODEC_OPUS_16K_20MS])
-        )
-        self.battery = Characteristic(
-            gp.BATTERY_LEVEL_UUID,
-            P.READ | P.NOTIFY,
-            Characteristic.READABLE,
-            CharacteristicValue(read=lambda _conn: bytes([battery_level()])),
-        )
-        self.button = Characteristic(gp.BUTTON_EVENT_UUID, P.NOTIFY, Characteristic.READABLE, bytes(8))
-        self.downlink = Characteristic(
-            gp.DOWNLINK_UUID,
-            P.WRITE_WITHOUT_RESPONSE,
-            Characteristic.WRITEABLE,
-            CharacteristicValue(write=lambda _conn, value: on_downlink(bytes(value))),
-        )
-        self.control = Characteristic(
-            gp.CONTROL_UUID,
-            P.WRITE | P.NOTIFY,
-            Characteristic.READABLE | Characteristic.WRITEABLE,
-            CharacteristicValue(read=lambda _conn: b"", write=lambda _conn, value: on_control(bytes(value))),
-        )
-        self.services = [
-            Service(gp.AUDIO_SERVICE_UUID, [self.audio, self.codec]),
-            Service(gp.BATTERY_SERVICE_UUID, [self.battery]),
-            Service(gp.BUTTON_SERVICE_UUID, [self.button]),
-            Service(gp.SOTTOVOCE_SERVICE_UUID, [self.downlink, self.control]),
-        ]
-        self.by_kind = {"audio": self.audio, "battery": self.battery, "button": self.button, "control": self.control}
+    def __init__(self, servers: Sequence[ServiceServer], on_write: Callable[[str, bytes], None]) -> None:
+        self.characteristics: dict[str, Characteristic] = {}
+        self._servers: dict[str, ServiceServer] = {}
+        self.services = []
+        for server in servers:
+            chars = []
+            for spec in server.service.characteristics:
+                readable = Permission.READABLE in spec.permissions
+                writeable = Permission.WRITEABLE in spec.permissions
+                value = CharacteristicValue(
+                    read=(lambda _conn, s=server, u=spec.uuid: s.read(u)) if readable else None,
+                    write=(lambda _conn, data, u=spec.uuid: on_write(u, bytes(data))) if writeable else None,
+                )
+                char = Characteristic(
+                    spec.uuid,
+                    _properties(spec.properties),
+                    _permissions(spec.permissions),
+                    value,
+                )
+                self.characteristics[spec.uuid] = char
+                self._servers[spec.uuid] = server
+                chars.append(char)
+            self.services.append(Service(server.service.uuid, chars))
 
     def install(self, device: Device, max_mtu: int) -> None:
         device.add_services(self.services)
         # The MTU exchange answers with min(client, this): the device's limit from the scenario.
         device.gatt_server.max_mtu = max_mtu
 
-    async def notify(self, device: Device, connection: Connection, kind: str, data: bytes) -> None:
-        await device.notify_subscriber(connection, self.by_kind[kind], data)
+    def deliver(self, uuid: str, data: bytes) -> None:
+        """A write as the firmware receives it, handed to its service."""
+        self._servers[uuid].write(uuid, data)
+
+    async def notify(self, device: Device, connection: Connection, uuid: str, data: bytes) -> None:
+        await device.notify_subscriber(connection, self.characteristics[uuid], data)
 
 
 def advertising_data() -> bytes:
@@ -77,7 +88,7 @@ def advertising_data() -> bytes:
                 data_types.Flags(
                     AdvertisingData.Flags.LE_GENERAL_DISCOVERABLE_MODE | AdvertisingData.Flags.BR_EDR_NOT_SUPPORTED
                 ),
-                data_types.CompleteListOf128BitServiceUUIDs([UUID(gp.AUDIO_SERVICE_UUID)]),
+                data_types.CompleteListOf128BitServiceUUIDs([UUID(audio.SERVICE_UUID)]),
             ]
         )
     )

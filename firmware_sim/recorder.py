@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from sottovoce.firmware_sim.director import FiredEvent, UtteranceLog
-from sottovoce.firmware_sim.speaker import PlaybackRecord
 from sottovoce.proto.codec import SAMPLE_RATE
+from sottovoce.proto.gatt.speaker import PlaybackRecord
 
 
 def _s(sample: int | None) -> float | None:

@@ -9,6 +9,7 @@ assistant's answer to the previous utterance, as heard at the speaker). See
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 import wave
@@ -20,11 +21,16 @@ from typing import Any
 import numpy as np
 
 from sottovoce.proto.codec import SAMPLE_RATE
+from sottovoce.proto.control import GESTURE_KINDS
+from sottovoce.proto.gatt.att import DEFAULT_ATT_MTU, MAX_ATT_MTU
+from sottovoce.proto.gatt.buttons import ButtonEvent
 
 ANCHORS = ("start", "answer_start", "answer_end", "previous_end")
-BUTTON_KINDS = ("tap", "double_tap", "long_press", "press", "release")
-GESTURE_KINDS = ("nod", "shake", "tilt", "double_tap")
+BUTTON_KINDS = tuple(event.name.lower() for event in ButtonEvent)
+TTS_ENGINES = ("piper", "espeak")  # what ``say`` is synthesised with
+NOISE_COLORS = ("white", "pink")
 DEFAULT_TIMEOUT_S = 8.0
+MAX_SCENARIO_S = 86400.0  # a day: the longest run, and the bound on every time in a scenario
 
 
 class ScenarioError(ValueError):
@@ -147,12 +153,14 @@ class _Where:
         return f"{self.name}{line} {label}"
 
 
-def _number(where: str, key: str, value: Any, lo: float | None = None, hi: float | None = None) -> float:
+def _number(where: str, key: str, value: Any, lo: float, hi: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ScenarioError(f"{where}: {key!r} must be a number, got {value!r}")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
-        raise ScenarioError(f"{where}: {key!r} must be in {rng}, got {value!r}")
+    # TOML has inf and nan; neither is a time, a level or a rate (nan even passes range checks).
+    if not math.isfinite(value):
+        raise ScenarioError(f"{where}: {key!r} must be a finite number, got {value!r}")
+    if not lo <= value <= hi:
+        raise ScenarioError(f"{where}: {key!r} must be in [{lo:g}, {hi:g}], got {value!r}")
     return float(value)
 
 
@@ -180,10 +188,10 @@ def _trigger(where: str, t: dict[str, Any], ref: int | None, n_utterances: int) 
         for k in ("delay", "timeout", "utterance"):
             if k in t:
                 raise ScenarioError(f"{where}: {k!r} only goes with 'after', not with 'at'")
-        return Trigger(at=_number(where, "at", t["at"], 0))
+        return Trigger(at=_number(where, "at", t["at"], 0, MAX_SCENARIO_S))
     after = _string(where, "after", t["after"], ANCHORS)
-    delay = _number(where, "delay", t.get("delay", 0.0), 0)
-    timeout = _number(where, "timeout", t.get("timeout", DEFAULT_TIMEOUT_S), 0)
+    delay = _number(where, "delay", t.get("delay", Trigger.delay), 0, MAX_SCENARIO_S)
+    timeout = _number(where, "timeout", t.get("timeout", Trigger.timeout), 0, MAX_SCENARIO_S)
     if "utterance" in t:
         u = t["utterance"]
         if isinstance(u, bool) or not isinstance(u, int) or not 1 <= u <= n_utterances:
@@ -218,7 +226,7 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
     raw_utts = doc.get("utterance", [])
     if not isinstance(raw_utts, list) or not raw_utts:
         raise ScenarioError(f"{name}: needs at least one [[utterance]] table")
-    default_tts = _string(name, "tts", doc.get("tts", "piper"), ("piper", "espeak"))
+    default_tts = _string(name, "tts", doc.get("tts", Scenario.tts), TTS_ENGINES)
     utterances = []
     for i, u in enumerate(raw_utts):
         w = where.at("utterance", i)
@@ -241,7 +249,7 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
             wav = wav if wav.is_absolute() else base / wav
             if not wav.is_file():
                 raise ScenarioError(f"{w}: 'wav' file not found: {wav}")
-        barge = u.get("barge_in", False)
+        barge = u.get("barge_in", Utterance.barge_in)
         if not isinstance(barge, bool):
             raise ScenarioError(f"{w}: 'barge_in' must be true or false, got {barge!r}")
         spoken = " ".join(_parts(say)) if pauses else (say or wav.name)  # type: ignore[union-attr,arg-type]
@@ -254,9 +262,9 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
                 say=say,
                 wav=wav,
                 voice=_string(w, "voice", u["voice"]) if "voice" in u else None,
-                tts=_string(w, "tts", u.get("tts", default_tts), ("piper", "espeak")),
-                rate=_number(w, "rate", u.get("rate", 1.0), 0.25, 4.0),
-                gain_db=_number(w, "gain_db", u.get("gain_db", 0.0), -60, 20),
+                tts=_string(w, "tts", u.get("tts", default_tts), TTS_ENGINES),
+                rate=_number(w, "rate", u.get("rate", Utterance.rate), 0.25, 4.0),
+                gain_db=_number(w, "gain_db", u.get("gain_db", Utterance.gain_db), -60, 20),
                 pause=_number(w, "pause", u["pause"], 0.05, 5.0) if pauses else 0.0,
             )
         )
@@ -280,17 +288,17 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         w = where.at("noise")
         n = _keys(w, doc["noise"], {"level_dbfs", "color"})
         noise = Noise(
-            level_dbfs=_number(w, "level_dbfs", n.get("level_dbfs", -60.0), -120, 0),
-            color=_string(w, "color", n.get("color", "white"), ("white", "pink")),
+            level_dbfs=_number(w, "level_dbfs", n.get("level_dbfs", Noise.level_dbfs), -120, 0),
+            color=_string(w, "color", n.get("color", Noise.color), NOISE_COLORS),
         )
     echo = Echo()
     if "echo" in doc:
         w = where.at("echo")
         e = _keys(w, doc["echo"], {"delay_ms", "gain_db", "lowpass_hz"})
         echo = Echo(
-            delay_ms=_number(w, "delay_ms", e.get("delay_ms", 0.0), 0, 1000),
-            gain_db=_number(w, "gain_db", e.get("gain_db", -120.0), -120, 20),
-            lowpass_hz=_number(w, "lowpass_hz", e.get("lowpass_hz", 4000.0), 50, SAMPLE_RATE / 2),
+            delay_ms=_number(w, "delay_ms", e.get("delay_ms", Echo.delay_ms), 0, 1000),
+            gain_db=_number(w, "gain_db", e.get("gain_db", Echo.gain_db), -120, 20),
+            lowpass_hz=_number(w, "lowpass_hz", e.get("lowpass_hz", Echo.lowpass_hz), 50, SAMPLE_RATE / 2),
         )
     link = Link()
     if "link" in doc:
@@ -305,16 +313,17 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
             _keys(dw, d, {"at", "duration"})
             if "at" not in d or "duration" not in d:
                 raise ScenarioError(f"{dw}: needs both 'at' and 'duration'")
-            drops.append(Disconnect(_number(dw, "at", d["at"], 0), _number(dw, "duration", d["duration"], 0, 60)))
-        mtu = lk.get("max_mtu", 247)
-        if isinstance(mtu, bool) or not isinstance(mtu, int) or not 23 <= mtu <= 517:
-            raise ScenarioError(f"{w}: 'max_mtu' must be an integer in [23, 517], got {mtu!r}")
+            at = _number(dw, "at", d["at"], 0, MAX_SCENARIO_S)
+            drops.append(Disconnect(at, _number(dw, "duration", d["duration"], 0, 60)))
+        mtu = lk.get("max_mtu", Link.max_mtu)
+        if isinstance(mtu, bool) or not isinstance(mtu, int) or not DEFAULT_ATT_MTU <= mtu <= MAX_ATT_MTU:
+            raise ScenarioError(f"{w}: 'max_mtu' must be an integer in [{DEFAULT_ATT_MTU}, {MAX_ATT_MTU}], got {mtu!r}")
         link = Link(
             connection_interval_ms=_number(
-                w, "connection_interval_ms", lk.get("connection_interval_ms", 15.0), 7.5, 4000
+                w, "connection_interval_ms", lk.get("connection_interval_ms", Link.connection_interval_ms), 7.5, 4000
             ),
-            loss=_number(w, "loss", lk.get("loss", 0.0), 0, 1),
-            jitter_ms=_number(w, "jitter_ms", lk.get("jitter_ms", 0.0), 0, 1000),
+            loss=_number(w, "loss", lk.get("loss", Link.loss), 0, 1),
+            jitter_ms=_number(w, "jitter_ms", lk.get("jitter_ms", Link.jitter_ms), 0, 1000),
             max_mtu=mtu,
             disconnect=tuple(sorted(drops, key=lambda d: d.at)),
         )
@@ -323,8 +332,8 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         w = where.at("battery")
         b = _keys(w, doc["battery"], {"start", "drain_per_min"})
         battery = Battery(
-            start=_number(w, "start", b.get("start", 80.0), 0, 100),
-            drain_per_min=_number(w, "drain_per_min", b.get("drain_per_min", 0.0), 0, 100),
+            start=_number(w, "start", b.get("start", Battery.start), 0, 100),
+            drain_per_min=_number(w, "drain_per_min", b.get("drain_per_min", Battery.drain_per_min), 0, 100),
         )
     return Scenario(
         name=_string(name, "name", doc["name"]) if "name" in doc else Path(name).stem,
@@ -336,9 +345,9 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         battery=battery,
         buttons=events("button", BUTTON_KINDS),
         gestures=events("gesture", GESTURE_KINDS),
-        tail=_number(name, "tail", doc.get("tail", 2.0), 0, 600),
-        lead_in=_number(name, "lead_in", doc.get("lead_in", 0.5), 0, 10),
-        max_duration=_number(name, "max_duration", doc.get("max_duration", 600.0), 1, 86400),
+        tail=_number(name, "tail", doc.get("tail", Scenario.tail), 0, 600),
+        lead_in=_number(name, "lead_in", doc.get("lead_in", Scenario.lead_in), 0, 10),
+        max_duration=_number(name, "max_duration", doc.get("max_duration", Scenario.max_duration), 1, MAX_SCENARIO_S),
         tts=default_tts,
     )
 

@@ -15,7 +15,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,27 +23,19 @@ from bumble.hci import Address
 from bumble.transport import open_transport
 
 from sottovoce.firmware_sim.clock import AudioClock
+from sottovoce.firmware_sim.config import SimConfig
 from sottovoce.firmware_sim.director import Director, FiredEvent
-from sottovoce.firmware_sim.gatt import SIM_NAME, GlassesGatt, advertising_data, scan_response_data
+from sottovoce.firmware_sim.gatt import GlassesGatt, advertising_data, scan_response_data
 from sottovoce.firmware_sim.link import LinkModel
 from sottovoce.firmware_sim.mic import Mic
 from sottovoce.firmware_sim.recorder import Recorder
 from sottovoce.firmware_sim.scenario import Scenario
-from sottovoce.firmware_sim.speaker import Speaker
 from sottovoce.proto import control as ctl
-from sottovoce.proto import gatt_profile as gp
-from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, UPLINK_CONFIG, OpusEncoder
+from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
+from sottovoce.proto.gatt import audio, battery, buttons, speaker
+from sottovoce.proto.gatt.att import DEFAULT_ATT_MTU
 
 log = logging.getLogger(__name__)
-
-BUTTON_CODES = {
-    "tap": gp.ButtonEvent.TAP,
-    "double_tap": gp.ButtonEvent.DOUBLE_TAP,
-    "long_press": gp.ButtonEvent.LONG_PRESS,
-    "press": gp.ButtonEvent.PRESS,
-    "release": gp.ButtonEvent.RELEASE,
-}
-
 
 POWER_ON_TIMEOUT_S = 10.0
 
@@ -61,12 +52,6 @@ class FirmwareCounters:
     frames_muted: int = 0
     notifications_queued: int = 0
     reports_unsent: int = 0  # control reports with nobody connected
-    control_too_large: int = 0  # control reports larger than the connection's ATT MTU allows
-    control_received: int = 0
-    control_malformed: int = 0
-    control_unexpected: int = 0  # device->edge message types written to the device
-    time_syncs: int = 0
-    mute_changes: int = 0
     buttons_sent: int = 0
     gestures_sent: int = 0
     battery_notifications: int = 0
@@ -75,44 +60,47 @@ class FirmwareCounters:
 
 
 class Simulator:
-    def __init__(
-        self,
-        scenario: Scenario,
-        out: Path | None = None,
-        address: str = "F0:F1:F2:F3:F4:F5",
-        seed: int = 0,
-        name: str = SIM_NAME,
-        say: Callable[[str], None] = print,
-    ) -> None:
+    def __init__(self, scenario: Scenario, config: SimConfig | None = None, say: Callable[[str], None] = print) -> None:
+        config = config or SimConfig()
         self.scenario = scenario
-        self.out = out
-        self.address = address
-        self.name = name
+        self.config = config
+        self.out = config.out
         self.say = say  # the CLI's progress lines
         self.counters = FirmwareCounters()
-        self.link = LinkModel(scenario.link, seed=seed)
+        self.link = LinkModel(scenario.link, seed=config.seed)
         self.clock = AudioClock(first_tick=-round(scenario.lead_in * 1000 / 20))
         self._t0 = time.monotonic()
-        self.speaker = Speaker(self._send_report, self.device_us)
-        self.mic = Mic(scenario.noise, scenario.echo, seed=seed)
+        # The device's side of each GATT service; values go out through the link model.
+        self.audio = audio.AudioServer(self._offer_up)
+        self.battery = battery.BatteryServer(self.battery_level, self._offer_up)
+        self.buttons = buttons.ButtonServer(self._offer_up)
+        self.speaker_service = speaker.SpeakerServer(self._send_control, self.device_us)
+        self.speaker = self.speaker_service.speaker
+        self.gatt = GlassesGatt([self.audio, self.battery, self.buttons, self.speaker_service], self._on_write)
+        self._control_out = speaker.ControlPacketizer()
+        self.mic = Mic(scenario.noise, scenario.echo, seed=config.seed)
         self.director = Director(scenario)
         self.recorder = Recorder()
-        self.gatt = GlassesGatt(self._on_downlink_write, self._on_control_write, self.battery_level)
-        self.encoder = OpusEncoder(UPLINK_CONFIG)
-        self.muted = False
         self._audio_on = False
         self.device: Device | None = None
         self.connection: Connection | None = None
         self.subscribed = asyncio.Event()  # audio notifications enabled by the central
         self.connected = asyncio.Event()
         self.done = False
-        self._packetizer = gp.UplinkPacketizer()
-        self._battery_sent = -1
         self._k = self.clock.first_tick
         self._held_until: float | None = None  # a scheduled disconnect keeps advertising off
         self._pending_drops = list(scenario.link.disconnect)
         self._open_drop: dict[str, Any] | None = None
         self._readvertising: asyncio.Task | None = None
+
+    @property
+    def muted(self) -> bool:
+        """The microphone is muted by the central (privacy): no audio goes out."""
+        return self.speaker_service.muted
+
+    @property
+    def att_mtu(self) -> int:
+        return self.connection.att_mtu if self.connection is not None else DEFAULT_ATT_MTU
 
     # --- clocks -------------------------------------------------------------------------------
 
@@ -133,17 +121,18 @@ class Simulator:
         except Exception as exc:
             raise TransportError(f"cannot open HCI transport {transport}: {exc}") from None
         async with hci:
-            self.device = device = Device.with_hci(self.name, Address(self.address), hci.source, hci.sink)
+            name = self.config.name
+            self.device = device = Device.with_hci(name, Address(self.config.address), hci.source, hci.sink)
             self.gatt.install(device, self.scenario.link.max_mtu)
             device.on(device.EVENT_CONNECTION, self._on_connection)
-            self.gatt.audio.on("subscription", self._on_audio_subscription)
+            self.gatt.characteristics[audio.DATA_UUID].on("subscription", self._on_audio_subscription)
             try:
                 await asyncio.wait_for(device.power_on(), POWER_ON_TIMEOUT_S)
             except (TimeoutError, OSError) as exc:
                 why = str(exc) or f"no answer in {POWER_ON_TIMEOUT_S:.0f} s"
                 raise TransportError(f"no Bluetooth controller answered on {transport}: {why}") from None
             # Announced first: a central already waiting can connect before the call returns.
-            self.say(f"sim advertising as {self.name} {self.address}")
+            self.say(f"sim advertising as {name} {self.config.address}")
             await self._advertise()
             try:
                 await self.subscribed.wait()
@@ -164,17 +153,18 @@ class Simulator:
     async def _advertise(self) -> None:
         assert self.device is not None
         await self.device.start_advertising(
-            advertising_data=advertising_data(), scan_response_data=scan_response_data(self.name)
+            advertising_data=advertising_data(), scan_response_data=scan_response_data(self.config.name)
         )
 
     def _on_connection(self, connection: Connection) -> None:
         self.connection = connection
-        self._packetizer = gp.UplinkPacketizer(connection.att_mtu)  # fresh ids per connection
+        self.audio.new_connection(connection.att_mtu)
+        self._control_out = speaker.ControlPacketizer()
         self.link.counters.mtu = connection.att_mtu
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
         connection.on(connection.EVENT_CONNECTION_ATT_MTU_UPDATE, self._on_mtu)
-        self.speaker.new_connection()
-        self.link.start(self._send_up, self._deliver_down)
+        self.speaker_service.new_connection()
+        self.link.start(self._send_up, self.receive)
         self.connected.set()
         if self._open_drop is not None and self._open_drop["reconnected_s"] is None:
             self._open_drop["reconnected_s"] = round(max(0, self._k) * FRAME_SAMPLES / SAMPLE_RATE, 5)
@@ -217,60 +207,35 @@ class Simulator:
             except Exception as exc:
                 log.warning("could not restart advertising: %s", exc)
 
-    async def _send_up(self, kind: str, data: bytes) -> None:
+    async def _send_up(self, uuid: str, data: bytes) -> None:
         if self.device is not None and self.connection is not None:
-            await self.gatt.notify(self.device, self.connection, kind, data)
+            await self.gatt.notify(self.device, self.connection, uuid, data)
 
-    def _offer_up(self, kind: str, data: bytes) -> bool:
+    def _offer_up(self, uuid: str, data: bytes) -> bool:
+        """A notification, queued for the next connection events; False if it cannot go."""
         if self.connection is None:
             return False
         self.counters.notifications_queued += 1
-        return self.link.uplink.offer(time.monotonic(), (kind, data))
+        return self.link.uplink.offer(time.monotonic(), (uuid, data))
 
-    # --- writes from the central (after the link model) ---------------------------------------
-
-    def _on_downlink_write(self, data: bytes) -> None:
-        self.link.downlink.offer(time.monotonic(), ("downlink", data))
-
-    def _on_control_write(self, data: bytes) -> None:
-        self.link.downlink.offer(time.monotonic(), ("control", data))
-
-    def _deliver_down(self, kind: str, data: bytes) -> None:
-        if kind == "downlink":
-            self.speaker.on_downlink(data)
-            return
-        self.counters.control_received += 1
-        try:
-            msg = ctl.decode(data)
-        except ctl.ControlError as exc:
-            self.counters.control_malformed += 1
-            log.warning("malformed control write dropped: %s", exc)
-            return
-        if self.speaker.on_control(msg):
-            return
-        if isinstance(msg, ctl.SetMute):
-            self.muted = msg.on
-            self.counters.mute_changes += 1
-        elif isinstance(msg, ctl.TimeSyncRequest):
-            self.counters.time_syncs += 1
-            self._send_report(ctl.TimeSyncResponse(t0=msg.t0, t1=self.device_us()))
-        else:
-            self.counters.control_unexpected += 1
-            log.warning("control message %r is not for the device; dropped", msg.TYPE)
-
-    def _send_report(self, msg: ctl.ControlMessage) -> None:
-        data = msg.encode()
-        if self.connection is not None and len(data) > self.connection.att_mtu - gp.ATT_HEADER:
-            # One CBOR message per notification; bumble would silently truncate it, so the edge
-            # would see garbage. Count it instead: the central must negotiate a larger MTU.
-            self.counters.control_too_large += 1
-            if self.counters.control_too_large == 1:
-                log.warning("control %s of %d bytes does not fit ATT MTU %d; dropped (the central should "
-                            "exchange MTU >= %d)", msg.TYPE, len(data), self.connection.att_mtu,
-                            len(data) + gp.ATT_HEADER)  # fmt: skip
-            return
-        if not self._offer_up("control", data):
+    def _send_control(self, message: bytes) -> bool:
+        """One control message to the central, in fragments that fit the connection's MTU now;
+        False (and counted) if any fragment could not be queued."""
+        fragments = self._control_out.packetize(message, self.att_mtu) if self.connection is not None else []
+        queued = [self._offer_up(speaker.CONTROL_UUID, fragment) for fragment in fragments]
+        if not queued or not all(queued):
             self.counters.reports_unsent += 1
+            return False
+        return True
+
+    # --- writes from the central --------------------------------------------------------------
+
+    def _on_write(self, uuid: str, data: bytes) -> None:
+        self.link.downlink.offer(time.monotonic(), (uuid, data))
+
+    def receive(self, uuid: str, data: bytes) -> None:
+        """A write as the firmware sees it, after the link model: handled by its service."""
+        self.gatt.deliver(uuid, data)
 
     # --- the audio clock ----------------------------------------------------------------------
 
@@ -298,9 +263,7 @@ class Simulator:
         self._send_audio(frame)
         for event in fired:
             self._fire(event)
-        level = self.battery_level()
-        if level != self._battery_sent and self._offer_up("battery", bytes([level])):
-            self._battery_sent = level
+        if self.battery.refresh():
             self.counters.battery_notifications += 1
 
     def _send_audio(self, frame: np.ndarray) -> None:
@@ -310,19 +273,16 @@ class Simulator:
         if self.connection is None or not self._audio_on:
             self.counters.frames_unsent += 1
             return
-        # Re-read the MTU every frame: the exchange can complete after the first notifications.
-        self._packetizer.att_mtu = self.connection.att_mtu
-        packet = self.encoder.encode(frame)
-        for chunk in self._packetizer.packetize(packet):
-            self._offer_up("audio", chunk)
+        # The MTU of now: the exchange can complete after the first notifications.
+        self.audio.send(frame, self.connection.att_mtu)
         self.counters.frames_sent += 1
 
     def _fire(self, event: FiredEvent) -> None:
         log.info("%s %s at %.2f s", event.table, event.kind, event.sample / SAMPLE_RATE)
         if event.table == "button":
-            if self._offer_up("button", gp.encode_button(BUTTON_CODES[event.kind])):
+            if self.buttons.press(buttons.ButtonEvent[event.kind.upper()]):
                 self.counters.buttons_sent += 1
-        elif self._offer_up("control", ctl.Gesture(kind=event.kind, at=self.device_us()).encode()):
+        elif self._send_control(ctl.Gesture(kind=event.kind, at=self.device_us()).encode()):
             self.counters.gestures_sent += 1
 
     async def _apply_disconnects(self, k: int) -> None:
@@ -355,6 +315,7 @@ class Simulator:
             "clock": asdict(self.clock.counters),
             "link": self.link.snapshot(),
             "speaker": asdict(self.speaker.counters),
+            "control": asdict(self.speaker_service.counters),
             "downlink_reassembly": self.speaker.link_stats,
             "volume": self.speaker.volume,
             "whisper": self.speaker.whisper,

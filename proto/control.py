@@ -2,7 +2,8 @@
 
 Every message is one CBOR map with a text key ``"t"`` naming its type. Decoding is strict about
 what it relies on (types, ranges, required keys) and lenient about the rest: unknown keys are
-ignored so a newer peer can add fields. Anything else raises ``ControlError``.
+ignored so a newer peer can add fields. Anything else raises ``ControlError``. On the GATT
+characteristic a message crosses in fragments (``proto/gatt/speaker.py``), whole on a serial link.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ U8 = (0, 0xFF)
 U32 = (0, 0xFFFF_FFFF)
 U64 = (0, 0xFFFF_FFFF_FFFF_FFFF)
 PERCENT = (0, 100)
+GESTURE_KINDS = ("nod", "shake", "tilt", "double_tap")  # head gestures the device recognises
 
 
 class ControlError(ValueError):
@@ -116,7 +118,7 @@ class BufferReport(ControlMessage):
 @dataclass(frozen=True)
 class Gesture(ControlMessage):
     TYPE: ClassVar[str] = "gesture"
-    kind: str = _choice("nod", "shake", "tilt", "double_tap")
+    kind: str = _choice(*GESTURE_KINDS)
     at: int = _uint(U64)
 
 

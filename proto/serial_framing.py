@@ -3,7 +3,9 @@
 Each message is ``[type][payload][crc16]`` (CRC-16/CCITT-FALSE over type and payload, little
 endian), COBS-encoded and ended by a 0x00 byte, so a receiver that starts mid-stream or hits line
 noise resynchronises at the next zero. Types mirror the GATT characteristics, so the same
-payloads (Omi audio notifications, button events, CBOR control) cross either link unchanged.
+payloads (Omi audio notifications, button events, downlink writes) cross either link unchanged;
+control messages go whole (a serial message holds up to 1 KiB), not in the fragments that a
+GATT link needs for its small MTUs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from .gatt_profile import FramingError
+from .gatt.att import FramingError
 
 MAX_MESSAGE = 1024  # bytes of payload; a longer run without a delimiter is noise
 

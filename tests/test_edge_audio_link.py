@@ -14,7 +14,7 @@ from sottovoce.edge.links.audio_link import AudioLink
 from sottovoce.edge.uplink import Uplink
 from sottovoce.proto import control
 from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_SAMPLES, OpusEncoder, frames_of, to_int16
-from sottovoce.proto.gatt_profile import DownlinkPacketizer
+from sottovoce.proto.gatt.speaker import DownlinkPacketizer
 
 
 class FakeStream:
@@ -114,6 +114,23 @@ async def test_mic_becomes_omi_audio_and_the_downlink_plays_with_reports():
     assert kinds == ["started", "finished"]
     await link.close()
     assert stream.closed
+
+
+async def test_mute_stops_the_microphone_and_a_time_sync_is_answered():
+    module, pas = fake_module()
+    link = AudioLink(pyaudio=module)
+    events = RecordedEvents()
+    await link.open(events)
+    await link.write_control(control.SetMute(on=True).encode())
+    await pump(link, pas[0].stream, frames_of(tone(0.1)))
+    assert events.audio == []
+    await link.write_control(control.SetMute(on=False).encode())
+    await pump(link, pas[0].stream, frames_of(tone(0.1)))
+    assert len(events.audio) == 5
+    await link.write_control(control.TimeSyncRequest(t0=7).encode())
+    (reply,) = [control.decode(c) for c in events.control]
+    assert isinstance(reply, control.TimeSyncResponse) and reply.t0 == 7 and reply.t1 > 0
+    await link.close()
 
 
 async def test_unknown_device_lists_what_there_is():

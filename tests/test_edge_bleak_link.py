@@ -12,8 +12,8 @@ from sottovoce.edge.links import DeviceNotFound, open_link
 from sottovoce.edge.links.bleak_link import BleakLink
 from sottovoce.edge.uplink import Uplink
 from sottovoce.proto import control
-from sottovoce.proto import gatt_profile as gp
 from sottovoce.proto.codec import OpusEncoder, frames_of, to_int16
+from sottovoce.proto.gatt import audio, battery, buttons, speaker
 
 
 @dataclass
@@ -33,8 +33,8 @@ class FakeBleakClient:
         self.device = device
         self.disconnected_callback = disconnected_callback
         self.mtu_size = 23
-        uuids = [gp.AUDIO_DATA_UUID, gp.AUDIO_CODEC_UUID, gp.BATTERY_LEVEL_UUID, gp.BUTTON_EVENT_UUID,
-                 gp.DOWNLINK_UUID, gp.CONTROL_UUID]  # fmt: skip
+        uuids = [audio.DATA_UUID, audio.CODEC_UUID, battery.LEVEL_UUID, buttons.EVENT_UUID,
+                 speaker.DOWNLINK_UUID, speaker.CONTROL_UUID]  # fmt: skip
         full = [f"0000{u}-0000-1000-8000-00805f9b34fb" if len(u) == 4 else u.lower() for u in uuids]
         self.services = [FakeService([FakeChar(u) for u in full])]
         self.notify: dict[str, object] = {}
@@ -48,7 +48,7 @@ class FakeBleakClient:
         self.connected = False
 
     async def read_gatt_char(self, uuid: str) -> bytearray:
-        return bytearray({gp.AUDIO_CODEC_UUID: [21], "00002A19-0000-1000-8000-00805F9B34FB": [87]}[uuid])
+        return bytearray({audio.CODEC_UUID: [21], "00002A19-0000-1000-8000-00805F9B34FB": [87]}[uuid])
 
     async def start_notify(self, uuid: str, callback) -> None:
         self.notify[uuid] = callback
@@ -85,16 +85,16 @@ async def test_connects_subscribes_and_streams_audio_at_the_bluez_default_mtu():
     client = clients[0]
     assert link.att_mtu == 23 and link.has_downlink
     assert events.battery == [87]
-    assert gp.AUDIO_DATA_UUID in client.notify
+    assert audio.DATA_UUID in client.notify
 
     # Omi at MTU 23 splits each Opus frame over several notifications: the edge must rebuild them.
     speech = to_int16(0.3 * np.sin(np.arange(16000) * 2 * np.pi * 300 / 16000))
-    encoder, packetizer = OpusEncoder(), gp.UplinkPacketizer(att_mtu=link.att_mtu)
+    encoder, packetizer = OpusEncoder(), audio.UplinkPacketizer(att_mtu=link.att_mtu)
     decoded = []
     uplink = Uplink(decoded.append, link.att_mtu)
     for frame in frames_of(speech):
         for notification in packetizer.packetize(encoder.encode(frame)):
-            client.notify[gp.AUDIO_DATA_UUID](None, bytearray(notification))
+            client.notify[audio.DATA_UUID](None, bytearray(notification))
     for n in events.audio:
         uplink.feed(n)
     uplink.reassembler.flush()
@@ -103,8 +103,8 @@ async def test_connects_subscribes_and_streams_audio_at_the_bluez_default_mtu():
 
     await link.write_downlink(b"\x00\x00\x01\x80abc")
     await link.write_control(control.Flush(stream=1).encode())
-    assert client.writes[0] == (gp.DOWNLINK_UUID, b"\x00\x00\x01\x80abc", False)
-    assert client.writes[1][0] == gp.CONTROL_UUID and client.writes[1][2] is True
+    assert client.writes[0] == (speaker.DOWNLINK_UUID, b"\x00\x00\x01\x80abc", False)
+    assert client.writes[1][0] == speaker.CONTROL_UUID and client.writes[1][2] is True
 
     client.disconnected_callback(client)  # BleakClient passes itself
     assert events.disconnects == ["Omi disconnected"]
@@ -120,3 +120,26 @@ def test_device_urls_pick_their_link():
     assert isinstance(open_link("ble:AA:BB:CC:DD:EE:FF"), BleakLink)
     with pytest.raises(DeviceNotFound, match="needs an address or a name"):
         open_link("ble:")
+
+
+async def test_control_messages_cross_in_fragments_at_the_bluez_default_mtu():
+    link, clients = make("Omi")
+    events = RecordedEvents()
+    await link.open(events)
+    client = clients[0]
+    end = control.StreamEnd(stream=3, frames=1234).encode()
+    await link.write_control(end)
+    fragments = [data for uuid, data, response in client.writes if uuid == speaker.CONTROL_UUID and response]
+    assert len(fragments) > 1 and all(len(f) <= 23 - 3 for f in fragments)
+    device: list[bytes] = []
+    device_in = speaker.ControlReassembler(device.append, "device")
+    for f in fragments:
+        device_in.feed(f)
+    assert device == [end]
+
+    report = control.PlaybackReport("finished", 3, 123_456, 2**40).encode()
+    for f in speaker.ControlPacketizer().packetize(report, link.att_mtu):
+        client.notify[speaker.CONTROL_UUID](None, bytearray(f))
+    client.notify[speaker.CONTROL_UUID](None, bytearray(b"\x01"))  # too short to be a fragment
+    assert events.control == [report]
+    assert link.control_counters == speaker.ControlCounters(fragments_malformed=1)

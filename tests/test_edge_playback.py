@@ -9,7 +9,7 @@ import pytest
 from sottovoce.edge.links.base import DeviceLink
 from sottovoce.edge.playback import Playback
 from sottovoce.proto import control
-from sottovoce.proto.gatt_profile import DownlinkReassembler
+from sottovoce.proto.gatt.speaker import DownlinkReassembler
 
 
 class RecordingLink(DeviceLink):

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sottovoce.proto import serial_framing as sf
-from sottovoce.proto.gatt_profile import FramingError
+from sottovoce.proto.gatt.att import FramingError
 
 kinds = st.sampled_from(list(sf.MessageType))
 

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ble_hub import controllers
 from bumble.core import UUID
 from bumble.device import Device, Peer
 from bumble.hci import Address
 from bumble.transport import open_transport
 
+from sottovoce.firmware_sim.config import SimConfig
 from sottovoce.firmware_sim.scenario import parse_scenario, synthesize
 from sottovoce.firmware_sim.simulator import Simulator, TransportError
 from sottovoce.proto import control as ctl
-from sottovoce.proto import gatt_profile as gp
 from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_SAMPLES, OpusDecoder, OpusEncoder, frames_of
+from sottovoce.proto.gatt import audio, battery, speaker
+from sottovoce.proto.gatt.att import ATT_HEADER
 from sottovoce.tools.demo import free_ports
 
 SCENARIO = """
@@ -42,26 +43,9 @@ ANSWER_FRAMES = 25  # 0.5 s
 
 
 @pytest.fixture
-def controllers():
-    p1, p2 = free_ports(2)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bumble.apps.controllers", f"tcp-server:127.0.0.1:{p1}", f"tcp-server:127.0.0.1:{p2}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    yield f"tcp-client:127.0.0.1:{p1}", f"tcp-client:127.0.0.1:{p2}"
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-async def _open_retrying(url: str, attempts: int = 100):
-    """The controllers app needs a moment to listen; both ports are up once the second is."""
-    for _ in range(attempts):
-        try:
-            return await open_transport(url)
-        except OSError:
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"controllers never listened on {url}")
+def hub():
+    with controllers() as urls:
+        yield urls
 
 
 def _tone(seconds: float) -> np.ndarray:
@@ -69,13 +53,13 @@ def _tone(seconds: float) -> np.ndarray:
     return (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
 
 
-async def test_sim_serves_gatt_audio_and_speaker_over_ble(controllers, tmp_path: Path):
-    sim_url, central_url = controllers
+async def test_sim_serves_gatt_audio_and_speaker_over_ble(hub, tmp_path: Path):
+    sim_url, central_url = hub
     scenario = parse_scenario(SCENARIO, "ble-test.toml")
     synthesize(scenario)
-    hci = await _open_retrying(central_url)
+    hci = await open_transport(central_url)
     lines: list[str] = []
-    sim = Simulator(scenario, out=tmp_path, address=ADDRESS, seed=1, say=lines.append)
+    sim = Simulator(scenario, SimConfig(out=tmp_path, address=ADDRESS, seed=1), say=lines.append)
     sim_task = asyncio.create_task(sim.run(sim_url))
     try:
         async with hci:
@@ -101,11 +85,11 @@ async def test_sim_serves_gatt_audio_and_speaker_over_ble(controllers, tmp_path:
                 assert found, f"characteristic {uuid} missing"
                 return found[0]
 
-            assert await char(gp.AUDIO_CODEC_UUID).read_value() == bytes([gp.CODEC_OPUS_16K_20MS])
-            assert 0 <= (await char(gp.BATTERY_LEVEL_UUID).read_value())[0] <= 100
+            assert await char(audio.CODEC_UUID).read_value() == bytes([audio.CODEC_OPUS_16K_20MS])
+            assert 0 <= (await char(battery.LEVEL_UUID).read_value())[0] <= 100
 
             frames: list[tuple[bytes, int]] = []
-            reassembler = gp.UplinkReassembler(lambda f, lost: frames.append((f, lost)), att_mtu=mtu)
+            reassembler = audio.UplinkReassembler(lambda f, lost: frames.append((f, lost)), att_mtu=mtu)
             notification_sizes: list[int] = []
             # Answer once the utterance has gone by (0.2 s lead-in + 0.3 s + speech + margin).
             speech_frames = (0.2 + 0.3 + len(scenario.utterances[0].audio) / 16000 + 0.1) / 0.02
@@ -121,24 +105,31 @@ async def test_sim_serves_gatt_audio_and_speaker_over_ble(controllers, tmp_path:
             finished = asyncio.Event()
 
             def on_control(value: bytes) -> None:
-                msg = ctl.decode(bytes(value))
+                msg = ctl.decode(value)
                 reports.append(msg)
                 if isinstance(msg, ctl.PlaybackReport) and msg.event == "finished":
                     finished.set()
 
-            await char(gp.CONTROL_UUID).subscribe(on_control)
-            await char(gp.AUDIO_DATA_UUID).subscribe(on_audio)
+            control_in = speaker.ControlReassembler(on_control, "test central")
+            await char(speaker.CONTROL_UUID).subscribe(lambda value: control_in.feed(bytes(value)))
+            await char(audio.DATA_UUID).subscribe(on_audio)
+
+            control_out = speaker.ControlPacketizer()
+
+            async def write_control(msg: ctl.ControlMessage) -> None:
+                for fragment in control_out.packetize(msg.encode(), mtu):
+                    await char(speaker.CONTROL_UUID).write_value(fragment, with_response=True)
 
             await asyncio.wait_for(heard_it.wait(), 20)
             encoder = OpusEncoder(DOWNLINK_CONFIG)
-            packetizer = gp.DownlinkPacketizer(mtu)
-            downlink = char(gp.DOWNLINK_UUID)
+            packetizer = speaker.DownlinkPacketizer(mtu)
+            downlink = char(speaker.DOWNLINK_UUID)
             for pcm in frames_of(_tone(ANSWER_FRAMES * 0.02)):
                 for chunk in packetizer.packetize(7, encoder.encode(pcm)):
                     await downlink.write_value(chunk, with_response=False)
                 await asyncio.sleep(0.005)  # a paced sender, like the edge
-            await char(gp.CONTROL_UUID).write_value(ctl.StreamEnd(stream=7, frames=ANSWER_FRAMES).encode(), True)
-            await char(gp.CONTROL_UUID).write_value(ctl.TimeSyncRequest(t0=123).encode(), True)
+            await write_control(ctl.StreamEnd(stream=7, frames=ANSWER_FRAMES))
+            await write_control(ctl.TimeSyncRequest(t0=123))
             await asyncio.wait_for(finished.wait(), 10)
             events = await asyncio.wait_for(sim_task, 20)
             reassembler.flush()
@@ -148,7 +139,7 @@ async def test_sim_serves_gatt_audio_and_speaker_over_ble(controllers, tmp_path:
 
     # Uplink: every notification fits the negotiated MTU; frames reassemble without loss and
     # decode to the mic track, which holds the scenario's speech at its start time.
-    assert max(notification_sizes) <= mtu - gp.ATT_HEADER
+    assert max(notification_sizes) <= mtu - ATT_HEADER
     assert all(lost == 0 for _, lost in frames)
     decoder = OpusDecoder()
     lead = 10  # 0.2 s of lead-in frames are sent but not recorded

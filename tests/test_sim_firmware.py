@@ -9,7 +9,8 @@ from sottovoce.firmware_sim.scenario import parse_scenario
 from sottovoce.firmware_sim.simulator import Simulator
 from sottovoce.proto import control as ctl
 from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_SAMPLES, OpusEncoder, frames_of
-from sottovoce.proto.gatt_profile import DownlinkPacketizer
+from sottovoce.proto.gatt import speaker
+from sottovoce.proto.gatt.speaker import ControlPacketizer, DownlinkPacketizer
 
 TOML = """
 lead_in = 0
@@ -29,19 +30,26 @@ def _sim() -> Simulator:
     return Simulator(scenario, say=lambda _line: None)
 
 
+def _write_control(sim: Simulator, packetizer: ControlPacketizer, message: bytes) -> None:
+    """One control message as the central writes it: in fragments for the default 23-byte MTU."""
+    for fragment in packetizer.packetize(message, 23):
+        sim.receive(speaker.CONTROL_UUID, fragment)
+
+
 def test_control_writes_are_dispatched_and_bad_ones_counted():
     sim = _sim()
-    sim._deliver_down("control", ctl.SetMute(on=True).encode())
-    sim._deliver_down("control", b"\xff\x00garbage")
-    sim._deliver_down("control", ctl.Gesture(kind="nod", at=1).encode())  # device->edge type
-    sim._deliver_down("control", ctl.SetVolume(level=40).encode())
+    central = ControlPacketizer()
+    _write_control(sim, central, ctl.SetMute(on=True).encode())
+    _write_control(sim, central, b"\xff\x00garbage")
+    _write_control(sim, central, ctl.Gesture(kind="nod", at=1).encode())  # device->edge type
+    _write_control(sim, central, ctl.SetVolume(level=40).encode())
     sim.tick(0)
-    c = sim.counters
-    assert sim.muted and c.mute_changes == 1 and c.frames_muted == 1 and c.frames_sent == 0
-    assert c.control_malformed == 1 and c.control_unexpected == 1 and c.control_received == 4
+    c, d = sim.counters, sim.speaker_service.counters
+    assert sim.muted and d.mute_changes == 1 and c.frames_muted == 1 and c.frames_sent == 0
+    assert d.control_malformed == 1 and d.control_unexpected == 1 and d.control_received == 4
     assert sim.speaker.volume == 40
-    sim._deliver_down("control", ctl.TimeSyncRequest(t0=5).encode())
-    assert c.time_syncs == 1 and c.reports_unsent == 1  # nobody connected to answer
+    _write_control(sim, central, ctl.TimeSyncRequest(t0=5).encode())
+    assert d.time_syncs == 1 and c.reports_unsent == 1  # nobody connected to answer
 
 
 def test_speaker_output_leaks_into_the_mic_through_the_echo_path():
@@ -50,7 +58,7 @@ def test_speaker_output_leaks_into_the_mic_through_the_echo_path():
     encoder, packetizer = OpusEncoder(DOWNLINK_CONFIG), DownlinkPacketizer(247)
     for pcm in frames_of(tone[: 10 * FRAME_SAMPLES]):
         for chunk in packetizer.packetize(1, encoder.encode(pcm)):
-            sim._deliver_down("downlink", chunk)
+            sim.receive(speaker.DOWNLINK_UUID, chunk)
     for k in range(15):
         sim.tick(k)
     mic, ear = sim.recorder.mic().astype(np.float64), sim.recorder.ear().astype(np.float64)
@@ -71,8 +79,8 @@ def test_events_list_heard_streams_apart_from_ones_never_played(tmp_path):
     for stream, n in ((1, 1), (2, 3)):  # stream 1 is superseded before its first sample
         for _ in range(n):
             for chunk in packetizer.packetize(stream, encoder.encode(silence)):
-                sim._deliver_down("downlink", chunk)
-    sim._deliver_down("control", ctl.StreamEnd(stream=2, frames=3).encode())
+                sim.receive(speaker.DOWNLINK_UUID, chunk)
+    _write_control(sim, ControlPacketizer(), ctl.StreamEnd(stream=2, frames=3).encode())
     for k in range(5):
         sim.tick(k)
     events = sim.recorder.events(sim.director.spoken, sim.speaker.playback, sim.director.fired, sim.snapshot())

@@ -20,8 +20,8 @@ from sottovoce.firmware_sim.scenario import (
     resolve_path,
     synthesize,
 )
-from sottovoce.firmware_sim.speaker import PlaybackRecord
 from sottovoce.proto.codec import FRAME_SAMPLES
+from sottovoce.proto.gatt.speaker import PlaybackRecord
 
 
 def test_packaged_demo_parses_with_a_barge_in_and_a_pause_mid_sentence():
@@ -68,6 +68,61 @@ def test_packaged_demo_parses_with_a_barge_in_and_a_pause_mid_sentence():
 def test_validation_names_the_bad_key_and_line(toml: str, message: str):
     with pytest.raises(ScenarioError, match=message):
         parse_scenario(toml, "x.toml")
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[[utterance]]\nsay = "hi"\nat = inf\n', r"\[\[utterance\]\] #1: 'at' must be a finite number, got inf"),
+        ('[[utterance]]\nsay = "hi"\nat = nan\n', "'at' must be a finite number, got nan"),
+        (
+            '[[utterance]]\nsay = "a"\nat = 0\n[[utterance]]\nsay = "b"\nafter = "answer_end"\ndelay = nan\n',
+            "'delay' must be a finite",
+        ),
+        (
+            '[[utterance]]\nsay = "a"\nat = 0\n[[utterance]]\nsay = "b"\nafter = "answer_end"\ntimeout = inf\n',
+            "'timeout' must be a finite",
+        ),
+        ('[[utterance]]\nsay = "hi"\nat = 1e9\n', r"'at' must be in \[0, 86400\]"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\nrate = nan\n', "'rate' must be a finite"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\ngain_db = -inf\n', "'gain_db' must be a finite"),
+        ('tail = inf\n[[utterance]]\nsay = "hi"\nat = 1\n', "'tail' must be a finite"),
+        ('max_duration = nan\n[[utterance]]\nsay = "hi"\nat = 1\n', "'max_duration' must be a finite"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\n[link]\nloss = nan\n', r"\[link\]: 'loss' must be a finite"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\n[link]\njitter_ms = inf\n', "'jitter_ms' must be a finite"),
+        (
+            '[[utterance]]\nsay = "hi"\nat = 1\n[link]\ndisconnect = [{at = inf, duration = 1}]\n',
+            r"disconnect\[0\]: 'at' must be a finite",
+        ),
+        ('[[utterance]]\nsay = "hi"\nat = 1\n[noise]\nlevel_dbfs = -inf\n', "'level_dbfs' must be a finite"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\n[echo]\ndelay_ms = nan\n', "'delay_ms' must be a finite"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\n[battery]\ndrain_per_min = inf\n', "'drain_per_min' must be a finite"),
+        (
+            '[[utterance]]\nsay = "hi"\nat = 1\n[[button]]\nkind = "tap"\nat = nan\n',
+            r"\[\[button\]\] #1: 'at' must be a finite",
+        ),
+    ],
+)
+def test_infinite_and_nan_numbers_are_rejected_naming_the_key(toml: str, message: str):
+    with pytest.raises(ScenarioError, match=message):
+        parse_scenario(toml, "x.toml")
+
+
+def test_every_scenario_number_is_checked_for_range_and_finiteness():
+    """Each numeric key of every table rejects nan: none is read without the checks."""
+    for table, keys in {
+        None: ["tail", "lead_in", "max_duration"],
+        "link": ["connection_interval_ms", "loss", "jitter_ms"],
+        "noise": ["level_dbfs"],
+        "echo": ["delay_ms", "gain_db", "lowpass_hz"],
+        "battery": ["start", "drain_per_min"],
+    }.items():
+        for key in keys:
+            body = f"{key} = nan\n"
+            toml = (body if table is None else "") + '[[utterance]]\nsay = "hi"\nat = 1\n'
+            toml += f"[{table}]\n{body}" if table else ""
+            with pytest.raises(ScenarioError, match=f"'{key}' must be a finite number"):
+                parse_scenario(toml, "x.toml")
 
 
 def test_unknown_packaged_name_lists_what_exists():

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sottovoce.firmware_sim.speaker import CAPACITY_FRAMES, REPORT_EVERY_TICKS, Speaker
 from sottovoce.proto import control as ctl
 from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_SAMPLES, OpusEncoder
-from sottovoce.proto.gatt_profile import DownlinkPacketizer
+from sottovoce.proto.gatt.speaker import CAPACITY_FRAMES, REPORT_EVERY_TICKS, DownlinkPacketizer, Speaker
 
 MTU = 64
 

@@ -1,10 +1,11 @@
 """The Pi itself as the wearable: a microphone and speaker on the edge machine, through PyAudio.
 
-The link runs the wearable's side of the profile locally: the microphone is Opus-encoded and
-packetised exactly as glasses would send it (so the rest of the edge cannot tell the difference),
-and the downlink goes through the same speaker firmware model the simulator uses
-(``firmware_sim.speaker``: playback buffer, flush, exact sample reports). One duplex PortAudio
-stream clocks both directions, 20 ms per callback, so mic and speaker share one timeline.
+The link runs the wearable's side of the profile locally, the same server side the simulator
+runs (``proto.gatt``): the microphone is Opus-encoded and packetised exactly as glasses would send
+it (so the rest of the edge cannot tell the difference), and the downlink and control messages go
+to the device's speaker service (playback buffer, flush, exact sample reports, mute, time sync).
+One duplex PortAudio stream clocks both directions, 20 ms per callback, so mic and speaker share
+one timeline.
 
 PyAudio builds against PortAudio (Debian: portaudio19-dev to build, libportaudio2 to run);
 install it with ``pip install 'sottovoce[edge-audio]'``.
@@ -21,9 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from sottovoce.proto import control
-from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, OpusEncoder
-from sottovoce.proto.gatt_profile import UplinkPacketizer
+from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
+from sottovoce.proto.gatt import audio, speaker
 
 from .base import DeviceLink, DeviceNotFound, LinkEvents
 
@@ -61,8 +61,6 @@ class AudioLink(DeviceLink):
         return cls(inp or None, out or inp or None)
 
     async def open(self, events: LinkEvents) -> None:
-        from sottovoce.firmware_sim.speaker import Speaker  # the wearable's speaker firmware model
-
         module = self._module or _import_pyaudio()
         try:
             self._pa = module.PyAudio()
@@ -72,11 +70,9 @@ class AudioLink(DeviceLink):
         out = self._find(self.output_device, "maxOutputChannels")
         self._events = events
         self._loop = asyncio.get_running_loop()
-        self._encoder = OpusEncoder()
-        self._packetizer = UplinkPacketizer(self.att_mtu)
-        self.speaker = Speaker(
-            send=lambda msg: events.on_control(msg.encode()), clock_us=lambda: time.monotonic_ns() // 1000
-        )
+        # Nothing crosses a radio here: the device's side hands whole messages and notifications over.
+        self._audio = audio.AudioServer(lambda _uuid, notification: events.on_audio(notification))
+        self.device = speaker.SpeakerServer(events.on_control, clock_us=lambda: time.monotonic_ns() // 1000)
         try:
             self._stream = self._pa.open(
                 format=module.paInt16, channels=1, rate=SAMPLE_RATE, input=True, output=True,
@@ -116,26 +112,20 @@ class AudioLink(DeviceLink):
         if len(data) != FRAME_SAMPLES * 2:
             self.bad_mic_buffers += 1
             return
-        pcm = np.frombuffer(data, dtype="<i2")
-        for notification in self._packetizer.packetize(self._encoder.encode(pcm)):
-            events.on_audio(notification)
+        if not self.device.muted:
+            self._audio.send(np.frombuffer(data, dtype="<i2"), self.att_mtu)
         # One speaker tick per mic frame keeps both on one timeline.
-        self._ear.append(self.speaker.tick(self._tick).tobytes())
+        self._ear.append(self.device.speaker.tick(self._tick).tobytes())
         self._tick += 1
         if len(self._ear) > EAR_QUEUE_FRAMES:
             self._ear.popleft()
             self.ear_overruns += 1
 
     async def write_downlink(self, data: bytes) -> None:
-        self.speaker.on_downlink(data)
+        self.device.speaker.on_downlink(data)
 
     async def write_control(self, data: bytes) -> None:
-        msg = control.decode(data)
-        if isinstance(msg, control.TimeSyncRequest) and self._events is not None:
-            reply = control.TimeSyncResponse(t0=msg.t0, t1=time.monotonic_ns() // 1000)
-            self._events.on_control(reply.encode())
-        elif not self.speaker.on_control(msg):
-            log.info("local audio ignores %s", msg.TYPE)
+        self.device.on_control(data)
 
     async def close(self) -> None:
         self._events = None

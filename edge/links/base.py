@@ -7,11 +7,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Protocol
 
-from sottovoce.proto import gatt_profile as gp
+from sottovoce.proto.gatt import audio, battery, buttons, speaker
+from sottovoce.proto.gatt.att import DEFAULT_ATT_MTU, ProfileError
 
 log = logging.getLogger(__name__)
-
-MIN_CONTROL_MTU = 64  # one CBOR control message per notification (see proto/control.cddl)
 
 
 class DeviceNotFound(RuntimeError):
@@ -22,7 +21,7 @@ class LinkEvents(Protocol):
     def on_audio(self, data: bytes) -> None: ...  # one Omi audio notification
     def on_button(self, data: bytes) -> None: ...
     def on_battery(self, percent: int) -> None: ...
-    def on_control(self, data: bytes) -> None: ...  # one CBOR control message
+    def on_control(self, data: bytes) -> None: ...  # one whole CBOR control message
     def on_disconnect(self, reason: str) -> None: ...
 
 
@@ -30,7 +29,7 @@ class DeviceLink(ABC):
     """A connected wearable: audio and control arrive through ``LinkEvents``; writes go out."""
 
     description: str = "device"
-    att_mtu: int = gp.DEFAULT_ATT_MTU
+    att_mtu: int = DEFAULT_ATT_MTU
     has_downlink: bool = False  # the Sottovoce service (speaker + control) is present
 
     @abstractmethod
@@ -43,63 +42,64 @@ class DeviceLink(ABC):
 
     @abstractmethod
     async def write_control(self, data: bytes) -> None:
-        """One CBOR control message."""
+        """One whole CBOR control message."""
 
     @abstractmethod
     async def close(self) -> None: ...
 
 
 class GattLink(DeviceLink):
-    """The connect sequence of the GATT profile, over any GATT client (bumble, bleak)."""
+    """A wearable over any GATT client (bumble, bleak): the profile's client side runs over the
+    operations a subclass provides (``has``, ``read``, ``subscribe``, ``write``: ``att.GattClient``)."""
 
     WANTED_MTU = 247
+    _speaker: speaker.SpeakerClient | None = None
 
     @abstractmethod
     async def _connect(self) -> None:
         """Find and connect the peripheral, negotiate the MTU, discover services."""
 
     @abstractmethod
-    def _has(self, uuid: str) -> bool: ...
+    def has(self, uuid: str) -> bool: ...
 
     @abstractmethod
-    async def _read(self, uuid: str) -> bytes: ...
+    async def read(self, uuid: str) -> bytes: ...
 
     @abstractmethod
-    async def _subscribe(self, uuid: str, callback: Callable[[bytes], None]) -> None: ...
+    async def subscribe(self, uuid: str, on_value: Callable[[bytes], None]) -> None: ...
 
     @abstractmethod
-    async def _write(self, uuid: str, data: bytes, with_response: bool) -> None: ...
+    async def write(self, uuid: str, data: bytes, *, with_response: bool) -> None: ...
 
     async def open(self, events: LinkEvents) -> None:
         await self._connect()
-        if not self._has(gp.AUDIO_DATA_UUID):
-            raise DeviceNotFound(f"{self.description} has no Omi audio service ({gp.AUDIO_SERVICE_UUID})")
-        codec = await self._read(gp.AUDIO_CODEC_UUID)
-        if not codec or codec[0] != gp.CODEC_OPUS_16K_20MS:
-            raise DeviceNotFound(
-                f"{self.description} streams codec {codec[0] if codec else None}; "
-                f"Sottovoce needs {gp.CODEC_OPUS_16K_20MS} (Opus 16 kHz 20 ms)"
-            )
-        if self._has(gp.BATTERY_LEVEL_UUID):
-            level = await self._read(gp.BATTERY_LEVEL_UUID)
-            if level:
-                events.on_battery(level[0])
-            await self._subscribe(gp.BATTERY_LEVEL_UUID, lambda d: d and events.on_battery(d[0]))
-        if self._has(gp.BUTTON_EVENT_UUID):
-            await self._subscribe(gp.BUTTON_EVENT_UUID, events.on_button)
-        self.has_downlink = self._has(gp.DOWNLINK_UUID) and self._has(gp.CONTROL_UUID)
-        if self.has_downlink:
-            if self.att_mtu < MIN_CONTROL_MTU:
-                log.warning("%s: ATT MTU %d is below %d; the device cannot send its playback reports",
-                            self.description, self.att_mtu, MIN_CONTROL_MTU)  # fmt: skip
-            await self._subscribe(gp.CONTROL_UUID, events.on_control)
-        else:
-            log.warning("%s has no Sottovoce speaker service: answers cannot be played", self.description)
-        await self._subscribe(gp.AUDIO_DATA_UUID, events.on_audio)
+        self._speaker = speaker.SpeakerClient(self)
+        try:
+            await audio.check_codec(self)
+            await battery.subscribe(self, events.on_battery)
+            await buttons.subscribe(self, events.on_button)
+            self.has_downlink = self._speaker.present()
+            if self.has_downlink:
+                await self._speaker.subscribe(events.on_control)
+            else:
+                log.warning("%s has no Sottovoce speaker service: answers cannot be played", self.description)
+            await audio.subscribe(self, events.on_audio)
+        except ProfileError as exc:
+            raise DeviceNotFound(f"{self.description} {exc}") from None
+
+    @property
+    def control_counters(self) -> speaker.ControlCounters | None:
+        """Control fragments received malformed or lost on this connection (None without a control channel)."""
+        control_in = self._speaker.control_in if self._speaker is not None else None
+        return control_in.counters if control_in is not None else None
+
+    def _speaker_client(self) -> speaker.SpeakerClient:
+        if self._speaker is None:
+            raise OSError(f"{self.description} is not open")
+        return self._speaker
 
     async def write_downlink(self, data: bytes) -> None:
-        await self._write(gp.DOWNLINK_UUID, data, with_response=False)
+        await self._speaker_client().write_downlink(data)
 
     async def write_control(self, data: bytes) -> None:
-        # With response: control messages are rare and must not be lost (a flush, a stream end).
-        await self._write(gp.CONTROL_UUID, data, with_response=True)
+        await self._speaker_client().write_control(data)

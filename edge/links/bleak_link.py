@@ -1,7 +1,8 @@
 """Real glasses through the operating system's Bluetooth stack (bleak: BlueZ, CoreBluetooth, WinRT).
 
 BlueZ reports an ATT MTU of 23 until the MTU has been acquired; bleak's BlueZ backend can acquire
-it, and until then the link frames its writes for 23 bytes, which every device accepts.
+it, and until then the link frames its writes for 23 bytes, which every device accepts (control
+messages are fragmented to fit, like everything else in the profile).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 import re
 from collections.abc import Callable
 from typing import Any
+
+from sottovoce.proto.gatt.att import full_uuid
 
 from .base import DeviceNotFound, GattLink, LinkEvents
 
@@ -76,17 +79,17 @@ class BleakLink(GattLink):
         if self._events:
             self._events.on_disconnect(f"{self.target} disconnected")
 
-    def _has(self, uuid: str) -> bool:
-        return _full(uuid) in self._uuids
+    def has(self, uuid: str) -> bool:
+        return full_uuid(uuid) in self._uuids
 
-    async def _read(self, uuid: str) -> bytes:
-        return bytes(await self._client.read_gatt_char(_full(uuid)))
+    async def read(self, uuid: str) -> bytes:
+        return bytes(await self._client.read_gatt_char(full_uuid(uuid)))
 
-    async def _subscribe(self, uuid: str, callback: Callable[[bytes], None]) -> None:
-        await self._client.start_notify(_full(uuid), lambda _char, data: callback(bytes(data)))
+    async def subscribe(self, uuid: str, on_value: Callable[[bytes], None]) -> None:
+        await self._client.start_notify(full_uuid(uuid), lambda _char, data: on_value(bytes(data)))
 
-    async def _write(self, uuid: str, data: bytes, with_response: bool) -> None:
-        await self._client.write_gatt_char(_full(uuid), data, response=with_response)
+    async def write(self, uuid: str, data: bytes, *, with_response: bool) -> None:
+        await self._client.write_gatt_char(full_uuid(uuid), data, response=with_response)
 
     async def close(self) -> None:
         self._events = None
@@ -96,9 +99,3 @@ class BleakLink(GattLink):
             except Exception as exc:
                 log.debug("disconnect on close: %s", exc)
             self._client = None
-
-
-def _full(uuid: str) -> str:
-    """bleak names characteristics by their 128-bit UUID, upper-cased here."""
-    uuid = uuid.upper()
-    return f"0000{uuid}-0000-1000-8000-00805F9B34FB" if len(uuid) == 4 else uuid

@@ -8,7 +8,8 @@ import logging
 import re
 from collections.abc import Callable
 
-from sottovoce.proto import gatt_profile as gp
+from sottovoce.proto.gatt import DEVICE_NAME_PREFIX, audio
+from sottovoce.proto.gatt.att import full_uuid
 
 from .base import DeviceNotFound, GattLink, LinkEvents
 
@@ -65,7 +66,7 @@ class BumbleLink(GattLink):
         if self.peer and ADDRESS_RE.match(self.peer):
             return Address(self.peer)
         found: asyncio.Future = asyncio.get_running_loop().create_future()
-        audio_service = _norm(gp.AUDIO_SERVICE_UUID)
+        audio_service = _norm(audio.SERVICE_UUID)
 
         def on_advertisement(adv) -> None:
             name = adv.data.get(adv.data.COMPLETE_LOCAL_NAME) or adv.data.get(adv.data.SHORTENED_LOCAL_NAME)
@@ -74,7 +75,7 @@ class BumbleLink(GattLink):
             if self.peer:
                 match = name == self.peer
             else:
-                match = (name or "").startswith(gp.DEVICE_NAME_PREFIX) or any(
+                match = (name or "").startswith(DEVICE_NAME_PREFIX) or any(
                     _norm(str(u)) == audio_service for u in uuids
                 )
             if match and adv.is_connectable and not found.done():
@@ -85,7 +86,7 @@ class BumbleLink(GattLink):
         try:
             return await asyncio.wait_for(found, self.scan_timeout)
         except TimeoutError:
-            wanted = repr(self.peer) if self.peer else f"named {gp.DEVICE_NAME_PREFIX}* or with the Omi service"
+            wanted = repr(self.peer) if self.peer else f"named {DEVICE_NAME_PREFIX}* or with the Omi service"
             raise DeviceNotFound(
                 f"no peripheral {wanted} advertising on {self.transport_url} within {self.scan_timeout:.0f} s"
             ) from None
@@ -101,16 +102,16 @@ class BumbleLink(GattLink):
         if self._events:
             self._events.on_disconnect(f"BLE disconnection (reason {reason})")
 
-    def _has(self, uuid: str) -> bool:
+    def has(self, uuid: str) -> bool:
         return _norm(uuid) in self._chars
 
-    async def _read(self, uuid: str) -> bytes:
+    async def read(self, uuid: str) -> bytes:
         return bytes(await self._gatt.read_value(self._chars[_norm(uuid)]))
 
-    async def _subscribe(self, uuid: str, callback: Callable[[bytes], None]) -> None:
-        await self._gatt.subscribe(self._chars[_norm(uuid)], lambda value: callback(bytes(value)))
+    async def subscribe(self, uuid: str, on_value: Callable[[bytes], None]) -> None:
+        await self._gatt.subscribe(self._chars[_norm(uuid)], lambda value: on_value(bytes(value)))
 
-    async def _write(self, uuid: str, data: bytes, with_response: bool) -> None:
+    async def write(self, uuid: str, data: bytes, *, with_response: bool) -> None:
         await self._gatt.write_value(self._chars[_norm(uuid)], data, with_response=with_response)
 
     async def close(self) -> None:
@@ -126,9 +127,5 @@ class BumbleLink(GattLink):
 
 
 def _norm(uuid: str) -> str:
-    """Compare UUIDs in one spelling: bumble prints 16-bit ones as 'UUID-16:180F' or '180F'."""
-    text = uuid.upper().replace("UUID-16:", "").replace("UUID-128:", "")
-    text = text.split(" ")[0]
-    if len(text) == 4:
-        return f"0000{text}-0000-1000-8000-00805F9B34FB"
-    return text
+    """bumble prints UUIDs as 'UUID-16:180F', '180F' or a 128-bit one followed by a name."""
+    return full_uuid(uuid.upper().replace("UUID-16:", "").replace("UUID-128:", "").split(" ")[0])

@@ -7,7 +7,8 @@ import logging
 from typing import Any
 
 from sottovoce.proto import serial_framing as sf
-from sottovoce.proto.gatt_profile import ATT_HEADER, CODEC_OPUS_16K_20MS, UPLINK_HEADER
+from sottovoce.proto.gatt import audio
+from sottovoce.proto.gatt.att import ATT_HEADER
 
 from .base import DeviceLink, DeviceNotFound, LinkEvents
 
@@ -54,11 +55,11 @@ class SerialLink(DeviceLink):
         except TimeoutError:
             await self.close()
             raise DeviceNotFound(f"no Sottovoce device answered on {self.port} within {self.hello_timeout} s") from None
-        if hello.codec != CODEC_OPUS_16K_20MS:
+        if hello.codec != audio.CODEC_OPUS_16K_20MS:
             await self.close()
-            raise DeviceNotFound(f"{self.description} streams codec {hello.codec}, need {CODEC_OPUS_16K_20MS}")
+            raise DeviceNotFound(f"{self.description} streams codec {hello.codec}, need {audio.CODEC_OPUS_16K_20MS}")
         # Framing code thinks in ATT MTUs; a serial device declares its payload size instead.
-        self.att_mtu = hello.max_audio_payload + ATT_HEADER + UPLINK_HEADER
+        self.att_mtu = hello.max_audio_payload + ATT_HEADER + audio.HEADER
 
     def _on_readable(self) -> None:
         try:

@@ -1,12 +1,23 @@
-"""The glasses' ear speaker: downlink writes -> Opus frames -> bounded playback buffer -> samples.
+"""Sottovoce speaker service: response audio down to the wearable, and a two-way control channel.
 
-Driven one 20 ms tick at a time by the audio clock (``tick(k)`` renders timeline samples
-``k*320 .. k*320+319``), so every report carries an exact sample position and the recorder gets
-what was actually heard. Reports go back to the edge as CBOR control messages through ``send``.
+Omi's speaker path only plays short 8 kHz PCM clips, so Sottovoce adds its own service:
+
+- downlink (write without response): the answer's Opus frames, each write
+  ``[seq_lo, seq_hi, stream, sub_index | FINAL]`` + a chunk of one frame; the device's buffer
+  reports pace the sender;
+- control (write + notify): CBOR messages both ways (``proto/control.py``), each in one or more
+  fragments ``[seq_lo, seq_hi, sub_index | FINAL]`` + a chunk of the message, so every message
+  crosses at any ATT MTU, the 23-byte default included.
+
+Both are sequenced chunks (``chunks.py``). The server side is the wearable's: its ear speaker
+(playback buffer, flush, stream end, exact sample reports), which the simulator and the edge's
+local-audio link both run, and the dispatch of control messages. The client side is the
+central's: downlink writes, and control messages out and in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -16,9 +27,120 @@ import numpy as np
 
 from sottovoce.proto import control as ctl
 from sottovoce.proto.codec import FRAME_SAMPLES, CodecError, OpusDecoder
-from sottovoce.proto.gatt_profile import DownlinkReassembler, FramingError
+
+from .att import (
+    DEFAULT_ATT_MTU,
+    Characteristic,
+    GattClient,
+    Permission,
+    Property,
+    Service,
+    ServiceServer,
+    decode_or_count,
+)
+from .chunks import ChunkPacketizer, ChunkReassembler, ChunkStats
 
 log = logging.getLogger(__name__)
+
+SERVICE_UUID = "5D0E0000-3F6B-4D39-A1C6-7E2B9C55A001"
+DOWNLINK_UUID = "5D0E0001-3F6B-4D39-A1C6-7E2B9C55A001"
+CONTROL_UUID = "5D0E0002-3F6B-4D39-A1C6-7E2B9C55A001"
+
+DOWNLINK_TAG = 1  # bytes of tag: the stream id, between the sequence number and the chunk index
+
+SERVICE = Service(
+    SERVICE_UUID,
+    "Sottovoce speaker",
+    (
+        Characteristic(
+            DOWNLINK_UUID, Property.WRITE_WITHOUT_RESPONSE, Permission.WRITEABLE, "downlink write (Opus chunk)"
+        ),
+        Characteristic(
+            CONTROL_UUID,
+            Property.WRITE | Property.NOTIFY,
+            Permission.READABLE | Permission.WRITEABLE,
+            "control fragment (CBOR)",
+        ),
+    ),
+)
+
+
+# --- the two characteristics' framing -----------------------------------------------------------
+
+
+class DownlinkPacketizer:
+    """Splits response Opus frames into downlink writes: [seq_lo, seq_hi, stream, sub|FINAL]."""
+
+    def __init__(self, att_mtu: int = DEFAULT_ATT_MTU) -> None:
+        self._chunks = ChunkPacketizer(DOWNLINK_TAG, att_mtu)
+
+    @property
+    def att_mtu(self) -> int:
+        return self._chunks.att_mtu
+
+    @att_mtu.setter
+    def att_mtu(self, value: int) -> None:
+        self._chunks.att_mtu = value
+
+    def packetize(self, stream: int, frame: bytes) -> list[bytes]:
+        return self._chunks.packetize(frame, bytes((stream & 0xFF,)))
+
+
+class DownlinkReassembler(ChunkReassembler):
+    """Device side: rebuilds ``on_frame(stream, frame)`` from downlink writes; a lost write drops its frame."""
+
+    def __init__(self, on_frame: Callable[[int, bytes], None]) -> None:
+        super().__init__(lambda tag, frame: on_frame(tag[0], frame), DOWNLINK_TAG)
+
+
+class ControlPacketizer:
+    """One end's outgoing control messages, as fragments that fit the ATT MTU at the time of sending."""
+
+    def __init__(self) -> None:
+        self._chunks = ChunkPacketizer(tag_bytes=0)
+
+    def packetize(self, message: bytes, att_mtu: int) -> list[bytes]:
+        self._chunks.att_mtu = att_mtu
+        return self._chunks.packetize(message)
+
+
+@dataclass
+class ControlCounters:
+    """What one end of the control characteristic did with what it received."""
+
+    fragments_malformed: int = 0  # shorter than the fragment header
+    fragment_losses: int = 0  # gaps, reorderings, messages without their start (each warned about)
+
+
+class ControlReassembler:
+    """One end's incoming control fragments -> ``on_message(cbor)`` for each whole message.
+
+    Bad fragments and losses are counted and warned about here; nothing partial is delivered."""
+
+    def __init__(self, on_message: Callable[[bytes], None], who: str, counters: ControlCounters | None = None) -> None:
+        self.on_message = on_message
+        self.who = who
+        self.counters = counters if counters is not None else ControlCounters()
+        self.reset()
+
+    def reset(self) -> None:
+        """A new connection: its sequence numbers start over (the counters carry on)."""
+        self._chunks = ChunkReassembler(lambda _tag, message: self.on_message(message), 0, self._on_loss)
+
+    @property
+    def stats(self) -> ChunkStats:
+        """This connection's packets and messages."""
+        return self._chunks.stats
+
+    def feed(self, fragment: bytes) -> None:
+        decode_or_count(self._chunks.feed, fragment, self.counters, "fragments_malformed", f"{self.who} fragment", log)
+
+    def _on_loss(self, reason: str) -> None:
+        self.counters.fragment_losses += 1
+        log.warning("%s: control message lost: %s", self.who, reason)
+
+
+# --- device side: the speaker -------------------------------------------------------------------
 
 CAPACITY_FRAMES = 50  # ~1 s of audio: what a small wearable can afford to buffer
 START_THRESHOLD = 2  # frames queued before a stream starts playing (absorbs link jitter)
@@ -68,6 +190,13 @@ class _Stream:
 
 
 class Speaker:
+    """The wearable's ear speaker: downlink writes -> Opus frames -> bounded playback buffer -> samples.
+
+    Driven one 20 ms tick at a time by the device's audio clock (``tick(k)`` renders timeline
+    samples ``k*320 .. k*320+319``), so every report carries an exact sample position and what
+    the ear heard is known to the sample. Reports go back as control messages through ``send``.
+    """
+
     def __init__(
         self,
         send: Callable[[ctl.ControlMessage], None],
@@ -103,11 +232,7 @@ class Speaker:
 
     def on_downlink(self, data: bytes) -> None:
         """One downlink write (write without response)."""
-        try:
-            self._reassembler.feed(data)
-        except FramingError as exc:
-            self.counters.malformed_writes += 1
-            log.warning("malformed downlink write dropped: %s", exc)
+        decode_or_count(self._reassembler.feed, data, self.counters, "malformed_writes", "downlink write", log)
 
     @property
     def link_stats(self) -> dict[str, int]:
@@ -117,8 +242,8 @@ class Speaker:
         c = self.counters
         c.frames_received += 1
         # Frames the reassembler had to drop since the last good one are concealed in place.
-        lost = self._reassembler.stats.dropped_frames - self._dropped_seen
-        self._dropped_seen = self._reassembler.stats.dropped_frames
+        lost = self._reassembler.stats.dropped_messages - self._dropped_seen
+        self._dropped_seen = self._reassembler.stats.dropped_messages
         if self._is_ended(stream):
             c.frames_dropped_late += 1
             return
@@ -286,3 +411,95 @@ class Speaker:
             self.send(msg)
         except Exception:  # a send failure must not stop playback
             log.exception("control report not sent")
+
+
+# --- device side: the service -------------------------------------------------------------------
+
+
+@dataclass
+class DeviceControlCounters(ControlCounters):
+    control_received: int = 0  # whole control messages
+    control_malformed: int = 0
+    control_unexpected: int = 0  # device->edge message types written to the device
+    time_syncs: int = 0
+    mute_changes: int = 0
+
+
+class SpeakerServer(ServiceServer):
+    """The wearable's side of the service: downlink writes feed its speaker; control messages are
+    dispatched (speaker commands, microphone mute, time sync) and its reports go back through
+    ``send(cbor)``, one whole message at a time (a GATT device fragments them with ``ControlPacketizer``).
+    """
+
+    service = SERVICE
+
+    def __init__(self, send: Callable[[bytes], object], clock_us: Callable[[], int]) -> None:
+        self.send = send
+        self.clock_us = clock_us
+        self.speaker = Speaker(self._send_message, clock_us)
+        self.counters = DeviceControlCounters()
+        self.muted = False
+        self.control_in = ControlReassembler(self.on_control, "device", self.counters)
+
+    def new_connection(self) -> None:
+        """Sequence numbers are scoped to a connection: a reconnected central starts over."""
+        self.speaker.new_connection()
+        self.control_in.reset()
+
+    def write(self, uuid: str, data: bytes) -> None:
+        if uuid == DOWNLINK_UUID:
+            self.speaker.on_downlink(data)
+        elif uuid == CONTROL_UUID:
+            self.control_in.feed(data)
+        else:
+            super().write(uuid, data)
+
+    def on_control(self, data: bytes) -> None:
+        """One whole control message from the central."""
+        self.counters.control_received += 1
+        msg = decode_or_count(ctl.decode, data, self.counters, "control_malformed", "control write", log)
+        if msg is None or self.speaker.on_control(msg):
+            return
+        if isinstance(msg, ctl.SetMute):
+            self.muted = msg.on
+            self.counters.mute_changes += 1
+        elif isinstance(msg, ctl.TimeSyncRequest):
+            self.counters.time_syncs += 1
+            self._send_message(ctl.TimeSyncResponse(t0=msg.t0, t1=self.clock_us()))
+        else:
+            self.counters.control_unexpected += 1
+            log.warning("control message %r is not for the device; dropped", msg.TYPE)
+
+    def _send_message(self, msg: ctl.ControlMessage) -> None:
+        self.send(msg.encode())
+
+
+# --- central side -------------------------------------------------------------------------------
+
+
+class SpeakerClient:
+    """The central's side: downlink writes, and control messages fragmented and reassembled."""
+
+    def __init__(self, gatt: GattClient) -> None:
+        self.gatt = gatt
+        self.control_out = ControlPacketizer()
+        self.control_in: ControlReassembler | None = None
+        # Fragments of two messages must not interleave: a flush can be sent while a stream end is.
+        self._control_lock = asyncio.Lock()
+
+    def present(self) -> bool:
+        return self.gatt.has(DOWNLINK_UUID) and self.gatt.has(CONTROL_UUID)
+
+    async def subscribe(self, on_message: Callable[[bytes], None]) -> None:
+        """Deliver each whole control message the device sends."""
+        self.control_in = ControlReassembler(on_message, "central")
+        await self.gatt.subscribe(CONTROL_UUID, self.control_in.feed)
+
+    async def write_downlink(self, packet: bytes) -> None:
+        await self.gatt.write(DOWNLINK_UUID, packet, with_response=False)
+
+    async def write_control(self, message: bytes) -> None:
+        # With response: control messages are rare and must not be lost (a flush, a stream end).
+        async with self._control_lock:
+            for fragment in self.control_out.packetize(message, self.gatt.att_mtu):
+                await self.gatt.write(CONTROL_UUID, fragment, with_response=True)
