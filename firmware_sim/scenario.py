@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from sottovoce.host.tts import TTS_ENGINES  # the wearer is voiced by the host's engines
 from sottovoce.proto.codec import SAMPLE_RATE
 from sottovoce.proto.control import GESTURE_KINDS
 from sottovoce.proto.gatt.att import DEFAULT_ATT_MTU, MAX_ATT_MTU
@@ -27,7 +28,6 @@ from sottovoce.proto.gatt.buttons import ButtonEvent
 
 ANCHORS = ("start", "answer_start", "answer_end", "previous_end")
 BUTTON_KINDS = tuple(event.name.lower() for event in ButtonEvent)
-TTS_ENGINES = ("piper", "espeak")  # what ``say`` is synthesised with
 NOISE_COLORS = ("white", "pink")
 DEFAULT_TIMEOUT_S = 8.0
 MAX_SCENARIO_S = 86400.0  # a day: the longest run, and the bound on every time in a scenario
