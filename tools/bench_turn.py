@@ -43,8 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sottovoce.edge.turn import SilenceTurnPolicy
-from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
+from sottovoce.edge.end_rules import ModelPolicy, SilencePolicy
+from sottovoce.edge.turn_model import TurnModel
 from sottovoce.tools.turn import evaluate as ev
 from sottovoce.tools.turn.corpus import corpus
 
@@ -84,13 +84,12 @@ def _by_shape(groups: dict[str, ev.Outcome]) -> dict:
 
 
 def us_per_frame(model: TurnModel, episodes: list[ev.Episode], max_frames: int = 6000) -> float:
-    policy = ModelTurnPolicy(model)
+    policy = ModelPolicy.from_meta(model.meta)
     n, elapsed = 0, 0.0
     for e in episodes:
-        policy.reset()
         start = time.perf_counter()
-        for frame, p in zip(e.frames, e.vad, strict=True):
-            policy.push(frame, float(p))
+        for _ in ev.replay_signals(policy, e, model=model, live=True):
+            pass
         elapsed += time.perf_counter() - start
         n += len(e.frames)
         if n >= max_frames:
@@ -112,8 +111,9 @@ def run(
     episodes = ev.prepare(turns)
     model = TurnModel(model_path)
 
-    vad = ModelTurnPolicy.default_vad(model)
-    default, default_shapes = ev.evaluate_by(ModelTurnPolicy(model), episodes, ev.turn_shape)
+    policy = ModelPolicy.from_meta(model.meta)
+    vad = policy.vad
+    default, default_shapes = ev.evaluate_by(policy, episodes, ev.turn_shape, model=model)
     sweep = ev.sweep_model(model, episodes, ev.DEFAULT_THRESHOLDS)
     best = ev.best_under(sweep)
     result: dict = {
@@ -129,7 +129,7 @@ def run(
             **_summary(default),
             "median_latency_at_5pct_s": _num(best[1].median_latency_s) if best else None,
             "threshold_at_5pct": best[0] if best else None,
-            "confirm_threshold": ModelTurnPolicy(model).confirm_threshold,
+            "confirm_threshold": policy.confirm,
             "us_per_frame": round(us_per_frame(model, episodes), 1),
             "size_bytes": model.size_bytes,
             "by_shape": _by_shape(default_shapes),
@@ -149,7 +149,7 @@ def run(
         asr = WhisperAsr()
         host = ev.HostReading(asr.transcribe)
         log(f"replaying with the host's reading of the words ({len(episodes)} turns)")
-        outcome, shapes = ev.evaluate_by(ModelTurnPolicy(model), episodes, ev.turn_shape, host)
+        outcome, shapes = ev.evaluate_by(policy, episodes, ev.turn_shape, host, model)
         result["model_with_words"] = {
             **_summary(outcome),
             "by_shape": _by_shape(shapes),
@@ -158,8 +158,8 @@ def run(
         }
         asr.close()
 
-    def silence_rule(ms: int) -> SilenceTurnPolicy:
-        return SilenceTurnPolicy(confirm_ms=ms, tentative_ms=min(200, ms), vad=vad)
+    def silence_rule(ms: int) -> SilencePolicy:
+        return SilencePolicy(confirm_ms=ms, tentative_ms=min(200, ms), vad=vad)
 
     # One replay per timeout gives both the sweep's outcome and the named rules' shapes.
     replays = {ms: ev.evaluate_by(silence_rule(ms), episodes, ev.turn_shape)
