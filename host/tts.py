@@ -276,6 +276,9 @@ class EspeakTts(TtsEngine):
         return _split(audio, [round(ms * self._rate / 1000) for ms in marks], self._rate)
 
 
+TTS_ENGINES = ("piper", "espeak")  # the names make_engine takes; command lines offer these
+
+
 def make_engine(name: str, deterministic: bool = False) -> TtsEngine:
     """An engine by name; ``deterministic``: the same text always gives the same audio (Piper's
     sampler noise off; eSpeak always is)."""

@@ -39,12 +39,14 @@ import argparse
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sottovoce.edge.end_rules import ModelPolicy, SilencePolicy
 from sottovoce.edge.turn_model import TurnModel
+from sottovoce.tools.options import add_logging_option, add_options, config_from, option, setup_logging
 from sottovoce.tools.turn import evaluate as ev
 from sottovoce.tools.turn.corpus import corpus
 
@@ -231,28 +233,34 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+VOICES = {"espeak": "test", "piper": "test-piper"}  # --voices: the held-out split each names
+
+
+@dataclass
+class BenchTurnConfig:
+    json: Path | None = option(None, "write the results as JSON to this file", type=Path, metavar="FILE")  # noqa: RUF009 - a field
+    turns: int = option(HELD_OUT_TURNS, "held-out turns to generate")
+    seed: int = option(HELD_OUT_SEED, "the held-out set's seed")
+    model: Path | None = option(None, "a .tflite other than the packaged one", type=Path, metavar="FILE")  # noqa: RUF009 - a field
+    words: bool = option(False, "also replay the host's reading of the words (runs ASR)")
+    voices: str = option(next(iter(VOICES)), "held-out eSpeak voices, or the Piper voice (heard in training) on "
+                         "held-out sentences", choices=tuple(VOICES))  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="sottovoce bench turn", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--json", type=Path, help="write the results as JSON to this file")
-    ap.add_argument("--turns", type=int, default=HELD_OUT_TURNS, help="held-out turns to generate")
-    ap.add_argument("--seed", type=int, default=HELD_OUT_SEED)
-    ap.add_argument("--model", type=Path, help="a .tflite other than the packaged one")
-    ap.add_argument("--words", action="store_true", help="also replay the host's reading of the words (runs ASR)")
-    ap.add_argument(
-        "--voices",
-        choices=["espeak", "piper"],
-        default="espeak",
-        help="held-out eSpeak voices (default), or the Piper voice (heard in training) on held-out sentences",
-    )
+    add_options(ap, BenchTurnConfig)
+    add_logging_option(ap, default="WARNING")
     args = ap.parse_args(argv)
-    if args.turns < 1:
+    config = config_from(BenchTurnConfig, args)
+    if config.turns < 1:
         ap.error("--turns must be at least 1")
-    split = "test" if args.voices == "espeak" else "test-piper"
-    result = run(args.turns, args.seed, args.model, words=args.words, split=split)
+    setup_logging("bench", args.log_level)
+    result = run(config.turns, config.seed, config.model, words=config.words, split=VOICES[config.voices])
     print(table(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    if config.json:
+        config.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {config.json}")
     return 0
 
 
