@@ -23,10 +23,12 @@ schema: a missing or unknown field, a value of the wrong type, an unknown event.
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 import types
 import typing
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -360,10 +362,15 @@ def read_records(path: Path, tag: str, classes: dict[str, type[T]]) -> Iterator[
 
 
 def read_json_lines(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(file:line, the JSON object) for each non-empty line."""
+    """(file:line, the JSON object) for each non-empty line (of the gzip-compressed file, for a
+    name ending in .gz: recordings kept in the repository are)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                text = f.read()
+        else:
+            text = path.read_text(encoding="utf-8")
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
         raise EventLogError(f"{path}: {exc}") from None
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
