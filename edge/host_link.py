@@ -20,26 +20,13 @@ import grpc
 from sottovoce.proto.v1 import duplex_pb2 as pb
 from sottovoce.proto.v1 import duplex_pb2_grpc as pb_grpc
 
+from .backoff import Backoff
+
 log = logging.getLogger(__name__)
 
 
 class HostRefused(RuntimeError):
     """The host answered the session with a fatal error: retrying will not help."""
-
-
-@dataclass
-class Backoff:
-    first: float = 0.25
-    factor: float = 2.0
-    ceiling: float = 8.0
-    _next: float = 0.0
-
-    def reset(self) -> None:
-        self._next = 0.0
-
-    def next_delay(self) -> float:
-        self._next = self.first if self._next == 0.0 else min(self.ceiling, self._next * self.factor)
-        return self._next
 
 
 @dataclass

@@ -1,18 +1,22 @@
 """Turn-taking: when the wearer starts talking, and when they have finished.
 
-A policy sees every 20 ms frame with the VAD's speech probability and says what changed:
-speech started, a *tentative* end (the host may start preemptive work), a *confirmed* end (the
-host releases the answer), or that the wearer resumed after a tentative end. Policies differ only
-in how they decide the end; the speech-onset logic is shared.
+``TurnDetector`` sees every 20 ms frame as two numbers, the VAD's speech probability and (with a
+learned model) the end-of-turn probability, and says what changed: speech started, a *tentative*
+end (the host may start preemptive work), a *confirmed* end (the host releases the answer), or
+that the wearer resumed after a tentative end. It runs no model and reads no clock: the same
+numbers always give the same signals, which is what lets a benchmark or a recording replay it.
+
+The speech-onset logic is shared; how the end is decided is an end-of-turn policy
+(``sottovoce.edge.end_rules``): an ordered list of small named rules, the first of which to
+speak decides, and names the reason of a confirmed end.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-
-import numpy as np
+from typing import Protocol
 
 from sottovoce.proto.codec import FRAME_MS
 
@@ -27,7 +31,7 @@ class TurnKind(Enum):
 @dataclass(frozen=True)
 class TurnSignal:
     kind: TurnKind
-    frame: int  # index of the frame that triggered it (frames since the policy started)
+    frame: int  # index of the frame that triggered it (frames since the detector started)
     confidence: float = 1.0
     speech_frames: int = 0  # voiced frames in the turn so far (for barge-in / backchannel decisions)
     reason: str = ""  # what decided a CONFIRMED_END ("silence", "model", "words", "fallback", ...)
@@ -60,15 +64,69 @@ class VadThresholds:
 VAD_LAG_MS = 240
 
 
-class TurnPolicy(ABC):
+@dataclass(frozen=True)
+class EndContext:
+    """What an end-of-turn rule sees on one frame inside a turn."""
+
+    frame: int
+    silence_ms: int  # VAD silence so far (0 while the VAD still reports speech)
+    p: float  # the end-of-turn model's probability (1.0 without a model)
+    tentative: bool  # a tentative end has been announced and not withdrawn
+    decided_at: int  # frame of the last end decision (tentative or confirmed)
+    words: WordsReading | None  # the host's reading of the words up to the tentative end, if it has come
+    host_reads_words: bool  # a host that reads the words back is listening
+
+    @property
+    def waited_ms(self) -> int:
+        """Time since the tentative end (0 when none is standing)."""
+        return (self.frame - self.decided_at) * FRAME_MS if self.tentative else 0
+
+
+@dataclass(frozen=True)
+class EndCall:
+    """A rule's call on one frame: no end yet (``kind`` None), a tentative or a confirmed end."""
+
+    kind: TurnKind | None
+    reason: str = ""
+
+
+NOT_YET = EndCall(None)
+TENTATIVE = EndCall(TurnKind.TENTATIVE_END)
+
+
+def confirmed(reason: str) -> EndCall:
+    return EndCall(TurnKind.CONFIRMED_END, reason)
+
+
+class EndRule(Protocol):
+    """One named end-of-turn rule: a call, or None to leave the frame to the next rule."""
+
+    name: str
+
+    def decide(self, ctx: EndContext) -> EndCall | None: ...
+
+    def reset(self) -> None: ...
+
+
+class EndOfTurnPolicy(Protocol):
+    """How a detector hears speech (``vad``) and decides the end (``rules``, in order)."""
+
+    @property
+    def vad(self) -> VadThresholds: ...
+
+    def rules(self) -> Sequence[EndRule]: ...
+
+
+class TurnDetector:
     """Per-frame state machine: IDLE -> SPEAKING -> (TENTATIVE) -> IDLE."""
 
-    # Whether a host that reads the words back (TurnHints) is listening: a policy may then wait
-    # a little for that reading. Set by the daemon as the host comes and goes; survives reset().
-    host_reads_words = False
-
-    def __init__(self, vad: VadThresholds | None = None) -> None:
-        self.vad = vad or VadThresholds()
+    def __init__(self, policy: EndOfTurnPolicy) -> None:
+        self.policy = policy
+        self.vad = policy.vad
+        self.rules = tuple(policy.rules())
+        # Whether a host that reads the words back (TurnHints) is listening: a rule may then wait
+        # a little for that reading. Set as the host comes and goes; survives reset().
+        self.host_reads_words = False
         self.reset()
 
     def reset(self) -> None:
@@ -81,11 +139,12 @@ class TurnPolicy(ABC):
         self.in_speech = False  # VAD state with hysteresis
         self.decided_at = -1  # frame of the last end decision (tentative or confirmed)
         self.reading: WordsReading | None = None  # the host's latest reading of the words
-        self.end_reason = ""  # set by decide_end along with a CONFIRMED_END
+        for rule in self.rules:
+            rule.reset()
 
     def words_read(self, reading: WordsReading) -> None:
-        """The host has read the turn's words (a TurnHint). Policies that weigh the words as well
-        as the sound use it; others ignore it."""
+        """The host has read the turn's words (a TurnHint). Rules that weigh the words as well as
+        the sound use it; others ignore it."""
         if self.reading is None or reading.through_frame >= self.reading.through_frame:
             self.reading = reading
 
@@ -95,9 +154,11 @@ class TurnPolicy(ABC):
             return self.reading
         return None
 
-    def push(self, pcm: np.ndarray, speech_prob: float) -> list[TurnSignal]:
-        """Feed one 20 ms int16 frame and its speech probability; return what changed."""
+    def push(self, speech_prob: float, end_prob: float | None = None) -> list[TurnSignal]:
+        """Feed one 20 ms frame's speech probability and, with a model, its end-of-turn
+        probability; return what changed."""
         self.frame += 1
+        confidence = 1.0 if end_prob is None else end_prob
         threshold = self.vad.offset if self.in_speech else self.vad.onset
         self.in_speech = speech_prob >= threshold
         if self.in_speech:
@@ -106,12 +167,11 @@ class TurnPolicy(ABC):
         else:
             self.voiced_run = 0
             self.silent_run += 1
-        self.observe(pcm, speech_prob)
 
         out: list[TurnSignal] = []
         min_frames = max(1, self.vad.min_speech_ms // FRAME_MS)
         # Speech counts as (re)starting only in a voiced run that began after the last decision:
-        # a policy may call the end while the VAD, which lags the last word, still says speech.
+        # a rule may call the end while the VAD, which lags the last word, still says speech.
         since = self.frame - self.decided_at
         fresh_run = min_frames <= self.voiced_run <= since
         if not self.speaking:
@@ -128,47 +188,26 @@ class TurnPolicy(ABC):
                 self.tentative = False
                 out.append(self._signal(TurnKind.RESUMED))
                 return out
-        decision = self.decide_end(0 if self.in_speech else self.silent_run * FRAME_MS)
-        if decision is TurnKind.TENTATIVE_END and not self.tentative:
+        call = self._decide(0 if self.in_speech else self.silent_run * FRAME_MS, confidence)
+        if call.kind is TurnKind.TENTATIVE_END and not self.tentative:
             self.tentative, self.decided_at = True, self.frame
-            out.append(self._signal(TurnKind.TENTATIVE_END, confidence=self.end_confidence()))
-        elif decision is TurnKind.CONFIRMED_END:
+            out.append(self._signal(TurnKind.TENTATIVE_END, confidence=confidence))
+        elif call.kind is TurnKind.CONFIRMED_END:
             if not self.tentative:  # always announce tentative first: the host relies on it
-                out.append(self._signal(TurnKind.TENTATIVE_END, confidence=self.end_confidence()))
-            out.append(self._signal(TurnKind.CONFIRMED_END, confidence=self.end_confidence(), reason=self.end_reason))
+                out.append(self._signal(TurnKind.TENTATIVE_END, confidence=confidence))
+            out.append(self._signal(TurnKind.CONFIRMED_END, confidence=confidence, reason=call.reason))
             self.speaking = self.tentative = False
             self.speech_frames, self.decided_at = 0, self.frame
         return out
 
+    def _decide(self, silence_ms: int, p: float) -> EndCall:
+        ctx = EndContext(self.frame, silence_ms, p, self.tentative, self.decided_at, self.words_at_pause(),
+                         self.host_reads_words)  # fmt: skip
+        for rule in self.rules:
+            call = rule.decide(ctx)
+            if call is not None:
+                return call
+        return NOT_YET
+
     def _signal(self, kind: TurnKind, onset: int = 0, confidence: float = 1.0, reason: str = "") -> TurnSignal:
         return TurnSignal(kind, self.frame - onset, confidence, self.speech_frames, reason)
-
-    def observe(self, pcm: np.ndarray, speech_prob: float) -> None:  # noqa: B027 - optional hook
-        """Hook for policies that look at every frame (a learned model keeps its state here)."""
-
-    def end_confidence(self) -> float:
-        return 1.0
-
-    @abstractmethod
-    def decide_end(self, silence_ms: int) -> TurnKind | None:
-        """Called on each frame inside a turn with the VAD silence so far (0 while the VAD still
-        reports speech): TENTATIVE_END, CONFIRMED_END (with ``end_reason`` set) or None."""
-
-
-class SilenceTurnPolicy(TurnPolicy):
-    """The classic rule: the turn ends after a fixed stretch of silence."""
-
-    def __init__(self, confirm_ms: int = 500, tentative_ms: int = 200, vad: VadThresholds | None = None):
-        self.confirm_ms = confirm_ms
-        self.tentative_ms = min(tentative_ms, confirm_ms)
-        super().__init__(vad)
-
-    def decide_end(self, silence_ms: int) -> TurnKind | None:
-        if silence_ms <= 0:  # a silence rule has nothing to go on while the VAD hears speech
-            return None
-        if silence_ms >= self.confirm_ms:
-            self.end_reason = "silence"
-            return TurnKind.CONFIRMED_END
-        if silence_ms >= self.tentative_ms:
-            return TurnKind.TENTATIVE_END
-        return None

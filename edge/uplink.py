@@ -14,6 +14,9 @@ import numpy as np
 
 from sottovoce.proto.codec import CodecError, OpusDecoder
 from sottovoce.proto.gatt.audio import FramingError, UplinkReassembler
+from sottovoce.proto.timeline import AUDIO_SEQ
+
+from .intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,10 @@ class Uplink:
         self.counters = UplinkCounters()
         self.decoder = OpusDecoder()
         self.reassembler = UplinkReassembler(self._on_opus, att_mtu)
+        self._feed = Intake("audio notification", self.reassembler.feed, FramingError, self.counters,
+                            "malformed_notifications", log)  # fmt: skip
+        self._decode = Intake("undecodable audio frame (concealed)", self.decoder.decode, CodecError, self.counters,
+                              "undecodable", log)  # fmt: skip
         self._seq = 0
 
     def set_mtu(self, att_mtu: int) -> None:
@@ -48,27 +55,20 @@ class Uplink:
 
     def feed(self, notification: bytes) -> None:
         """One audio notification; malformed ones are counted and dropped, never raised."""
-        try:
-            self.reassembler.feed(notification)
-        except FramingError as exc:
-            self.counters.malformed_notifications += 1
-            log.warning("dropped audio notification: %s", exc)
+        self._feed(notification)
 
     def _on_opus(self, packet: bytes, lost_before: int) -> None:
         for _ in range(min(lost_before, MAX_CONCEALED_RUN)):
             self.counters.concealed += 1
             self._emit(None, self.decoder.conceal(packet))
-        try:
-            pcm = self.decoder.decode(packet)
-        except CodecError as exc:
-            self.counters.undecodable += 1
-            log.warning("concealing undecodable frame: %s", exc)
+        pcm = self._decode(packet)
+        if pcm is None:
             self._emit(None, self.decoder.conceal())
             return
         self._emit(packet, pcm)
 
     def _emit(self, packet: bytes | None, pcm: np.ndarray) -> None:
         frame = UplinkFrame(self._seq, packet, pcm)
-        self._seq = (self._seq + 1) & 0xFFFF_FFFF
+        self._seq = AUDIO_SEQ.add(self._seq)
         self.counters.frames += 1
         self.on_frame(frame)

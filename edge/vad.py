@@ -84,9 +84,10 @@ class WebRtcVad(Vad):
         return 1.0 if self._vad.is_speech(pcm.astype("<i2").tobytes(), SAMPLE_RATE) else 0.0
 
 
+VADS: dict[str, type[Vad]] = {"silero": SileroVad, "webrtc": WebRtcVad}  # the first is the default
+
+
 def make_vad(name: str) -> Vad:
-    if name == "silero":
-        return SileroVad()
-    if name == "webrtc":
-        return WebRtcVad()
-    raise ValueError(f"unknown VAD {name!r}; choose silero or webrtc")
+    if name not in VADS:
+        raise ValueError(f"unknown VAD {name!r}; choose one of {', '.join(VADS)}")
+    return VADS[name]()

@@ -3,12 +3,12 @@
 ``mic.wav`` is what the microphone captured (before Opus), ``ear.wav`` what the speaker played;
 sample n of one is the same instant as sample n of the other, so latencies measured between
 them are what the wearer experiences. ``sim_events.json`` holds the ground truth (utterance
-onsets/ends) and the playback history in seconds on that timeline.
+onsets/ends) and the playback history in seconds on that timeline (``sottovoce.proto.events``:
+``SimEvents``).
 """
 
 from __future__ import annotations
 
-import json
 import wave
 from pathlib import Path
 from typing import Any
@@ -17,15 +17,35 @@ import numpy as np
 
 from sottovoce.firmware_sim.director import FiredEvent, UtteranceLog
 from sottovoce.proto.codec import SAMPLE_RATE
+from sottovoce.proto.events import (
+    SimAction,
+    SimDisconnect,
+    SimEvents,
+    SimPlayback,
+    SimUnplayed,
+    SimUtterance,
+    write_sim_events,
+)
 from sottovoce.proto.gatt.speaker import PlaybackRecord
 
 
+def seconds(sample: int) -> float:
+    """A sample index on the recordings' timeline, in seconds."""
+    return round(sample / SAMPLE_RATE, 5)
+
+
 def _s(sample: int | None) -> float | None:
-    return None if sample is None else round(sample / SAMPLE_RATE, 5)
+    return None if sample is None else seconds(sample)
 
 
-def _event(e: FiredEvent) -> dict[str, Any]:
-    return {"kind": e.kind, "at_s": _s(e.sample), "trigger": e.trigger}
+def _action(e: FiredEvent) -> SimAction:
+    return SimAction(e.kind, seconds(e.sample), e.trigger)
+
+
+def _heard(p: PlaybackRecord) -> SimPlayback:
+    assert p.start_sample is not None and p.end_sample is not None  # set together by the first sample played
+    return SimPlayback(p.stream, seconds(p.start_sample), seconds(p.end_sample), p.ended, _s(p.flush_received_sample),
+                       p.samples)  # fmt: skip
 
 
 def write_wav(path: Path, pcm: np.ndarray) -> None:
@@ -40,7 +60,7 @@ class Recorder:
     def __init__(self) -> None:
         self._mic: list[np.ndarray] = []
         self._ear: list[np.ndarray] = []
-        self.disconnects: list[dict[str, Any]] = []
+        self.disconnects: list[SimDisconnect] = []
 
     def add(self, mic: np.ndarray, ear: np.ndarray) -> None:
         """One tick: both tracks advance together, so they always have the same length."""
@@ -63,48 +83,28 @@ class Recorder:
         playback: list[PlaybackRecord],
         fired: list[FiredEvent],
         counters: dict[str, Any],
-    ) -> dict[str, Any]:
-        return {
-            "sample_rate": SAMPLE_RATE,
-            "duration_s": _s(self.samples),
-            "utterances": [
-                {
-                    "index": u.index,
-                    "text": u.text,
-                    "start_s": _s(u.start_sample),
-                    "end_s": _s(u.end_sample),
-                    "barge_in": u.barge_in,
-                    "trigger": u.trigger,
-                }
+    ) -> SimEvents:
+        return SimEvents(
+            sample_rate=SAMPLE_RATE,
+            duration_s=seconds(self.samples),
+            utterances=[
+                SimUtterance(u.index, u.text, seconds(u.start_sample), seconds(u.end_sample), u.barge_in, u.trigger)
                 for u in utterances
             ],
             # Only streams that were heard; ones dropped before their first sample are listed apart
             # so every playback entry has a start_s to measure from.
-            "playback": [
-                {
-                    "stream": p.stream,
-                    "start_s": _s(p.start_sample),
-                    "end_s": _s(p.end_sample),
-                    "ended": p.ended,
-                    "flush_received_s": _s(p.flush_received_sample),
-                    "samples": p.samples,
-                }
-                for p in playback
-                if p.start_sample is not None
+            playback=[_heard(p) for p in playback if p.start_sample is not None],
+            unplayed=[
+                SimUnplayed(p.stream, p.ended, _s(p.flush_received_sample)) for p in playback if p.start_sample is None
             ],
-            "unplayed": [
-                {"stream": p.stream, "ended": p.ended, "flush_received_s": _s(p.flush_received_sample)}
-                for p in playback
-                if p.start_sample is None
-            ],
-            "buttons": [_event(e) for e in fired if e.table == "button"],
-            "gestures": [_event(e) for e in fired if e.table == "gesture"],
-            "disconnects": self.disconnects,
-            "counters": counters,
-        }
+            buttons=[_action(e) for e in fired if e.table == "button"],
+            gestures=[_action(e) for e in fired if e.table == "gesture"],
+            disconnects=self.disconnects,
+            counters=counters,
+        )
 
-    def write(self, out: Path, events: dict[str, Any]) -> None:
+    def write(self, out: Path, events: SimEvents) -> None:
         out.mkdir(parents=True, exist_ok=True)
         write_wav(out / "mic.wav", self.mic())
         write_wav(out / "ear.wav", self.ear())
-        (out / "sim_events.json").write_text(json.dumps(events, indent=2) + "\n", encoding="utf-8")
+        write_sim_events(out / "sim_events.json", events)

@@ -32,6 +32,7 @@ from sottovoce.firmware_sim.recorder import Recorder
 from sottovoce.firmware_sim.scenario import Scenario
 from sottovoce.proto import control as ctl
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
+from sottovoce.proto.events import SimDisconnect, SimEvents
 from sottovoce.proto.gatt import audio, battery, buttons, speaker
 from sottovoce.proto.gatt.att import DEFAULT_ATT_MTU
 
@@ -90,7 +91,7 @@ class Simulator:
         self._k = self.clock.first_tick
         self._held_until: float | None = None  # a scheduled disconnect keeps advertising off
         self._pending_drops = list(scenario.link.disconnect)
-        self._open_drop: dict[str, Any] | None = None
+        self._open_drop: SimDisconnect | None = None
         self._readvertising: asyncio.Task | None = None
 
     @property
@@ -114,7 +115,7 @@ class Simulator:
 
     # --- BLE ----------------------------------------------------------------------------------
 
-    async def run(self, transport: str) -> dict[str, Any]:
+    async def run(self, transport: str) -> SimEvents:
         """Attach to the controller, advertise, play the scenario; returns the events written."""
         try:
             hci = await open_transport(transport)
@@ -166,8 +167,8 @@ class Simulator:
         self.speaker_service.new_connection()
         self.link.start(self._send_up, self.receive)
         self.connected.set()
-        if self._open_drop is not None and self._open_drop["reconnected_s"] is None:
-            self._open_drop["reconnected_s"] = round(max(0, self._k) * FRAME_SAMPLES / SAMPLE_RATE, 5)
+        if self._open_drop is not None and self._open_drop.reconnected_s is None:
+            self._open_drop.reconnected_s = round(max(0, self._k) * FRAME_SAMPLES / SAMPLE_RATE, 5)
         log.info("connected to %s (ATT MTU %d)", connection.peer_address, connection.att_mtu)
         self.say(f"sim connected {connection.peer_address}")
 
@@ -290,10 +291,10 @@ class Simulator:
         while self._pending_drops and self._pending_drops[0].at <= now_s:
             drop = self._pending_drops.pop(0)
             self.link.counters.disconnects_scheduled += 1
-            self._open_drop = {"at_s": round(now_s, 5), "duration_s": drop.duration, "reconnected_s": None}
+            self._open_drop = SimDisconnect(at_s=round(now_s, 5), duration_s=drop.duration)
             self.recorder.disconnects.append(self._open_drop)
             if self.connection is None:
-                self._open_drop["skipped"] = "not connected"
+                self._open_drop.skipped = "not connected"
                 continue
             log.info("scheduled disconnect for %.1f s", drop.duration)
             self._held_until = time.monotonic() + drop.duration

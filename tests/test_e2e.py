@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sottovoce.proto import events as ev
 from sottovoce.tools.demo import Stack, free_ports
 
 pytestmark = pytest.mark.e2e
@@ -65,19 +66,19 @@ def test_the_learned_model_takes_the_turns_and_repairs_any_cut_off(demo):
     # demo` counts how often that happens; the 500 ms silence rule cuts that pause every time.
     out, summary, _ = demo
     assert summary["turn_policy"] == "model"
-    events = [json.loads(line) for line in (out / "edge_events.jsonl").read_text().splitlines()]
-    ends = [e for e in events if e["event"] == "turn" and e["kind"] == "confirmed_end"]
-    sim = json.loads((out / "sim_events.json").read_text())
-    extra = len(ends) - len(sim["utterances"])  # ends called inside an utterance
-    assert extra in (0, 1) and summary["cut_offs"] in ([], [6]), ([e["reason"] for e in ends], summary["turns"])
+    events = ev.read_events(out / "edge_events.jsonl")
+    ends = [e for e in ev.of_type(events, ev.Turn) if e.kind == "confirmed_end"]
+    sim = ev.read_sim_events(out / "sim_events.json")
+    extra = len(ends) - len(sim.utterances)  # ends called inside an utterance
+    assert extra in (0, 1) and summary["cut_offs"] in ([], [6]), ([e.reason for e in ends], summary["turns"])
     assert len(summary["cut_offs"]) <= extra  # an answer heard mid-sentence needs an end called there
     if extra:  # heard or not (the wearer may go on before the answer plays), the host took it back
         assert "continues turn" in (out / "logs" / "host.log").read_text()
-    paused = sim["utterances"][-1]
-    cut_answers = [p for p in sim["playback"] if paused["start_s"] < p["start_s"] < paused["end_s"]]
-    assert len(cut_answers) == len(summary["cut_offs"]), sim["playback"]
+    paused = sim.utterances[-1]
+    cut_answers = [p for p in sim.playback if paused.start_s < p.start_s < paused.end_s]
+    assert len(cut_answers) == len(summary["cut_offs"]), sim.playback
     # the wearer heard at most a second of it: the edge stopped it when they went on
-    assert all(p["ended"] == "flushed" and p["samples"] <= 16000 for p in cut_answers), cut_answers
+    assert all(p.ended == "flushed" and p.samples <= 16000 for p in cut_answers), cut_answers
     reasons = {"model", "words", "words late", "late", "fallback"}
     assert {t["end_by"] for t in summary["turns"]} <= reasons, summary["turns"]
 
@@ -88,16 +89,16 @@ def test_the_host_reads_the_words_back_to_the_edge(demo):
     # say "unfinished" (or be unsure, and then the model or the fallback ends the turn); where the
     # words ended a turn, the reading they ended it on must be a sure, complete one.
     out, _, _ = demo
-    events = [json.loads(line) for line in (out / "edge_events.jsonl").read_text().splitlines()]
-    turns = {e["turn_id"] for e in events if e["event"] == "turn"}
-    hints = [e for e in events if e["event"] == "turn_hint"]
+    events = ev.read_events(out / "edge_events.jsonl")
+    turns = {e.turn_id for e in ev.of_type(events, ev.Turn)}
+    hints = ev.of_type(events, ev.TurnHint)
     assert hints, "no TurnHint reached the edge"
-    assert all(h["turn_id"] in turns for h in hints), hints
-    ends = [e for e in events if e["event"] == "turn" and e["kind"] == "confirmed_end"]
-    by_words = {e["turn_id"]: e["seq"] for e in ends if e["reason"] in ("words", "words late")}
-    assert by_words, [e["reason"] for e in ends]
-    last = {h["turn_id"]: h for h in hints if h["seq"] <= by_words.get(h["turn_id"], -1) and h["sure"]}
-    assert set(last) == set(by_words) and all(h["complete"] for h in last.values()), last
+    assert all(h.turn_id in turns for h in hints), hints
+    ends = [e for e in ev.of_type(events, ev.Turn) if e.kind == "confirmed_end"]
+    by_words = {e.turn_id: e.seq for e in ends if e.reason in ("words", "words late")}
+    assert by_words, [e.reason for e in ends]
+    last = {h.turn_id: h for h in hints if h.seq <= by_words.get(h.turn_id, -1) and h.sure}
+    assert set(last) == set(by_words) and all(h.complete for h in last.values()), last
 
 
 def test_the_answers_fit_the_questions(demo):
@@ -128,11 +129,11 @@ def test_recordings_share_one_timeline_and_the_ear_heard_answers(demo):
     out, _, _ = demo
     mic, ear = read_wav(out / "mic.wav"), read_wav(out / "ear.wav")
     assert len(mic) == len(ear)
-    sim = json.loads((out / "sim_events.json").read_text())
-    for p in sim["playback"]:
-        start, end = int(p["start_s"] * 16000), int(p["end_s"] * 16000)
+    sim = ev.read_sim_events(out / "sim_events.json")
+    for p in sim.playback:
+        start, end = int(p.start_s * 16000), int(p.end_s * 16000)
         assert np.abs(ear[start:end].astype(np.int32)).max() > 50, "an answer played as silence"
-    quiet = ear[: int(sim["utterances"][0]["end_s"] * 16000)]
+    quiet = ear[: int(sim.utterances[0].end_s * 16000)]
     assert np.abs(quiet.astype(np.int32)).max() < 50, "the ear played something before the first question"
 
 
@@ -152,7 +153,7 @@ def test_missing_device_is_a_one_line_error():
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 2
-    assert f"cannot open bumble transport tcp-client:127.0.0.1:{port}" in proc.stdout
+    assert f"cannot open bumble transport tcp-client:127.0.0.1:{port}" in proc.stderr
 
 
 async def test_no_peripheral_advertising_is_a_one_line_error(tmp_path):
@@ -176,7 +177,16 @@ def test_missing_serial_port_is_a_one_line_error():
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 2
-    assert "cannot open serial port /dev/ttyNOPE0" in proc.stdout
+    assert "cannot open serial port /dev/ttyNOPE0" in proc.stderr
+
+
+async def _until(condition, seconds: float, stack: Stack, *procs) -> None:
+    for _ in range(int(seconds / 0.1)):
+        stack.check_running(*procs)
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s")
 
 
 async def test_dead_host_gets_a_cue_and_the_edge_recovers_when_it_comes_up(tmp_path):
@@ -191,26 +201,26 @@ async def test_dead_host_gets_a_cue_and_the_edge_recovers_when_it_comes_up(tmp_p
         sim = await stack.start("sim", *cli, "sim", "--transport", f"tcp-client:127.0.0.1:{ble_sim}",
                                 "--scenario", str(Path(__file__).parent / "scenarios" / "host_outage.toml"),
                                 "--out", str(tmp_path))  # fmt: skip
-        await stack.wait_for_line(sim, r"sim advertising", 120)
-        await stack.start("edge", *cli, "edge", "--device", f"tcp-client:127.0.0.1:{ble_edge}",
-                          "--host", f"127.0.0.1:{grpc_port}", "--events", str(events))  # fmt: skip
-        for _ in range(300):
-            if events.exists() and '"cue"' in events.read_text():
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError("the edge played no cue while the host was down")
+        # The glasses must be there before the edge finds the host down, or the cue has no one to
+        # play to: the edge starts once the simulator says (its progress line) that it advertises.
+        await _until(lambda: "sim advertising" in sim.log_text(), 120, stack, sim)
+        edge = await stack.start("edge", *cli, "edge", "--device", f"tcp-client:127.0.0.1:{ble_edge}",
+                                 "--host", f"127.0.0.1:{grpc_port}", "--events", str(events))  # fmt: skip
+        try:
+            await stack.wait_event(edge, events, ev.Cue, 30, sim)
+        except Exception as exc:
+            raise AssertionError(f"the edge played no cue while the host was down: {exc}") from None
         host = await stack.start("host", *cli, "host", "--listen", f"127.0.0.1:{grpc_port}")
-        await stack.wait_for_line(host, r"host listening on", 180)
+        await stack.wait_serving(host, f"127.0.0.1:{grpc_port}", 180)
         assert await asyncio.wait_for(sim.process.wait(), 120) == 0
     finally:
         await stack.stop_all()
-    log = [json.loads(line) for line in events.read_text().splitlines()]
-    states = [e["up"] for e in log if e["event"] == "host_state"]
+    log = ev.read_events(events)
+    states = [e.up for e in ev.of_type(log, ev.HostState)]
     assert states[0] is False and True in states
-    first_up = next(i for i, e in enumerate(log) if e["event"] == "host_state" and e["up"])
-    assert sum(1 for e in log[:first_up] if e["event"] == "cue") == 1  # once per outage, not per retry
-    transcripts = [e["text"] for e in log if e["event"] == "transcript"]
+    first_up = next(i for i, e in enumerate(log) if isinstance(e, ev.HostState) and e.up)
+    assert len(ev.of_type(log[:first_up], ev.Cue)) == 1  # once per outage, not per retry
+    transcripts = [e.text for e in ev.of_type(log, ev.Transcript)]
     assert any("time" in t.lower() for t in transcripts), transcripts
-    sim_events = json.loads((tmp_path / "sim_events.json").read_text())
-    assert len(sim_events["playback"]) >= 2  # the cue, then the answer
+    sim_events = ev.read_sim_events(tmp_path / "sim_events.json")
+    assert len(sim_events.playback) >= 2  # the cue, then the answer

@@ -7,7 +7,8 @@ import asyncio
 import grpc
 import pytest
 
-from sottovoce.edge.host_link import Backoff, HostLink, HostRefused
+from sottovoce.edge.backoff import Backoff
+from sottovoce.edge.host_link import HostLink, HostRefused
 from sottovoce.proto.v1 import duplex_pb2 as pb
 from sottovoce.proto.v1 import duplex_pb2_grpc as pb_grpc
 from sottovoce.tools.demo import free_ports

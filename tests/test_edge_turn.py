@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass, field
 
-from sottovoce.edge.turn import VAD_LAG_MS, SilenceTurnPolicy, TurnKind
+from sottovoce.edge.end_rules import SilencePolicy
+from sottovoce.edge.turn import VAD_LAG_MS, EndCall, EndContext, TurnDetector, TurnKind, VadThresholds
 
-FRAME = np.zeros(320, dtype=np.int16)
+
+def silence_rule(**settings) -> TurnDetector:
+    return TurnDetector(SilencePolicy(**settings))
 
 
-def run(policy, probs):
+def run(policy: TurnDetector, probs):
     out = []
     for p in probs:
-        out += [(s.kind, s.frame) for s in policy.push(FRAME, p)]
+        out += [(s.kind, s.frame) for s in policy.push(p)]
     return out
 
 
 def test_speech_then_silence_gives_start_tentative_confirmed():
-    policy = SilenceTurnPolicy(confirm_ms=500, tentative_ms=200)
+    policy = silence_rule(confirm_ms=500, tentative_ms=200)
     events = run(policy, [0.0] * 5 + [0.9] * 20 + [0.0] * 30)
     assert events == [
         (TurnKind.SPEECH_START, 5),  # onset frame, reported once 60 ms of speech confirm it
@@ -27,19 +30,19 @@ def test_speech_then_silence_gives_start_tentative_confirmed():
 
 
 def test_pause_shorter_than_confirm_resumes_the_same_turn():
-    policy = SilenceTurnPolicy(confirm_ms=500, tentative_ms=200)
+    policy = silence_rule(confirm_ms=500, tentative_ms=200)
     events = run(policy, [0.9] * 10 + [0.0] * 15 + [0.9] * 10 + [0.0] * 5)
     kinds = [k for k, _ in events]
     assert kinds == [TurnKind.SPEECH_START, TurnKind.TENTATIVE_END, TurnKind.RESUMED]
 
 
 def test_a_click_shorter_than_min_speech_opens_no_turn():
-    policy = SilenceTurnPolicy()
+    policy = silence_rule()
     assert run(policy, [0.0, 0.9, 0.9, 0.0, 0.0] * 10) == []
 
 
 def test_hysteresis_keeps_a_dip_inside_speech():
-    policy = SilenceTurnPolicy(confirm_ms=500, tentative_ms=200)
+    policy = silence_rule(confirm_ms=500, tentative_ms=200)
     # 0.4 is below onset but above offset: a speaking wearer stays "in speech"
     events = run(policy, [0.9] * 5 + [0.4] * 20 + [0.0] * 9)
     assert [k for k, _ in events] == [TurnKind.SPEECH_START]
@@ -47,26 +50,44 @@ def test_hysteresis_keeps_a_dip_inside_speech():
 
 
 def test_confirmed_end_always_follows_a_tentative_one():
-    policy = SilenceTurnPolicy(confirm_ms=200, tentative_ms=400)  # tentative clamps to confirm
+    policy = silence_rule(confirm_ms=200, tentative_ms=400)  # tentative clamps to confirm
     kinds = [k for k, _ in run(policy, [0.9] * 5 + [0.0] * 12)]
     assert kinds == [TurnKind.SPEECH_START, TurnKind.TENTATIVE_END, TurnKind.CONFIRMED_END]
 
 
-class _Scripted(SilenceTurnPolicy):
+@dataclass(frozen=True)
+class _ScriptedPolicy:
     """A policy that may call the end while the VAD still reports speech, as the model policy
-    does (Silero lags the last word): it decides on the frames it is told to."""
+    does (Silero lags the last word): it decides on the frames it is told to, and otherwise as
+    the silence rule does."""
 
-    def __init__(self, decisions: dict[int, TurnKind]):
-        self.decisions = decisions
-        super().__init__()
+    decisions: dict[int, TurnKind]
+    vad: VadThresholds = field(default_factory=VadThresholds)
 
-    def decide_end(self, silence_ms: int) -> TurnKind | None:
-        return self.decisions.get(self.frame) or super().decide_end(silence_ms)
+    def rules(self) -> list:
+        return [_Scripted(self.decisions), *SilencePolicy().rules()]
+
+
+@dataclass
+class _Scripted:
+    decisions: dict[int, TurnKind]
+    name: str = "scripted"
+
+    def decide(self, ctx: EndContext) -> EndCall | None:
+        kind = self.decisions.get(ctx.frame)
+        return EndCall(kind, self.name) if kind else None
+
+    def reset(self) -> None:
+        pass
+
+
+def scripted(decisions: dict[int, TurnKind]) -> TurnDetector:
+    return TurnDetector(_ScriptedPolicy(decisions))
 
 
 def test_an_end_called_during_lagging_vad_speech_opens_no_new_turn():
     # the end is called on frame 12 while the VAD still says speech until frame 19
-    policy = _Scripted({12: TurnKind.CONFIRMED_END})
+    policy = scripted({12: TurnKind.CONFIRMED_END})
     events = run(policy, [0.9] * 20 + [0.0] * 10 + [0.9] * 5)
     assert events == [
         (TurnKind.SPEECH_START, 0),
@@ -77,7 +98,7 @@ def test_an_end_called_during_lagging_vad_speech_opens_no_new_turn():
 
 
 def test_a_tentative_end_is_not_resumed_by_the_speech_it_was_called_in():
-    policy = _Scripted({12: TurnKind.TENTATIVE_END})
+    policy = scripted({12: TurnKind.TENTATIVE_END})
     events = run(policy, [0.9] * 20 + [0.0] * 5 + [0.9] * 5)
     assert events == [
         (TurnKind.SPEECH_START, 0),
@@ -89,16 +110,16 @@ def test_a_tentative_end_is_not_resumed_by_the_speech_it_was_called_in():
 def test_a_tentative_end_called_in_speech_that_goes_on_is_resumed_once_the_vad_lag_is_past():
     # the end is called on frame 12 and the VAD never stops hearing speech: no fresh voiced run
     # will come, so the lag (VAD_LAG_MS) decides; the host must not answer the words up to 12
-    policy = _Scripted({12: TurnKind.TENTATIVE_END})
+    policy = scripted({12: TurnKind.TENTATIVE_END})
     events = run(policy, [0.9] * 40)
     lag = VAD_LAG_MS // 20
     assert events == [(TurnKind.SPEECH_START, 0), (TurnKind.TENTATIVE_END, 12), (TurnKind.RESUMED, 12 + lag)]
     # while a VAD that stops within its lag leaves the tentative end standing
-    policy = _Scripted({12: TurnKind.TENTATIVE_END})
+    policy = scripted({12: TurnKind.TENTATIVE_END})
     events = run(policy, [0.9] * (12 + lag - 1) + [0.0] * 10)
     assert events == [(TurnKind.SPEECH_START, 0), (TurnKind.TENTATIVE_END, 12)]
 
 
 def test_the_silence_rule_never_decides_while_the_vad_hears_speech():
-    policy = SilenceTurnPolicy(confirm_ms=20, tentative_ms=0)
+    policy = silence_rule(confirm_ms=20, tentative_ms=0)
     assert [k for k, _ in run(policy, [0.9] * 30)] == [TurnKind.SPEECH_START]

@@ -20,6 +20,7 @@ from sottovoce.firmware_sim.scenario import parse_scenario, synthesize
 from sottovoce.firmware_sim.simulator import Simulator, TransportError
 from sottovoce.proto import control as ctl
 from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_SAMPLES, OpusDecoder, OpusEncoder, frames_of
+from sottovoce.proto.events import read_sim_events
 from sottovoce.proto.gatt import audio, battery, speaker
 from sottovoce.proto.gatt.att import ATT_HEADER
 from sottovoce.tools.demo import free_ports
@@ -169,7 +170,7 @@ async def test_sim_serves_gatt_audio_and_speaker_over_ble(hub, tmp_path: Path):
     # Recording: both tracks on one timeline, the answer where the events say it is.
     assert (tmp_path / "mic.wav").is_file() and (tmp_path / "ear.wav").is_file()
     saved = json.loads((tmp_path / "sim_events.json").read_text())
-    assert saved == json.loads(json.dumps(events))
+    assert read_sim_events(tmp_path / "sim_events.json") == events
     (play,) = saved["playback"]
     assert play["ended"] == "finished" and play["samples"] == ANSWER_FRAMES * FRAME_SAMPLES
     ear = sim.recorder.ear()

@@ -85,9 +85,7 @@ def test_events_list_heard_streams_apart_from_ones_never_played(tmp_path):
         sim.tick(k)
     events = sim.recorder.events(sim.director.spoken, sim.speaker.playback, sim.director.fired, sim.snapshot())
     sim.recorder.write(tmp_path, events)
-    assert [(p["stream"], p["start_s"], p["end_s"], p["ended"]) for p in events["playback"]] == [
-        (2, 0.0, 0.06, "finished")
-    ]
-    assert events["unplayed"] == [{"stream": 1, "ended": "superseded", "flush_received_s": None}]
-    assert events["counters"]["speaker"]["superseded"] == 1
+    assert [(p.stream, p.start_s, p.end_s, p.ended) for p in events.playback] == [(2, 0.0, 0.06, "finished")]
+    assert [(u.stream, u.ended, u.flush_received_s) for u in events.unplayed] == [(1, "superseded", None)]
+    assert events.counters["speaker"]["superseded"] == 1
     assert (tmp_path / "mic.wav").stat().st_size == (tmp_path / "ear.wav").stat().st_size == 44 + 5 * 640

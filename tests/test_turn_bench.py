@@ -36,7 +36,8 @@ def test_bench_turn_rejects_bad_arguments(capsys):
 def test_replayed_sweep_decides_exactly_like_the_live_policy():
     """The sweep reads cached model outputs; on every turn and threshold it must confirm on the
     very frames the live policy (running the model itself) does, false cut-offs included."""
-    from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
+    from sottovoce.edge.end_rules import ModelPolicy
+    from sottovoce.edge.turn_model import TurnModel
     from sottovoce.tools.turn import evaluate as ev
     from sottovoce.tools.turn.corpus import corpus
 
@@ -44,9 +45,9 @@ def test_replayed_sweep_decides_exactly_like_the_live_policy():
     episodes = ev.prepare(corpus("test", 6, bench_turn.HELD_OUT_SEED))
     cleared_mid_episode = False
     for threshold in (0.02, 0.9):
-        live = [ev.confirmed_ends(ModelTurnPolicy(model, confirm=threshold), e) for e in episodes]
-        replay = ev._ReplayModelPolicy(model, confirm=threshold)
-        assert [ev.confirmed_ends(replay, e) for e in episodes] == live
+        policy = ModelPolicy.from_meta(model.meta, confirm=threshold)
+        live = [ev.confirmed_ends(policy, e, model=model, live=True) for e in episodes]
+        assert [ev.confirmed_ends(policy, e, model=model) for e in episodes] == live
         cleared_mid_episode |= any(len(ends) > 1 for ends in live)
     assert cleared_mid_episode  # the low threshold ends (and clears the state) more than once per turn
 
@@ -97,12 +98,12 @@ def test_a_cut_off_the_wearer_talks_through_counts_as_repaired():
 
 
 def test_the_groups_of_a_replay_add_up_to_the_whole():
-    from sottovoce.edge.turn import SilenceTurnPolicy
+    from sottovoce.edge.end_rules import SilencePolicy
     from sottovoce.tools.turn import evaluate as ev
     from sottovoce.tools.turn.corpus import corpus
 
     episodes = ev.prepare(corpus("test", 12, bench_turn.HELD_OUT_SEED))
-    whole, groups = ev.evaluate_by(SilenceTurnPolicy(confirm_ms=300), episodes, ev.turn_shape)
+    whole, groups = ev.evaluate_by(SilencePolicy(confirm_ms=300), episodes, ev.turn_shape)
     assert set(groups) == {"one sentence", "after a pause"}  # the first 12 held-out turns hold both
     assert sum(len(o.latencies) for o in groups.values()) == len(episodes)
     assert sum(o.pauses for o in groups.values()) == whole.pauses

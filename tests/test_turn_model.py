@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from sottovoce.edge.end_rules import ModelPolicy
 from sottovoce.edge.turn import TurnKind
-from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel, TurnModelError, default_model_path
-from sottovoce.edge.vad import SileroVad
-from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, frames_of
+from sottovoce.edge.turn_model import TurnModel, TurnModelError, default_model_path
+from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
 from sottovoce.tools.turn import evaluate as ev
 from sottovoce.tools.turn.corpus import Synth, TurnScript, Voice, espeak_voice_names, render
 
@@ -62,16 +62,17 @@ def test_missing_model_is_a_clear_error(tmp_path):
 
 def test_a_decision_window_that_cannot_open_is_a_clear_error(model):
     with pytest.raises(ValueError, match="decision_window_ms"):
-        ModelTurnPolicy(model, min_silence_ms=200, decision_window_ms=160)
+        ModelPolicy.from_meta(model.meta, min_silence_ms=200, decision_window_ms=160)
 
 
-def _run(script: TurnScript) -> tuple[object, list]:
+def _live(policy: ModelPolicy, episode: ev.Episode, model: TurnModel) -> list:
+    """Every signal of the policy, the model running on the audio as on the edge (Silero VAD)."""
+    return list(ev.replay_signals(policy, episode, model=model, live=True))
+
+
+def _run(script: TurnScript, model: TurnModel) -> tuple[object, list]:
     turn = render(script, Synth())
-    policy, vad = ModelTurnPolicy(), SileroVad()
-    signals = []
-    for frame in frames_of(turn.pcm):
-        signals += policy.push(frame, vad.process(frame))
-    return turn, signals
+    return turn, _live(ModelPolicy.from_meta(model.meta), ev.prepare([turn])[0], model)
 
 
 def _at_s(signal, turn) -> float:
@@ -95,8 +96,8 @@ def test_crafted_voices_are_what_they_claim():
 
 
 @pytest.mark.parametrize("voice", [ESPEAK, HELD_OUT, PIPER], ids=lambda v: v.name)
-def test_mid_sentence_pause_is_not_an_end(voice):
-    turn, signals = _run(_script(("My number is five five five,", "zero one three four."), (900,), voice))
+def test_mid_sentence_pause_is_not_an_end(voice, model):
+    turn, signals = _run(_script(("My number is five five five,", "zero one three four."), (900,), voice), model)
     ends = [s for s in signals if s.kind is TurnKind.CONFIRMED_END]
     assert ends, "the turn never ended"
     assert _at_s(ends[0], turn) >= 0, "cut the wearer off in the middle of a phone number"
@@ -110,12 +111,12 @@ FINISHED = ("Set a timer for ten minutes.", "Turn the volume down.", "I want to 
 STATEMENT_VOICES = (Voice("espeak", "en-us+Mike", 1.0, 1.0), HELD_OUT, Voice("espeak", "en-gb-x-rp+Mike", 1.0, 1.0))
 
 
-def test_finished_statements_end_within_budget():
+def test_finished_statements_end_within_budget(model):
     # eSpeak's output varies a little from run to run, and the model is not sure of every
     # statement (see the model card): most, not all, must end within the 300 ms budget.
     quick, cases = 0, [(text, voice) for voice in STATEMENT_VOICES for text in FINISHED]
     for text, voice in cases:
-        turn, signals = _run(_script((text,), (), voice))
+        turn, signals = _run(_script((text,), (), voice), model)
         kinds = [s.kind for s in signals]
         assert kinds[0] is TurnKind.SPEECH_START
         ends = [s for s in signals if s.kind is TurnKind.CONFIRMED_END]
@@ -124,7 +125,7 @@ def test_finished_statements_end_within_budget():
         assert kinds.index(TurnKind.TENTATIVE_END) < kinds.index(TurnKind.CONFIRMED_END)
         assert _at_s(ends[0], turn) >= 0, (text, voice.name)
         if _at_s(ends[0], turn) <= 0.3:
-            assert ends[0].confidence >= ModelTurnPolicy().confirm_threshold
+            assert ends[0].confidence >= model.meta.confirm_threshold
             quick += 1
     assert quick >= 0.75 * len(cases), f"only {quick} of {len(cases)} ended within 300 ms"
 
@@ -141,7 +142,7 @@ def host_reading():
     from sottovoce.host.asr import WhisperAsr
 
     asr = WhisperAsr()
-    yield ev.HostReading(asr.transcribe, delay_ms=ModelTurnPolicy().model.meta.hint_delay_ms)
+    yield ev.HostReading(asr.transcribe, delay_ms=TurnModel().meta.hint_delay_ms)
     asr.close()
 
 
@@ -149,7 +150,8 @@ def _ends_with_reading(script: TurnScript, reading) -> list[float]:
     """Seconds from the last word to each confirmed end, the host reading the words."""
     turn = render(script, Synth())
     episode = ev.prepare([turn])[0]
-    ends = ev.confirmed_ends(ModelTurnPolicy(), episode, reading)
+    model = TurnModel()
+    ends = ev.confirmed_ends(ModelPolicy.from_meta(model.meta), episode, reading, model, live=True)
     return [((end.confirmed + 1) * FRAME_SAMPLES - turn.speech_end) / SAMPLE_RATE for end in ends]
 
 
@@ -158,7 +160,7 @@ def test_finished_questions_end_within_budget(host_reading):
     # seldom reaches its confirm threshold in time (see the model card). The host's reading of the
     # words confirms what the model finds probable, so the budget is 300 ms plus that reading.
     # (eSpeak's questions stay below even the words threshold: they wait for the fallback.)
-    meta = ModelTurnPolicy().model.meta
+    meta = TurnModel().meta
     budget = BUDGET_S + meta.hint_delay_ms / 1000 + 0.04
     quick = 0
     for question in QUESTIONS:
@@ -195,24 +197,20 @@ def test_hard_fallback_and_minimum_silence(model):
     voice = ESPEAK
     # a model that is never sure still ends the turn at the maximum silence...
     turn = render(_script(("Set a timer for ten minutes.",), (), voice), Synth())
-    vad = SileroVad()
-    frames = frames_of(turn.pcm)
-    probs = [vad.process(f) for f in frames]
+    episode = ev.prepare([turn])[0]
 
-    def confirmed(policy: ModelTurnPolicy) -> list:
-        pushed = (policy.push(f, p) for f, p in zip(frames, probs, strict=True))
-        return [s for signals in pushed for s in signals if s.kind is TurnKind.CONFIRMED_END]
+    def confirmed(**settings) -> list:
+        signals = _live(ModelPolicy.from_meta(model.meta, **settings), episode, model)
+        return [s for s in signals if s.kind is TurnKind.CONFIRMED_END]
 
     never_sure = {"confirm": 1.0, "tentative": 1.0, "late_threshold": 1.0}
-    ends = confirmed(ModelTurnPolicy(model, **never_sure, max_silence_ms=1000))
+    ends = confirmed(**never_sure, max_silence_ms=1000)
     assert len(ends) == 1 and 0.9 <= _at_s(ends[0], turn) <= 1.2 and ends[0].reason == "fallback"
     # ...one that is always sure still waits for the minimum silence...
-    ends = confirmed(ModelTurnPolicy(model, confirm=0.0, tentative=0.0, min_silence_ms=200, decision_window_ms=400))
+    ends = confirmed(confirm=0.0, tentative=0.0, min_silence_ms=200, decision_window_ms=400)
     assert len(ends) == 1 and 0.2 <= _at_s(ends[0], turn) <= 0.45 and ends[0].reason == "model"
     # ...and the late stage decides after the decision window has closed, before the fallback
-    late = ModelTurnPolicy(model, **never_sure, decision_window_ms=100, late_ms=600, max_silence_ms=1500)
-    late.late_threshold = 0.0
-    ends = confirmed(late)
+    ends = confirmed(**{**never_sure, "late_threshold": 0.0}, decision_window_ms=100, late_ms=600, max_silence_ms=1500)
     assert len(ends) == 1 and 0.6 <= _at_s(ends[0], turn) <= 0.85 and ends[0].reason == "late"
 
 
@@ -220,8 +218,8 @@ def test_the_tentative_end_does_not_wait_for_the_minimum_silence(model):
     # The host starts its work at the tentative end: it comes as soon as the model finds the end
     # probable, even while the lagging VAD still hears speech; the confirmed end still waits.
     turn = render(_script(("Set a timer for ten minutes.",), (), STATEMENT_VOICES[0]), Synth())
-    policy, vad = ModelTurnPolicy(model, tentative=0.5, min_silence_ms=300, decision_window_ms=600), SileroVad()
-    signals = [s for f in frames_of(turn.pcm) for s in policy.push(f, vad.process(f))]
+    policy = ModelPolicy.from_meta(model.meta, tentative=0.5, min_silence_ms=300, decision_window_ms=600)
+    signals = _live(policy, ev.prepare([turn])[0], model)
     kinds = [s.kind for s in signals]
     assert kinds.count(TurnKind.CONFIRMED_END) == 1
     confirmed = kinds.index(TurnKind.CONFIRMED_END)

@@ -17,14 +17,25 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sottovoce.edge.end_rules import TURN_POLICIES
 from sottovoce.tools import demo
+from sottovoce.tools.options import add_logging_option, add_options, config_from, fail, option, setup_logging
 
-POLICIES = ("model", "silence")
+POLICIES = TURN_POLICIES
+
+
+@dataclass
+class BenchDemoConfig:
+    runs: int = option(3, "runs per policy")
+    scenario: str = option(demo.DemoConfig.scenario, "scenario name or TOML path")
+    out: Path = option(Path("out/bench_demo"), "each run's recordings and logs", metavar="DIR")
+    timeout: float = option(demo.DemoConfig.timeout, "give up on a run after this many seconds")
+    json: Path | None = option(None, "also write the figures here", type=Path, metavar="FILE")
 
 
 def _latencies(turns: list[dict]) -> list[float]:
@@ -44,10 +55,12 @@ def _policy_figures(summaries: list[dict]) -> dict[str, Any]:
     turns = [t for s in summaries for t in s["turns"]]
     latencies = _latencies(turns)
     stops = [b["stop_latency_s"] for s in summaries for b in s["barge_ins"] if b["stop_latency_s"] is not None]
+    truncated = sum(bool(t.get("truncated")) for t in turns)
     return {
         "runs": len(summaries),
         "turns": len(turns),
-        "answered": len(latencies),
+        "answered": len(latencies) - truncated,  # an answer cut short does not answer the turn
+        "truncated": truncated,
         "cut_off": sum(bool(t.get("cut_off")) for t in turns),
         "median_response_latency_s": demo.rounded_stat(statistics.median, latencies),
         "mean_response_latency_s": demo.rounded_stat(statistics.fmean, latencies),
@@ -114,35 +127,32 @@ def run(runs: int, scenario: str, out: Path, timeout: float) -> dict[str, list[d
     summaries: dict[str, list[dict]] = {p: [] for p in POLICIES}
     for i in range(runs):
         for policy in POLICIES if i % 2 == 0 else POLICIES[::-1]:
-            args = argparse.Namespace(out=out / f"{policy}-{i + 1}", scenario=scenario, turn=policy, tts=None,
-                                      timeout=timeout)  # fmt: skip
-            summary = asyncio.run(demo.run_demo(args))
+            config = demo.DemoConfig(out=out / f"{policy}-{i + 1}", scenario=scenario, turn=policy, timeout=timeout)
+            summary = asyncio.run(demo.run_demo(config))
             summaries[policy].append(summary)
             print(f"run {i + 1}, {policy}: median {_s(summary['median_response_latency_s'])}, mean "
                   f"{_s(summary['mean_response_latency_s'])}, cut off {summary['cut_offs'] or 'none'}"
-                  + ("" if summary["ok"] else " (FAILED)"), flush=True)  # fmt: skip
+                  + ("" if summary["ok"] else f" (FAILED: {'; '.join(summary['failures'])})"), flush=True)  # fmt: skip
     return summaries
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="sottovoce bench demo", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=3, help="runs per policy (default: %(default)s)")
-    ap.add_argument("--scenario", default="demo", help="scenario name or TOML path (default: %(default)s)")
-    ap.add_argument("--out", type=Path, default=Path("out/bench_demo"), help="each run's recordings and logs")
-    ap.add_argument("--timeout", type=float, default=240.0, help="give up on a run after this many seconds")
-    ap.add_argument("--json", type=Path, help="also write the figures here")
+    add_options(ap, BenchDemoConfig)
+    add_logging_option(ap)
     args = ap.parse_args(argv)
-    if args.runs < 1:
+    config = config_from(BenchDemoConfig, args)
+    if config.runs < 1:
         ap.error("--runs must be at least 1")
+    setup_logging("bench", args.log_level)
     try:
-        summaries = run(args.runs, args.scenario, args.out, args.timeout)
+        summaries = run(config.runs, config.scenario, config.out, config.timeout)
     except demo.DemoError as exc:
-        print(f"sottovoce bench demo: {exc}", file=sys.stderr)
-        return 2
+        return fail("bench demo", str(exc))
     result = compare(summaries)
     print(table(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if config.json:
+        config.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0 if all(s["ok"] for runs in summaries.values() for s in runs) else 1
 
 

@@ -39,12 +39,14 @@ import argparse
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sottovoce.edge.turn import SilenceTurnPolicy
-from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
+from sottovoce.edge.end_rules import ModelPolicy, SilencePolicy
+from sottovoce.edge.turn_model import TurnModel
+from sottovoce.tools.options import add_logging_option, add_options, config_from, option, setup_logging
 from sottovoce.tools.turn import evaluate as ev
 from sottovoce.tools.turn.corpus import corpus
 
@@ -84,13 +86,12 @@ def _by_shape(groups: dict[str, ev.Outcome]) -> dict:
 
 
 def us_per_frame(model: TurnModel, episodes: list[ev.Episode], max_frames: int = 6000) -> float:
-    policy = ModelTurnPolicy(model)
+    policy = ModelPolicy.from_meta(model.meta)
     n, elapsed = 0, 0.0
     for e in episodes:
-        policy.reset()
         start = time.perf_counter()
-        for frame, p in zip(e.frames, e.vad, strict=True):
-            policy.push(frame, float(p))
+        for _ in ev.replay_signals(policy, e, model=model, live=True):
+            pass
         elapsed += time.perf_counter() - start
         n += len(e.frames)
         if n >= max_frames:
@@ -112,8 +113,9 @@ def run(
     episodes = ev.prepare(turns)
     model = TurnModel(model_path)
 
-    vad = ModelTurnPolicy.default_vad(model)
-    default, default_shapes = ev.evaluate_by(ModelTurnPolicy(model), episodes, ev.turn_shape)
+    policy = ModelPolicy.from_meta(model.meta)
+    vad = policy.vad
+    default, default_shapes = ev.evaluate_by(policy, episodes, ev.turn_shape, model=model)
     sweep = ev.sweep_model(model, episodes, ev.DEFAULT_THRESHOLDS)
     best = ev.best_under(sweep)
     result: dict = {
@@ -129,7 +131,7 @@ def run(
             **_summary(default),
             "median_latency_at_5pct_s": _num(best[1].median_latency_s) if best else None,
             "threshold_at_5pct": best[0] if best else None,
-            "confirm_threshold": ModelTurnPolicy(model).confirm_threshold,
+            "confirm_threshold": policy.confirm,
             "us_per_frame": round(us_per_frame(model, episodes), 1),
             "size_bytes": model.size_bytes,
             "by_shape": _by_shape(default_shapes),
@@ -149,7 +151,7 @@ def run(
         asr = WhisperAsr()
         host = ev.HostReading(asr.transcribe)
         log(f"replaying with the host's reading of the words ({len(episodes)} turns)")
-        outcome, shapes = ev.evaluate_by(ModelTurnPolicy(model), episodes, ev.turn_shape, host)
+        outcome, shapes = ev.evaluate_by(policy, episodes, ev.turn_shape, host, model)
         result["model_with_words"] = {
             **_summary(outcome),
             "by_shape": _by_shape(shapes),
@@ -158,8 +160,8 @@ def run(
         }
         asr.close()
 
-    def silence_rule(ms: int) -> SilenceTurnPolicy:
-        return SilenceTurnPolicy(confirm_ms=ms, tentative_ms=min(200, ms), vad=vad)
+    def silence_rule(ms: int) -> SilencePolicy:
+        return SilencePolicy(confirm_ms=ms, tentative_ms=min(200, ms), vad=vad)
 
     # One replay per timeout gives both the sweep's outcome and the named rules' shapes.
     replays = {ms: ev.evaluate_by(silence_rule(ms), episodes, ev.turn_shape)
@@ -231,28 +233,34 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+VOICES = {"espeak": "test", "piper": "test-piper"}  # --voices: the held-out split each names
+
+
+@dataclass
+class BenchTurnConfig:
+    json: Path | None = option(None, "write the results as JSON to this file", type=Path, metavar="FILE")
+    turns: int = option(HELD_OUT_TURNS, "held-out turns to generate")
+    seed: int = option(HELD_OUT_SEED, "the held-out set's seed")
+    model: Path | None = option(None, "a .tflite other than the packaged one", type=Path, metavar="FILE")
+    words: bool = option(False, "also replay the host's reading of the words (runs ASR)")
+    voices: str = option(next(iter(VOICES)), "held-out eSpeak voices, or the Piper voice (heard in training) on "
+                         "held-out sentences", choices=tuple(VOICES))  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="sottovoce bench turn", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--json", type=Path, help="write the results as JSON to this file")
-    ap.add_argument("--turns", type=int, default=HELD_OUT_TURNS, help="held-out turns to generate")
-    ap.add_argument("--seed", type=int, default=HELD_OUT_SEED)
-    ap.add_argument("--model", type=Path, help="a .tflite other than the packaged one")
-    ap.add_argument("--words", action="store_true", help="also replay the host's reading of the words (runs ASR)")
-    ap.add_argument(
-        "--voices",
-        choices=["espeak", "piper"],
-        default="espeak",
-        help="held-out eSpeak voices (default), or the Piper voice (heard in training) on held-out sentences",
-    )
+    add_options(ap, BenchTurnConfig)
+    add_logging_option(ap, default="WARNING")
     args = ap.parse_args(argv)
-    if args.turns < 1:
+    config = config_from(BenchTurnConfig, args)
+    if config.turns < 1:
         ap.error("--turns must be at least 1")
-    split = "test" if args.voices == "espeak" else "test-piper"
-    result = run(args.turns, args.seed, args.model, words=args.words, split=split)
+    setup_logging("bench", args.log_level)
+    result = run(config.turns, config.seed, config.model, words=config.words, split=VOICES[config.voices])
     print(table(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    if config.json:
+        config.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {config.json}")
     return 0
 
 

@@ -13,11 +13,13 @@ import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
 from sottovoce.edge.vad import SileroVad, Vad, WebRtcVad
 from sottovoce.proto.codec import FRAME_SAMPLES, OpusDecoder, OpusEncoder, frames_of, to_int16
+from sottovoce.tools.options import add_logging_option, add_options, config_from, option, setup_logging
 
 SENTENCES = [
     "Turn left at the next corner and keep walking for two blocks.",
@@ -112,18 +114,28 @@ def score(vad: Vad, frames: list[np.ndarray], labels: np.ndarray, snr: float) ->
                  round(elapsed / len(frames) * 1e6, 1))  # fmt: skip
 
 
+@dataclass
+class BenchVadConfig:
+    json: Path | None = option(None, "also write the results here", type=Path, metavar="FILE")
+    seed: int = option(7, "seed of the noise and the track's layout")
+    snr: tuple[float, ...] = (20.0, 10.0, 5.0, 0.0)  # signal-to-noise ratios in dB (--snr, several values)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="sottovoce bench vad", description=__doc__)
-    ap.add_argument("--json", help="also write the results here")
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--snr", type=float, nargs="+", default=[20.0, 10.0, 5.0, 0.0])
+    add_options(ap, BenchVadConfig)
+    ap.add_argument("--snr", type=float, nargs="+", default=list(BenchVadConfig.snr), metavar="DB",
+                    help="signal-to-noise ratios in dB (default: %(default)s)")  # fmt: skip
+    add_logging_option(ap, default="WARNING")
     args = ap.parse_args(argv)
+    setup_logging("bench", args.log_level)
+    config = config_from(BenchVadConfig, args, snr=tuple(args.snr))
 
-    rng = np.random.default_rng(args.seed)
-    clean, labels = build_track(args.seed)
+    rng = np.random.default_rng(config.seed)
+    clean, labels = build_track(config.seed)
     vads: list[Vad] = [SileroVad(), WebRtcVad(aggressiveness=2)]
     results: list[Score] = []
-    for snr in args.snr:
+    for snr in config.snr:
         for kind in ("white", "pink"):
             frames = opus_round_trip(mix(clean, labels, snr, kind, rng))
             for vad in vads:
@@ -134,9 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'detector/noise':18} {'SNR dB':>7} {'ROC-AUC':>8} {'F1':>6} {'µs/frame':>9}")
     for s in results:
         print(f"{s.vad:18} {s.snr_db:7.0f} {s.auc:8.3f} {s.f1:6.3f} {s.us_per_frame:9.1f}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump([asdict(s) for s in results], fh, indent=2)
+    if config.json:
+        config.json.write_text(json.dumps([asdict(s) for s in results], indent=2))
     return 0
 
 

@@ -7,7 +7,13 @@ recording, on one timeline for mic and speaker.
 
 - response latency: end of the wearer's utterance -> first sample of the answer at the speaker
 - cut-off: an answer that started playing before the wearer had finished (at a mid-sentence pause)
+- cut short: an answer that stopped before its end with no barge-in, button or gesture to stop it
+  (a truncated answer is not an answered turn)
 - barge-in stop latency: onset of the interrupting utterance -> last sample of the answer played
+
+OUT holds the recordings (mic.wav, ear.wav, sim_events.json), the edge's event log
+(edge_events.jsonl), its turn arbiter's inputs and decisions (edge_arbiter.jsonl, replayable),
+each process's output (logs/) and the summary (summary.json).
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import signal
 import socket
 import statistics
@@ -28,7 +33,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sottovoce.edge.end_rules import TURN_POLICIES
 from sottovoce.host.tts import TTS_ENGINES
+from sottovoce.proto import events
+from sottovoce.proto.codec import FRAME_SAMPLES
+from sottovoce.tools.options import add_logging_option, add_options, config_from, fail, option, setup_logging
 
 log = logging.getLogger("sottovoce.demo")
 
@@ -37,25 +46,27 @@ class DemoError(RuntimeError):
     pass
 
 
+@dataclass
+class DemoConfig:
+    out: Path = option(Path("out/demo"), "where recordings and logs go", metavar="DIR")
+    scenario: str = option("demo", "scenario name or TOML path")
+    turn: str = option(TURN_POLICIES[0], "edge end-of-turn policy: the learned model with the host's reading of the "
+                       "words, or the 500 ms silence rule", choices=TURN_POLICIES)  # fmt: skip
+    tts: str | None = option(None, "host TTS engine (default: the host's)", choices=TTS_ENGINES, type=str)
+    timeout: float = option(240.0, "give up after this many seconds")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("out/demo"), help="where recordings and logs go")
-    parser.add_argument("--scenario", default="demo", help="scenario name or TOML path (default: %(default)s)")
-    parser.add_argument(
-        "--turn", choices=["model", "silence"], default="model",
-        help="edge end-of-turn policy: the learned model with the host's reading of the words, or the 500 ms rule",
-    )  # fmt: skip
-    parser.add_argument("--tts", choices=TTS_ENGINES, default=None, help="host TTS engine")
-    parser.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")
-    parser.add_argument("--log-level", default="INFO")
+    add_options(parser, DemoConfig)
+    add_logging_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s demo %(levelname)s: %(message)s")
+    setup_logging("demo", args.log_level)
     try:
-        summary = asyncio.run(run_demo(args))
+        summary = asyncio.run(run_demo(config_from(DemoConfig, args)))
     except DemoError as exc:
-        print(f"sottovoce demo: {exc}", file=sys.stderr)
-        return 2
+        return fail("demo", str(exc))
     print_summary(summary)
     return 0 if summary["ok"] else 1
 
@@ -115,17 +126,49 @@ class Stack:
             await wait_port(port, 20)
         return ports[0], ports[1]
 
-    async def wait_for_line(self, proc: Proc, pattern: str, timeout: float) -> re.Match:
-        deadline = time.monotonic() + timeout
-        regex = re.compile(pattern)
-        while time.monotonic() < deadline:
-            match = regex.search(proc.log_text())
-            if match:
-                return match
+    def check_running(self, *procs: Proc) -> None:
+        """DemoError, with its log's tail, if one of ``procs`` has exited."""
+        for proc in procs:
             if proc.process.returncode is not None:
                 raise DemoError(f"{proc.name} exited with {proc.process.returncode}:\n{proc.tail()}")
+
+    async def wait_serving(self, host: Proc, target: str, timeout: float, *others: Proc) -> None:
+        """Until the host's gRPC health service reports SERVING, which it does once its models
+        are loaded (while any of ``others`` exiting, or the host, is an error)."""
+        from grpc import aio
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        from sottovoce.proto.v1 import duplex_pb2 as pb
+
+        request = health_pb2.HealthCheckRequest(service=pb.DESCRIPTOR.services_by_name["Duplex"].full_name)
+        deadline = time.monotonic() + timeout
+        async with aio.insecure_channel(target) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline:
+                self.check_running(host, *others)
+                try:
+                    reply = await stub.Check(request, timeout=1.0)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except aio.AioRpcError:
+                    pass  # not listening yet
+                await asyncio.sleep(0.1)
+        raise DemoError(f"the host was not SERVING within {timeout:.0f} s:\n{host.tail()}")
+
+    async def wait_event(self, proc: Proc, log_path: Path, kind: type[events.EdgeEvent], timeout: float,
+                         *others: Proc) -> events.EdgeEvent:  # fmt: skip
+        """Until the edge's event log at ``log_path`` holds an event of type ``kind``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_running(proc, *others)
+            try:
+                found = events.of_type(events.read_events(log_path), kind) if log_path.exists() else []
+            except events.EventLogError:
+                found = []  # a line being written: look again
+            if found:
+                return found[0]
             await asyncio.sleep(0.1)
-        raise DemoError(f"{proc.name} did not print /{pattern}/ within {timeout:.0f} s:\n{proc.tail()}")
+        raise DemoError(f"{proc.name} logged no {kind.EVENT} within {timeout:.0f} s:\n{proc.tail()}")
 
     async def stop_all(self) -> None:
         """Newest first, each given time to finish: the edge says goodbye to a host still up."""
@@ -151,38 +194,48 @@ async def wait_port(port: int, timeout: float) -> None:
     raise DemoError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
-async def run_demo(args: argparse.Namespace) -> dict[str, Any]:
-    out: Path = args.out
+async def run_demo(config: DemoConfig) -> dict[str, Any]:
+    out = config.out
     out.mkdir(parents=True, exist_ok=True)
     (grpc_port,) = free_ports(1)
     cli = ["-m", "sottovoce.tools.cli"]
     stack = Stack(out)
     started = time.monotonic()
+    edge_log = out / "edge_events.jsonl"
+    edge_log.unlink(missing_ok=True)
+
+    def remaining() -> float:
+        return max(10.0, config.timeout - (time.monotonic() - started))
+
     try:
         host_args = [*cli, "host", "--listen", f"127.0.0.1:{grpc_port}"]
-        if args.tts:
-            host_args += ["--tts", args.tts]
+        if config.tts:
+            host_args += ["--tts", config.tts]
         host = await stack.start("host", *host_args)  # loads its models while the rest starts
         ble_sim, ble_edge = await stack.start_ble_hub()
         hub = stack.procs[-1]
         sim = await stack.start(
             "sim", *cli, "sim", "--transport", f"tcp-client:127.0.0.1:{ble_sim}",
-            "--scenario", args.scenario, "--out", str(out),
+            "--scenario", config.scenario, "--out", str(out),
         )  # fmt: skip
-        await stack.wait_for_line(host, r"host listening on", 180)
-        await stack.wait_for_line(sim, r"sim advertising", 180)
-        log.info("host and simulator ready after %.1f s; starting the edge", time.monotonic() - started)
+        # The edge starts once the host can answer (else the wearer's first words would get the
+        # "can't hear you" cue); it looks for the glasses for as long as the run may take, so the
+        # simulator, still rendering its scenario, is found whenever it starts advertising.
+        await stack.wait_serving(host, f"127.0.0.1:{grpc_port}", 180, sim, hub)
+        log.info("host serving after %.1f s; starting the edge", time.monotonic() - started)
         edge = await stack.start(
             "edge", *cli, "edge", "--device", f"tcp-client:127.0.0.1:{ble_edge}",
-            "--host", f"127.0.0.1:{grpc_port}", "--turn", args.turn, "--events", str(out / "edge_events.jsonl"),
+            "--host", f"127.0.0.1:{grpc_port}", "--turn", config.turn, "--events", str(edge_log),
+            "--record", str(out / "edge_arbiter.jsonl"), "--scan-timeout", f"{remaining():.0f}",
         )  # fmt: skip
-        remaining = max(10.0, args.timeout - (time.monotonic() - started))
+        await stack.wait_event(edge, edge_log, events.DeviceConnected, remaining(), sim, hub, host)
+        log.info("edge connected to the glasses after %.1f s", time.monotonic() - started)
         exits = {asyncio.ensure_future(p.process.wait()): p for p in (sim, hub, host, edge)}
-        done, _ = await asyncio.wait(exits, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(exits, timeout=remaining(), return_when=asyncio.FIRST_COMPLETED)
         for future in exits:
             future.cancel()
         if not done:
-            raise DemoError(f"the scenario did not finish within {args.timeout:.0f} s:\n{sim.tail()}")
+            raise DemoError(f"the scenario did not finish within {config.timeout:.0f} s:\n{sim.tail()}")
         first = exits[next(iter(done))]
         if first is not sim:
             raise DemoError(f"{first.name} died during the conversation:\n{first.tail()}")
@@ -190,7 +243,7 @@ async def run_demo(args: argparse.Namespace) -> dict[str, Any]:
             raise DemoError(f"simulator exited with {sim.process.returncode}:\n{sim.tail()}")
     finally:
         await stack.stop_all()
-    summary = analyse(out, args.turn)
+    summary = analyse(out, config.turn)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -209,6 +262,9 @@ class TurnResult:
     wer: float | None = None
     end_by: str | None = None  # what confirmed the end of the wearer's turn on the edge
     cut_off: bool = False  # an answer started playing while the wearer was still speaking
+    truncated: bool = False  # the answer stopped before its end, and nothing stopped it on purpose
+    heard_s: float | None = None  # how much of the answer was played
+    answer_s: float | None = None  # how long the whole answer was (as the host sent it)
 
 
 @dataclass
@@ -221,9 +277,12 @@ class BargeInResult:
 
 @dataclass
 class EdgeLog:
-    by_stream: dict[int, dict] = field(default_factory=dict)  # newest response_started per stream id
+    """What the demo needs from the edge's event log."""
+
+    by_stream: dict[int, events.ResponseStarted] = field(default_factory=dict)  # the newest per stream id
     transcripts: dict[int, str] = field(default_factory=dict)
     end_reasons: dict[int, str] = field(default_factory=dict)  # turn id -> what confirmed its end
+    lengths: dict[int, int] = field(default_factory=dict)  # response id -> samples the host sent
     counters: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -231,84 +290,118 @@ class EdgeLog:
         result = cls()
         if not path.exists():
             return result
-        for line in path.read_text().splitlines():
-            event = json.loads(line)
-            if event["event"] == "response_started":
-                result.by_stream[event["stream"]] = event
-            elif event["event"] == "transcript":
-                result.transcripts[event["turn_id"]] = event["text"]
-            elif event["event"] == "turn" and event["kind"] == "confirmed_end":
-                result.end_reasons[event["turn_id"]] = event.get("reason", "")
-            elif event["event"] == "edge_stopped":
-                result.counters = event.get("counters", {})
+        for event in events.read_events(path):
+            if isinstance(event, events.ResponseStarted):
+                result.by_stream[event.stream] = event
+            elif isinstance(event, events.Transcript):
+                result.transcripts[event.turn_id] = event.text
+            elif isinstance(event, events.Turn) and event.kind == "confirmed_end":
+                result.end_reasons[event.turn_id] = event.reason
+            elif isinstance(event, events.ResponseDone):
+                result.lengths[event.response_id] = event.samples
+            elif isinstance(event, events.EdgeStopped):
+                result.counters = event.counters
         return result
+
+    def is_answer(self, playback: events.SimPlayback) -> bool:
+        """A host answer to a wearer's turn (not a proactive timer or an edge cue)."""
+        started = self.by_stream.get(playback.stream)
+        return started is not None and started.turn_id != 0
+
+
+def stopped_on_purpose(p: events.SimPlayback, sim: events.SimEvents) -> bool:
+    """The wearer spoke (a barge-in, or going on after a cut-off), pressed a button or made a
+    gesture while ``p`` played: a reason for it to stop before its end."""
+    during = [u.start_s for u in sim.utterances] + [a.at_s for a in (*sim.buttons, *sim.gestures)]
+    return any(p.start_s <= at <= p.end_s for at in during)
 
 
 def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
     from sottovoce.host.asr import word_error_rate  # numbers as digits: "twelve" == "12"
 
-    sim = json.loads((out / "sim_events.json").read_text())
-    edge = EdgeLog.read(out / "edge_events.jsonl")
-    utterances = sorted(sim["utterances"], key=lambda u: u["start_s"])
-    playback = sorted(sim["playback"], key=lambda p: p["start_s"])
+    try:
+        sim = events.read_sim_events(out / "sim_events.json")
+        edge = EdgeLog.read(out / "edge_events.jsonl")
+    except events.EventLogError as exc:
+        raise DemoError(str(exc)) from None
+    utterances = sorted(sim.utterances, key=lambda u: u.start_s)
+    playback = sorted(sim.playback, key=lambda p: p.start_s)
     turns: list[TurnResult] = []
     barge_ins: list[BargeInResult] = []
     for i, u in enumerate(utterances):
-        next_start = utterances[i + 1]["start_s"] if i + 1 < len(utterances) else float("inf")
-        answers = [p for p in playback if u["start_s"] < p["start_s"] < next_start and _is_answer(p, edge)]
-        answer = next((p for p in answers if p["start_s"] >= u["end_s"]), None)
-        result = TurnResult(i + 1, u["text"], None, None, None, bool(u.get("barge_in")))
-        result.cut_off = any(p["start_s"] < u["end_s"] for p in answers)
+        next_start = utterances[i + 1].start_s if i + 1 < len(utterances) else float("inf")
+        answers = [p for p in playback if u.start_s < p.start_s < next_start and edge.is_answer(p)]
+        answer = next((p for p in answers if p.start_s >= u.end_s), None)
+        result = TurnResult(i + 1, u.text, None, None, None, u.barge_in)
+        result.cut_off = any(p.start_s < u.end_s for p in answers)
         if answer is not None:
-            started = edge.by_stream.get(answer["stream"], {})
-            result.reply_text = started.get("text")
-            result.asr_text = edge.transcripts.get(started.get("turn_id"))
-            result.end_by = edge.end_reasons.get(started.get("turn_id"))
-            result.response_latency_s = round(answer["start_s"] - u["end_s"], 3)
+            started = edge.by_stream[answer.stream]
+            result.reply_text = started.text
+            result.asr_text = edge.transcripts.get(started.turn_id)
+            result.end_by = edge.end_reasons.get(started.turn_id)
+            result.response_latency_s = round(answer.start_s - u.end_s, 3)
             if result.asr_text is not None:
-                result.wer = round(word_error_rate(u["text"], result.asr_text), 3)
+                result.wer = round(word_error_rate(u.text, result.asr_text), 3)
+            length = edge.lengths.get(started.response_id)
+            result.heard_s = round(answer.samples / sim.sample_rate, 3)
+            result.answer_s = None if length is None else round(length / sim.sample_rate, 3)
+            # Played to its end means the device reached the stream's announced end, and heard all
+            # the host sent (to within the last frame's padding).
+            whole = answer.ended == "finished" and (length is None or answer.samples + FRAME_SAMPLES > length)
+            result.truncated = not whole and not stopped_on_purpose(answer, sim)
         turns.append(result)
-        if u.get("barge_in"):
-            playing = next((p for p in playback if p["start_s"] <= u["start_s"] < p["end_s"]), None)
+        if u.barge_in:
+            playing = next((p for p in playback if p.start_s <= u.start_s < p.end_s), None)
             if playing is None:
                 barge_ins.append(BargeInResult(i + 1, None, False))
             else:
                 barge_ins.append(
                     BargeInResult(
                         i + 1,
-                        round(playing["end_s"] - u["start_s"], 3),
-                        playing["ended"] == "flushed",
-                        round(playing["samples"] / sim["sample_rate"], 3),
+                        round(playing.end_s - u.start_s, 3),
+                        playing.ended == "flushed",
+                        round(playing.samples / sim.sample_rate, 3),
                     )
                 )
     latencies = [t.response_latency_s for t in turns if t.response_latency_s is not None]
     unanswered = [t.index for t in turns if t.response_latency_s is None]
+    truncated = [t.index for t in turns if t.truncated]
+    failures = failures_of(unanswered, truncated, barge_ins)
     return {
-        "ok": not unanswered
-        and bool(barge_ins) == any(u.get("barge_in") for u in utterances)
-        and all(b.stopped for b in barge_ins),
+        "ok": not failures,
+        "failures": failures,
         "turn_policy": turn_policy,
         "turns": [asdict(t) for t in turns],
         "barge_ins": [asdict(b) for b in barge_ins],
         "unanswered": unanswered,
+        "truncated": truncated,
         "cut_offs": [t.index for t in turns if t.cut_off],
         "median_response_latency_s": rounded_stat(statistics.median, latencies),
         # the mean shows what the median hides: a turn left to the fallback
         "mean_response_latency_s": rounded_stat(statistics.fmean, latencies),
-        "sim_counters": sim.get("counters", {}),
+        "sim_counters": sim.counters,
         "edge_counters": edge.counters,
     }
+
+
+def failures_of(unanswered: list[int], truncated: list[int], barge_ins: list[BargeInResult]) -> list[str]:
+    """What failed, each in words (empty: the run is OK)."""
+    failures = []
+    if unanswered:
+        failures.append(f"unanswered turns {unanswered}")
+    if truncated:
+        failures.append(f"answers cut short (stopped before their end with no barge-in or button) at turns {truncated}")
+    for b in barge_ins:
+        if b.stop_latency_s is None:
+            failures.append(f"barge-in at turn {b.utterance}: no answer was playing to interrupt")
+        elif not b.stopped:
+            failures.append(f"barge-in at turn {b.utterance} did not stop the answer")
+    return failures
 
 
 def rounded_stat(stat: Callable[[list[float]], float], seconds: list[float]) -> float | None:
     """``stat`` of some latencies to the millisecond; None when there are none."""
     return round(stat(seconds), 3) if seconds else None
-
-
-def _is_answer(playback: dict, edge: EdgeLog) -> bool:
-    """A host answer to a wearer's turn (not a proactive timer or an edge cue)."""
-    started = edge.by_stream.get(playback["stream"])
-    return started is not None and started.get("turn_id", 0) != 0
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -317,6 +410,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     for t in summary["turns"]:
         latency = f"{t['response_latency_s']:.3f} s" if t["response_latency_s"] is not None else "UNANSWERED"
         mark = (" (barge-in)" if t["barge_in"] else "") + (" CUT OFF mid-sentence" if t.get("cut_off") else "")
+        if t.get("truncated"):
+            whole = f" of {t['answer_s']:.2f} s" if t.get("answer_s") is not None else ""
+            mark += f" CUT SHORT: {t['heard_s']:.2f} s{whole} heard"
         print(
             f"{t['index']:>2}  {_clip(t['user_text'], 34):34}  {_clip(t['asr_text'] or '-', 34):34}  "
             f"{_clip(t['reply_text'] or '-', 44):44}  {t.get('end_by') or '-':10}  {latency}{mark}"
@@ -336,7 +432,7 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"median response latency: {summary['median_response_latency_s']} s, mean "
         f"{summary['mean_response_latency_s']} s  (turn policy: {summary['turn_policy']})"
     )
-    print("OK" if summary["ok"] else "FAILED: " + ("unanswered turns " + str(summary["unanswered"])))
+    print("OK" if summary["ok"] else "FAILED: " + "; ".join(summary["failures"]))
 
 
 def _clip(text: str, width: int) -> str:

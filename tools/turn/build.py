@@ -134,7 +134,7 @@ def _labelled(turns: list[Turn]) -> tuple[list[np.ndarray], list[np.ndarray], li
 
 
 def _policy_args(settings: dict) -> dict:
-    """``ModelTurnPolicy`` keyword arguments for a set of searched settings."""
+    """``ModelPolicy`` fields for a set of searched settings."""
     args = {k: v for k, v in settings.items() if k != "vad_offset"}
     return {**args, "vad": VadThresholds.releasing_at(settings["vad_offset"])}
 

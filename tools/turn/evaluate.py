@@ -31,15 +31,16 @@ and ends (before noise and Opus).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 
+from sottovoce.edge.end_rules import ModelPolicy
 from sottovoce.edge.features import batch_features
-from sottovoce.edge.turn import TurnKind, TurnPolicy, WordsReading
-from sottovoce.edge.turn_model import ModelTurnPolicy, TurnModel
+from sottovoce.edge.turn import EndOfTurnPolicy, TurnDetector, TurnKind, TurnSignal, WordsReading
+from sottovoce.edge.turn_model import TurnModel
 from sottovoce.edge.vad import SileroVad, Vad
 from sottovoce.host import completeness
 from sottovoce.host.asr import AsrResult
@@ -179,28 +180,57 @@ class HostReading:
         return self._cache[key]
 
 
-def confirmed_ends(policy: TurnPolicy, episode: Episode, host: HostReading | None = None) -> list[End]:
-    """The ends ``policy`` confirmed, running it over the whole episode (with the host's readings
-    of the words after each tentative end, if ``host`` is given)."""
-    if isinstance(policy, _ReplayModelPolicy):
-        policy.episode = episode
-    policy.host_reads_words = host is not None
-    policy.reset()
-    ends: list[End] = []
-    tentative = -1
+def replay_signals(
+    policy: EndOfTurnPolicy,
+    episode: Episode,
+    host: HostReading | None = None,
+    model: TurnModel | None = None,
+    live: bool = False,
+) -> Iterator[TurnSignal]:
+    """Every signal of a detector running ``policy`` over the whole episode (with the host's
+    readings of the words after each tentative end, if ``host`` is given). With ``model``, each
+    frame's end-of-turn probability is the model's, its state cleared after each confirmed end as
+    on the edge: read from the episode's cached outputs, or with ``live`` computed by the model
+    from the audio (as on the edge, features included)."""
+    detector = TurnDetector(policy)
+    detector.host_reads_words = host is not None
+    if live and model is not None:
+        model.reset_all()
+    cleared_at = 0  # the frame from which the model's state is fresh
     due: dict[int, WordsReading] = {}  # arrival frame -> reading
     for i, (frame, p) in enumerate(zip(episode.frames, episode.vad, strict=True)):
         if i in due:
-            policy.words_read(due.pop(i))
-        for signal in policy.push(frame, float(p)):
+            detector.words_read(due.pop(i))
+        end = None
+        if model is not None:
+            end = model.step(frame) if live else float(episode.model_probabilities(model, cleared_at)[i - cleared_at])
+        for signal in detector.push(float(p), end):
             if signal.kind is TurnKind.CONFIRMED_END:
-                ends.append(End(tentative, signal.frame))
-            elif signal.kind is TurnKind.TENTATIVE_END:
-                tentative = signal.frame
-                if host is not None:
-                    arrival, reading = host.read(episode, signal.frame)
-                    if reading is not None:
-                        due[max(arrival, i + 1)] = reading
+                cleared_at = i + 1
+                if live and model is not None:
+                    model.reset()
+            elif signal.kind is TurnKind.TENTATIVE_END and host is not None:
+                arrival, reading = host.read(episode, signal.frame)
+                if reading is not None:
+                    due[max(arrival, i + 1)] = reading
+            yield signal
+
+
+def confirmed_ends(
+    policy: EndOfTurnPolicy,
+    episode: Episode,
+    host: HostReading | None = None,
+    model: TurnModel | None = None,
+    live: bool = False,
+) -> list[End]:
+    """The ends ``policy`` confirmed over the whole episode (see ``replay_signals``)."""
+    ends: list[End] = []
+    tentative = -1
+    for signal in replay_signals(policy, episode, host, model, live):
+        if signal.kind is TurnKind.CONFIRMED_END:
+            ends.append(End(tentative, signal.frame))
+        elif signal.kind is TurnKind.TENTATIVE_END:
+            tentative = signal.frame
     return ends
 
 
@@ -238,8 +268,13 @@ def score(episodes: Sequence[Episode], ends_per_episode: Sequence[list[End]]) ->
     return Outcome(pauses, cutoffs, repaired, in_budget, in_speech, np.asarray(latencies), np.asarray(answers))
 
 
-def evaluate(policy: TurnPolicy, episodes: Sequence[Episode], host: HostReading | None = None) -> Outcome:
-    return score(episodes, [confirmed_ends(policy, e, host) for e in episodes])
+def evaluate(
+    policy: EndOfTurnPolicy,
+    episodes: Sequence[Episode],
+    host: HostReading | None = None,
+    model: TurnModel | None = None,
+) -> Outcome:
+    return score(episodes, [confirmed_ends(policy, e, host, model) for e in episodes])
 
 
 def turn_shape(episode: Episode) -> str:
@@ -249,40 +284,19 @@ def turn_shape(episode: Episode) -> str:
 
 
 def evaluate_by(
-    policy: TurnPolicy,
+    policy: EndOfTurnPolicy,
     episodes: Sequence[Episode],
     group: Callable[[Episode], str],
     host: HostReading | None = None,
+    model: TurnModel | None = None,
 ) -> tuple[Outcome, dict[str, Outcome]]:
     """``evaluate`` over all episodes, and over each group of them, from one replay."""
-    ends = [confirmed_ends(policy, e, host) for e in episodes]
+    ends = [confirmed_ends(policy, e, host, model) for e in episodes]
     members: dict[str, list[int]] = {}
     for i, e in enumerate(episodes):
         members.setdefault(group(e), []).append(i)
     groups = {k: score([episodes[i] for i in idx], [ends[i] for i in idx]) for k, idx in sorted(members.items())}
     return score(episodes, ends), groups
-
-
-class _ReplayModelPolicy(ModelTurnPolicy):
-    """The model policy reading the episode's cached model outputs (see
-    ``Episode.model_probabilities``) instead of running the model: the same decisions, once the
-    outputs for its clearing points are known."""
-
-    episode: Episode
-
-    def reset(self) -> None:
-        super().reset()
-        self._cleared_at = 0
-        self._p = 0.0
-
-    def clear_state(self) -> None:
-        self._cleared_at = self.frame + 1
-
-    def observe(self, pcm: np.ndarray, speech_prob: float) -> None:
-        self._p = float(self.episode.model_probabilities(self.model, self._cleared_at)[self.frame - self._cleared_at])
-
-    def end_confidence(self) -> float:
-        return self._p
 
 
 def sweep(
@@ -293,9 +307,12 @@ def sweep(
     **policy_args,
 ) -> list[tuple[dict, Outcome]]:
     """The model policy replayed once per choice of its settings (``choices``, on top of the fixed
-    ``policy_args``). With ``host``, readings are cached: when the choices leave the tentative ends
-    alone (the words stage's thresholds), one ASR pass per tentative end serves the whole sweep."""
-    return [(c, evaluate(_ReplayModelPolicy(model, **policy_args, **c), episodes, host)) for c in choices]
+    ``policy_args``; ``ModelPolicy`` fields). The model's outputs are cached per episode, so each
+    choice costs only the rules. With ``host``, readings are cached: when the choices leave the
+    tentative ends alone (the words stage's thresholds), one ASR pass per tentative end serves
+    the whole sweep."""
+    policies = [ModelPolicy.from_meta(model.meta, **policy_args, **c) for c in choices]
+    return [(c, evaluate(p, episodes, host, model)) for c, p in zip(choices, policies, strict=True)]
 
 
 def sweep_model(

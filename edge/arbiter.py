@@ -1,0 +1,308 @@
+"""The turn arbiter: who holds the floor, decided from numbers alone.
+
+Pure and clock-free: fed what the daemon observes (each uplink frame's speech and end-of-turn
+probabilities with its sequence number, whether an answer is playing, the host's readings of
+the words, the host and the device coming and going), it returns typed decisions that the
+daemon carries out (tell the host, stop the answer, log). The same inputs always give the same
+decisions, so a recording of them replays exactly (``sottovoce.edge.replay``).
+
+It owns the end-of-turn detector (``TurnDetector`` with its policy's rules), the turn ids and
+whether the host has a turn open, barge-in and backchannels, and which readings of the words
+reach the detector. Speech that starts while an answer is playing is held back until it has
+lasted ``barge_in_ms``: a cough or an "mm-hm" ends before that and never reaches the host, while a
+real interruption stops the answer at once and opens a turn with the host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from sottovoce.proto.codec import FRAME_MS
+from sottovoce.proto.timeline import AUDIO_SEQ
+
+from .turn import EndOfTurnPolicy, TurnDetector, TurnKind, TurnSignal, WordsReading
+
+BARGE_IN_MS = 200  # speech needed to interrupt an answer
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One uplink frame: its sequence number, the VAD's speech probability and the end-of-turn
+    model's probability (None without a model)."""
+
+    KIND: ClassVar[str] = "frame"
+    seq: int
+    speech: float
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class PlaybackState:
+    """Whether an answer is playing (or about to) on the device."""
+
+    KIND: ClassVar[str] = "playback"
+    playing: bool
+
+
+@dataclass(frozen=True)
+class Hint:
+    """The host's reading of the words of turn ``turn_id`` up to frame ``seq`` (a TurnHint)."""
+
+    KIND: ClassVar[str] = "hint"
+    turn_id: int
+    seq: int
+    complete: bool
+    sure: bool
+    question: bool = False
+
+
+@dataclass(frozen=True)
+class HostState:
+    KIND: ClassVar[str] = "host"
+    up: bool
+
+
+@dataclass(frozen=True)
+class DeviceLost:
+    KIND: ClassVar[str] = "device_lost"
+
+
+@dataclass(frozen=True)
+class AnswerStarted:
+    """The host announced an answer to turn ``turn_id`` (0: not an answer to a turn)."""
+
+    KIND: ClassVar[str] = "answer_started"
+    response_id: int
+    turn_id: int
+
+
+Input = Frame | PlaybackState | Hint | HostState | DeviceLost | AnswerStarted
+INPUTS: tuple[type, ...] = (Frame, PlaybackState, Hint, HostState, DeviceLost, AnswerStarted)
+
+# --- decisions ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeechStart:
+    """Open turn ``turn_id`` with the host, from the onset frame ``seq``."""
+
+    KIND: ClassVar[str] = "speech_start"
+    turn_id: int
+    seq: int
+    barge_in: bool = False
+
+
+@dataclass(frozen=True)
+class TentativeEnd:
+    KIND: ClassVar[str] = "tentative_end"
+    turn_id: int
+    seq: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Resumed:
+    KIND: ClassVar[str] = "resumed"
+    turn_id: int
+    seq: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ConfirmedEnd:
+    """The end of the host's turn, and what decided it (a rule's name, or "device_lost")."""
+
+    KIND: ClassVar[str] = "confirmed_end"
+    turn_id: int
+    seq: int
+    confidence: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class SpeechDuringPlayback:
+    """Speech began at ``seq`` while an answer plays: not yet known to be an interruption."""
+
+    KIND: ClassVar[str] = "speech_during_playback"
+    seq: int
+
+
+@dataclass(frozen=True)
+class BargeIn:
+    """The speech that began at ``seq`` is an interruption: stop the answer (a SpeechStart with
+    ``barge_in`` follows)."""
+
+    KIND: ClassVar[str] = "barge_in"
+    seq: int
+
+
+@dataclass(frozen=True)
+class BackchannelIgnored:
+    """Speech during an answer ended (at ``seq``) too short to be an interruption."""
+
+    KIND: ClassVar[str] = "backchannel_ignored"
+    seq: int
+
+
+@dataclass(frozen=True)
+class HintFiled:
+    """What became of a reading of the words: ``complete`` / ``incomplete`` (passed to the
+    detector), ``unsure`` (the host could not make out the words: no veto) or ``stale`` (for a
+    turn or pause already over, or for audio not yet heard)."""
+
+    KIND: ClassVar[str] = "hint_filed"
+    turn_id: int
+    seq: int
+    verdict: str
+
+
+@dataclass(frozen=True)
+class AnswerStale:
+    """The wearer has spoken again since the turn this answer is for: drop it."""
+
+    KIND: ClassVar[str] = "answer_stale"
+    response_id: int
+    turn_id: int
+
+
+Decision = (
+    SpeechStart
+    | TentativeEnd
+    | Resumed
+    | ConfirmedEnd
+    | SpeechDuringPlayback
+    | BargeIn
+    | BackchannelIgnored
+    | HintFiled
+    | AnswerStale
+)
+DECISIONS: tuple[type, ...] = (SpeechStart, TentativeEnd, Resumed, ConfirmedEnd, SpeechDuringPlayback, BargeIn,
+                               BackchannelIgnored, HintFiled, AnswerStale)  # fmt: skip
+# Every end of the wearer's speech comes out as exactly one of these: whoever runs the
+# end-of-turn model starts its state afresh after it.
+SPEECH_ENDS = (ConfirmedEnd, BackchannelIgnored)
+
+
+@dataclass
+class ArbiterCounters:
+    backchannels_ignored: int = 0
+    barge_ins: int = 0
+    stale_responses: int = 0
+    hints_complete: int = 0  # the host read a turn's words as complete (and the turn was live)
+    hints_incomplete: int = 0  # ... as unfinished
+    hints_unsure: int = 0  # ... could not tell
+    hints_stale: int = 0  # for a turn or pause already over
+
+
+class TurnArbiter:
+    def __init__(self, policy: EndOfTurnPolicy, barge_in_ms: int = BARGE_IN_MS) -> None:
+        self.policy = policy
+        self.barge_in_ms = barge_in_ms
+        self.detector = TurnDetector(policy)
+        self.counters = ArbiterCounters()
+        self.turn_id = 0
+        self.in_host_turn = False  # the host has been told SPEECH_START for turn_id
+        self.playing = False
+        self.last_seq = 0  # seq of the frame the detector saw last (its frame detector.frame)
+        self.pending_seq: int | None = None  # onset of speech heard while an answer plays
+
+    def feed(self, event: Input) -> list[Decision]:
+        """Any input; the decisions it leads to."""
+        if isinstance(event, Frame):
+            return self.frame(event)
+        if isinstance(event, PlaybackState):
+            self.playing = event.playing
+            return []
+        if isinstance(event, Hint):
+            return self.hint(event)
+        if isinstance(event, HostState):
+            # a rule may wait a little for the words while a host is there to read them
+            self.detector.host_reads_words = event.up
+            return []
+        if isinstance(event, DeviceLost):
+            return self.device_lost()
+        if isinstance(event, AnswerStarted):
+            return self.answer_started(event)
+        raise TypeError(f"not an arbiter input: {event!r}")
+
+    # --- per frame ---------------------------------------------------------------------------------
+    def frame(self, frame: Frame) -> list[Decision]:
+        self.last_seq = frame.seq
+        out: list[Decision] = []
+        for signal in self.detector.push(frame.speech, frame.end):
+            out += self._on_signal(signal, frame.seq)
+        if (
+            self.pending_seq is not None
+            and self.detector.speaking
+            and self.detector.speech_frames * FRAME_MS >= self.barge_in_ms
+        ):
+            onset, self.pending_seq = self.pending_seq, None
+            self.counters.barge_ins += 1
+            out += [BargeIn(onset), self._start_host_turn(onset, barge_in=True)]
+        return out
+
+    def _on_signal(self, signal: TurnSignal, seq: int) -> list[Decision]:
+        onset_seq = AUDIO_SEQ.add(seq, -(self.detector.frame - signal.frame))
+        if signal.kind is TurnKind.SPEECH_START:
+            if self.playing:
+                self.pending_seq = onset_seq
+                return [SpeechDuringPlayback(onset_seq)]
+            return [self._start_host_turn(onset_seq, barge_in=False)]
+        if self.pending_seq is not None:
+            if signal.kind is TurnKind.CONFIRMED_END:  # too short to be an interruption
+                self.counters.backchannels_ignored += 1
+                self.pending_seq = None
+                return [BackchannelIgnored(onset_seq)]
+            return []
+        if not self.in_host_turn:
+            return []
+        if signal.kind is TurnKind.TENTATIVE_END:
+            return [TentativeEnd(self.turn_id, seq, signal.confidence)]
+        if signal.kind is TurnKind.RESUMED:
+            return [Resumed(self.turn_id, seq, signal.confidence)]
+        self.in_host_turn = False
+        return [ConfirmedEnd(self.turn_id, seq, signal.confidence, signal.reason)]
+
+    def _start_host_turn(self, onset_seq: int, barge_in: bool) -> SpeechStart:
+        self.turn_id += 1
+        self.in_host_turn = True
+        return SpeechStart(self.turn_id, onset_seq, barge_in)
+
+    # --- the host ----------------------------------------------------------------------------------
+    def hint(self, hint: Hint) -> list[Decision]:
+        """The host's reading of the words up to a tentative end: the detector may confirm on it.
+        Only for the live turn, and only for frames the detector has seen."""
+        frames_ago = AUDIO_SEQ.forward(hint.seq, self.last_seq)
+        if hint.turn_id != self.turn_id or not self.in_host_turn or frames_ago > self.detector.frame:
+            self.counters.hints_stale += 1
+            return [HintFiled(hint.turn_id, hint.seq, "stale")]
+        if not (hint.complete or hint.sure):  # the host could not make out the words: no veto
+            self.counters.hints_unsure += 1
+            return [HintFiled(hint.turn_id, hint.seq, "unsure")]
+        if hint.complete:
+            self.counters.hints_complete += 1
+        else:
+            self.counters.hints_incomplete += 1
+        self.detector.words_read(WordsReading(self.detector.frame - frames_ago, hint.complete, hint.question))
+        return [HintFiled(hint.turn_id, hint.seq, "complete" if hint.complete else "incomplete")]
+
+    def answer_started(self, answer: AnswerStarted) -> list[Decision]:
+        if answer.turn_id and (answer.turn_id < self.turn_id or self.in_host_turn):
+            # The wearer has spoken again since: this answer is to an old question.
+            self.counters.stale_responses += 1
+            return [AnswerStale(answer.response_id, answer.turn_id)]
+        return []
+
+    # --- the device --------------------------------------------------------------------------------
+    def device_lost(self) -> list[Decision]:
+        """The device went away mid-turn: close the host's turn so it does not wait forever."""
+        out: list[Decision] = []
+        self.pending_seq = None
+        if self.in_host_turn:
+            out.append(ConfirmedEnd(self.turn_id, 0, 0.0, "device_lost"))
+            self.in_host_turn = False
+        self.detector.reset()
+        return out

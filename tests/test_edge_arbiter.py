@@ -1,0 +1,155 @@
+"""The turn arbiter on its own: numbers in, decisions out, no clock, no model, no links."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sottovoce.edge import arbiter as arb
+from sottovoce.edge.end_rules import ModelPolicy, SilencePolicy
+from sottovoce.edge.turn_model import TurnModelMeta, default_model_path
+from sottovoce.proto.timeline import AUDIO_SEQ
+
+SILENCE = SilencePolicy(confirm_ms=500, tentative_ms=200)
+
+
+def _frames(arbiter: arb.TurnArbiter, first_seq: int, speech: list[float]) -> list[arb.Decision]:
+    out: list[arb.Decision] = []
+    for i, p in enumerate(speech):
+        out += arbiter.feed(arb.Frame(AUDIO_SEQ.add(first_seq, i), p))
+    return out
+
+
+def test_a_turn_is_opened_ended_and_numbered_for_the_host():
+    arbiter = arb.TurnArbiter(SILENCE)
+    decisions = _frames(arbiter, 100, [0.0] * 5 + [0.9] * 20 + [0.0] * 30)
+    assert decisions == [
+        arb.SpeechStart(1, 105),  # the onset frame, decided once 60 ms of speech confirm it
+        arb.TentativeEnd(1, 134, 1.0),
+        arb.ConfirmedEnd(1, 149, 1.0, "silence"),
+    ]
+    assert _frames(arbiter, 155, [0.9] * 5)[0] == arb.SpeechStart(2, 155)
+
+
+def test_speech_during_an_answer_becomes_a_barge_in_once_it_lasts():
+    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
+    arbiter.feed(arb.PlaybackState(True))
+    decisions = _frames(arbiter, 0, [0.9] * 10)
+    assert decisions == [arb.SpeechDuringPlayback(0), arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]
+    assert decisions.index(arb.BargeIn(0)) == 1 and arbiter.counters.barge_ins == 1
+    # the barge-in's turn is the host's like any other
+    assert _frames(arbiter, 10, [0.0] * 25)[-1] == arb.ConfirmedEnd(1, 34, 1.0, "silence")
+
+
+def test_a_short_sound_during_an_answer_is_a_backchannel_and_never_reaches_the_host():
+    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
+    arbiter.feed(arb.PlaybackState(True))
+    decisions = _frames(arbiter, 0, [0.9] * 6 + [0.0] * 30)  # an "mm-hm": 120 ms
+    assert decisions == [arb.SpeechDuringPlayback(0), arb.BackchannelIgnored(30)]
+    assert arbiter.counters.backchannels_ignored == 1 and arbiter.turn_id == 0
+    # after the answer, speech opens a turn again
+    arbiter.feed(arb.PlaybackState(False))
+    assert _frames(arbiter, 36, [0.9] * 3) == [arb.SpeechStart(1, 36)]
+
+
+def test_an_answer_to_an_old_question_is_stale():
+    arbiter = arb.TurnArbiter(SILENCE)
+    _frames(arbiter, 0, [0.9] * 5 + [0.0] * 30)  # turn 1, ended
+    assert arbiter.feed(arb.AnswerStarted(10, 1)) == []
+    assert arbiter.feed(arb.AnswerStarted(11, 0)) == []  # proactive (a timer): no turn to be stale for
+    _frames(arbiter, 35, [0.9] * 5)  # turn 2 open
+    assert arbiter.feed(arb.AnswerStarted(12, 1)) == [arb.AnswerStale(12, 1)]
+    assert arbiter.feed(arb.AnswerStarted(13, 2)) == [arb.AnswerStale(13, 2)]  # the wearer is still talking
+    assert arbiter.counters.stale_responses == 2
+
+
+def test_losing_the_device_closes_the_hosts_turn_and_starts_afresh():
+    arbiter = arb.TurnArbiter(SILENCE)
+    _frames(arbiter, 0, [0.9] * 10)
+    assert arbiter.feed(arb.DeviceLost()) == [arb.ConfirmedEnd(1, 0, 0.0, "device_lost")]
+    assert arbiter.feed(arb.DeviceLost()) == []  # nothing open any more
+    # the reconnected device numbers its frames afresh; speech is a new turn
+    assert _frames(arbiter, 0, [0.9] * 3) == [arb.SpeechStart(2, 0)]
+
+
+def _model_policy(**settings) -> ModelPolicy:
+    return ModelPolicy.from_meta(TurnModelMeta.load(default_model_path().with_suffix(".json")), **settings)
+
+
+def test_readings_of_the_words_are_filed_across_the_sequence_wrap():
+    # The uplink's sequence numbers wrap at 2^32 in the middle of this turn.
+    arbiter = arb.TurnArbiter(_model_policy(hint=0.5, tentative=0.5))
+    arbiter.feed(arb.HostState(True))
+    first = AUDIO_SEQ.add(0, -12)
+    decisions = []
+    for i in range(20):
+        decisions += arbiter.feed(arb.Frame(AUDIO_SEQ.add(first, i), 0.9, 0.6 if i >= 15 else 0.0))
+    assert decisions[0] == arb.SpeechStart(1, first)
+    tentative = next(d for d in decisions if isinstance(d, arb.TentativeEnd))
+    assert tentative.seq == AUDIO_SEQ.add(first, 15) == 3
+    hint = arb.Hint(1, tentative.seq, complete=True, sure=True)
+    assert arbiter.feed(hint) == [arb.HintFiled(1, 3, "complete")]
+    assert arbiter.feed(arb.Hint(1, AUDIO_SEQ.add(first, -1), True, True)) == [
+        arb.HintFiled(1, AUDIO_SEQ.add(first, -1), "stale")  # before the turn's first frame
+    ]
+    assert arbiter.feed(arb.Hint(1, 8, True, True)) == [arb.HintFiled(1, 8, "stale")]  # not yet heard
+    assert arbiter.feed(arb.Hint(0, 3, True, True)) == [arb.HintFiled(0, 3, "stale")]  # another turn
+    assert arbiter.feed(arb.Hint(1, 3, False, False)) == [arb.HintFiled(1, 3, "unsure")]
+    # the complete reading confirms the end once the VAD hears the silence the rules ask for
+    ends = []
+    for i in range(20, 30):
+        ends += [
+            d for d in arbiter.feed(arb.Frame(AUDIO_SEQ.add(first, i), 0.0, 0.6)) if isinstance(d, arb.ConfirmedEnd)
+        ]
+    assert [e.reason for e in ends] == ["words"]
+
+
+FRAME_RUNS = st.builds(
+    lambda speech, end, n: [arb.Frame(0, speech, end)] * n,
+    st.sampled_from([0.0, 0.4, 0.9]),
+    st.none() | st.sampled_from([0.0, 0.6, 0.97]),
+    st.integers(1, 40),
+)
+OTHERS = st.one_of(
+    st.builds(arb.PlaybackState, st.booleans()),
+    st.builds(arb.Hint, st.integers(0, 4), st.integers(0, 400), st.booleans(), st.booleans(), st.booleans()),
+    st.builds(arb.HostState, st.booleans()),
+    st.just(arb.DeviceLost()),
+    st.builds(arb.AnswerStarted, st.integers(1, 9), st.integers(0, 4)),
+)
+INPUTS = st.lists(FRAME_RUNS | OTHERS.map(lambda e: [e]), max_size=40).map(lambda runs: [e for r in runs for e in r])
+
+
+@settings(max_examples=500, deadline=None)
+@given(inputs=INPUTS, model=st.booleans())
+def test_the_host_sees_whole_turns_whatever_happens(inputs, model):
+    """Any inputs: turns open and close in order with consecutive ids, ends and resumes belong to
+    the open turn, and the same inputs always give the same decisions."""
+    policy = _model_policy() if model else SILENCE
+    runs = []
+    for _ in range(2):
+        arbiter, seq, decisions = arb.TurnArbiter(policy), 0, []
+        for event in inputs:
+            if isinstance(event, arb.Frame):  # frames in order
+                event, seq = arb.Frame(seq, event.speech, event.end), seq + 1
+            decisions.append(arbiter.feed(event))
+        runs.append(decisions)
+    assert runs[0] == runs[1]
+    open_turn, last_id, pending = None, 0, False
+    for event, d in ((e, d) for e, step in zip(inputs, runs[0], strict=True) for d in [None, *step]):
+        if d is None:  # before the input's decisions
+            pending = pending and not isinstance(event, arb.DeviceLost)  # held-back speech is forgotten
+        elif isinstance(d, arb.SpeechStart):
+            assert open_turn is None and d.turn_id == last_id + 1
+            open_turn = last_id = d.turn_id
+            pending = False
+        elif isinstance(d, (arb.TentativeEnd, arb.Resumed, arb.ConfirmedEnd)):
+            assert d.turn_id == open_turn
+            if isinstance(d, arb.ConfirmedEnd):
+                open_turn = None
+        elif isinstance(d, arb.SpeechDuringPlayback):
+            assert open_turn is None and not pending
+            pending = True
+        elif isinstance(d, (arb.BargeIn, arb.BackchannelIgnored)):
+            assert pending
+            pending = isinstance(d, arb.BargeIn)  # a SpeechStart follows a barge-in at once
