@@ -111,9 +111,9 @@ async def test_reports_arrive_and_an_answer_plays_whole_at_mtu_23(hub, tmp_path:
     assert max(len(m.encode()) for m in edge.reports) > DEFAULT_ATT_MTU - ATT_HEADER
     assert link.control_counters is not None and link.control_counters.fragment_losses == 0
     # ... and the wearer heard all of it.
-    (play,) = events["playback"]
-    assert play["ended"] == "finished" and play["samples"] == ANSWER_FRAMES * FRAME_SAMPLES
-    counters = events["counters"]
+    (play,) = events.playback
+    assert play.ended == "finished" and play.samples == ANSWER_FRAMES * FRAME_SAMPLES
+    counters = events.counters
     assert counters["speaker"]["missing_frames"] == 0 and counters["speaker"]["frames_concealed"] == 0
     assert counters["control"]["control_received"] >= 1 and counters["control"]["control_malformed"] == 0
     assert counters["link"]["mtu"] == DEFAULT_ATT_MTU
