@@ -22,6 +22,7 @@ import numpy as np
 from sottovoce.proto import control, events
 from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_MS, SAMPLE_RATE, OpusEncoder, frames_of, to_int16
 from sottovoce.proto.gatt.buttons import ButtonEvent, FramingError, decode_button
+from sottovoce.proto.intake import Intake
 from sottovoce.proto.v1 import duplex_pb2 as pb
 from sottovoce.tools.options import fail
 
@@ -30,7 +31,6 @@ from .backoff import Backoff
 from .config import MODES, EdgeConfig
 from .end_rules import ModelPolicy, SilencePolicy
 from .host_link import HostLink, HostRefused
-from .intake import Intake
 from .links import DeviceLink, DeviceNotFound, open_link
 from .playback import Playback
 from .replay import ArbiterRecorder

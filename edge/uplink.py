@@ -14,9 +14,8 @@ import numpy as np
 
 from sottovoce.proto.codec import CodecError, OpusDecoder
 from sottovoce.proto.gatt.audio import FramingError, UplinkReassembler
+from sottovoce.proto.intake import Intake
 from sottovoce.proto.timeline import AUDIO_SEQ
-
-from .intake import Intake
 
 log = logging.getLogger(__name__)
 

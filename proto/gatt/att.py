@@ -7,7 +7,6 @@ implements ``GattClient`` so each service's client side can run over it unchange
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Flag, auto
@@ -51,19 +50,6 @@ def split(data: bytes, size: int, limit: int) -> list[bytes]:
     if len(chunks) > limit:
         raise FramingError(f"{len(data)} bytes need {len(chunks)} chunks (max {limit})")
     return chunks
-
-
-def decode_or_count(
-    decode: Callable[[bytes], T], data: bytes, counters: object, counter: str, what: str, log: logging.Logger
-) -> T | None:
-    """Decode bytes that came from the peer; bad bytes are counted in ``counters.<counter>``, said in a
-    warning naming ``what`` and dropped, so one bad packet never stops the link."""
-    try:
-        return decode(data)
-    except ValueError as exc:  # FramingError, ControlError
-        setattr(counters, counter, getattr(counters, counter) + 1)
-        log.warning("%s dropped: %s", what, exc)
-        return None
 
 
 # --- declarations -------------------------------------------------------------------------------

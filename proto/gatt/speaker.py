@@ -27,16 +27,17 @@ import numpy as np
 
 from sottovoce.proto import control as ctl
 from sottovoce.proto.codec import FRAME_SAMPLES, CodecError, OpusDecoder
+from sottovoce.proto.intake import Intake
 
 from .att import (
     DEFAULT_ATT_MTU,
     Characteristic,
+    FramingError,
     GattClient,
     Permission,
     Property,
     Service,
     ServiceServer,
-    decode_or_count,
 )
 from .chunks import ChunkPacketizer, ChunkReassembler, ChunkStats
 
@@ -121,6 +122,8 @@ class ControlReassembler:
         self.on_message = on_message
         self.who = who
         self.counters = counters if counters is not None else ControlCounters()
+        self._intake = Intake(f"{who} fragment", lambda data: self._chunks.feed(data), FramingError, self.counters,
+                              "fragments_malformed", log)  # fmt: skip
         self.reset()
 
     def reset(self) -> None:
@@ -133,7 +136,7 @@ class ControlReassembler:
         return self._chunks.stats
 
     def feed(self, fragment: bytes) -> None:
-        decode_or_count(self._chunks.feed, fragment, self.counters, "fragments_malformed", f"{self.who} fragment", log)
+        self._intake(fragment)
 
     def _on_loss(self, reason: str) -> None:
         self.counters.fragment_losses += 1
@@ -207,6 +210,8 @@ class Speaker:
         self.clock_us = clock_us
         self.capacity = capacity
         self.counters = SpeakerCounters()
+        self._intake_downlink = Intake("downlink write", lambda data: self._reassembler.feed(data), FramingError,
+                                       self.counters, "malformed_writes", log)  # fmt: skip
         self.playback: list[PlaybackRecord] = []
         self.volume = 100
         self.whisper = False
@@ -232,7 +237,7 @@ class Speaker:
 
     def on_downlink(self, data: bytes) -> None:
         """One downlink write (write without response)."""
-        decode_or_count(self._reassembler.feed, data, self.counters, "malformed_writes", "downlink write", log)
+        self._intake_downlink(data)
 
     @property
     def link_stats(self) -> dict[str, int]:
@@ -438,6 +443,8 @@ class SpeakerServer(ServiceServer):
         self.clock_us = clock_us
         self.speaker = Speaker(self._send_message, clock_us)
         self.counters = DeviceControlCounters()
+        self._intake_control = Intake("control write", ctl.decode, ctl.ControlError, self.counters,
+                                      "control_malformed", log)  # fmt: skip
         self.muted = False
         self.control_in = ControlReassembler(self.on_control, "device", self.counters)
 
@@ -457,7 +464,7 @@ class SpeakerServer(ServiceServer):
     def on_control(self, data: bytes) -> None:
         """One whole control message from the central."""
         self.counters.control_received += 1
-        msg = decode_or_count(ctl.decode, data, self.counters, "control_malformed", "control write", log)
+        msg = self._intake_control(data)
         if msg is None or self.speaker.on_control(msg):
             return
         if isinstance(msg, ctl.SetMute):

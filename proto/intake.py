@@ -1,7 +1,8 @@
-"""Bytes from outside (the device, the link) in: decoded, or counted, logged and dropped.
+"""Bytes from outside (a device, a link, a peer) in: decoded, or counted, logged and dropped.
 
 Malformed input must never raise into the code that receives it, nor vanish unseen: every kind
-of input has a counter that says how much of it was dropped, and a warning says why.
+of input has a counter that says how much of it was dropped, and a warning says why. The edge,
+the GATT profile's device side and the simulator all take outside bytes in through this.
 """
 
 from __future__ import annotations
