@@ -113,13 +113,32 @@ class Resumed:
 
 @dataclass(frozen=True)
 class ConfirmedEnd:
-    """The end of the host's turn, and what decided it (a rule's name, or "device_lost")."""
+    """The end of the host's turn, and what decided it (a rule's name)."""
 
     KIND: ClassVar[str] = "confirmed_end"
     turn_id: int
     seq: int
     confidence: float
     reason: str
+
+
+@dataclass(frozen=True)
+class Abandoned:
+    """The device went away during the host's turn ``turn_id``: its audio stops at frame ``seq``,
+    cut short, and the host must drop the turn rather than answer half a request."""
+
+    KIND: ClassVar[str] = "abandoned"
+    turn_id: int
+    seq: int
+
+
+@dataclass(frozen=True)
+class SpeechLost:
+    """The wearer was speaking when the device went away after frame ``seq``: they must be told
+    they were not heard."""
+
+    KIND: ClassVar[str] = "speech_lost"
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -173,17 +192,19 @@ Decision = (
     | TentativeEnd
     | Resumed
     | ConfirmedEnd
+    | Abandoned
+    | SpeechLost
     | SpeechDuringPlayback
     | BargeIn
     | BackchannelIgnored
     | HintFiled
     | AnswerStale
 )
-DECISIONS: tuple[type, ...] = (SpeechStart, TentativeEnd, Resumed, ConfirmedEnd, SpeechDuringPlayback, BargeIn,
-                               BackchannelIgnored, HintFiled, AnswerStale)  # fmt: skip
+DECISIONS: tuple[type, ...] = (SpeechStart, TentativeEnd, Resumed, ConfirmedEnd, Abandoned, SpeechLost,
+                               SpeechDuringPlayback, BargeIn, BackchannelIgnored, HintFiled, AnswerStale)  # fmt: skip
 # Every end of the wearer's speech comes out as exactly one of these: whoever runs the
 # end-of-turn model starts its state afresh after it.
-SPEECH_ENDS = (ConfirmedEnd, BackchannelIgnored)
+SPEECH_ENDS = (ConfirmedEnd, BackchannelIgnored, SpeechLost)
 
 
 @dataclass
@@ -195,6 +216,8 @@ class ArbiterCounters:
     hints_incomplete: int = 0  # ... as unfinished
     hints_unsure: int = 0  # ... could not tell
     hints_stale: int = 0  # for a turn or pause already over
+    turns_abandoned: int = 0  # host turns cut short by the device going away
+    speech_lost: int = 0  # times the wearer was speaking when the device went away
 
 
 class TurnArbiter:
@@ -298,11 +321,17 @@ class TurnArbiter:
 
     # --- the device --------------------------------------------------------------------------------
     def device_lost(self) -> list[Decision]:
-        """The device went away mid-turn: close the host's turn so it does not wait forever."""
+        """The device went away: what the wearer was saying is lost. The host drops the open turn
+        (its audio is cut short; answering it would answer half a request), and the daemon owes
+        the wearer a cue. The next frames continue the same timeline, so the next turn is new."""
         out: list[Decision] = []
-        self.pending_seq = None
+        if self.detector.speaking:
+            self.counters.speech_lost += 1
+            out.append(SpeechLost(self.last_seq))
         if self.in_host_turn:
-            out.append(ConfirmedEnd(self.turn_id, 0, 0.0, "device_lost"))
+            self.counters.turns_abandoned += 1
+            out.append(Abandoned(self.turn_id, self.last_seq))
             self.in_host_turn = False
+        self.pending_seq = None
         self.detector.reset()
         return out

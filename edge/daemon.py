@@ -43,12 +43,17 @@ from .vad import make_vad
 log = logging.getLogger(__name__)
 
 LOCAL_RESPONSE_BASE = 0xFFFF_0000  # ids for sounds the edge plays itself (cues), never the host's
+TurnDecision = arb.SpeechStart | arb.TentativeEnd | arb.Resumed | arb.ConfirmedEnd | arb.Abandoned
 TURN_KINDS = {
     arb.SpeechStart: pb.TurnEvent.SPEECH_START,
     arb.TentativeEnd: pb.TurnEvent.TENTATIVE_END,
     arb.Resumed: pb.TurnEvent.RESUMED,
     arb.ConfirmedEnd: pb.TurnEvent.CONFIRMED_END,
+    arb.Abandoned: pb.TurnEvent.ABANDONED,
 }
+# A device away this long may have missed a whole request: the wearer hears the cue when it is
+# back, as they do when their words were cut off mid-turn.
+MISSED_SPEECH_S = 1.0
 
 
 @dataclass
@@ -98,7 +103,8 @@ class Edge:
         )
         self.host = HostLink(config.host, start, self.on_host_message, self.on_host_state)
         self.link: DeviceLink | None = None
-        self.uplink: Uplink | None = None
+        self.uplink = Uplink(self.on_uplink_frame)  # one per conversation: its timeline outlives connections
+        self._uplink_connected = False  # this connection's first audio has set the uplink up
         self.battery = 255
         self.announced: deque[int] = deque(maxlen=64)  # responses whose STARTED we accepted
         self.dropped_responses: deque[int] = deque(maxlen=64)
@@ -110,6 +116,7 @@ class Edge:
         self._speech_during_playback_at = 0.0  # when the arbiter last held speech back (for detect_s)
         self._cue = make_cue()
         self._cue_count = 0
+        self._speech_lost = False  # the wearer was speaking when the device went away
         self._host_was_up: bool | None = None
         self._disconnected = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
@@ -154,8 +161,8 @@ class Edge:
             ("turn", self.arbiter.counters),
             ("playback", self.playback.counters),
             ("host", self.host.counters),
-            ("uplink", self.uplink.counters if self.uplink else None),
-            ("reassembly", self.uplink.reassembler.stats if self.uplink else None),
+            ("uplink", self.uplink.counters),
+            ("reassembly", self.uplink.reassembler.stats),
         ):
             if obj is not None:
                 out.update({f"{prefix}.{k}": v for k, v in asdict(obj).items()})
@@ -167,8 +174,9 @@ class Edge:
         self.link = link
         backoff = Backoff(first=0.5, ceiling=5.0)
         first = True
+        lost_at: float | None = None
         while True:
-            self.uplink = None
+            self._uplink_connected = False
             self._disconnected.clear()
             try:
                 await link.open(self)
@@ -184,7 +192,11 @@ class Edge:
             self.playback.attach(link)
             self.events.write(events.DeviceConnected(link.description, link.att_mtu))
             log.info("device connected: %s (ATT MTU %d)", link.description, link.att_mtu)
+            if self._speech_lost or (lost_at is not None and time.monotonic() - lost_at >= MISSED_SPEECH_S):
+                self._play_cue("device_lost")
+            self._speech_lost = False
             await self._disconnected.wait()
+            lost_at = time.monotonic()
             self.events.write(events.DeviceDisconnected())
             self.playback.attach(None)
             self._arbitrate(arb.DeviceLost())
@@ -205,12 +217,13 @@ class Edge:
 
     # --- device events (LinkEvents) ------------------------------------------------------------
     def on_audio(self, data: bytes) -> None:
-        if self.uplink is None:
+        if not self._uplink_connected:
             if self.link is None:
                 self.counters.audio_before_connect += 1
                 return
             # Audio is subscribed last, after the MTU exchange: the reassembler gets the real MTU.
-            self.uplink = Uplink(self.on_uplink_frame, self.link.att_mtu)
+            self.uplink.connected(self.link.att_mtu)
+            self._uplink_connected = True
         self.uplink.feed(data)
 
     def on_battery(self, percent: int) -> None:
@@ -262,8 +275,10 @@ class Edge:
         return decisions
 
     def _carry_out(self, d: arb.Decision) -> None:
-        if isinstance(d, (arb.SpeechStart, arb.TentativeEnd, arb.Resumed, arb.ConfirmedEnd)):
+        if isinstance(d, tuple(TURN_KINDS)):
             self._send_turn(d)
+        elif isinstance(d, arb.SpeechLost):
+            self._speech_lost = True
         elif isinstance(d, arb.SpeechDuringPlayback):
             self._speech_during_playback_at = time.monotonic()
             self.events.write(events.SpeechDuringPlayback(d.seq))
@@ -284,10 +299,12 @@ class Edge:
         if isinstance(d, arb.SPEECH_ENDS):
             self.scorer.turn_ended()
 
-    def _send_turn(self, d: arb.SpeechStart | arb.TentativeEnd | arb.Resumed | arb.ConfirmedEnd) -> None:
+    def _send_turn(
+        self, d: arb.SpeechStart | arb.TentativeEnd | arb.Resumed | arb.ConfirmedEnd | arb.Abandoned
+    ) -> None:
         kind = TURN_KINDS[type(d)]
         barge_in = isinstance(d, arb.SpeechStart) and d.barge_in
-        confidence = 1.0 if isinstance(d, arb.SpeechStart) else d.confidence
+        confidence = d.confidence if isinstance(d, (arb.TentativeEnd, arb.Resumed, arb.ConfirmedEnd)) else 1.0
         reason = d.reason if isinstance(d, arb.ConfirmedEnd) else ""
         self.events.write(events.Turn(pb.TurnEvent.Kind.Name(kind).lower(), d.turn_id, d.seq, barge_in, reason))
         event = pb.TurnEvent(
@@ -321,10 +338,11 @@ class Edge:
         if up:
             log.info("host connected: %s", detail)
         elif self._host_was_up is not False:  # once per outage, not per retry
-            self._play_cue()
+            self._play_cue("host_unreachable")
         self._host_was_up = up
 
-    def _play_cue(self) -> None:
+    def _play_cue(self, reason: str) -> None:
+        """The wearer was not heard: the host is unreachable, or the device lost their words."""
         if self.link is None:
             return
         self._cue_count += 1
@@ -333,7 +351,7 @@ class Edge:
         for f in self._cue:
             self.playback.add_frame(rid, f)
         self.playback.finish(rid)
-        self.events.write(events.Cue("host_unreachable"))
+        self.events.write(events.Cue(reason))
 
     def on_host_message(self, msg: pb.HostMessage) -> None:
         """One message from the host, in order."""

@@ -60,6 +60,10 @@ class OpusEncoder:
 
 class OpusDecoder:
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream so far (a new stream from a reconnected device)."""
         self._dec = opus.Decoder(SAMPLE_RATE, 1)
 
     def decode(self, packet: bytes) -> np.ndarray:

@@ -147,7 +147,8 @@ class HostState(EdgeEvent):
 
 @dataclass(frozen=True)
 class Cue(EdgeEvent):
-    """The edge played a sound of its own (``reason``: host_unreachable)."""
+    """The edge played a sound of its own to say the wearer was not heard (``reason``:
+    host_unreachable, device_lost)."""
 
     EVENT: ClassVar[str] = "cue"
     reason: str

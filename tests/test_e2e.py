@@ -59,23 +59,23 @@ def test_asr_heard_what_the_wearer_said(demo):
 
 
 def test_the_learned_model_takes_the_turns_and_repairs_any_cut_off(demo):
-    # One edge turn per utterance, unless an end was called at the scenario's 0.8 s pause in
-    # "Remind me in ten minutes to | call Anna." (Whisper may read the first part as "Remind me
-    # in 10 minutes.", complete): then the wearer going on must stop the half answer at once
-    # and the request be answered whole (see test_the_answers_fit_the_questions). `sottovoce bench
-    # demo` counts how often that happens; the 500 ms silence rule cuts that pause every time.
+    # One edge turn per utterance, unless an end was called inside one: at the scenario's 0.8 s
+    # pause in "Remind me in ten minutes to | call Anna." (Whisper may read the first part as
+    # "Remind me in 10 minutes.", complete) or after the barge-in's "Stop.". Then the wearer going
+    # on must stop any half answer at once, the host take the turn back, and the request be
+    # answered whole (see test_the_answers_fit_the_questions). `sottovoce bench demo` counts how
+    # often that happens; the 500 ms silence rule cuts the pause every time.
     out, summary, _ = demo
     assert summary["turn_policy"] == "model"
     events = ev.read_events(out / "edge_events.jsonl")
     ends = [e for e in ev.of_type(events, ev.Turn) if e.kind == "confirmed_end"]
     sim = ev.read_sim_events(out / "sim_events.json")
     extra = len(ends) - len(sim.utterances)  # ends called inside an utterance
-    assert extra in (0, 1) and summary["cut_offs"] in ([], [6]), ([e.reason for e in ends], summary["turns"])
+    assert 0 <= extra <= 2, ([e.reason for e in ends], summary["turns"])
+    taken_back = (out / "logs" / "host.log").read_text().count("continues turn")
+    assert taken_back == extra, ([e.reason for e in ends], summary["turns"])  # heard or not, each one repaired
     assert len(summary["cut_offs"]) <= extra  # an answer heard mid-sentence needs an end called there
-    if extra:  # heard or not (the wearer may go on before the answer plays), the host took it back
-        assert "continues turn" in (out / "logs" / "host.log").read_text()
-    paused = sim.utterances[-1]
-    cut_answers = [p for p in sim.playback if paused.start_s < p.start_s < paused.end_s]
+    cut_answers = [p for p in sim.playback for u in sim.utterances if u.start_s < p.start_s < u.end_s]
     assert len(cut_answers) == len(summary["cut_offs"]), sim.playback
     # the wearer heard at most a second of it: the edge stopped it when they went on
     assert all(p.ended == "flushed" and p.samples <= 16000 for p in cut_answers), cut_answers
@@ -144,6 +144,46 @@ def test_nothing_was_dropped_silently(demo):
     assert counters["edge.malformed_control"] == 0
     assert counters["uplink.malformed_notifications"] == 0
     assert counters["playback.frames_dropped_overflow"] == 0
+
+
+@pytest.fixture(scope="module")
+def reconnect(tmp_path_factory) -> tuple[Path, dict, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("reconnect")
+    proc = subprocess.run([*CLI, "demo", "--scenario", "reconnect", "--out", str(out)], capture_output=True,
+                          text=True, timeout=400)  # fmt: skip
+    summary_path = out / "summary.json"
+    assert summary_path.exists(), f"demo wrote no summary (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return out, json.loads(summary_path.read_text()), proc
+
+
+def test_a_request_cut_by_a_link_drop_gets_the_cue_and_later_ones_their_own_answers(reconnect):
+    out, summary, proc = reconnect
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sim = ev.read_sim_events(out / "sim_events.json")
+    (drop,) = sim.disconnects
+    assert drop.reconnected_s is not None and not drop.skipped
+    turns = summary["turns"]
+    lost = [t for t in turns if t["lost"]]
+    assert [t["index"] for t in lost] == [2], turns  # "Set a timer ..." was being said when the link went
+    # no answer to half a request; the "not heard" cue as soon as the glasses are back
+    assert lost[0]["response_latency_s"] is None and lost[0]["reply_text"] is None
+    said = sorted(sim.utterances, key=lambda u: u.start_s)[1]
+    assert lost[0]["cue_s"] is not None
+    assert drop.reconnected_s <= said.end_s + lost[0]["cue_s"] <= drop.reconnected_s + 1.0, (drop, said, lost)
+    cues = ev.of_type(ev.read_events(out / "edge_events.jsonl"), ev.Cue)
+    assert [c.reason for c in cues][:1] == ["device_lost"]
+    # every request after the reconnect is heard with its own words, and answered
+    from sottovoce.host.numbers import words_to_digits
+
+    after = [t for t in turns if t["index"] > 2]
+    assert len(after) == 2 and all(t["response_latency_s"] is not None for t in after), turns
+    assert all(t["wer"] is not None and t["wer"] <= 0.35 for t in after), turns
+    replies = {t["user_text"]: words_to_digits(t["reply_text"].lower()) for t in after}
+    assert re.search(r"\b\d{1,3} percent", replies["What's my battery level?"]), replies
+    assert re.search(r"\b84\b", replies["What is twelve times seven?"]), replies
+    # the host filed the new audio as new: nothing late, nothing answered from before the drop
+    assert summary["edge_counters"]["uplink.skipped"] > 0
+    assert "late_or_duplicate': 0" in (out / "logs" / "host.log").read_text()
 
 
 def test_missing_device_is_a_one_line_error():

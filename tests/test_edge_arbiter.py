@@ -63,13 +63,21 @@ def test_an_answer_to_an_old_question_is_stale():
     assert arbiter.counters.stale_responses == 2
 
 
-def test_losing_the_device_closes_the_hosts_turn_and_starts_afresh():
+def test_losing_the_device_abandons_the_hosts_turn_and_starts_afresh():
     arbiter = arb.TurnArbiter(SILENCE)
     _frames(arbiter, 0, [0.9] * 10)
-    assert arbiter.feed(arb.DeviceLost()) == [arb.ConfirmedEnd(1, 0, 0.0, "device_lost")]
+    assert arbiter.feed(arb.DeviceLost()) == [arb.SpeechLost(9), arb.Abandoned(1, 9)]
     assert arbiter.feed(arb.DeviceLost()) == []  # nothing open any more
-    # the reconnected device numbers its frames afresh; speech is a new turn
-    assert _frames(arbiter, 0, [0.9] * 3) == [arb.SpeechStart(2, 0)]
+    assert (arbiter.counters.speech_lost, arbiter.counters.turns_abandoned) == (1, 1)
+    # the timeline goes on after the reconnect; speech is a new turn
+    assert _frames(arbiter, 200, [0.9] * 3) == [arb.SpeechStart(2, 200)]
+
+
+def test_speech_held_back_during_an_answer_is_lost_with_the_device_but_opens_no_turn():
+    arbiter = arb.TurnArbiter(SILENCE)
+    arbiter.feed(arb.PlaybackState(True))
+    assert _frames(arbiter, 0, [0.9] * 4)[-1] == arb.SpeechDuringPlayback(0)
+    assert arbiter.feed(arb.DeviceLost()) == [arb.SpeechLost(3)]
 
 
 def _model_policy(**settings) -> ModelPolicy:
@@ -143,10 +151,12 @@ def test_the_host_sees_whole_turns_whatever_happens(inputs, model):
             assert open_turn is None and d.turn_id == last_id + 1
             open_turn = last_id = d.turn_id
             pending = False
-        elif isinstance(d, (arb.TentativeEnd, arb.Resumed, arb.ConfirmedEnd)):
+        elif isinstance(d, (arb.TentativeEnd, arb.Resumed, arb.ConfirmedEnd, arb.Abandoned)):
             assert d.turn_id == open_turn
-            if isinstance(d, arb.ConfirmedEnd):
+            if isinstance(d, (arb.ConfirmedEnd, arb.Abandoned)):
                 open_turn = None
+        elif isinstance(d, arb.SpeechLost):
+            assert isinstance(event, arb.DeviceLost)
         elif isinstance(d, arb.SpeechDuringPlayback):
             assert open_turn is None and not pending
             pending = True

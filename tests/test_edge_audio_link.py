@@ -96,7 +96,8 @@ async def test_mic_becomes_omi_audio_and_the_downlink_plays_with_reports():
     speech = tone(0.4)
     await pump(link, stream, frames_of(speech))
     decoded = []
-    uplink = Uplink(decoded.append, link.att_mtu)
+    uplink = Uplink(decoded.append)
+    uplink.connected(link.att_mtu)
     for n in events.audio:
         uplink.feed(n)
     assert len(decoded) == 20  # every mic frame crossed as one Omi notification

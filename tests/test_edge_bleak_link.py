@@ -91,7 +91,8 @@ async def test_connects_subscribes_and_streams_audio_at_the_bluez_default_mtu():
     speech = to_int16(0.3 * np.sin(np.arange(16000) * 2 * np.pi * 300 / 16000))
     encoder, packetizer = OpusEncoder(), audio.UplinkPacketizer(att_mtu=link.att_mtu)
     decoded = []
-    uplink = Uplink(decoded.append, link.att_mtu)
+    uplink = Uplink(decoded.append)
+    uplink.connected(link.att_mtu)
     for frame in frames_of(speech):
         for notification in packetizer.packetize(encoder.encode(frame)):
             client.notify[audio.DATA_UUID](None, bytearray(notification))

@@ -3,7 +3,7 @@
 The recordings in tests/replay/ come from real runs of the whole stack (``sottovoce edge --record``,
 gzip-compressed): the demo conversation (``sottovoce demo`` records to OUT/edge_arbiter.jsonl), the
 host-outage flow of test_e2e (the host comes up after the edge; scenario host_outage.toml) and a
-device that drops off the link mid-request (scenario edge_device_drop.toml, the host up first).
+device that drops off the link mid-request (``sottovoce demo --scenario reconnect``).
 Re-record one after a deliberate change of the arbiter's behaviour, never to make this pass.
 """
 
@@ -41,7 +41,7 @@ def test_a_recorded_run_replays_to_the_same_decisions(path):
 
 def test_the_recordings_hold_what_they_are_kept_for():
     by_name = {p.name.split(".")[0]: read_recording(p) for p in REPLAYS}
-    assert set(by_name) == {"edge_demo", "edge_host_outage", "edge_device_drop"}
+    assert set(by_name) == {"edge_demo", "edge_host_outage", "edge_reconnect"}
     # the demo: a barge-in, and the words confirming ends
     demo = [d for s in by_name["edge_demo"].steps for d in s.decisions]
     assert any(isinstance(d, arb.BargeIn) for d in demo)
@@ -49,9 +49,12 @@ def test_the_recordings_hold_what_they_are_kept_for():
     # the host outage: the host down, then up, before the wearer speaks
     outage = [s.input for s in by_name["edge_host_outage"].steps if isinstance(s.input, arb.HostState)]
     assert [h.up for h in outage][:1] == [False] and any(h.up for h in outage)
-    # the device drop: the open turn closed for the host
-    drop = [d for s in by_name["edge_device_drop"].steps for d in s.decisions]
-    assert any(isinstance(d, arb.ConfirmedEnd) and d.reason == "device_lost" for d in drop)
+    # the device drop: the wearer's words lost, the open turn abandoned, the next turns new
+    drop = [d for s in by_name["edge_reconnect"].steps for d in s.decisions]
+    lost = next(i for i, d in enumerate(drop) if isinstance(d, arb.Abandoned))
+    assert isinstance(drop[lost - 1], arb.SpeechLost)
+    later = [d for d in drop[lost:] if isinstance(d, arb.SpeechStart)]
+    assert later and all(d.seq > drop[lost].seq for d in later)
 
 
 def test_a_replay_notices_a_change_of_behaviour():

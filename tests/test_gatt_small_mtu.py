@@ -120,7 +120,8 @@ async def test_reports_arrive_and_an_answer_plays_whole_at_mtu_23(hub, tmp_path:
     # The uplink too: every notification fits, and the frames rebuild.
     assert max(len(n) for n in edge.audio) <= DEFAULT_ATT_MTU - ATT_HEADER
     frames = []
-    uplink = Uplink(frames.append, link.att_mtu)
+    uplink = Uplink(frames.append)
+    uplink.connected(link.att_mtu)
     for notification in edge.audio:
         uplink.feed(notification)
     assert len(frames) > 50 and uplink.counters.malformed_notifications == 0 and uplink.counters.concealed == 0

@@ -2,8 +2,9 @@
 
 The recordings under tests/replay/ come from real runs (``sottovoce host --record-turns``): the
 demo conversation (a resumed turn, a barge-in, an end confirmed on "Stop." that the wearer talked
-through and the host took back) and the host-outage scenario (the host up only after the glasses
-connected, the audio clock already far along).
+through and the host took back), the host-outage scenario (the host up only after the glasses
+connected, the audio clock already far along) and the reconnect scenario (a request cut short by a
+link drop, abandoned; the next ones on the same audio timeline).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ RECORDINGS = sorted((Path(__file__).parent / "replay").glob("host_*.jsonl"))
 
 
 def test_the_recordings_are_there():
-    assert {p.name for p in RECORDINGS} >= {"host_demo.jsonl", "host_outage.jsonl"}
+    assert {p.name for p in RECORDINGS} >= {"host_demo.jsonl", "host_outage.jsonl", "host_reconnect.jsonl"}
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.stem)
@@ -55,6 +56,15 @@ def test_the_demo_recording_holds_a_repaired_turn():
     (demo,) = read_recording((Path(__file__).parent / "replay" / "host_demo.jsonl").read_text())
     kinds = {type(d).__name__ for _, decisions in demo.steps for d in decisions}
     assert {"Open", "Prepare", "Discard", "Release", "Interrupt", "TakeBack"} <= kinds
+
+
+def test_the_reconnect_recording_drops_the_cut_request_and_hears_the_next_on_one_timeline():
+    (run,) = read_recording((Path(__file__).parent / "replay" / "host_reconnect.jsonl").read_text())
+    inputs = [event for event, _ in run.steps]
+    lost = next(i for i, e in enumerate(inputs) if type(e).__name__ == "Abandoned")
+    assert run.steps[lost][1] == [Drop(inputs[lost].turn_id)]
+    after = [e for e in inputs[lost + 1 :] if isinstance(e, SpeechStart)]
+    assert after and all(e.audio_seq > inputs[lost].audio_seq for e in after)  # numbering went on
 
 
 def test_a_changed_rule_shows_up_as_a_different_decision():

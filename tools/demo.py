@@ -12,8 +12,9 @@ recording, on one timeline for mic and speaker.
 - barge-in stop latency: onset of the interrupting utterance -> last sample of the answer played
 
 OUT holds the recordings (mic.wav, ear.wav, sim_events.json), the edge's event log
-(edge_events.jsonl), its turn arbiter's inputs and decisions (edge_arbiter.jsonl, replayable),
-each process's output (logs/) and the summary (summary.json).
+(edge_events.jsonl), its turn arbiter's inputs and decisions (edge_arbiter.jsonl) and the host's
+turn ledger's (host_turns.jsonl), both replayable, each process's output (logs/) and the summary
+(summary.json).
 """
 
 from __future__ import annotations
@@ -208,7 +209,15 @@ async def run_demo(config: DemoConfig) -> dict[str, Any]:
         return max(10.0, config.timeout - (time.monotonic() - started))
 
     try:
-        host_args = [*cli, "host", "--listen", f"127.0.0.1:{grpc_port}"]
+        (out / "host_turns.jsonl").unlink(missing_ok=True)  # the host appends
+        host_args = [
+            *cli,
+            "host",
+            "--listen",
+            f"127.0.0.1:{grpc_port}",
+            "--record-turns",
+            str(out / "host_turns.jsonl"),
+        ]
         if config.tts:
             host_args += ["--tts", config.tts]
         host = await stack.start("host", *host_args)  # loads its models while the rest starts
@@ -262,6 +271,8 @@ class TurnResult:
     wer: float | None = None
     end_by: str | None = None  # what confirmed the end of the wearer's turn on the edge
     cut_off: bool = False  # an answer started playing while the wearer was still speaking
+    lost: bool = False  # spoken while the glasses were off the link: owed the cue, not an answer
+    cue_s: float | None = None  # when the "not heard" cue began, after the wearer's words
     truncated: bool = False  # the answer stopped before its end, and nothing stopped it on purpose
     heard_s: float | None = None  # how much of the answer was played
     answer_s: float | None = None  # how long the whole answer was (as the host sent it)
@@ -308,6 +319,21 @@ class EdgeLog:
         started = self.by_stream.get(playback.stream)
         return started is not None and started.turn_id != 0
 
+    def is_cue(self, playback: events.SimPlayback) -> bool:
+        """A sound of the edge's own (never announced by the host)."""
+        return playback.stream not in self.by_stream
+
+
+def cut_by_drop(u: events.SimUtterance, sim: events.SimEvents) -> bool:
+    """The glasses went off the link while (or before, and stayed off until after) ``u`` was said."""
+    for d in sim.disconnects:
+        if d.skipped:
+            continue
+        back = d.reconnected_s if d.reconnected_s is not None else float("inf")
+        if d.at_s < u.end_s and back > u.start_s:
+            return True
+    return False
+
 
 def stopped_on_purpose(p: events.SimPlayback, sim: events.SimEvents) -> bool:
     """The wearer spoke (a barge-in, or going on after a cut-off), pressed a button or made a
@@ -334,6 +360,10 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
         answer = next((p for p in answers if p.start_s >= u.end_s), None)
         result = TurnResult(i + 1, u.text, None, None, None, u.barge_in)
         result.cut_off = any(p.start_s < u.end_s for p in answers)
+        if cut_by_drop(u, sim):
+            result.lost = True
+            cue = next((p for p in playback if u.start_s < p.start_s < next_start and edge.is_cue(p)), None)
+            result.cue_s = None if cue is None else round(cue.start_s - u.end_s, 3)
         if answer is not None:
             started = edge.by_stream[answer.stream]
             result.reply_text = started.text
@@ -364,9 +394,14 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
                     )
                 )
     latencies = [t.response_latency_s for t in turns if t.response_latency_s is not None]
-    unanswered = [t.index for t in turns if t.response_latency_s is None]
+    unanswered = [t.index for t in turns if t.response_latency_s is None and not t.lost]
     truncated = [t.index for t in turns if t.truncated]
     failures = failures_of(unanswered, truncated, barge_ins)
+    for t in turns:
+        if t.lost and t.cue_s is None:
+            failures.append(f"turn {t.index}, cut short by a link drop, got no cue")
+        if t.lost and t.response_latency_s is not None:
+            failures.append(f"turn {t.index}, cut short by a link drop, was answered as if heard whole")
     return {
         "ok": not failures,
         "failures": failures,
@@ -376,6 +411,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
         "unanswered": unanswered,
         "truncated": truncated,
         "cut_offs": [t.index for t in turns if t.cut_off],
+        "lost": [t.index for t in turns if t.lost],
         "median_response_latency_s": rounded_stat(statistics.median, latencies),
         # the mean shows what the median hides: a turn left to the fallback
         "mean_response_latency_s": rounded_stat(statistics.fmean, latencies),
@@ -408,7 +444,12 @@ def print_summary(summary: dict[str, Any]) -> None:
     print()
     print(f"{'#':>2}  {'wearer said':34}  {'ASR heard':34}  {'assistant answered':44}  {'end by':10}  latency")
     for t in summary["turns"]:
-        latency = f"{t['response_latency_s']:.3f} s" if t["response_latency_s"] is not None else "UNANSWERED"
+        if t["response_latency_s"] is not None:
+            latency = f"{t['response_latency_s']:.3f} s"
+        elif t.get("lost"):
+            latency = "link lost: " + (f"cue {t['cue_s']:.2f} s later" if t.get("cue_s") is not None else "NO CUE")
+        else:
+            latency = "UNANSWERED"
         mark = (" (barge-in)" if t["barge_in"] else "") + (" CUT OFF mid-sentence" if t.get("cut_off") else "")
         if t.get("truncated"):
             whole = f" of {t['answer_s']:.2f} s" if t.get("answer_s") is not None else ""
