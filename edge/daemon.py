@@ -194,6 +194,8 @@ class Edge:
             log.info("device connected: %s (ATT MTU %d)", link.description, link.att_mtu)
             if self._speech_lost or (lost_at is not None and time.monotonic() - lost_at >= MISSED_SPEECH_S):
                 self._play_cue("device_lost")
+            elif self._host_was_up is False:  # the host went away before the glasses came
+                self._play_cue("host_unreachable")
             self._speech_lost = False
             await self._disconnected.wait()
             lost_at = time.monotonic()

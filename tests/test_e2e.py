@@ -238,14 +238,14 @@ async def test_dead_host_gets_a_cue_and_the_edge_recovers_when_it_comes_up(tmp_p
     events = tmp_path / "edge_events.jsonl"
     try:
         ble_sim, ble_edge = await stack.start_ble_hub()
+        # The edge first: it finds the host down before the glasses are there, and owes the wearer
+        # the cue until they are.
+        edge = await stack.start("edge", *cli, "edge", "--device", f"tcp-client:127.0.0.1:{ble_edge}",
+                                 "--host", f"127.0.0.1:{grpc_port}", "--events", str(events),
+                                 "--scan-timeout", "120")  # fmt: skip
         sim = await stack.start("sim", *cli, "sim", "--transport", f"tcp-client:127.0.0.1:{ble_sim}",
                                 "--scenario", str(Path(__file__).parent / "scenarios" / "host_outage.toml"),
                                 "--out", str(tmp_path))  # fmt: skip
-        # The glasses must be there before the edge finds the host down, or the cue has no one to
-        # play to: the edge starts once the simulator says (its progress line) that it advertises.
-        await _until(lambda: "sim advertising" in sim.log_text(), 120, stack, sim)
-        edge = await stack.start("edge", *cli, "edge", "--device", f"tcp-client:127.0.0.1:{ble_edge}",
-                                 "--host", f"127.0.0.1:{grpc_port}", "--events", str(events))  # fmt: skip
         try:
             await stack.wait_event(edge, events, ev.Cue, 30, sim)
         except Exception as exc:
