@@ -47,30 +47,14 @@ END_GRACE_MS = 40
 SPEECH_WEIGHT = 0.5
 PHRASE_TAIL_MS = 300
 IGNORE = -1
-# Share of training turns spoken by the neural Piper voice, the rest by eSpeak NG variants. A
-# build with 40 % Piper (v6) decided Piper's held-out sentences no better (47 % within 300 ms,
-# against 37 %) and grew surer that Piper's questions are pauses: spoken whole and cut at a
-# comma, Piper's mid-sentence rise is its question rise, so more of it teaches the confusion.
-# Cutting half of the training Piper chunks mid-flow, without the comma (v7), did not untangle
-# it either: Piper's held-out ends were decided later (median answer 1.46 s with the words,
-# against 0.57 s) and eSpeak's cut-offs with the words rose from 2.5 % to 4.1 %.
+# Share of training turns spoken by the neural Piper voice, the rest by eSpeak NG variants. More
+# Piper does not help: spoken whole and cut at a comma, Piper's mid-sentence rise is its question
+# rise, so more of it teaches the model that Piper's questions are pauses.
 # Why Piper is hard: its commas and full stops end with pitches only ~2 semitones apart, and the
 # model leans on which words end a sentence instead: it separates ends from pauses (AUC, peak
 # probability 100-400 ms into the silence) at 0.975 on its training turns, 0.93 on validation
-# turns (same templates) and 0.82 on held-out templates (eSpeak: 0.99, 0.97, 0.94). Training on
-# sentences' opening words spoken as sentences ("Tell me about the history.", 10 % of turns,
-# v8) to break that habit made it worse: held-out AUC 0.80 on Piper and 0.925 on eSpeak, with
-# more pauses reaching 0.5 (Piper 49 % against 41 %): a fall anywhere came to mean an end.
-# Frequency masking in training (session 8: SpecAugment-style, 2 masks per turn up to 8 of the
-# 40 mel bands, same corpus) raised held-out Piper's AUC to 0.85 (eSpeak 0.94, as before; val
-# loss 0.0765 against 0.0672) but validation then chose a slower policy (VAD release 0.9,
-# tentative 0.6): held out, eSpeak 5.3 % cut-offs at 0.184 s and a 5 % operating point of 1.59 s
-# (missing the 0.20 s target), Piper with the words 1.06 / 1.11 s answers: not kept.
-# Session 9 (branch exp/train-only-sentences, policy not searched): 54 more complete sentences
-# in training only (test sets unchanged) raised the model's peak p after held-out one-sentence
-# ends (median eSpeak 0.91 to 0.93, Piper 0.80 to 0.89; p >= 0.95 on Piper 22 % to 38 %), but on
-# Piper its pauses rose with them (first pauses reaching 0.95: 5 % to 10 %, later ones 15 % to
-# 25 %): held-out end-vs-pause AUC 0.816 (Piper) and 0.941 (eSpeak), no better separated.
+# turns (same templates) and 0.82 on held-out templates (eSpeak: 0.99, 0.97, 0.94). Changes to the
+# corpus and training aimed at this, and their held-out results: the card's "Tried, not kept".
 PIPER_SHARE = 0.2
 
 ESPEAK_BASES = ["en-us", "en", "en-gb-x-rp", "en-us-nyc", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
@@ -166,7 +150,7 @@ def intonation_contrast(voice: str) -> float:
     return float(np.median([final_rise(p + ",") - final_rise(p + ".") for p in _PROBES]))
 
 
-# The variants whose contrast measured >= MIN_INTONATION_CONTRAST_ST when corpus v4 was made.
+# The variants whose contrast (``intonation_contrast``) measured >= MIN_INTONATION_CONTRAST_ST.
 # Fixed, not measured at each run: eSpeak's output varies a little from call to call and the
 # measurement with it (by several semitones for some variants), so variants near the threshold
 # would move in and out of the corpus, and change its scripts, from run to run.

@@ -34,17 +34,8 @@ class TrainConfig:
     learning_rate: float = 2e-3
     input_noise: float = 0.1  # in units of the normalised features
     dropout: float = 0.2
-    # Tried and not kept (session 10, branch exp/specaugment): SpecAugment's frequency masks (two
-    # masks of up to 8 of the 40 log-mel bands per training turn set to the mean; no time masks,
-    # which would fake pauses), so the model leans less on the spectra of its few sentences. All
-    # 40 epochs ran (best val loss 0.0692, this model 0.0672). Held out it was no better: eSpeak
-    # 3.3 % cut-offs at a median of 0.177 s (this model 2.1 % at 0.176 s) and 0.177 s at the 5 %
-    # operating point (0.163 s); with the words 1.7 % cut-offs and answers 0.458 / 0.931 s (2.5 %,
-    # 0.460 / 0.921 s); Piper with the words 11.1 % (3.8 %
-    # unrepaired) and one-sentence answers 1.656 / 1.238 s (11.5 %, 3.4 %, 0.683 / 0.977 s).
-    # After the demo's sentences its p went to the extremes: 1.00 after "Stop. What is twelve
-    # times seven?" (0.59), but 0.11 after "What time is it?" (0.55) and 0.10 after "What's my
-    # battery level?" (0.74), so those would wait for the fallback.
+    # No spectral or time masking: frequency masks did no better held out (the card's "Tried, not
+    # kept"), and time masks would fake pauses.
     seed: int = 7
 
 
