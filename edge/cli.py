@@ -19,9 +19,6 @@ from .config import EdgeConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    # No abbreviations: "--auth-token T" would pass for "--auth-token-file T", and the token,
-    # taken for a file name, would end up in the error message.
-    parser.allow_abbrev = False
     parser.add_argument(
         "--device",
         required=True,

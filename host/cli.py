@@ -32,9 +32,6 @@ PROGRAM = "host"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    # No abbreviations: "--auth-token T" would pass for "--auth-token-file T", and the token,
-    # taken for a file name, would end up in the error message.
-    parser.allow_abbrev = False
     add_options(parser, HostConfig)
     add_token_options(parser, "the edge must present in SessionStart")
     add_logging_option(parser)
