@@ -34,7 +34,6 @@ class EdgeConfig:
     tentative_ms: int = option(SILENCE_TENTATIVE_MS, "silence rule: tentative end after this much silence")
     barge_in_ms: int = option(BARGE_IN_MS, "speech needed to interrupt an answer")
     scan_timeout: float = option(10.0, "seconds to look for the peripheral")
-    # (option() is a dataclasses.field: nothing shared is created here)
     events: Path | None = option(None, "write the JSON-lines event log here", type=Path, metavar="FILE")
     record: Path | None = option(
         None, "record the turn arbiter's inputs and decisions here (JSON lines, for replay tests)", type=Path,

@@ -41,7 +41,6 @@ class HostConfig:
     listen: str = option("127.0.0.1:50051", "gRPC address", metavar="HOST:PORT")
     tts: str = option("piper", "voice engine", choices=TTS_ENGINES)
     asr_threads: int = option(AsrConfig.cpu_threads, "CPU threads for Whisper", metavar="N")
-    # (ruff cannot see that option() is a dataclasses.field: nothing is called per instance)
     record_turns: Path | None = option(
         None, "append the turn ledger's inputs and decisions to this JSON-lines file (or $SOTTOVOCE_RECORD_TURNS)",
         type=Path, metavar="FILE",
