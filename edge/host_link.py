@@ -63,6 +63,10 @@ class HostLink:
         self._queue: deque[pb.EdgeMessage | None] = deque()
         self._ready = asyncio.Event()
 
+    def queued(self) -> list[pb.EdgeMessage]:
+        """What waits to be sent, oldest first."""
+        return [m for m in self._queue if m is not None]
+
     def send(self, msg: pb.EdgeMessage) -> bool:
         """Queue a message for the host; never blocks. Returns False if it was dropped."""
         if not self.connected:

@@ -86,8 +86,7 @@ async def pump(link: AudioLink, stream: FakeStream, frames: list[np.ndarray]) ->
 
 async def test_mic_becomes_omi_audio_and_the_downlink_plays_with_reports():
     module, pas = fake_module()
-    link = AudioLink.from_url("Headset")
-    link._module = module
+    link = AudioLink("Headset", pyaudio=module)
     events = RecordedEvents()
     await link.open(events)
     assert pas[0].opened["input_device_index"] == 1 and pas[0].opened["rate"] == 16000

@@ -117,7 +117,7 @@ async def test_full_queue_drops_oldest_audio_but_keeps_events():
     link.send(turn)
     for seq in range(10):
         link.send(pb.EdgeMessage(audio=pb.AudioFrame(seq=seq)))
-    queued = list(link._queue)
+    queued = link.queued()
     assert queued[0] == turn
     assert [m.audio.seq for m in queued[1:]] == list(range(3, 10))
     assert link.counters.dropped_overflow == 3
