@@ -1,7 +1,8 @@
 """Scenario files: what the wearer says and does, and the acoustic and radio conditions around it.
 
 A scenario is TOML. Utterances are ``[[utterance]]`` tables with ``say`` (synthesised offline at
-load time; each ``|`` in it is a mid-sentence pause of ``pause`` seconds) or ``wav``, timed
+load time; each ``|`` in it is a mid-sentence pause of ``pause`` seconds), ``wav`` or ``clip`` (a
+recording of a real person committed in ``voices/``, by its id in the manifest there), timed
 either absolutely (``at``) or reactively (``after`` an anchor such as the start of the
 assistant's answer to the previous utterance, as heard at the speaker). See
 ``scenarios/demo.toml`` for every section. Validation errors name the table, its line and the key.
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from sottovoce.firmware_sim.recordings import RecordingError, recording
 from sottovoce.host.tts import TTS_ENGINES  # the wearer is voiced by the host's engines
 from sottovoce.proto.codec import SAMPLE_RATE
 from sottovoce.proto.control import GESTURE_KINDS
@@ -54,7 +56,7 @@ class Trigger:
 @dataclass
 class Utterance:
     index: int  # 0-based position in the file
-    text: str  # what is said (ground truth for ASR); for WAVs the optional ``text`` key
+    text: str  # what is said (ground truth for ASR); for WAVs the optional ``text`` key, for clips their transcript
     trigger: Trigger
     barge_in: bool = False
     say: str | None = None
@@ -202,7 +204,7 @@ def _trigger(where: str, t: dict[str, Any], ref: int | None, n_utterances: int) 
     return Trigger(after=after, delay=delay, timeout=timeout, ref=None if after == "start" else ref)
 
 
-_UTTERANCE_KEYS = {"say", "wav", "text", "voice", "tts", "rate", "gain_db", "barge_in", "pause",
+_UTTERANCE_KEYS = {"say", "wav", "clip", "text", "voice", "tts", "rate", "gain_db", "barge_in", "pause",
                    "at", "after", "delay", "timeout"}  # fmt: skip
 _EVENT_KEYS = {"kind", "at", "after", "delay", "timeout", "utterance"}
 _TOP_KEYS = {"name", "utterance", "noise", "echo", "link", "battery", "button", "gesture",
@@ -231,8 +233,10 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
     for i, u in enumerate(raw_utts):
         w = where.at("utterance", i)
         _keys(w, u, _UTTERANCE_KEYS)
-        if ("say" in u) == ("wav" in u):
-            raise ScenarioError(f"{w}: give exactly one of 'say' (text to synthesise) or 'wav' (a file)")
+        if sum(k in u for k in ("say", "wav", "clip")) != 1:
+            raise ScenarioError(
+                f"{w}: give exactly one of 'say' (text to synthesise), 'wav' (a file) or 'clip' (a committed recording)"
+            )
         say = _string(w, "say", u["say"]) if "say" in u else None
         if say is not None and not say.strip():
             raise ScenarioError(f"{w}: 'say' is empty")
@@ -243,7 +247,13 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
             raise ScenarioError(f"{w}: 'pause' needs a '|' in 'say' where the wearer pauses")
         if pauses and not all(_parts(say)):  # type: ignore[arg-type]
             raise ScenarioError(f"{w}: 'say' has nothing to say before or after a '|'")
-        wav = None
+        wav, transcript = None, None
+        if "clip" in u:
+            try:
+                clip = recording(_string(w, "clip", u["clip"]))
+            except RecordingError as exc:
+                raise ScenarioError(f"{w}: {exc}") from None
+            wav, transcript = clip.path, clip.transcript
         if "wav" in u:
             wav = Path(_string(w, "wav", u["wav"]))
             wav = wav if wav.is_absolute() else base / wav
@@ -252,7 +262,7 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         barge = u.get("barge_in", Utterance.barge_in)
         if not isinstance(barge, bool):
             raise ScenarioError(f"{w}: 'barge_in' must be true or false, got {barge!r}")
-        spoken = " ".join(_parts(say)) if pauses else (say or wav.name)  # type: ignore[union-attr,arg-type]
+        spoken = " ".join(_parts(say)) if pauses else (say or transcript or wav.name)  # type: ignore[union-attr,arg-type]
         utterances.append(
             Utterance(
                 index=i,
