@@ -209,7 +209,10 @@ class EchoCanceller:
             if hi <= lo or index < 0:
                 continue
             if index >= len(s.frames):
-                self.counters.reference_missing += 1
+                # Reading ahead past what has come down is normal near a stream's end; a frame
+                # the device has already played is not.
+                if index * FRAME_SAMPLES < s.position:
+                    self.counters.reference_missing += 1
                 continue
             out[lo - (upto - FRAME_SAMPLES) : hi - (upto - FRAME_SAMPLES)] = s.frames[index][
                 lo - index * FRAME_SAMPLES : hi - index * FRAME_SAMPLES
