@@ -39,7 +39,13 @@ DELAY_WINDOW_FRAMES = 50  # one second of audio per estimate
 DELAY_EVERY_FRAMES = 25
 TARGET_DELAY = 5 * SAMPLE_RATE // 1000  # samples the reference is put ahead of its echo when realigned
 REALIGN_ABOVE = 120 * SAMPLE_RATE // 1000  # a longer delay is realigned (AEC3 cancels little there)
-MIN_CORRELATION = 0.3  # a weaker peak is no estimate (near-end speech, or no echo at all)
+AGREE = SAMPLE_RATE // 1000  # ... once two estimates in a row agree to within this
+MIN_CORRELATION = 0.5  # a weaker peak is no estimate (near-end speech, or no echo at all)
+# AEC3 treats a quiet render signal as inactive and barely adapts to it, and a whisper in the ear
+# is quiet (-42 dBFS and up): each stream's reference is brought to this level (measured on the
+# demo's echo: 14 dB of ERLE at -44 dBFS, 28 dB at -32 dBFS).
+REFERENCE_DBFS = -30.0
+MAX_REFERENCE_GAIN_DB = 24.0
 FULL_SCALE = 32768.0
 SILENT_DBFS = -70.0  # a reference frame quieter than this is no far-end speech
 ERLE_MAX_DB = 80.0
@@ -69,6 +75,7 @@ class _Stream:
     playing: bool = False
     position: int = 0  # samples of this stream played by the device, as placed on the uplink
     end: int | None = None  # the device stopped playing here (finished / flushed)
+    gain: float = 1.0  # applied to the reference (REFERENCE_DBFS)
 
 
 def _frame(pcm: np.ndarray, sample_rate: int = SAMPLE_RATE) -> rtc.AudioFrame:
@@ -80,6 +87,16 @@ def _frame(pcm: np.ndarray, sample_rate: int = SAMPLE_RATE) -> rtc.AudioFrame:
 def _power(pcm: np.ndarray) -> float:
     x = pcm.astype(np.float64)
     return float(np.mean(x * x))
+
+
+def _reference_gain(frames: list[np.ndarray]) -> float:
+    """The gain that brings a stream's opening (its speech frames) to REFERENCE_DBFS."""
+    powers = np.array([_power(f) for f in frames])
+    active = powers[powers > FULL_SCALE**2 * 10 ** (SILENT_DBFS / 10)]
+    if len(active) == 0:
+        return 1.0
+    level = 10 * math.log10(float(active.mean()) / FULL_SCALE**2)
+    return float(10 ** (min(max(REFERENCE_DBFS - level, 0.0), MAX_REFERENCE_GAIN_DB) / 20))
 
 
 def estimate_delay(reference: np.ndarray, mic: np.ndarray, max_lag: int) -> tuple[int, float]:
@@ -114,6 +131,7 @@ class EchoCanceller:
         self._by_key: dict[int, _Stream] = {}  # by the caller's key (the response id)
         self._delay_ms = 0
         self._next_lead: int | None = None  # the reference's lead from the next stream on
+        self._last_lag: int | None = None
         self._ref_history: deque[np.ndarray] = deque(maxlen=DELAY_WINDOW_FRAMES)
         self._mic_history: deque[np.ndarray] = deque(maxlen=DELAY_WINDOW_FRAMES)
         self._since_estimate = 0
@@ -163,11 +181,13 @@ class EchoCanceller:
                 return
             if msg.event == "started":
                 s.playing, s.position, s.end = True, 0, None
+                s.gain = _reference_gain(s.frames[:DELAY_WINDOW_FRAMES])
                 if self._next_lead is not None and self._next_lead != self.lead:
                     self.lead, self._next_lead = self._next_lead, None
                     self.counters.realignments += 1
                     self._ref_history.clear()
                     self._mic_history.clear()
+                    self._last_lag = None
             elif msg.event == "underrun":
                 s.playing, s.position = False, msg.sample
             elif msg.event in ("finished", "flushed"):
@@ -217,6 +237,8 @@ class EchoCanceller:
             out[lo - (upto - FRAME_SAMPLES) : hi - (upto - FRAME_SAMPLES)] = s.frames[index][
                 lo - index * FRAME_SAMPLES : hi - index * FRAME_SAMPLES
             ]
+        if s.gain != 1.0:
+            out = np.clip(np.round(out * s.gain), -32768, 32767).astype(np.int16)
         return out
 
     # --- per uplink frame ----------------------------------------------------------------------
@@ -257,8 +279,9 @@ class EchoCanceller:
         # re-converge after the reference moves (measured: ~40 dB of ERLE at a steady 4 ms, under
         # 20 dB for several seconds after a 5 ms shift), so only a delay it cannot follow is
         # realigned, and the shift waits for the next stream to start.
-        if lag > REALIGN_ABOVE:
+        if lag > REALIGN_ABOVE and self._last_lag is not None and abs(lag - self._last_lag) <= AGREE:
             self._next_lead = self.lead - (lag - TARGET_DELAY)
+        self._last_lag = lag
         self._delay_ms = round(lag * 1000 / SAMPLE_RATE)
 
     def near_end(self, speech: bool) -> None:

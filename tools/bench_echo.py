@@ -51,7 +51,10 @@ GAP_S = 1.0  # silence between answers
 # The wearer's voice at the mic: loud enough for the VAD, with room for an echo 12 dB louder to
 # stay clear of clipping (a clipped echo is no longer the reference's linear image).
 WEARER_DBFS = -32.0
-TALK_OVER_S = 1.5  # the wearer starts this long into the last answer
+TALK_OVER_S = 1.5
+NOISE_DBFS = (
+    -55.0
+)  # a quiet room's pink noise at the mic, as in the demo scenario  # the wearer starts this long into the last answer
 FULL_SCALE = 32768.0
 
 
@@ -104,7 +107,7 @@ def build_track(seed: int = 0) -> Track:
     encoder = OpusEncoder(DOWNLINK_CONFIG)
     answers, at = [], 0
     gap = round(GAP_S * 1000 / FRAME_MS)
-    spoken = [voice.speak(text) for text in ANSWERS]
+    spoken = [voice.speak(text, ambient_dbfs=NOISE_DBFS) for text in ANSWERS]
     for audio in spoken:
         frames = [encoder.encode(f) for f in frames_of(audio)]
         answers.append((at, frames))
@@ -137,7 +140,7 @@ def erle_db(mic_power: np.ndarray, out_power: np.ndarray) -> float:
 def run_level(track: Track, level_db: float, aec: bool, config: BenchEchoConfig, vad: Vad) -> Result:
     """One pass over the track at one echo level, with or without the canceller."""
     echo = Echo(delay_ms=config.delay_ms, level_db=level_db, lowpass_hz=3000.0, coloring=config.coloring)
-    mic = Mic(Noise(level_dbfs=-60.0, color="pink"), echo, seed=config.seed, wearer_dbfs=track.wearer_dbfs,
+    mic = Mic(Noise(level_dbfs=NOISE_DBFS, color="pink"), echo, seed=config.seed, wearer_dbfs=track.wearer_dbfs,
               speaker_dbfs=track.answer_dbfs)  # fmt: skip
     canceller = EchoCanceller() if aec else None
     uplink_enc, uplink_dec = OpusEncoder(), OpusDecoder()
