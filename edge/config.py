@@ -33,6 +33,7 @@ class EdgeConfig:
     confirm_ms: int = option(SILENCE_CONFIRM_MS, "silence rule: confirmed end after this much silence")
     tentative_ms: int = option(SILENCE_TENTATIVE_MS, "silence rule: tentative end after this much silence")
     barge_in_ms: int = option(BARGE_IN_MS, "speech needed to interrupt an answer")
+    aec: bool = option(True, "cancel the answer's echo in the mic before the VAD (WebRTC AEC3)")
     scan_timeout: float = option(10.0, "seconds to look for the peripheral")
     events: Path | None = option(None, "write the JSON-lines event log here", type=Path, metavar="FILE")
     record: Path | None = option(

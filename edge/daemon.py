@@ -29,10 +29,11 @@ from sottovoce.tools.options import fail
 from . import arbiter as arb
 from .backoff import Backoff
 from .config import MODES, EdgeConfig
+from .echo import EchoCanceller
 from .end_rules import ModelPolicy, SilencePolicy
 from .host_link import HostLink, HostRefused
 from .links import DeviceLink, DeviceNotFound, open_link
-from .playback import Playback
+from .playback import Playback, Stream
 from .replay import ArbiterRecorder
 from .scorer import FrameScorer
 from .turn import EndOfTurnPolicy
@@ -84,7 +85,8 @@ class Edge:
         self.events = events.EventLog(config.events)
         self.counters = EdgeCounters()
         model = TurnModel() if config.turn == ModelPolicy.NAME else None  # needs the LiteRT runtime
-        self.scorer = FrameScorer(make_vad(config.vad), model)
+        self.echo = EchoCanceller() if config.aec else None
+        self.scorer = FrameScorer(make_vad(config.vad), model, self.echo)
         if policy is None:
             policy = (ModelPolicy.from_meta(model.meta) if model is not None
                       else SilencePolicy(config.confirm_ms, config.tentative_ms))  # fmt: skip
@@ -163,6 +165,7 @@ class Edge:
             ("host", self.host.counters),
             ("uplink", self.uplink.counters),
             ("reassembly", self.uplink.reassembler.stats),
+            ("echo", self.echo.counters if self.echo is not None else None),
         ):
             if obj is not None:
                 out.update({f"{prefix}.{k}": v for k, v in asdict(obj).items()})
@@ -246,6 +249,8 @@ class Edge:
         msg = self._decode_control(data)
         if isinstance(msg, (control.PlaybackReport, control.BufferReport)):
             self.playback.on_report(msg)
+            if self.echo is not None:
+                self.echo.on_report(msg)
         elif isinstance(msg, control.Gesture):
             self.events.write(events.Gesture(msg.kind))
             if msg.kind == "shake" and (active := self.playback.active) is not None:
@@ -349,9 +354,9 @@ class Edge:
             return
         self._cue_count += 1
         rid = LOCAL_RESPONSE_BASE + self._cue_count
-        self.playback.start(rid)
+        self._start_stream(rid)
         for f in self._cue:
-            self.playback.add_frame(rid, f)
+            self._add_frame(rid, f)
         self.playback.finish(rid)
         self.events.write(events.Cue(reason))
 
@@ -361,7 +366,7 @@ class Edge:
         if body == "audio":
             rid = msg.audio.response_id
             if rid in self.announced and rid not in self.dropped_responses:
-                self.playback.add_frame(rid, msg.audio.opus)
+                self._add_frame(rid, msg.audio.opus)
             else:  # cancelled, stale, or never announced
                 self.counters.audio_for_dropped_responses += 1
         elif body == "response":
@@ -385,7 +390,7 @@ class Edge:
             if self._arbitrate(arb.AnswerStarted(r.response_id, r.turn_id)):
                 return  # an answer to an old question: dropped
             self.announced.append(r.response_id)
-            stream = self.playback.start(r.response_id)
+            stream = self._start_stream(r.response_id)
             self.events.write(events.ResponseStarted(r.response_id, r.turn_id, stream.stream_id, r.text))
         elif r.kind == pb.ResponseEvent.DONE:
             self.playback.finish(r.response_id)
@@ -395,6 +400,21 @@ class Edge:
             active = self.playback.active
             if active is not None and active.response_id == r.response_id:
                 self._spawn(self._flush(r.response_id))
+
+    def _start_stream(self, response_id: int) -> Stream:
+        """A new answer or cue for the device; the echo canceller keeps its audio as reference."""
+        stream = self.playback.start(response_id)
+        if self.echo is not None:
+            self.echo.start(response_id, stream.stream_id)
+        return stream
+
+    def _add_frame(self, response_id: int, opus: bytes) -> None:
+        c = self.playback.counters
+        dropped = c.frames_dropped_overflow + c.frames_dropped_stale
+        self.playback.add_frame(response_id, opus)
+        # Only a frame that will play is reference: one too many would shift the rest of it.
+        if self.echo is not None and c.frames_dropped_overflow + c.frames_dropped_stale == dropped:
+            self.echo.add_reference(response_id, opus)
 
     def _on_playback(self, kind: str, response_id: int, heard_samples: int) -> None:
         self.events.write(events.Playback(kind, response_id, heard_samples))

@@ -1,5 +1,6 @@
 """Per uplink frame, the two numbers the turn arbiter decides on: the VAD's speech probability and
-the end-of-turn model's probability. The models keep state from frame to frame; the arbiter
+the end-of-turn model's probability, both read from the frame with the assistant's own voice taken
+out of it (echo cancellation, when on). The models keep state from frame to frame; the arbiter
 does not run them, so it can be replayed from the numbers alone."""
 
 from __future__ import annotations
@@ -7,18 +8,25 @@ from __future__ import annotations
 import numpy as np
 
 from .arbiter import Frame
+from .echo import EchoCanceller
+from .turn import VadThresholds
 from .turn_model import TurnModel
 from .vad import Vad
 
 
 class FrameScorer:
-    def __init__(self, vad: Vad, model: TurnModel | None = None) -> None:
+    def __init__(self, vad: Vad, model: TurnModel | None = None, echo: EchoCanceller | None = None) -> None:
         self.vad = vad
         self.model = model  # None: an end-of-turn policy without a model (the silence rule)
+        self.echo = echo  # None: echo cancellation off
 
     def score(self, seq: int, pcm: np.ndarray) -> Frame:
         """One 20 ms int16 frame, in order."""
+        if self.echo is not None:
+            pcm = self.echo.process(pcm)
         speech = self.vad.process(pcm)
+        if self.echo is not None:
+            self.echo.near_end(speech >= VadThresholds.onset)
         return Frame(seq, speech, None if self.model is None else self.model.step(pcm))
 
     def turn_ended(self) -> None:
@@ -30,5 +38,7 @@ class FrameScorer:
     def reset(self) -> None:
         """A new audio stream (the device reconnected): forget everything."""
         self.vad.reset()
+        if self.echo is not None:
+            self.echo.reset()
         if self.model is not None:
             self.model.reset_all()

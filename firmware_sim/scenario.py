@@ -31,6 +31,7 @@ from sottovoce.proto.gatt.buttons import ButtonEvent
 ANCHORS = ("start", "answer_start", "answer_end", "previous_end")
 BUTTON_KINDS = tuple(event.name.lower() for event in ButtonEvent)
 NOISE_COLORS = ("white", "pink")
+ECHO_COLORINGS = ("linear", "bone")
 DEFAULT_TIMEOUT_S = 8.0
 MAX_SCENARIO_S = 86400.0  # a day: the longest run, and the bound on every time in a scenario
 
@@ -82,9 +83,17 @@ class Noise:
 
 @dataclass(frozen=True)
 class Echo:
+    """The acoustic path from the ear speaker back into the mic. Its strength is given one of two
+    ways: ``gain_db``, the path's gain (a speaker sample to a mic sample), or ``level_db``, the
+    echo's speech level at the mic relative to the wearer's (+12: the assistant's voice 12 dB
+    louder at the mic than the wearer's own, as bone-conduction and open-ear speakers are)."""
+
     delay_ms: float = 0.0
     gain_db: float = -120.0  # effectively no echo
-    lowpass_hz: float = 4000.0
+    level_db: float | None = None  # when set, it sets the strength and gain_db is unused
+    lowpass_hz: float = 4000.0  # the frame passes the speaker's low end more than its highs
+    # "bone": the frame conducting the speaker's vibration: soft clipping, then a resonant low-pass
+    coloring: str = "linear"
 
 
 @dataclass(frozen=True)
@@ -304,11 +313,15 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
     echo = Echo()
     if "echo" in doc:
         w = where.at("echo")
-        e = _keys(w, doc["echo"], {"delay_ms", "gain_db", "lowpass_hz"})
+        e = _keys(w, doc["echo"], {"delay_ms", "gain_db", "level_db", "lowpass_hz", "coloring"})
+        if "gain_db" in e and "level_db" in e:
+            raise ScenarioError(f"{w}: give one of 'gain_db' (the path's gain) or 'level_db' (relative to the wearer)")
         echo = Echo(
             delay_ms=_number(w, "delay_ms", e.get("delay_ms", Echo.delay_ms), 0, 1000),
             gain_db=_number(w, "gain_db", e.get("gain_db", Echo.gain_db), -120, 20),
+            level_db=_number(w, "level_db", e["level_db"], -60, 20) if "level_db" in e else None,
             lowpass_hz=_number(w, "lowpass_hz", e.get("lowpass_hz", Echo.lowpass_hz), 50, SAMPLE_RATE / 2),
+            coloring=_string(w, "coloring", e.get("coloring", Echo.coloring), ECHO_COLORINGS),
         )
     link = Link()
     if "link" in doc:
@@ -436,6 +449,15 @@ def synthesize(scenario: Scenario) -> None:
         if audio.size == 0:
             raise ScenarioError(f"utterance #{u.index + 1} ({u.text!r}) has no audio")
         u.audio = audio
+
+
+def wearer_level_dbfs(scenario: Scenario) -> float | None:
+    """The wearer's active-speech level over every synthesised utterance (None before synthesis):
+    what an echo ``level_db`` is relative to."""
+    from sottovoce.host.whisper import active_rms_dbfs
+
+    audio = [u.audio for u in scenario.utterances if u.audio is not None]
+    return active_rms_dbfs(np.concatenate(audio)) if audio else None
 
 
 def _speak(engine: Any, u: Utterance, prosody: Any) -> np.ndarray:

@@ -29,7 +29,7 @@ from sottovoce.firmware_sim.gatt import GlassesGatt, advertising_data, scan_resp
 from sottovoce.firmware_sim.link import LinkModel
 from sottovoce.firmware_sim.mic import Mic
 from sottovoce.firmware_sim.recorder import Recorder
-from sottovoce.firmware_sim.scenario import Scenario
+from sottovoce.firmware_sim.scenario import Scenario, wearer_level_dbfs
 from sottovoce.proto import control as ctl
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
 from sottovoce.proto.events import SimDisconnect, SimEvents
@@ -79,7 +79,7 @@ class Simulator:
         self.speaker = self.speaker_service.speaker
         self.gatt = GlassesGatt([self.audio, self.battery, self.buttons, self.speaker_service], self._on_write)
         self._control_out = speaker.ControlPacketizer()
-        self.mic = Mic(scenario.noise, scenario.echo, seed=config.seed)
+        self.mic = Mic(scenario.noise, scenario.echo, seed=config.seed, wearer_dbfs=wearer_level_dbfs(scenario))
         self.director = Director(scenario)
         self.recorder = Recorder()
         self._audio_on = False

@@ -114,7 +114,7 @@ def test_every_scenario_number_is_checked_for_range_and_finiteness():
         None: ["tail", "lead_in", "max_duration"],
         "link": ["connection_interval_ms", "loss", "jitter_ms"],
         "noise": ["level_dbfs"],
-        "echo": ["delay_ms", "gain_db", "lowpass_hz"],
+        "echo": ["delay_ms", "gain_db", "level_db", "lowpass_hz"],
         "battery": ["start", "drain_per_min"],
     }.items():
         for key in keys:

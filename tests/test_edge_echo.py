@@ -1,0 +1,175 @@
+"""The edge's echo canceller: real WebRTC AEC3 on real (Piper) speech through the simulator's echo
+path and Opus, driven through its public interface, and the pieces of ``sottovoce bench echo``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sottovoce.edge.config import EdgeConfig
+from sottovoce.edge.daemon import Edge
+from sottovoce.edge.echo import MAX_STREAM_FRAMES, EchoCanceller, estimate_delay
+from sottovoce.edge.vad import make_vad
+from sottovoce.firmware_sim.mic import Mic
+from sottovoce.firmware_sim.scenario import Echo
+from sottovoce.proto import control
+from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_SAMPLES, OpusDecoder, OpusEncoder, frames_of
+from sottovoce.tools import bench_echo
+
+WEARER_DBFS = -32.0
+
+
+@pytest.fixture(scope="module")
+def answer() -> tuple[list[bytes], float]:
+    """A whispered answer as the host sends it (Opus frames) and its active level."""
+    from sottovoce.host.tts import make_engine
+    from sottovoce.host.whisper import WhisperVoice, active_rms_dbfs
+
+    audio = WhisperVoice(make_engine("piper", deterministic=True)).speak(
+        "Your next meeting is at three o'clock with Anna, in the small room on the second floor, and then "
+        "you are free for the rest of the afternoon."
+    )
+    encoder = OpusEncoder(DOWNLINK_CONFIG)
+    return [encoder.encode(f) for f in frames_of(audio)], active_rms_dbfs(audio)
+
+
+def _play(canceller: EchoCanceller, frames: list[bytes], level_db: float, answer_dbfs: float, tail: int = 30):
+    """The answer plays from frame 0 (its 'started' report arrives with the first echo); returns
+    the mic frames and what the canceller made of them."""
+    canceller.start(7, 1)
+    for f in frames:
+        canceller.add_reference(7, f)
+    canceller.on_report(control.PlaybackReport("started", 1, 0, 0))
+    mic = Mic(None, Echo(delay_ms=2, level_db=level_db, lowpass_hz=3000), wearer_dbfs=WEARER_DBFS,
+              speaker_dbfs=answer_dbfs)  # fmt: skip
+    ear_decoder = OpusDecoder()
+    ins, outs = [], []
+    for k in range(len(frames) + tail):
+        mic.hear_speaker(ear_decoder.decode(frames[k]) if k < len(frames) else np.zeros(FRAME_SAMPLES, np.int16))
+        if k == len(frames):
+            canceller.on_report(control.PlaybackReport("finished", 1, len(frames) * FRAME_SAMPLES, 0))
+        pcm = mic.capture(np.zeros(FRAME_SAMPLES))
+        out = canceller.process(pcm)
+        canceller.near_end(False)
+        ins.append(pcm)
+        outs.append(out)
+    return np.concatenate(ins).astype(np.float64), np.concatenate(outs).astype(np.float64)
+
+
+def _dbfs(x: np.ndarray) -> float:
+    return 10 * np.log10(np.mean(x**2) / 32768**2 + 1e-12)
+
+
+def test_estimate_delay_finds_a_known_lag():
+    rng = np.random.default_rng(1)
+    ref = rng.standard_normal(16000) * 3000
+    mic = np.concatenate([np.zeros(123), ref[:-123]]) * 0.5 + rng.standard_normal(16000) * 100
+    lag, score = estimate_delay(ref, mic, 8000)
+    assert lag == 123 and score > 0.9
+    lag, score = estimate_delay(ref, rng.standard_normal(16000) * 3000, 8000)
+    assert score < 0.3  # unrelated signals: no estimate
+
+
+def test_an_echo_12_db_louder_than_the_wearer_is_cancelled_and_measured(answer):
+    frames, answer_dbfs = answer
+    canceller = EchoCanceller()
+    mic, out = _play(canceller, frames, 12.0, answer_dbfs)
+    c = canceller.counters
+    assert _dbfs(mic) > WEARER_DBFS + 5  # the echo really is louder than the wearer
+    late = slice(len(mic) // 2, len(frames) * FRAME_SAMPLES)  # after convergence
+    assert _dbfs(mic[late]) - _dbfs(out[late]) > 25
+    assert c.erle_db >= 20 and c.far_end_only_frames > len(frames) // 2
+    assert c.residual_echo_dbfs < WEARER_DBFS - 10  # what is left is well below the wearer's voice
+    assert 0 <= c.delay_ms <= 30 and c.delay_estimates > 0  # the reference is just ahead of its echo
+    assert c.reference_missing == 0 and c.realignments == 0
+
+
+def test_once_the_answer_has_finished_no_frame_counts_as_far_end(answer):
+    frames, answer_dbfs = answer
+    canceller = EchoCanceller()
+    _play(canceller, frames[:50], 0.0, answer_dbfs, tail=0)
+    before = canceller.counters.far_end_frames
+    for _ in range(20):
+        canceller.process(np.zeros(FRAME_SAMPLES, dtype=np.int16))
+    assert canceller.counters.far_end_frames - before <= 2  # the lead's last frame, then silence
+
+
+def test_bad_and_excess_reference_frames_are_counted_not_kept(answer):
+    frames, _ = answer
+    canceller = EchoCanceller()
+    canceller.start(1, 1)
+    canceller.add_reference(1, b"\xff\xff\xff")
+    canceller.add_reference(2, frames[0])  # a stream never started: nothing to add to
+    assert canceller.counters.reference_decode_errors == 1
+    for _ in range(MAX_STREAM_FRAMES + 3):
+        canceller.add_reference(1, frames[0])
+    assert canceller.counters.reference_overflow == 4  # the bad frame was kept, concealed
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.builds(
+                control.PlaybackReport,
+                st.sampled_from(["started", "finished", "flushed", "underrun"]),
+                st.integers(0, 3),
+                st.integers(0, 2**32 - 1),
+                st.integers(0, 2**64 - 1),
+            ),
+            st.builds(
+                control.BufferReport,
+                st.integers(0, 3),
+                st.integers(0, 2**32 - 1),
+                st.integers(0, 2**32 - 1),
+                st.integers(0, 2**32 - 1),
+            ),
+        ),
+        max_size=12,
+    )
+)
+def test_any_sequence_of_device_reports_leaves_a_frame_per_frame(reports):
+    canceller = EchoCanceller()
+    canceller.start(1, 1)
+    canceller.add_reference(1, OpusEncoder(DOWNLINK_CONFIG).encode(np.zeros(FRAME_SAMPLES, dtype=np.int16)))
+    pcm = np.full(FRAME_SAMPLES, 100, dtype=np.int16)
+    for report in reports:
+        canceller.on_report(report)
+        out = canceller.process(pcm)
+        assert out.dtype == np.int16 and out.shape == (FRAME_SAMPLES,)
+
+
+def test_aec_is_on_by_default_and_its_counters_reach_the_edge_log():
+    on = Edge(EdgeConfig(device="serial:/dev/ttyNOPE0", host="127.0.0.1:9", turn="silence"))
+    off = Edge(EdgeConfig(device="serial:/dev/ttyNOPE0", host="127.0.0.1:9", turn="silence", aec=False))
+    assert {"echo.erle_db", "echo.residual_echo_dbfs", "echo.delay_ms"} <= set(on.all_counters())
+    assert not any(k.startswith("echo.") for k in off.all_counters())
+    on.close()
+    off.close()
+
+
+# --- the bench's pieces ------------------------------------------------------------------------
+
+
+def test_long_runs_and_erle():
+    flags = np.array([1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1], dtype=bool)
+    assert bench_echo.long_runs(flags, 3) == [3, 8]
+    assert bench_echo.erle_db(np.array([100.0, 100.0]), np.array([1.0, 1.0])) == 20.0
+
+
+@pytest.fixture(scope="module")
+def track():
+    return bench_echo.build_track()
+
+
+def test_with_aec_a_loud_echo_interrupts_nothing_and_the_wearer_is_still_heard(track):
+    config = bench_echo.BenchEchoConfig()
+    vad = make_vad("silero")
+    on = bench_echo.run_level(track, 12.0, True, config, vad)
+    off = bench_echo.run_level(track, 12.0, False, config, vad)
+    assert off.self_interruptions > 0  # without cancellation the echo reads as speech
+    assert on.self_interruptions == 0 and on.erle_db > 20
+    assert on.double_talk_heard
+    assert on.delay_ms >= 0 and off.delay_ms == -1
