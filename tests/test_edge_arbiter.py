@@ -35,8 +35,14 @@ def test_speech_during_an_answer_becomes_a_barge_in_once_it_lasts():
     arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
     arbiter.feed(arb.PlaybackState(True))
     decisions = _frames(arbiter, 0, [0.9] * 10)
-    assert decisions == [arb.SpeechDuringPlayback(0), arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]
-    assert decisions.index(arb.BargeIn(0)) == 1 and arbiter.counters.barge_ins == 1
+    assert decisions == [
+        arb.Duck(0),  # at the first voiced frame, before anything is decided
+        arb.SpeechDuringPlayback(0),
+        arb.BargeIn(0),
+        arb.SpeechStart(1, 0, barge_in=True),
+    ]
+    assert decisions.index(arb.BargeIn(0)) == 2 and arbiter.counters.barge_ins == 1
+    assert arbiter.counters.restores == 0  # an interruption stops the answer: it is not brought back
     # the barge-in's turn is the host's like any other
     assert _frames(arbiter, 10, [0.0] * 25)[-1] == arb.ConfirmedEnd(1, 34, 1.0, "silence")
 
@@ -45,11 +51,35 @@ def test_a_short_sound_during_an_answer_is_a_backchannel_and_never_reaches_the_h
     arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
     arbiter.feed(arb.PlaybackState(True))
     decisions = _frames(arbiter, 0, [0.9] * 6 + [0.0] * 30)  # an "mm-hm": 120 ms
-    assert decisions == [arb.SpeechDuringPlayback(0), arb.BackchannelIgnored(30)]
+    assert decisions == [arb.Duck(0), arb.SpeechDuringPlayback(0), arb.BackchannelIgnored(30), arb.Restore(30)]
     assert arbiter.counters.backchannels_ignored == 1 and arbiter.turn_id == 0
+    assert (arbiter.counters.ducks, arbiter.counters.restores) == (1, 1)
     # after the answer, speech opens a turn again
     arbiter.feed(arb.PlaybackState(False))
     assert _frames(arbiter, 36, [0.9] * 3) == [arb.SpeechStart(1, 36)]
+
+
+def test_a_blip_too_short_to_be_speech_ducks_the_answer_and_brings_it_back_at_once():
+    arbiter = arb.TurnArbiter(SILENCE)
+    arbiter.feed(arb.PlaybackState(True))
+    assert _frames(arbiter, 50, [0.0, 0.9, 0.9, 0.0, 0.0]) == [arb.Duck(51), arb.Restore(53)]
+    assert arbiter.turn_id == 0 and arbiter.counters.backchannels_ignored == 0
+
+
+def test_no_duck_without_an_answer_or_inside_the_wearers_own_turn():
+    arbiter = arb.TurnArbiter(SILENCE)
+    assert arb.Duck(0) not in _frames(arbiter, 0, [0.9] * 5)  # nothing playing
+    arbiter.feed(arb.PlaybackState(True))  # a sound starts while the wearer holds the floor
+    assert not [d for d in _frames(arbiter, 5, [0.9] * 5) if isinstance(d, (arb.Duck, arb.Restore))]
+
+
+def test_an_answer_that_ends_while_ducked_is_not_restored_and_the_next_one_is_ducked_afresh():
+    arbiter = arb.TurnArbiter(SILENCE)
+    arbiter.feed(arb.PlaybackState(True))
+    assert _frames(arbiter, 0, [0.9] * 4)[0] == arb.Duck(0)
+    arbiter.feed(arb.PlaybackState(False))  # it finished under the wearer's "mm-hm"
+    arbiter.feed(arb.PlaybackState(True))  # the next one starts at its full level
+    assert _frames(arbiter, 4, [0.9])[0] == arb.Duck(0)  # the same sound, from its onset
 
 
 def test_an_answer_to_an_old_question_is_stale():
@@ -143,10 +173,20 @@ def test_the_host_sees_whole_turns_whatever_happens(inputs, model):
             decisions.append(arbiter.feed(event))
         runs.append(decisions)
     assert runs[0] == runs[1]
-    open_turn, last_id, pending = None, 0, False
+    open_turn, last_id, pending, playing, ducked = None, 0, False, False, False
     for event, d in ((e, d) for e, step in zip(inputs, runs[0], strict=True) for d in [None, *step]):
         if d is None:  # before the input's decisions
             pending = pending and not isinstance(event, arb.DeviceLost)  # held-back speech is forgotten
+            if isinstance(event, arb.PlaybackState):
+                playing = event.playing
+            # the answer a duck was for is gone: the next starts at full level
+            ducked = ducked and playing and not isinstance(event, arb.DeviceLost)
+        elif isinstance(d, arb.Duck):  # only a playing answer, once, and never in the wearer's own turn
+            assert playing and not ducked and (pending or open_turn is None)
+            ducked = True
+        elif isinstance(d, arb.Restore):  # only what was ducked, and never an interruption's answer
+            assert ducked and not pending
+            ducked = False
         elif isinstance(d, arb.SpeechStart):
             assert open_turn is None and d.turn_id == last_id + 1
             open_turn = last_id = d.turn_id
@@ -163,3 +203,4 @@ def test_the_host_sees_whole_turns_whatever_happens(inputs, model):
         elif isinstance(d, (arb.BargeIn, arb.BackchannelIgnored)):
             assert pending
             pending = isinstance(d, arb.BargeIn)  # a SpeechStart follows a barge-in at once
+            ducked = ducked and isinstance(d, arb.BackchannelIgnored)  # a barge-in's answer is stopped
