@@ -10,6 +10,8 @@ recording, on one timeline for mic and speaker.
 - cut short: an answer that stopped before its end with no barge-in, button or gesture to stop it
   (a truncated answer is not an answered turn)
 - barge-in stop latency: onset of the interrupting utterance -> last sample of the answer played
+- duck latency: that onset -> the answer >= 20 dB down at the ear (ducked by the device's speaker,
+  or over); the drop is checked on ear.wav
 
 OUT holds the recordings (mic.wav, ear.wav, sim_events.json), the edge's event log
 (edge_events.jsonl), its turn arbiter's inputs and decisions (edge_arbiter.jsonl) and the host's
@@ -29,15 +31,19 @@ import socket
 import statistics
 import sys
 import time
+import wave
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sottovoce.edge.end_rules import TURN_POLICIES
 from sottovoce.host.tts import TTS_ENGINES
 from sottovoce.proto import events
 from sottovoce.proto.codec import FRAME_SAMPLES
+from sottovoce.proto.gatt.speaker import gain_of, samples_to_reach
 from sottovoce.tools.options import add_logging_option, add_options, config_from, fail, option, setup_logging
 
 log = logging.getLogger("sottovoce.demo")
@@ -278,12 +284,72 @@ class TurnResult:
     answer_s: float | None = None  # how long the whole answer was (as the host sent it)
 
 
+DUCKED_DB = 20  # an answer this far below its level counts as ducked (ARCHITECTURE.md's definition)
+
+
 @dataclass
 class BargeInResult:
     utterance: int
     stop_latency_s: float | None
     stopped: bool
     heard_s: float | None = None
+    duck_latency_s: float | None = None  # the wearer's onset -> the answer DUCKED_DB down (or over)
+    # what a duck in the downlink would have taken at best: the frames already in the device's
+    # buffer play at full level first
+    downlink_duck_latency_s: float | None = None
+    ear_drop_db: float | None = None  # the answer's level at the ear while ducked against just before the onset
+
+
+def ducked_at(ducks: list[events.SimDuck], since_s: float, rate: int) -> float | None:
+    """The first time at or after ``since_s`` the stream is ``DUCKED_DB`` down, following its level
+    changes (each a ramp until the next one); None if it never is."""
+    gain = gain_of(DUCKED_DB)
+    for i, d in enumerate(ducks):
+        until = ducks[i + 1].at_s if i + 1 < len(ducks) else float("inf")
+        start, target, ramp = gain_of(d.from_db), gain_of(d.depth_db), round(d.ramp_s * rate)
+        n = samples_to_reach(start, target, ramp, gain)
+        if n is None:  # never gets down there
+            continue
+        if target > gain:  # a restore from down there: down only until its ramp rises past the mark
+            until = min(until, d.at_s + ramp * (gain - start) / (target - start) / rate)
+        at = d.at_s + max(n - 1, 0) / rate  # the time of the n-th sample of the ramp
+        if at < until and since_s < until:
+            return max(at, since_s)
+    return None
+
+
+def _rms_db(pcm: np.ndarray) -> float:
+    return 10 * float(np.log10(np.mean(pcm.astype(np.float64) ** 2) + 1e-9))
+
+
+def read_wav(path: Path) -> np.ndarray | None:
+    """A mono 16-bit recording, or None if there is none."""
+    if not path.exists():
+        return None
+    with wave.open(str(path), "rb") as w:
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+
+
+def ducking(u: events.SimUtterance, p: events.SimPlayback, rate: int, ear: np.ndarray | None) -> dict[str, Any]:
+    """How the answer ``p`` ducked under the utterance ``u``: the duck latency, the best a duck in
+    the downlink could have done, and the drop measured at the ear (the answer while ducked,
+    against the half second before the onset: speech varies, so it reads to within several dB)."""
+    at = ducked_at(p.ducks, u.start_s, rate)
+    out: dict[str, Any] = {}
+    if at is None and p.end_s > u.start_s:
+        return out
+    out["duck_latency_s"] = round(min(at if at is not None else p.end_s, p.end_s) - u.start_s, 3)
+    first = next((d for d in p.ducks if d.at_s >= u.start_s and d.depth_db >= DUCKED_DB), None)
+    if first is not None:
+        reach = (at - first.at_s) if at is not None else 0.0
+        downlink = first.at_s + first.queued_frames * FRAME_SAMPLES / rate + reach
+        out["downlink_duck_latency_s"] = round(min(downlink, p.end_s) - u.start_s, 3)
+    if ear is not None and at is not None and p.end_s - at >= 0.02:
+        before = ear[max(0, round((u.start_s - 0.5) * rate)) : round(u.start_s * rate)]
+        during = ear[round(at * rate) : round(p.end_s * rate)]
+        if len(before) and len(during):
+            out["ear_drop_db"] = round(_rms_db(before) - _rms_db(during), 1)
+    return out
 
 
 @dataclass
@@ -352,6 +418,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
         raise DemoError(str(exc)) from None
     utterances = sorted(sim.utterances, key=lambda u: u.start_s)
     playback = sorted(sim.playback, key=lambda p: p.start_s)
+    ear = read_wav(out / "ear.wav")
     turns: list[TurnResult] = []
     barge_ins: list[BargeInResult] = []
     for i, u in enumerate(utterances):
@@ -391,6 +458,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
                         round(playing.end_s - u.start_s, 3),
                         playing.ended == "flushed",
                         round(playing.samples / sim.sample_rate, 3),
+                        **ducking(u, playing, sim.sample_rate, ear),
                     )
                 )
     latencies = [t.response_latency_s for t in turns if t.response_latency_s is not None]
@@ -463,9 +531,10 @@ def print_summary(summary: dict[str, Any]) -> None:
             print(f"barge-in at turn {b['utterance']}: no answer was playing")
         else:
             state = "stopped" if b["stopped"] else "NOT STOPPED"
+            duck = "never ducked, " if b.get("duck_latency_s") is None else f"ducked {b['duck_latency_s']:.3f} s, "
             print(
-                f"barge-in at turn {b['utterance']}: answer {state} {b['stop_latency_s']:.3f} s after the wearer's "
-                f"onset ({b['heard_s']:.2f} s of it heard)"
+                f"barge-in at turn {b['utterance']}: answer {duck}{state} {b['stop_latency_s']:.3f} s after the "
+                f"wearer's onset ({b['heard_s']:.2f} s of it heard)" + _duck_detail(b)
             )
     if summary["cut_offs"]:
         print(f"cut off mid-sentence (an answer began before the wearer finished): turns {summary['cut_offs']}")
@@ -474,6 +543,15 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{summary['mean_response_latency_s']} s  (turn policy: {summary['turn_policy']})"
     )
     print("OK" if summary["ok"] else "FAILED: " + "; ".join(summary["failures"]))
+
+
+def _duck_detail(b: dict[str, Any]) -> str:
+    parts = []
+    if b.get("ear_drop_db") is not None:
+        parts.append(f"{b['ear_drop_db']:.0f} dB down at the ear")
+    if b.get("downlink_duck_latency_s") is not None:
+        parts.append(f"a duck in the downlink would have taken {b['downlink_duck_latency_s']:.3f} s")
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def _clip(text: str, width: int) -> str:
