@@ -14,9 +14,12 @@ real interruption stops the answer at once and opens a turn with the host.
 
 Duck first, decide after: the first frame that sounds like the wearer over an answer ducks it
 (``Duck``), before it is known to be speech at all, let alone an interruption, so the wearer is
-not talked over while the arbiter waits to be sure. A barge-in then stops the answer; anything
-else (a blip too short to be speech, a backchannel) brings it back (``Restore``) and it goes on
-from where it was.
+not talked over while the arbiter waits to be sure. A barge-in then stops the answer; a sound
+that falls silent first (a blip, a cough, an "mm-hm") brings it back (``Restore``) once the
+silence has lasted ``RESTORE_AFTER_MS``, and it goes on from where it was. That is sooner than
+the backchannel is decided: the end of a turn the end-of-turn rules wait for can be more than a
+second away, and the wearer should not hear the answer muffled that long. Should the wearer go
+on, their next voiced frame ducks it again.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from sottovoce.proto.timeline import AUDIO_SEQ
 from .turn import EndOfTurnPolicy, TurnDetector, TurnKind, TurnSignal, WordsReading
 
 BARGE_IN_MS = 200  # speech needed to interrupt an answer
+# Silence after a sound over an answer before the answer comes back: longer than the gaps inside
+# a word, and the VAD already reports silence some 100 ms after the sound ends.
+RESTORE_AFTER_MS = 200
 
 # --- inputs ---------------------------------------------------------------------------------------
 
@@ -174,7 +180,8 @@ class Duck:
 
 @dataclass(frozen=True)
 class Restore:
-    """What ducked the answer was no interruption (it ended at ``seq``): bring the answer back."""
+    """What ducked the answer has been silent since frame ``seq`` without becoming an interruption:
+    bring the answer back."""
 
     KIND: ClassVar[str] = "restore"
     seq: int
@@ -300,17 +307,17 @@ class TurnArbiter:
 
     def _duck_or_restore(self, seq: int) -> list[Decision]:
         """Duck at the first voiced frame over an answer outside the wearer's own turn; restore
-        once that sound is over without having become an interruption."""
+        once that sound has been silent for RESTORE_AFTER_MS without having become an interruption."""
         d = self.detector
         outside_turn = self.pending_seq is not None or not d.speaking
         if not self.ducked and self.playing and d.in_speech and outside_turn:
             self.ducked = True
             self.counters.ducks += 1
             return [Duck(AUDIO_SEQ.add(seq, -(d.voiced_run - 1)))]
-        if self.ducked and self.pending_seq is None and not d.speaking and not d.in_speech:
+        if self.ducked and outside_turn and d.silent_run * FRAME_MS >= RESTORE_AFTER_MS:
             self.ducked = False
             self.counters.restores += 1
-            return [Restore(seq)]
+            return [Restore(AUDIO_SEQ.add(seq, -(d.silent_run - 1)))]
         return []
 
     def _on_signal(self, signal: TurnSignal, seq: int) -> list[Decision]:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sottovoce.edge import arbiter as arb
 from sottovoce.edge.end_rules import ModelPolicy, SilencePolicy
 from sottovoce.edge.turn_model import TurnModelMeta, default_model_path
+from sottovoce.proto.codec import FRAME_MS
 from sottovoce.proto.timeline import AUDIO_SEQ
 
 SILENCE = SilencePolicy(confirm_ms=500, tentative_ms=200)
@@ -51,7 +52,12 @@ def test_a_short_sound_during_an_answer_is_a_backchannel_and_never_reaches_the_h
     arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
     arbiter.feed(arb.PlaybackState(True))
     decisions = _frames(arbiter, 0, [0.9] * 6 + [0.0] * 30)  # an "mm-hm": 120 ms
-    assert decisions == [arb.Duck(0), arb.SpeechDuringPlayback(0), arb.BackchannelIgnored(30), arb.Restore(30)]
+    assert decisions == [
+        arb.Duck(0),
+        arb.SpeechDuringPlayback(0),
+        arb.Restore(6),  # silent from frame 6, back once that has lasted RESTORE_AFTER_MS
+        arb.BackchannelIgnored(30),
+    ]
     assert arbiter.counters.backchannels_ignored == 1 and arbiter.turn_id == 0
     assert (arbiter.counters.ducks, arbiter.counters.restores) == (1, 1)
     # after the answer, speech opens a turn again
@@ -59,11 +65,27 @@ def test_a_short_sound_during_an_answer_is_a_backchannel_and_never_reaches_the_h
     assert _frames(arbiter, 36, [0.9] * 3) == [arb.SpeechStart(1, 36)]
 
 
-def test_a_blip_too_short_to_be_speech_ducks_the_answer_and_brings_it_back_at_once():
+def _restore_frames() -> int:
+    return arb.RESTORE_AFTER_MS // FRAME_MS
+
+
+def test_a_blip_too_short_to_be_speech_ducks_the_answer_and_brings_it_back_after_a_silence():
     arbiter = arb.TurnArbiter(SILENCE)
     arbiter.feed(arb.PlaybackState(True))
-    assert _frames(arbiter, 50, [0.0, 0.9, 0.9, 0.0, 0.0]) == [arb.Duck(51), arb.Restore(53)]
+    quiet = [0.0] * _restore_frames()
+    decisions = [(i, d) for i, p in enumerate([0.0, 0.9, 0.9, *quiet]) for d in arbiter.feed(arb.Frame(50 + i, p))]
+    assert decisions == [(1, arb.Duck(51)), (2 + _restore_frames(), arb.Restore(53))]
     assert arbiter.turn_id == 0 and arbiter.counters.backchannels_ignored == 0
+
+
+def test_the_wearer_going_on_after_a_restore_ducks_the_answer_again_and_interrupts():
+    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
+    arbiter.feed(arb.PlaybackState(True))
+    first = _frames(arbiter, 0, [0.9] * 4 + [0.0] * _restore_frames())  # "uh ..."
+    assert first == [arb.Duck(0), arb.SpeechDuringPlayback(0), arb.Restore(4)]
+    again = _frames(arbiter, 4 + _restore_frames(), [0.9] * 8)  # "... wait, what about"
+    assert again[0] == arb.Duck(4 + _restore_frames())
+    assert again[1:] == [arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]  # 200 ms of speech since the onset
 
 
 def test_no_duck_without_an_answer_or_inside_the_wearers_own_turn():
@@ -184,8 +206,8 @@ def test_the_host_sees_whole_turns_whatever_happens(inputs, model):
         elif isinstance(d, arb.Duck):  # only a playing answer, once, and never in the wearer's own turn
             assert playing and not ducked and (pending or open_turn is None)
             ducked = True
-        elif isinstance(d, arb.Restore):  # only what was ducked, and never an interruption's answer
-            assert ducked and not pending
+        elif isinstance(d, arb.Restore):  # only what was ducked, outside the wearer's own turn
+            assert ducked and (pending or open_turn is None)
             ducked = False
         elif isinstance(d, arb.SpeechStart):
             assert open_turn is None and d.turn_id == last_id + 1
