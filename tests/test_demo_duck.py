@@ -86,3 +86,48 @@ def test_the_bench_reports_duck_latency_median_and_p90(tmp_path):
     figures = bench_demo._policy_figures([summary(x) for x in (0.08, 0.09, 0.1, 0.2, None)])
     assert (figures["barge_in_duck_median_s"], figures["barge_in_duck_p90_s"]) == (0.095, 0.2)
     assert figures["barge_in_stop_median_s"] == 0.26
+
+
+def _backchannel_run(out: Path, answer: ev.SimPlayback, reply: bool) -> Path:
+    """A question, its answer (stream 1, 2.0-6.0 s), an "mm-hm" at 3.0-3.2 s; stream 2 answers the
+    "mm-hm" when ``reply``."""
+    utterances = [ev.SimUtterance(0, "Tell me about Rome.", 0.5, 1.5, False, "at"),
+                  ev.SimUtterance(1, "Mm-hm.", 3.0, 3.2, False, "answer_start")]  # fmt: skip
+    playback = [answer] + ([ev.SimPlayback(2, 4.0, 5.0, "finished", None, RATE)] if reply else [])
+    ev.write_sim_events(out / "sim_events.json", ev.SimEvents(RATE, 8.0, utterances, playback, [], [], [], [], {}))
+    log = ev.EventLog(out / "edge_events.jsonl", clock=lambda: 0.0)
+    for rid in (1, 2):
+        log.write(ev.ResponseStarted(rid, rid, rid, f"answer {rid}"))
+        log.write(ev.ResponseDone(rid, (4 if rid == 1 else 1) * RATE))
+    log.close()
+    return out
+
+
+DUCKED = [ev.SimDuck(3.1, 0.0, 24, 0.01, 20), ev.SimDuck(3.5, 24.0, 0, 0.04, 18)]
+
+
+def test_a_backchannel_that_ducked_and_let_the_answer_go_on_is_no_turn_and_ok(tmp_path, capsys):
+    whole = ev.SimPlayback(1, 2.0, 6.0, "finished", None, 4 * RATE, DUCKED)
+    summary = demo.analyse(_backchannel_run(tmp_path, whole, reply=False), "model")
+    assert summary["ok"] and [t["user_text"] for t in summary["turns"]] == ["Tell me about Rome."]
+    (c,) = summary["backchannels"]
+    assert (c["utterance"], c["went_on"], c["replied"]) == (2, True, False)
+    assert c["duck_latency_s"] == pytest.approx(0.1 + 153 / RATE, abs=1e-3)
+    assert c["restore_s"] == pytest.approx(3.54 - 3.2)
+    assert c["downlink_duck_latency_s"] == pytest.approx(0.1 + 20 * 0.02 + 153 / RATE, abs=1e-3)
+    demo.print_summary(summary)
+    assert "backchannel at turn 2: answer ducked 0.110 s after the onset, back 0.340 s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("answer", "reply", "failure"),
+    [
+        (ev.SimPlayback(1, 2.0, 3.3, "flushed", 3.3, round(1.3 * RATE), DUCKED[:1]), False,
+         "the backchannel at turn 2 stopped the answer"),
+        (ev.SimPlayback(1, 2.0, 6.0, "finished", None, 4 * RATE, DUCKED), True,
+         "the backchannel at turn 2 got a reply"),
+    ],
+)  # fmt: skip
+def test_a_backchannel_that_stopped_the_answer_or_got_a_reply_fails_the_run(tmp_path, answer, reply, failure):
+    summary = demo.analyse(_backchannel_run(tmp_path, answer, reply), "model")
+    assert summary["failures"] == [failure]

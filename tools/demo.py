@@ -12,6 +12,8 @@ recording, on one timeline for mic and speaker.
 - barge-in stop latency: onset of the interrupting utterance -> last sample of the answer played
 - duck latency: that onset -> the answer >= 20 dB down at the ear (ducked by the device's speaker,
   or over); the drop is checked on ear.wav
+- backchannel: an utterance not marked as a barge-in that starts while an answer plays: the
+  answer must duck, come back and play on to its end, and the backchannel get no reply
 
 OUT holds the recordings (mic.wav, ear.wav, sim_events.json), the edge's event log
 (edge_events.jsonl), its turn arbiter's inputs and decisions (edge_arbiter.jsonl) and the host's
@@ -32,7 +34,7 @@ import statistics
 import sys
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,6 +302,23 @@ class BargeInResult:
     ear_drop_db: float | None = None  # the answer's level at the ear while ducked against just before the onset
 
 
+@dataclass
+class BackchannelResult:
+    utterance: int
+    went_on: bool  # the answer played on to its end, whole
+    replied: bool  # an answer to the backchannel itself
+    duck_latency_s: float | None = None
+    restore_s: float | None = None  # the end of the wearer's sound -> the answer back at full level
+    ear_drop_db: float | None = None  # as for a barge-in
+    downlink_duck_latency_s: float | None = None  # as for a barge-in
+
+
+def restored_at(ducks: list[events.SimDuck], since_s: float) -> float | None:
+    """When the first level change after ``since_s`` that brings the stream back to full level ends."""
+    back = next((d for d in ducks if d.at_s >= since_s and d.depth_db == 0), None)
+    return None if back is None else back.at_s + back.ramp_s
+
+
 def ducked_at(ducks: list[events.SimDuck], since_s: float, rate: int) -> float | None:
     """The first time at or after ``since_s`` the stream is ``DUCKED_DB`` down, following its level
     changes (each a ramp until the next one); None if it never is."""
@@ -333,20 +352,23 @@ def read_wav(path: Path) -> np.ndarray | None:
 def ducking(u: events.SimUtterance, p: events.SimPlayback, rate: int, ear: np.ndarray | None) -> dict[str, Any]:
     """How the answer ``p`` ducked under the utterance ``u``: the duck latency, the best a duck in
     the downlink could have done, and the drop measured at the ear (the answer while ducked,
-    against the half second before the onset: speech varies, so it reads to within several dB)."""
+    against the half second before the onset: speech varies, so it reads to within several dB). The
+    ducked span ends when the answer comes back or stops."""
     at = ducked_at(p.ducks, u.start_s, rate)
     out: dict[str, Any] = {}
     if at is None and p.end_s > u.start_s:
         return out
     out["duck_latency_s"] = round(min(at if at is not None else p.end_s, p.end_s) - u.start_s, 3)
+    back = next((d.at_s for d in p.ducks if d.at_s >= u.start_s and d.depth_db == 0), p.end_s)
+    until = min(back, p.end_s)  # the end of the ducked span
     first = next((d for d in p.ducks if d.at_s >= u.start_s and d.depth_db >= DUCKED_DB), None)
     if first is not None:
         reach = (at - first.at_s) if at is not None else 0.0
         downlink = first.at_s + first.queued_frames * FRAME_SAMPLES / rate + reach
         out["downlink_duck_latency_s"] = round(min(downlink, p.end_s) - u.start_s, 3)
-    if ear is not None and at is not None and p.end_s - at >= 0.02:
+    if ear is not None and at is not None and until - at >= 0.02:
         before = ear[max(0, round((u.start_s - 0.5) * rate)) : round(u.start_s * rate)]
-        during = ear[round(at * rate) : round(p.end_s * rate)]
+        during = ear[round(at * rate) : round(until * rate)]
         if len(before) and len(during):
             out["ear_drop_db"] = round(_rms_db(before) - _rms_db(during), 1)
     return out
@@ -421,6 +443,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
     ear = read_wav(out / "ear.wav")
     turns: list[TurnResult] = []
     barge_ins: list[BargeInResult] = []
+    backchannels: list[BackchannelResult] = []
     for i, u in enumerate(utterances):
         next_start = utterances[i + 1].start_s if i + 1 < len(utterances) else float("inf")
         answers = [p for p in playback if u.start_s < p.start_s < next_start and edge.is_answer(p)]
@@ -446,6 +469,10 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
             # the host sent (to within the last frame's padding).
             whole = answer.ended == "finished" and (length is None or answer.samples + FRAME_SAMPLES > length)
             result.truncated = not whole and not stopped_on_purpose(answer, sim)
+        playing = next((p for p in playback if p.start_s <= u.start_s < p.end_s and edge.is_answer(p)), None)
+        if not u.barge_in and playing is not None:
+            backchannels.append(backchannel(i + 1, u, playing, bool(answers), edge, sim, ear))
+            continue
         turns.append(result)
         if u.barge_in:
             playing = next((p for p in playback if p.start_s <= u.start_s < p.end_s), None)
@@ -464,7 +491,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
     latencies = [t.response_latency_s for t in turns if t.response_latency_s is not None]
     unanswered = [t.index for t in turns if t.response_latency_s is None and not t.lost]
     truncated = [t.index for t in turns if t.truncated]
-    failures = failures_of(unanswered, truncated, barge_ins)
+    failures = failures_of(unanswered, truncated, barge_ins, backchannels)
     for t in turns:
         if t.lost and t.cue_s is None:
             failures.append(f"turn {t.index}, cut short by a link drop, got no cue")
@@ -476,6 +503,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
         "turn_policy": turn_policy,
         "turns": [asdict(t) for t in turns],
         "barge_ins": [asdict(b) for b in barge_ins],
+        "backchannels": [asdict(b) for b in backchannels],
         "unanswered": unanswered,
         "truncated": truncated,
         "cut_offs": [t.index for t in turns if t.cut_off],
@@ -488,7 +516,20 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
     }
 
 
-def failures_of(unanswered: list[int], truncated: list[int], barge_ins: list[BargeInResult]) -> list[str]:
+def backchannel(index: int, u: events.SimUtterance, p: events.SimPlayback, replied: bool, edge: EdgeLog,
+                sim: events.SimEvents, ear: np.ndarray | None) -> BackchannelResult:  # fmt: skip
+    """The utterance ``u`` made over the answer ``p``."""
+    length = edge.lengths.get(edge.by_stream[p.stream].response_id)
+    went_on = p.ended == "finished" and (length is None or p.samples + FRAME_SAMPLES > length)
+    back = restored_at(p.ducks, u.start_s)
+    duck = ducking(u, p, sim.sample_rate, ear)
+    return BackchannelResult(index, went_on, replied, duck.get("duck_latency_s"),
+                             None if back is None else round(back - u.end_s, 3), duck.get("ear_drop_db"),
+                             duck.get("downlink_duck_latency_s"))  # fmt: skip
+
+
+def failures_of(unanswered: list[int], truncated: list[int], barge_ins: list[BargeInResult],
+                backchannels: Sequence[BackchannelResult] = ()) -> list[str]:  # fmt: skip
     """What failed, each in words (empty: the run is OK)."""
     failures = []
     if unanswered:
@@ -500,6 +541,11 @@ def failures_of(unanswered: list[int], truncated: list[int], barge_ins: list[Bar
             failures.append(f"barge-in at turn {b.utterance}: no answer was playing to interrupt")
         elif not b.stopped:
             failures.append(f"barge-in at turn {b.utterance} did not stop the answer")
+    for c in backchannels:
+        if not c.went_on:
+            failures.append(f"the backchannel at turn {c.utterance} stopped the answer")
+        if c.replied:
+            failures.append(f"the backchannel at turn {c.utterance} got a reply")
     return failures
 
 
@@ -536,6 +582,12 @@ def print_summary(summary: dict[str, Any]) -> None:
                 f"barge-in at turn {b['utterance']}: answer {duck}{state} {b['stop_latency_s']:.3f} s after the "
                 f"wearer's onset ({b['heard_s']:.2f} s of it heard)" + _duck_detail(b)
             )
+    for c in summary.get("backchannels", []):
+        duck = "never ducked" if c["duck_latency_s"] is None else f"ducked {c['duck_latency_s']:.3f} s after the onset"
+        back = "" if c["restore_s"] is None else f", back {c['restore_s']:.3f} s after the wearer stopped"
+        went_on = "played on to its end" if c["went_on"] else "was STOPPED"
+        print(f"backchannel at turn {c['utterance']}: answer {duck}{back}, {went_on}"
+              + (", and it got a REPLY" if c["replied"] else ", no reply"))  # fmt: skip
     if summary["cut_offs"]:
         print(f"cut off mid-sentence (an answer began before the wearer finished): turns {summary['cut_offs']}")
     print(
