@@ -83,9 +83,11 @@ def test_the_bench_reports_duck_latency_median_and_p90(tmp_path):
         return {"turns": [], "median_response_latency_s": None, "ok": True,
                 "barge_ins": [{"stop_latency_s": 0.26, "duck_latency_s": duck}]}  # fmt: skip
 
-    figures = bench_demo._policy_figures([summary(x) for x in (0.08, 0.09, 0.1, 0.2, None)])
+    result = bench_demo.compare({"model": [summary(x) for x in (0.08, 0.09, 0.1, 0.2, None)]})
+    figures = result["model"]
     assert (figures["barge_in_duck_median_s"], figures["barge_in_duck_p90_s"]) == (0.095, 0.2)
     assert figures["barge_in_stop_median_s"] == 0.26
+    assert "barge-in ducked the answer 0.095 s (p90 0.200 s) and stopped it 0.260 s" in bench_demo.table(result)
 
 
 def _backchannel_run(out: Path, answer: ev.SimPlayback, reply: bool) -> Path:
