@@ -5,8 +5,8 @@ the device's Opus packet to the host untouched, score the frame (``FrameScorer``
 end-of-turn model) and feed the numbers to the turn arbiter (``TurnArbiter``), which decides
 who holds the floor; the daemon carries its decisions out: turn events to the host, the answer
 ducked and restored on the device, a flush of the device's playback and a cancel to the host on a
-barge-in, the event log. The host's messages
-go to playback (answer audio) and, for the readings of the words, to the arbiter.
+barge-in, the event log. The host's messages go to playback (answer audio) and, for the readings
+of the words, to the arbiter.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ Omi's speaker path only plays short 8 kHz PCM clips, so Sottovoce adds its own s
   crosses at any ATT MTU, the 23-byte default included.
 
 Both are sequenced chunks (``chunks.py``). The server side is the wearable's: its ear speaker
-(playback buffer, flush, stream end, exact sample reports), which the simulator and the edge's
-local-audio link both run, and the dispatch of control messages. The client side is the
-central's: downlink writes, and control messages out and in.
+(playback buffer, flush, stream end, level changes ramped sample by sample, exact sample
+reports), which the simulator and the edge's local-audio link both run, and the dispatch of
+control messages. The client side is the central's: downlink writes, and control messages out
+and in.
 """
 
 from __future__ import annotations
