@@ -67,15 +67,16 @@ def test_a_barge_in_is_measured_ducked_then_stopped(tmp_path, capsys):
     # 16 frames in the device's buffer would have played at full level: past the flush
     assert barge_in["downlink_duck_latency_s"] == 0.3
     demo.print_summary(summary)
-    assert "answer ducked 0.090 s, stopped 0.300 s after the wearer's onset" in capsys.readouterr().out
+    assert "answer 20 dB down 0.090 s and stopped 0.300 s after the wearer's onset" in capsys.readouterr().out
 
 
-def test_an_answer_never_ducked_is_measured_by_its_stop_and_said_so(tmp_path, capsys):
+def test_an_answer_never_ducked_is_down_when_it_stops(tmp_path, capsys):
     summary = demo.analyse(_run(tmp_path, [], None), "model")
     (barge_in,) = summary["barge_ins"]
-    assert barge_in["duck_latency_s"] is None and barge_in["ear_drop_db"] is None
+    assert barge_in["duck_latency_s"] == barge_in["stop_latency_s"] == 0.3
+    assert barge_in["ear_drop_db"] is None and barge_in["downlink_duck_latency_s"] is None
     demo.print_summary(summary)
-    assert "answer never ducked, stopped 0.300 s" in capsys.readouterr().out
+    assert "answer 20 dB down 0.300 s and stopped 0.300 s" in capsys.readouterr().out
 
 
 def test_the_bench_reports_duck_latency_median_and_p90(tmp_path):
@@ -118,7 +119,8 @@ def test_a_backchannel_that_ducked_and_let_the_answer_go_on_is_no_turn_and_ok(tm
     assert c["restore_s"] == pytest.approx(3.54 - 3.2)
     assert c["downlink_duck_latency_s"] == pytest.approx(0.1 + 20 * 0.02 + 153 / RATE, abs=1e-3)
     demo.print_summary(summary)
-    assert "backchannel at turn 2: answer ducked 0.110 s after the onset, back 0.340 s" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "backchannel at turn 2: answer 20 dB down 0.110 s after the wearer's onset, back 0.340 s after" in out
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ recording, on one timeline for mic and speaker.
   (a truncated answer is not an answered turn)
 - barge-in stop latency: onset of the interrupting utterance -> last sample of the answer played
 - duck latency: that onset -> the answer >= 20 dB down at the ear (ducked by the device's speaker,
-  or over); the drop is checked on ear.wav
+  or stopped); the drop is checked on ear.wav
 - backchannel: an utterance not marked as a barge-in that starts while an answer plays: the
   answer must duck, come back and play on to its end, and the backchannel get no reply
 
@@ -33,7 +33,6 @@ import socket
 import statistics
 import sys
 import time
-import wave
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from sottovoce.edge.end_rules import TURN_POLICIES
+from sottovoce.firmware_sim.scenario import read_wav
 from sottovoce.host.tts import TTS_ENGINES
 from sottovoce.proto import events
 from sottovoce.proto.codec import FRAME_SAMPLES
@@ -295,7 +295,7 @@ class BargeInResult:
     stop_latency_s: float | None
     stopped: bool
     heard_s: float | None = None
-    duck_latency_s: float | None = None  # the wearer's onset -> the answer DUCKED_DB down (or over)
+    duck_latency_s: float | None = None  # the wearer's onset -> the answer DUCKED_DB down (or stopped)
     # what a duck in the downlink would have taken at best: the frames already in the device's
     # buffer play at full level first
     downlink_duck_latency_s: float | None = None
@@ -313,10 +313,9 @@ class BackchannelResult:
     downlink_duck_latency_s: float | None = None  # as for a barge-in
 
 
-def restored_at(ducks: list[events.SimDuck], since_s: float) -> float | None:
-    """When the first level change after ``since_s`` that brings the stream back to full level ends."""
-    back = next((d for d in ducks if d.at_s >= since_s and d.depth_db == 0), None)
-    return None if back is None else back.at_s + back.ramp_s
+def restore_after(ducks: list[events.SimDuck], since_s: float) -> events.SimDuck | None:
+    """The first level change at or after ``since_s`` that brings the stream back to full level."""
+    return next((d for d in ducks if d.at_s >= since_s and d.depth_db == 0), None)
 
 
 def ducked_at(ducks: list[events.SimDuck], since_s: float, rate: int) -> float | None:
@@ -341,26 +340,16 @@ def _rms_db(pcm: np.ndarray) -> float:
     return 10 * float(np.log10(np.mean(pcm.astype(np.float64) ** 2) + 1e-9))
 
 
-def read_wav(path: Path) -> np.ndarray | None:
-    """A mono 16-bit recording, or None if there is none."""
-    if not path.exists():
-        return None
-    with wave.open(str(path), "rb") as w:
-        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-
-
 def ducking(u: events.SimUtterance, p: events.SimPlayback, rate: int, ear: np.ndarray | None) -> dict[str, Any]:
     """How the answer ``p`` ducked under the utterance ``u``: the duck latency, the best a duck in
     the downlink could have done, and the drop measured at the ear (the answer while ducked,
     against the half second before the onset: speech varies, so it reads to within several dB). The
     ducked span ends when the answer comes back or stops."""
     at = ducked_at(p.ducks, u.start_s, rate)
-    out: dict[str, Any] = {}
-    if at is None and p.end_s > u.start_s:
-        return out
-    out["duck_latency_s"] = round(min(at if at is not None else p.end_s, p.end_s) - u.start_s, 3)
-    back = next((d.at_s for d in p.ducks if d.at_s >= u.start_s and d.depth_db == 0), p.end_s)
-    until = min(back, p.end_s)  # the end of the ducked span
+    # an answer that stops before it is ducked is silent from then on: down by any measure
+    out: dict[str, Any] = {"duck_latency_s": round(min(at if at is not None else p.end_s, p.end_s) - u.start_s, 3)}
+    back = restore_after(p.ducks, u.start_s)
+    until = min(back.at_s if back is not None else p.end_s, p.end_s)  # the end of the ducked span
     first = next((d for d in p.ducks if d.at_s >= u.start_s and d.depth_db >= DUCKED_DB), None)
     if first is not None:
         reach = (at - first.at_s) if at is not None else 0.0
@@ -440,7 +429,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
         raise DemoError(str(exc)) from None
     utterances = sorted(sim.utterances, key=lambda u: u.start_s)
     playback = sorted(sim.playback, key=lambda p: p.start_s)
-    ear = read_wav(out / "ear.wav")
+    ear = read_wav(out / "ear.wav") if (out / "ear.wav").exists() else None
     turns: list[TurnResult] = []
     barge_ins: list[BargeInResult] = []
     backchannels: list[BackchannelResult] = []
@@ -521,11 +510,9 @@ def backchannel(index: int, u: events.SimUtterance, p: events.SimPlayback, repli
     """The utterance ``u`` made over the answer ``p``."""
     length = edge.lengths.get(edge.by_stream[p.stream].response_id)
     went_on = p.ended == "finished" and (length is None or p.samples + FRAME_SAMPLES > length)
-    back = restored_at(p.ducks, u.start_s)
-    duck = ducking(u, p, sim.sample_rate, ear)
-    return BackchannelResult(index, went_on, replied, duck.get("duck_latency_s"),
-                             None if back is None else round(back - u.end_s, 3), duck.get("ear_drop_db"),
-                             duck.get("downlink_duck_latency_s"))  # fmt: skip
+    back = restore_after(p.ducks, u.start_s)
+    restore_s = None if back is None else round(back.at_s + back.ramp_s - u.end_s, 3)
+    return BackchannelResult(index, went_on, replied, restore_s=restore_s, **ducking(u, p, sim.sample_rate, ear))
 
 
 def failures_of(unanswered: list[int], truncated: list[int], barge_ins: list[BargeInResult],
@@ -577,14 +564,14 @@ def print_summary(summary: dict[str, Any]) -> None:
             print(f"barge-in at turn {b['utterance']}: no answer was playing")
         else:
             state = "stopped" if b["stopped"] else "NOT STOPPED"
-            duck = "never ducked, " if b.get("duck_latency_s") is None else f"ducked {b['duck_latency_s']:.3f} s, "
             print(
-                f"barge-in at turn {b['utterance']}: answer {duck}{state} {b['stop_latency_s']:.3f} s after the "
-                f"wearer's onset ({b['heard_s']:.2f} s of it heard)" + _duck_detail(b)
+                f"barge-in at turn {b['utterance']}: answer 20 dB down {b['duck_latency_s']:.3f} s and {state} "
+                f"{b['stop_latency_s']:.3f} s after the wearer's onset ({b['heard_s']:.2f} s of it heard)"
+                + _duck_detail(b)
             )
     for c in summary.get("backchannels", []):
-        duck = "never ducked" if c["duck_latency_s"] is None else f"ducked {c['duck_latency_s']:.3f} s after the onset"
-        back = "" if c["restore_s"] is None else f", back {c['restore_s']:.3f} s after the wearer stopped"
+        duck = f"20 dB down {c['duck_latency_s']:.3f} s after the wearer's onset"
+        back = ", NEVER BACK" if c["restore_s"] is None else f", back {c['restore_s']:.3f} s after they stopped"
         went_on = "played on to its end" if c["went_on"] else "was STOPPED"
         print(f"backchannel at turn {c['utterance']}: answer {duck}{back}, {went_on}"
               + (", and it got a REPLY" if c["replied"] else ", no reply"))  # fmt: skip
