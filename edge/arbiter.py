@@ -11,6 +11,15 @@ whether the host has a turn open, barge-in and backchannels, and which readings 
 reach the detector. Speech that starts while an answer is playing is held back until it has
 lasted ``barge_in_ms``: a cough or an "mm-hm" ends before that and never reaches the host, while a
 real interruption stops the answer at once and opens a turn with the host.
+
+Duck first, decide after: the first frame that sounds like the wearer over an answer ducks it
+(``Duck``), before it is known to be speech at all, let alone an interruption, so the wearer is
+not talked over while the arbiter waits to be sure. A barge-in then stops the answer; a sound
+that falls silent first (a blip, a cough, an "mm-hm") brings it back (``Restore``) once the
+silence has lasted ``RESTORE_AFTER_MS``, and it goes on from where it was. That is sooner than
+the backchannel is decided: the end of a turn the end-of-turn rules wait for can be more than a
+second away, and the wearer should not hear the answer muffled that long. Should the wearer go
+on, their next voiced frame ducks it again.
 """
 
 from __future__ import annotations
@@ -24,6 +33,9 @@ from sottovoce.proto.timeline import AUDIO_SEQ
 from .turn import EndOfTurnPolicy, TurnDetector, TurnKind, TurnSignal, WordsReading
 
 BARGE_IN_MS = 200  # speech needed to interrupt an answer
+# Silence after a sound over an answer before the answer comes back: longer than the gaps inside
+# a word, and the VAD already reports silence some 100 ms after the sound ends.
+RESTORE_AFTER_MS = 200
 
 # --- inputs ---------------------------------------------------------------------------------------
 
@@ -159,6 +171,23 @@ class BargeIn:
 
 
 @dataclass(frozen=True)
+class Duck:
+    """The wearer may be speaking over the answer from frame ``seq``: bring the answer down now."""
+
+    KIND: ClassVar[str] = "duck"
+    seq: int
+
+
+@dataclass(frozen=True)
+class Restore:
+    """What ducked the answer has been silent since frame ``seq`` without becoming an interruption:
+    bring the answer back."""
+
+    KIND: ClassVar[str] = "restore"
+    seq: int
+
+
+@dataclass(frozen=True)
 class BackchannelIgnored:
     """Speech during an answer ended (at ``seq``) too short to be an interruption."""
 
@@ -197,11 +226,14 @@ Decision = (
     | SpeechDuringPlayback
     | BargeIn
     | BackchannelIgnored
+    | Duck
+    | Restore
     | HintFiled
     | AnswerStale
 )
 DECISIONS: tuple[type, ...] = (SpeechStart, TentativeEnd, Resumed, ConfirmedEnd, Abandoned, SpeechLost,
-                               SpeechDuringPlayback, BargeIn, BackchannelIgnored, HintFiled, AnswerStale)  # fmt: skip
+                               SpeechDuringPlayback, BargeIn, BackchannelIgnored, Duck, Restore, HintFiled,
+                               AnswerStale)  # fmt: skip
 # Every end of the wearer's speech comes out as exactly one of these: whoever runs the
 # end-of-turn model starts its state afresh after it.
 SPEECH_ENDS = (ConfirmedEnd, BackchannelIgnored, SpeechLost)
@@ -211,6 +243,8 @@ SPEECH_ENDS = (ConfirmedEnd, BackchannelIgnored, SpeechLost)
 class ArbiterCounters:
     backchannels_ignored: int = 0
     barge_ins: int = 0
+    ducks: int = 0  # answers brought down at the wearer's (possible) onset
+    restores: int = 0  # ... and brought back: it was no interruption
     stale_responses: int = 0
     hints_complete: int = 0  # the host read a turn's words as complete (and the turn was live)
     hints_incomplete: int = 0  # ... as unfinished
@@ -231,6 +265,7 @@ class TurnArbiter:
         self.playing = False
         self.last_seq = 0  # seq of the frame the detector saw last (its frame detector.frame)
         self.pending_seq: int | None = None  # onset of speech heard while an answer plays
+        self.ducked = False  # the playing answer is down (a Duck not yet undone)
 
     def feed(self, event: Input) -> list[Decision]:
         """Any input; the decisions it leads to."""
@@ -238,6 +273,8 @@ class TurnArbiter:
             return self.frame(event)
         if isinstance(event, PlaybackState):
             self.playing = event.playing
+            if not event.playing:  # the next answer starts at its full level
+                self.ducked = False
             return []
         if isinstance(event, Hint):
             return self.hint(event)
@@ -264,8 +301,24 @@ class TurnArbiter:
         ):
             onset, self.pending_seq = self.pending_seq, None
             self.counters.barge_ins += 1
+            self.ducked = False  # the answer is stopped, not brought back
             out += [BargeIn(onset), self._start_host_turn(onset, barge_in=True)]
-        return out
+        return out + self._duck_or_restore(frame.seq)
+
+    def _duck_or_restore(self, seq: int) -> list[Decision]:
+        """Duck at the first voiced frame over an answer outside the wearer's own turn; restore
+        once that sound has been silent for RESTORE_AFTER_MS without having become an interruption."""
+        d = self.detector
+        outside_turn = self.pending_seq is not None or not d.speaking
+        if not self.ducked and self.playing and d.in_speech and outside_turn:
+            self.ducked = True
+            self.counters.ducks += 1
+            return [Duck(AUDIO_SEQ.add(seq, -(d.voiced_run - 1)))]
+        if self.ducked and outside_turn and d.silent_run * FRAME_MS >= RESTORE_AFTER_MS:
+            self.ducked = False
+            self.counters.restores += 1
+            return [Restore(AUDIO_SEQ.add(seq, -(d.silent_run - 1)))]
+        return []
 
     def _on_signal(self, signal: TurnSignal, seq: int) -> list[Decision]:
         onset_seq = AUDIO_SEQ.add(seq, -(self.detector.frame - signal.frame))
@@ -333,5 +386,6 @@ class TurnArbiter:
             out.append(Abandoned(self.turn_id, self.last_seq))
             self.in_host_turn = False
         self.pending_seq = None
+        self.ducked = False  # the device's playback is gone with it
         self.detector.reset()
         return out

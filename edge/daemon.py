@@ -3,9 +3,10 @@
 It wires the parts together and does nothing they can do alone. Per 20 ms uplink frame: forward
 the device's Opus packet to the host untouched, score the frame (``FrameScorer``: VAD and
 end-of-turn model) and feed the numbers to the turn arbiter (``TurnArbiter``), which decides
-who holds the floor; the daemon carries its decisions out: turn events to the host, a flush of
-the device's playback and a cancel to the host on a barge-in, the event log. The host's messages
-go to playback (answer audio) and, for the readings of the words, to the arbiter.
+who holds the floor; the daemon carries its decisions out: turn events to the host, the answer
+ducked and restored on the device, a flush of the device's playback and a cancel to the host on a
+barge-in, the event log. The host's messages go to playback (answer audio) and, for the readings
+of the words, to the arbiter.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .echo import EchoCanceller
 from .end_rules import ModelPolicy, SilencePolicy
 from .host_link import HostLink, HostRefused
 from .links import DeviceLink, DeviceNotFound, open_link
-from .playback import Playback, Stream
+from .playback import DUCK_DB, DUCK_RAMP_MS, RESTORE_RAMP_MS, Playback, Stream
 from .replay import ArbiterRecorder
 from .scorer import FrameScorer
 from .turn import EndOfTurnPolicy
@@ -51,6 +52,11 @@ TURN_KINDS = {
     arb.Resumed: pb.TurnEvent.RESUMED,
     arb.ConfirmedEnd: pb.TurnEvent.CONFIRMED_END,
     arb.Abandoned: pb.TurnEvent.ABANDONED,
+}
+PLAYBACK_KINDS = {
+    "started": pb.PlaybackEvent.STARTED,
+    "finished": pb.PlaybackEvent.FINISHED,
+    "interrupted": pb.PlaybackEvent.INTERRUPTED,
 }
 # A device away this long may have missed a whole request: the wearer hears the cue when it is
 # back, as they do when their words were cut off mid-turn.
@@ -297,6 +303,10 @@ class Edge:
             ))  # fmt: skip
             if active is not None:
                 self._stop_response(active.response_id, "barge_in")
+        elif isinstance(d, arb.Duck):
+            self._set_level(d.seq, DUCK_DB, DUCK_RAMP_MS)
+        elif isinstance(d, arb.Restore):
+            self._set_level(d.seq, 0, RESTORE_RAMP_MS)
         elif isinstance(d, arb.BackchannelIgnored):
             self.events.write(events.BackchannelIgnored(d.seq))
         elif isinstance(d, arb.AnswerStale):
@@ -323,6 +333,20 @@ class Edge:
             barge_in=barge_in,
         )
         self.host.send(pb.EdgeMessage(turn=event))
+
+    def _set_level(self, seq: int, depth_db: int, ramp_ms: int) -> None:
+        """Duck the answer playing (``depth_db`` > 0) or bring it back (0)."""
+        active = self.playback.active
+        rid = active.response_id if active is not None else None
+        self.events.write(events.AnswerDucked(seq, rid) if depth_db else events.AnswerRestored(seq, rid))
+        if active is not None:
+            self._spawn(self._duck(active.response_id, depth_db, ramp_ms))
+
+    async def _duck(self, response_id: int, depth_db: int, ramp_ms: int) -> None:
+        try:
+            await self.playback.duck(response_id, depth_db, ramp_ms)
+        except Exception as exc:  # the link dropped: the reconnect ends the stream anyway
+            log.warning("duck failed: %s", exc)
 
     def _stop_response(self, response_id: int, reason: str) -> None:
         """Flush the device first (what the wearer hears), then tell the host."""
@@ -418,13 +442,9 @@ class Edge:
 
     def _on_playback(self, kind: str, response_id: int, heard_samples: int) -> None:
         self.events.write(events.Playback(kind, response_id, heard_samples))
-        if response_id >= LOCAL_RESPONSE_BASE:
+        pb_kind = PLAYBACK_KINDS.get(kind)  # a level change is the edge's business, not the host's
+        if response_id >= LOCAL_RESPONSE_BASE or pb_kind is None:
             return
-        pb_kind = {
-            "started": pb.PlaybackEvent.STARTED,
-            "finished": pb.PlaybackEvent.FINISHED,
-            "interrupted": pb.PlaybackEvent.INTERRUPTED,
-        }[kind]
         event = pb.PlaybackEvent(
             kind=pb_kind, response_id=response_id, heard_samples=heard_samples, time_us=time.monotonic_ns() // 1000
         )

@@ -5,6 +5,10 @@ about a second. Frames go down while fewer than ``window`` are in flight (sent b
 reported played), so the first frames leave at once and a flush on barge-in throws little away.
 The device's CBOR reports say exactly which sample of a stream has played: that is what the host
 uses to truncate the assistant's history to what the wearer actually heard.
+
+Ducking (the answer brought down while the wearer may be speaking, then back) is a command to
+the device rather than a change to the downlink: up to ``window`` frames are already in the
+device's buffer, and they would still play at full level.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ from sottovoce.proto.gatt.speaker import DownlinkPacketizer
 from .links.base import DeviceLink
 
 log = logging.getLogger(__name__)
+
+DUCK_DB = 24  # ducked means >= 20 dB down at the ear; the margin absorbs rounding and the ramp's tail
+DUCK_RAMP_MS = 10  # at once, yet long enough not to click
+RESTORE_RAMP_MS = 40  # the answer fades back in under the wearer's "mm-hm" rather than jumping
 
 
 class StreamState(Enum):
@@ -57,10 +65,13 @@ class PlaybackCounters:
     frames_dropped_stale: int = 0  # arrived for a stream already flushed or finished
     underruns: int = 0
     flushes: int = 0
+    ducks: int = 0  # level changes sent to the device (duck or restore)
+    ducks_unsent: int = 0  # for a stream the device had not been sent a frame of: nothing to duck
     bad_reports: int = 0
 
 
-# (kind, response_id, heard_samples) with kind in started / finished / interrupted
+# (kind, response_id, heard_samples): kind started / finished / interrupted, or ducked / restored
+# (the device's level change began after heard_samples)
 PlaybackListener = Callable[[str, int, int], None]
 
 
@@ -145,6 +156,17 @@ class Playback:
         else:
             self._close(s, StreamState.FLUSHED, "interrupted")
 
+    async def duck(self, response_id: int, depth_db: int, ramp_ms: int) -> bool:
+        """Bring the response's level ``depth_db`` below full (0: back to full) over ``ramp_ms``;
+        False if the device has none of it to duck (not begun, or stopped)."""
+        s = self._streams.get(response_id)
+        if s is None or not s.live or s.flushing or not s.sent or self.link is None:
+            self.counters.ducks_unsent += 1
+            return False
+        self.counters.ducks += 1
+        await self.link.write_control(control.Duck(stream=s.stream_id, depth_db=depth_db, ramp_ms=ramp_ms).encode())
+        return True
+
     # --- device reports ------------------------------------------------------------------------
     def on_report(self, msg: control.ControlMessage) -> None:
         if isinstance(msg, control.BufferReport):
@@ -170,6 +192,8 @@ class Playback:
             self._close(s, StreamState.FLUSHED, "interrupted")
         elif msg.event == "underrun":
             self.counters.underruns += 1
+        elif msg.event in ("ducked", "restored"):
+            self.on_event(msg.event, s.response_id, msg.sample)
         self._wake.set()
 
     def _close(self, s: Stream, state: StreamState, kind: str) -> None:

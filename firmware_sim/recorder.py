@@ -20,6 +20,7 @@ from sottovoce.proto.codec import SAMPLE_RATE
 from sottovoce.proto.events import (
     SimAction,
     SimDisconnect,
+    SimDuck,
     SimEvents,
     SimPlayback,
     SimUnplayed,
@@ -44,8 +45,10 @@ def _action(e: FiredEvent) -> SimAction:
 
 def _heard(p: PlaybackRecord) -> SimPlayback:
     assert p.start_sample is not None and p.end_sample is not None  # set together by the first sample played
+    ducks = [SimDuck(seconds(d.sample), d.from_db, d.depth_db, seconds(d.ramp_samples), d.queued_frames)
+             for d in p.ducks]  # fmt: skip
     return SimPlayback(p.stream, seconds(p.start_sample), seconds(p.end_sample), p.ended, _s(p.flush_received_sample),
-                       p.samples)  # fmt: skip
+                       p.samples, ducks)  # fmt: skip
 
 
 def write_wav(path: Path, pcm: np.ndarray) -> None:

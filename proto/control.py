@@ -20,6 +20,8 @@ U8 = (0, 0xFF)
 U32 = (0, 0xFFFF_FFFF)
 U64 = (0, 0xFFFF_FFFF_FFFF_FFFF)
 PERCENT = (0, 100)
+DUCK_DB = (0, 60)  # attenuation; 60 dB is as good as silence at the ear
+RAMP_MS = (0, 1000)
 GESTURE_KINDS = ("nod", "shake", "tilt", "double_tap")  # head gestures the device recognises
 
 
@@ -65,6 +67,20 @@ class StreamEnd(ControlMessage):
 
 
 @dataclass(frozen=True)
+class Duck(ControlMessage):
+    """Bring ``stream`` to ``depth_db`` below its level (0: back to full level) over ``ramp_ms``,
+    starting at the next sample played; answered by PlaybackReport 'ducked' or 'restored'.
+
+    The device applies it because it is the last stage before the ear: frames already in its
+    buffer are ducked too, which no change to the downlink could do."""
+
+    TYPE: ClassVar[str] = "duck"
+    stream: int = _uint(U8)
+    depth_db: int = _uint(DUCK_DB)
+    ramp_ms: int = _uint(RAMP_MS)
+
+
+@dataclass(frozen=True)
 class SetVolume(ControlMessage):
     TYPE: ClassVar[str] = "volume"
     level: int = _uint(PERCENT)
@@ -98,7 +114,7 @@ class PlaybackReport(ControlMessage):
     """Playback lifecycle at exact sample positions of the stream (16 kHz samples played)."""
 
     TYPE: ClassVar[str] = "playback"
-    event: str = _choice("started", "finished", "flushed", "underrun")
+    event: str = _choice("started", "finished", "flushed", "underrun", "ducked", "restored")
     stream: int = _uint(U8)
     sample: int = _uint(U32)
     at: int = _uint(U64)  # device clock, µs
@@ -134,6 +150,7 @@ MESSAGE_TYPES: dict[str, type[ControlMessage]] = {
     for cls in (
         Flush,
         StreamEnd,
+        Duck,
         SetVolume,
         SetWhisper,
         SetMute,

@@ -107,6 +107,26 @@ class SpeechDuringPlayback(EdgeEvent):
 
 
 @dataclass(frozen=True)
+class AnswerDucked(EdgeEvent):
+    """The answer ``response_id`` (None: none was playing any more) was brought down: the wearer
+    may be speaking from frame ``seq``."""
+
+    EVENT: ClassVar[str] = "answer_ducked"
+    seq: int
+    response_id: int | None
+
+
+@dataclass(frozen=True)
+class AnswerRestored(EdgeEvent):
+    """The answer ``response_id`` was brought back: what ducked it ended at frame ``seq`` and was no
+    interruption."""
+
+    EVENT: ClassVar[str] = "answer_restored"
+    seq: int
+    response_id: int | None
+
+
+@dataclass(frozen=True)
 class BackchannelIgnored(EdgeEvent):
     """Speech during an answer ended (at frame ``seq``) too short to interrupt it."""
 
@@ -222,7 +242,7 @@ class ResponseCancelled(EdgeEvent):
 @dataclass(frozen=True)
 class Playback(EdgeEvent):
     """The device's playback of a response: ``kind`` started, finished or interrupted, with the
-    samples heard so far."""
+    samples heard so far; or ducked or restored, a level change starting after ``heard_samples``."""
 
     EVENT: ClassVar[str] = "playback"
     kind: str
@@ -233,8 +253,9 @@ class Playback(EdgeEvent):
 EDGE_EVENTS: dict[str, type[EdgeEvent]] = {
     cls.EVENT: cls
     for cls in (EdgeStarted, EdgeStopped, DeviceConnected, DeviceDisconnected, Battery, Button, Gesture,
-                SpeechDuringPlayback, BackchannelIgnored, Turn, BargeIn, HostState, Cue, Transcript, TurnHint,
-                HostError, ResponseDropped, ResponseStarted, ResponseDone, ResponseCancelled, Playback)
+                SpeechDuringPlayback, AnswerDucked, AnswerRestored, BackchannelIgnored, Turn, BargeIn, HostState, Cue,
+                Transcript, TurnHint, HostError, ResponseDropped, ResponseStarted, ResponseDone, ResponseCancelled,
+                Playback)
 }  # fmt: skip
 
 
@@ -282,6 +303,18 @@ class SimUtterance:
 
 
 @dataclass(frozen=True)
+class SimDuck:
+    """A change of a stream's level at the ear: a linear ramp from ``from_db`` to ``depth_db`` below
+    full level (0: full) over ``ramp_s``, from ``at_s`` (``sottovoce.proto.gatt.speaker.ramp_gains``)."""
+
+    at_s: float
+    from_db: float
+    depth_db: int
+    ramp_s: float
+    queued_frames: int  # in the device's buffer when the command came: a duck in the downlink could not reach them
+
+
+@dataclass(frozen=True)
 class SimPlayback:
     """One response stream as heard at the ear (only streams with at least one sample played)."""
 
@@ -291,6 +324,7 @@ class SimPlayback:
     ended: str | None  # finished (played to its announced end) | flushed | superseded | cut (run over)
     flush_received_s: float | None
     samples: int  # samples played
+    ducks: list[SimDuck] = field(default_factory=list)  # its level changes, in order
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sottovoce.proto import control
 EXAMPLES = [
     control.Flush(stream=3),
     control.StreamEnd(stream=255, frames=1234),
+    control.Duck(stream=4, depth_db=24, ramp_ms=10),
     control.SetVolume(level=40),
     control.SetWhisper(on=True),
     control.SetMute(on=False),
@@ -62,6 +63,9 @@ def test_unknown_keys_are_ignored_for_forward_compatibility():
         (cbor2.dumps({"t": "flush", "stream": True}), "flush.stream"),
         (cbor2.dumps({"t": "flush", "stream": 1.0}), "flush.stream"),
         (cbor2.dumps({"t": "whisper", "on": 1}), "whisper.on must be a boolean"),
+        (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 61, "ramp_ms": 10}), r"duck.depth_db .*\[0, 60\]"),
+        (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 20, "ramp_ms": 1001}), "duck.ramp_ms"),
+        (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 20}), "missing key 'ramp_ms'"),
         (cbor2.dumps({"t": "playback", "event": "paused", "stream": 1, "sample": 0, "at": 0}), "playback.event"),
         (cbor2.dumps({"t": "volume", "level": 3, "pad": b"x" * 600}), "exceeds 512"),
     ],
@@ -90,7 +94,23 @@ json_like = st.recursive(
     st.sampled_from(sorted(control.MESSAGE_TYPES)),
     st.dictionaries(
         st.sampled_from(
-            ["stream", "frames", "level", "on", "t0", "t1", "event", "sample", "at", "queued", "free", "played", "kind"]
+            [
+                "stream",
+                "frames",
+                "level",
+                "on",
+                "t0",
+                "t1",
+                "event",
+                "sample",
+                "at",
+                "queued",
+                "free",
+                "played",
+                "kind",
+                "depth_db",
+                "ramp_ms",
+            ]
         ),
         json_like,
         max_size=6,

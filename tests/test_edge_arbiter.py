@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sottovoce.edge import arbiter as arb
 from sottovoce.edge.end_rules import ModelPolicy, SilencePolicy
 from sottovoce.edge.turn_model import TurnModelMeta, default_model_path
+from sottovoce.proto.codec import FRAME_MS
 from sottovoce.proto.timeline import AUDIO_SEQ
 
 SILENCE = SilencePolicy(confirm_ms=500, tentative_ms=200)
@@ -35,8 +36,14 @@ def test_speech_during_an_answer_becomes_a_barge_in_once_it_lasts():
     arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
     arbiter.feed(arb.PlaybackState(True))
     decisions = _frames(arbiter, 0, [0.9] * 10)
-    assert decisions == [arb.SpeechDuringPlayback(0), arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]
-    assert decisions.index(arb.BargeIn(0)) == 1 and arbiter.counters.barge_ins == 1
+    assert decisions == [
+        arb.Duck(0),  # at the first voiced frame, before anything is decided
+        arb.SpeechDuringPlayback(0),
+        arb.BargeIn(0),
+        arb.SpeechStart(1, 0, barge_in=True),
+    ]
+    assert decisions.index(arb.BargeIn(0)) == 2 and arbiter.counters.barge_ins == 1
+    assert arbiter.counters.restores == 0  # an interruption stops the answer: it is not brought back
     # the barge-in's turn is the host's like any other
     assert _frames(arbiter, 10, [0.0] * 25)[-1] == arb.ConfirmedEnd(1, 34, 1.0, "silence")
 
@@ -45,11 +52,56 @@ def test_a_short_sound_during_an_answer_is_a_backchannel_and_never_reaches_the_h
     arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
     arbiter.feed(arb.PlaybackState(True))
     decisions = _frames(arbiter, 0, [0.9] * 6 + [0.0] * 30)  # an "mm-hm": 120 ms
-    assert decisions == [arb.SpeechDuringPlayback(0), arb.BackchannelIgnored(30)]
+    assert decisions == [
+        arb.Duck(0),
+        arb.SpeechDuringPlayback(0),
+        arb.Restore(6),  # silent from frame 6, back once that has lasted RESTORE_AFTER_MS
+        arb.BackchannelIgnored(30),
+    ]
     assert arbiter.counters.backchannels_ignored == 1 and arbiter.turn_id == 0
+    assert (arbiter.counters.ducks, arbiter.counters.restores) == (1, 1)
     # after the answer, speech opens a turn again
     arbiter.feed(arb.PlaybackState(False))
     assert _frames(arbiter, 36, [0.9] * 3) == [arb.SpeechStart(1, 36)]
+
+
+def _restore_frames() -> int:
+    return arb.RESTORE_AFTER_MS // FRAME_MS
+
+
+def test_a_blip_too_short_to_be_speech_ducks_the_answer_and_brings_it_back_after_a_silence():
+    arbiter = arb.TurnArbiter(SILENCE)
+    arbiter.feed(arb.PlaybackState(True))
+    quiet = [0.0] * _restore_frames()
+    decisions = [(i, d) for i, p in enumerate([0.0, 0.9, 0.9, *quiet]) for d in arbiter.feed(arb.Frame(50 + i, p))]
+    assert decisions == [(1, arb.Duck(51)), (2 + _restore_frames(), arb.Restore(53))]
+    assert arbiter.turn_id == 0 and arbiter.counters.backchannels_ignored == 0
+
+
+def test_the_wearer_going_on_after_a_restore_ducks_the_answer_again_and_interrupts():
+    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
+    arbiter.feed(arb.PlaybackState(True))
+    first = _frames(arbiter, 0, [0.9] * 4 + [0.0] * _restore_frames())  # "uh ..."
+    assert first == [arb.Duck(0), arb.SpeechDuringPlayback(0), arb.Restore(4)]
+    again = _frames(arbiter, 4 + _restore_frames(), [0.9] * 8)  # "... wait, what about"
+    assert again[0] == arb.Duck(4 + _restore_frames())
+    assert again[1:] == [arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]  # 200 ms of speech since the onset
+
+
+def test_no_duck_without_an_answer_or_inside_the_wearers_own_turn():
+    arbiter = arb.TurnArbiter(SILENCE)
+    assert arb.Duck(0) not in _frames(arbiter, 0, [0.9] * 5)  # nothing playing
+    arbiter.feed(arb.PlaybackState(True))  # a sound starts while the wearer holds the floor
+    assert not [d for d in _frames(arbiter, 5, [0.9] * 5) if isinstance(d, (arb.Duck, arb.Restore))]
+
+
+def test_an_answer_that_ends_while_ducked_is_not_restored_and_the_next_one_is_ducked_afresh():
+    arbiter = arb.TurnArbiter(SILENCE)
+    arbiter.feed(arb.PlaybackState(True))
+    assert _frames(arbiter, 0, [0.9] * 4)[0] == arb.Duck(0)
+    arbiter.feed(arb.PlaybackState(False))  # it finished under the wearer's "mm-hm"
+    arbiter.feed(arb.PlaybackState(True))  # the next one starts at its full level
+    assert _frames(arbiter, 4, [0.9])[0] == arb.Duck(0)  # the same sound, from its onset
 
 
 def test_an_answer_to_an_old_question_is_stale():
@@ -143,10 +195,20 @@ def test_the_host_sees_whole_turns_whatever_happens(inputs, model):
             decisions.append(arbiter.feed(event))
         runs.append(decisions)
     assert runs[0] == runs[1]
-    open_turn, last_id, pending = None, 0, False
+    open_turn, last_id, pending, playing, ducked = None, 0, False, False, False
     for event, d in ((e, d) for e, step in zip(inputs, runs[0], strict=True) for d in [None, *step]):
         if d is None:  # before the input's decisions
             pending = pending and not isinstance(event, arb.DeviceLost)  # held-back speech is forgotten
+            if isinstance(event, arb.PlaybackState):
+                playing = event.playing
+            # the answer a duck was for is gone: the next starts at full level
+            ducked = ducked and playing and not isinstance(event, arb.DeviceLost)
+        elif isinstance(d, arb.Duck):  # only a playing answer, once, and never in the wearer's own turn
+            assert playing and not ducked and (pending or open_turn is None)
+            ducked = True
+        elif isinstance(d, arb.Restore):  # only what was ducked, outside the wearer's own turn
+            assert ducked and (pending or open_turn is None)
+            ducked = False
         elif isinstance(d, arb.SpeechStart):
             assert open_turn is None and d.turn_id == last_id + 1
             open_turn = last_id = d.turn_id
@@ -163,3 +225,4 @@ def test_the_host_sees_whole_turns_whatever_happens(inputs, model):
         elif isinstance(d, (arb.BargeIn, arb.BackchannelIgnored)):
             assert pending
             pending = isinstance(d, arb.BargeIn)  # a SpeechStart follows a barge-in at once
+            ducked = ducked and isinstance(d, arb.BackchannelIgnored)  # a barge-in's answer is stopped

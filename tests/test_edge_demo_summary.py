@@ -55,7 +55,9 @@ def test_a_run_with_every_answer_whole_or_stopped_on_purpose_is_ok(tmp_path, cap
     assert summary["ok"] and summary["failures"] == [] and summary["truncated"] == []
     assert [t["response_latency_s"] for t in summary["turns"]] == [0.5, 0.5, 0.6, 0.6]
     assert [t["end_by"] for t in summary["turns"]] == ["words"] * 4
-    assert summary["barge_ins"] == [{"utterance": 3, "stop_latency_s": 0.26, "stopped": True, "heard_s": 1.26}]
+    assert summary["barge_ins"] == [{"utterance": 3, "stop_latency_s": 0.26, "stopped": True, "heard_s": 1.26,
+                                     "duck_latency_s": 0.26, "downlink_duck_latency_s": None,
+                                     "ear_drop_db": None}]  # fmt: skip
     demo.print_summary(summary)
     assert capsys.readouterr().out.rstrip().endswith("OK")
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from sottovoce.edge.links.base import DeviceLink
-from sottovoce.edge.playback import Playback
+from sottovoce.edge.playback import DUCK_DB, DUCK_RAMP_MS, RESTORE_RAMP_MS, Playback
 from sottovoce.proto import control
 from sottovoce.proto.gatt.speaker import DownlinkReassembler
 
@@ -121,3 +121,29 @@ async def test_reconnect_interrupts_what_was_playing(setup):
     playback.start(response_id=3)
     playback.attach(RecordingLink())
     assert events == [("interrupted", 3, 0)]
+
+
+async def test_a_duck_goes_to_the_device_and_the_answer_keeps_flowing(setup):
+    playback, link, events = setup
+    stream = playback.start(response_id=4)
+    assert not await playback.duck(4, DUCK_DB, DUCK_RAMP_MS)  # nothing sent yet: nothing to duck
+    for i in range(15):
+        playback.add_frame(4, bytes([i]) * 30)
+    await settle()
+    assert await playback.duck(4, DUCK_DB, DUCK_RAMP_MS)
+    assert await playback.duck(4, 0, RESTORE_RAMP_MS)
+    assert link.controls == [
+        control.Duck(stream=stream.stream_id, depth_db=DUCK_DB, ramp_ms=DUCK_RAMP_MS),
+        control.Duck(stream=stream.stream_id, depth_db=0, ramp_ms=RESTORE_RAMP_MS),
+    ]
+    playback.on_report(control.PlaybackReport("ducked", stream.stream_id, 960, 0))
+    playback.on_report(control.PlaybackReport("restored", stream.stream_id, 4800, 0))
+    assert events == [("ducked", 4, 960), ("restored", 4, 4800)]
+    # ducking skips nothing: the pacing goes on and every frame reaches the device
+    playback.on_report(control.BufferReport(stream.stream_id, queued=0, free=50, played=15 * 320))
+    await settle()
+    assert [f for _, f in link.frames] == [bytes([i]) * 30 for i in range(15)]
+    assert playback.active is stream and (playback.counters.ducks, playback.counters.ducks_unsent) == (2, 1)
+    await playback.flush(4)
+    assert not await playback.duck(4, DUCK_DB, DUCK_RAMP_MS)  # stopped: a flush, not a duck
+    assert link.controls[-1] == control.Flush(stream=stream.stream_id)

@@ -42,9 +42,13 @@ def test_a_recorded_run_replays_to_the_same_decisions(path):
 def test_the_recordings_hold_what_they_are_kept_for():
     by_name = {p.name.split(".")[0]: read_recording(p) for p in REPLAYS}
     assert set(by_name) == {"edge_demo", "edge_host_outage", "edge_reconnect"}
-    # the demo: a barge-in, and the words confirming ends
+    # the demo: a barge-in, the answer ducked before it, and the words confirming ends
     demo = [d for s in by_name["edge_demo"].steps for d in s.decisions]
     assert any(isinstance(d, arb.BargeIn) for d in demo)
+    for i, d in enumerate(demo):
+        if isinstance(d, arb.BargeIn):
+            duck = next(x for x in reversed(demo[:i]) if isinstance(x, (arb.Duck, arb.Restore, arb.BargeIn)))
+            assert isinstance(duck, arb.Duck) and duck.seq >= d.seq  # at or after the onset it interrupts from
     assert {"words"} <= {d.reason for d in demo if isinstance(d, arb.ConfirmedEnd)}
     # the host outage: the host down, then up, before the wearer speaks
     outage = [s.input for s in by_name["edge_host_outage"].steps if isinstance(s.input, arb.HostState)]

@@ -20,6 +20,7 @@ MTUS = range(DEFAULT_ATT_MTU, 248)
 EVERY_MESSAGE = [
     ctl.Flush(stream=3),
     ctl.StreamEnd(stream=255, frames=0xFFFF_FFFF),
+    ctl.Duck(stream=255, depth_db=60, ramp_ms=1000),
     ctl.SetVolume(level=100),
     ctl.SetWhisper(on=True),
     ctl.SetMute(on=False),

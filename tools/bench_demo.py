@@ -3,8 +3,9 @@
 
 Each run plays the scenario through the whole stack (`sottovoce demo`) once per policy, in
 alternating order so that a machine growing busier or quieter does not favour either. Measured
-where the wearer hears it (the simulator's recording): the response latency of every turn, and
-the turns cut off mid-sentence (an answer began before the wearer had finished). A single run says
+where the wearer hears it (the simulator's recording): the response latency of every turn, the
+turns cut off mid-sentence (an answer began before the wearer had finished), and how fast a
+barge-in ducks the answer (>= 20 dB down) and stops it. A single run says
 little: the model's latency is bimodal (quick when it is sure, the fallback when it is not) and the
 host's timing varies by tens of milliseconds, so the figures pool every turn of every run.
 
@@ -55,6 +56,7 @@ def _policy_figures(summaries: list[dict]) -> dict[str, Any]:
     turns = [t for s in summaries for t in s["turns"]]
     latencies = _latencies(turns)
     stops = [b["stop_latency_s"] for s in summaries for b in s["barge_ins"] if b["stop_latency_s"] is not None]
+    ducks = [b["duck_latency_s"] for s in summaries for b in s["barge_ins"] if b.get("duck_latency_s") is not None]
     truncated = sum(bool(t.get("truncated")) for t in turns)
     return {
         "runs": len(summaries),
@@ -68,6 +70,8 @@ def _policy_figures(summaries: list[dict]) -> dict[str, Any]:
         "run_medians_s": [s["median_response_latency_s"] for s in summaries],
         "ends_by": _ends_by(turns),
         "barge_in_stop_median_s": demo.rounded_stat(statistics.median, stops),
+        "barge_in_duck_median_s": demo.rounded_stat(statistics.median, ducks),
+        "barge_in_duck_p90_s": demo.rounded_stat(_p90, ducks),
     }
 
 
@@ -116,8 +120,9 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"{row['index']:>3} {text:40} {cells}" + (f"  cut off: {cuts}" if cuts else ""))
     for p in policies:
         ends = ", ".join(f"{k} {v}" for k, v in sorted(result[p]["ends_by"].items(), key=lambda kv: -kv[1]))
-        lines.append(f"{p}: turn ends by {ends}; barge-in stopped the answer {_s(result[p]['barge_in_stop_median_s'])}"
-                     " after the wearer's onset (median)")  # fmt: skip
+        lines.append(f"{p}: turn ends by {ends}; barge-in ducked the answer {_s(result[p]['barge_in_duck_median_s'])}"
+                     f" (p90 {_s(result[p]['barge_in_duck_p90_s'])}) and stopped it "
+                     f"{_s(result[p]['barge_in_stop_median_s'])} after the wearer's onset (median)")  # fmt: skip
     lines.append("response latency: end of the wearer's utterance to the answer's first sound at the ear")
     return "\n".join(lines)
 

@@ -10,6 +10,10 @@ recording, on one timeline for mic and speaker.
 - cut short: an answer that stopped before its end with no barge-in, button or gesture to stop it
   (a truncated answer is not an answered turn)
 - barge-in stop latency: onset of the interrupting utterance -> last sample of the answer played
+- duck latency: that onset -> the answer >= 20 dB down at the ear (ducked by the device's speaker,
+  or stopped); the drop is checked on ear.wav
+- backchannel: an utterance not marked as a barge-in that starts while an answer plays: the
+  answer must duck, come back and play on to its end, and the backchannel get no reply
 
 OUT holds the recordings (mic.wav, ear.wav, sim_events.json), the edge's event log
 (edge_events.jsonl), its turn arbiter's inputs and decisions (edge_arbiter.jsonl) and the host's
@@ -29,15 +33,19 @@ import socket
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sottovoce.edge.end_rules import TURN_POLICIES
+from sottovoce.firmware_sim.scenario import read_wav
 from sottovoce.host.tts import TTS_ENGINES
 from sottovoce.proto import events
 from sottovoce.proto.codec import FRAME_SAMPLES
+from sottovoce.proto.gatt.speaker import gain_of, samples_to_reach
 from sottovoce.tools.options import add_logging_option, add_options, config_from, fail, option, setup_logging
 
 log = logging.getLogger("sottovoce.demo")
@@ -278,12 +286,81 @@ class TurnResult:
     answer_s: float | None = None  # how long the whole answer was (as the host sent it)
 
 
+DUCKED_DB = 20  # an answer this far below its level counts as ducked (ARCHITECTURE.md's definition)
+
+
 @dataclass
 class BargeInResult:
     utterance: int
     stop_latency_s: float | None
     stopped: bool
     heard_s: float | None = None
+    duck_latency_s: float | None = None  # the wearer's onset -> the answer DUCKED_DB down (or stopped)
+    # what a duck in the downlink would have taken at best: the frames already in the device's
+    # buffer play at full level first
+    downlink_duck_latency_s: float | None = None
+    ear_drop_db: float | None = None  # the answer's level at the ear while ducked against just before the onset
+
+
+@dataclass
+class BackchannelResult:
+    utterance: int
+    went_on: bool  # the answer played on to its end, whole
+    replied: bool  # an answer to the backchannel itself
+    duck_latency_s: float | None = None
+    restore_s: float | None = None  # the end of the wearer's sound -> the answer back at full level
+    ear_drop_db: float | None = None  # as for a barge-in
+    downlink_duck_latency_s: float | None = None  # as for a barge-in
+
+
+def restore_after(ducks: list[events.SimDuck], since_s: float) -> events.SimDuck | None:
+    """The first level change at or after ``since_s`` that brings the stream back to full level."""
+    return next((d for d in ducks if d.at_s >= since_s and d.depth_db == 0), None)
+
+
+def ducked_at(ducks: list[events.SimDuck], since_s: float, rate: int) -> float | None:
+    """The first time at or after ``since_s`` the stream is ``DUCKED_DB`` down, following its level
+    changes (each a ramp until the next one); None if it never is."""
+    gain = gain_of(DUCKED_DB)
+    for i, d in enumerate(ducks):
+        until = ducks[i + 1].at_s if i + 1 < len(ducks) else float("inf")
+        start, target, ramp = gain_of(d.from_db), gain_of(d.depth_db), round(d.ramp_s * rate)
+        n = samples_to_reach(start, target, ramp, gain)
+        if n is None:  # never gets down there
+            continue
+        if target > gain:  # a restore from down there: down only until its ramp rises past the mark
+            until = min(until, d.at_s + ramp * (gain - start) / (target - start) / rate)
+        at = d.at_s + max(n - 1, 0) / rate  # the time of the n-th sample of the ramp
+        if at < until and since_s < until:
+            return max(at, since_s)
+    return None
+
+
+def _rms_db(pcm: np.ndarray) -> float:
+    return 10 * float(np.log10(np.mean(pcm.astype(np.float64) ** 2) + 1e-9))
+
+
+def ducking(u: events.SimUtterance, p: events.SimPlayback, rate: int, ear: np.ndarray | None) -> dict[str, Any]:
+    """How the answer ``p`` ducked under the utterance ``u``: the duck latency, the best a duck in
+    the downlink could have done, and the drop measured at the ear (the answer while ducked,
+    against the half second before the onset: speech varies, so it reads to within several dB). The
+    ducked span ends when the answer comes back or stops."""
+    at = ducked_at(p.ducks, u.start_s, rate)
+    # an answer that stops before it is ducked is silent from then on: down by any measure
+    out: dict[str, Any] = {"duck_latency_s": round(min(at if at is not None else p.end_s, p.end_s) - u.start_s, 3)}
+    back = restore_after(p.ducks, u.start_s)
+    until = min(back.at_s if back is not None else p.end_s, p.end_s)  # the end of the ducked span
+    first = next((d for d in p.ducks if d.at_s >= u.start_s and d.depth_db >= DUCKED_DB), None)
+    if first is not None:
+        reach = (at - first.at_s) if at is not None else 0.0
+        downlink = first.at_s + first.queued_frames * FRAME_SAMPLES / rate + reach
+        out["downlink_duck_latency_s"] = round(min(downlink, p.end_s) - u.start_s, 3)
+    if ear is not None and at is not None and until - at >= 0.02:
+        before = ear[max(0, round((u.start_s - 0.5) * rate)) : round(u.start_s * rate)]
+        during = ear[round(at * rate) : round(until * rate)]
+        if len(before) and len(during):
+            out["ear_drop_db"] = round(_rms_db(before) - _rms_db(during), 1)
+    return out
 
 
 @dataclass
@@ -352,8 +429,10 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
         raise DemoError(str(exc)) from None
     utterances = sorted(sim.utterances, key=lambda u: u.start_s)
     playback = sorted(sim.playback, key=lambda p: p.start_s)
+    ear = read_wav(out / "ear.wav") if (out / "ear.wav").exists() else None
     turns: list[TurnResult] = []
     barge_ins: list[BargeInResult] = []
+    backchannels: list[BackchannelResult] = []
     for i, u in enumerate(utterances):
         next_start = utterances[i + 1].start_s if i + 1 < len(utterances) else float("inf")
         answers = [p for p in playback if u.start_s < p.start_s < next_start and edge.is_answer(p)]
@@ -379,6 +458,10 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
             # the host sent (to within the last frame's padding).
             whole = answer.ended == "finished" and (length is None or answer.samples + FRAME_SAMPLES > length)
             result.truncated = not whole and not stopped_on_purpose(answer, sim)
+        playing = next((p for p in playback if p.start_s <= u.start_s < p.end_s and edge.is_answer(p)), None)
+        if not u.barge_in and playing is not None:
+            backchannels.append(backchannel(i + 1, u, playing, bool(answers), edge, sim, ear))
+            continue
         turns.append(result)
         if u.barge_in:
             playing = next((p for p in playback if p.start_s <= u.start_s < p.end_s), None)
@@ -391,12 +474,13 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
                         round(playing.end_s - u.start_s, 3),
                         playing.ended == "flushed",
                         round(playing.samples / sim.sample_rate, 3),
+                        **ducking(u, playing, sim.sample_rate, ear),
                     )
                 )
     latencies = [t.response_latency_s for t in turns if t.response_latency_s is not None]
     unanswered = [t.index for t in turns if t.response_latency_s is None and not t.lost]
     truncated = [t.index for t in turns if t.truncated]
-    failures = failures_of(unanswered, truncated, barge_ins)
+    failures = failures_of(unanswered, truncated, barge_ins, backchannels)
     for t in turns:
         if t.lost and t.cue_s is None:
             failures.append(f"turn {t.index}, cut short by a link drop, got no cue")
@@ -408,6 +492,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
         "turn_policy": turn_policy,
         "turns": [asdict(t) for t in turns],
         "barge_ins": [asdict(b) for b in barge_ins],
+        "backchannels": [asdict(b) for b in backchannels],
         "unanswered": unanswered,
         "truncated": truncated,
         "cut_offs": [t.index for t in turns if t.cut_off],
@@ -420,7 +505,18 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
     }
 
 
-def failures_of(unanswered: list[int], truncated: list[int], barge_ins: list[BargeInResult]) -> list[str]:
+def backchannel(index: int, u: events.SimUtterance, p: events.SimPlayback, replied: bool, edge: EdgeLog,
+                sim: events.SimEvents, ear: np.ndarray | None) -> BackchannelResult:  # fmt: skip
+    """The utterance ``u`` made over the answer ``p``."""
+    length = edge.lengths.get(edge.by_stream[p.stream].response_id)
+    went_on = p.ended == "finished" and (length is None or p.samples + FRAME_SAMPLES > length)
+    back = restore_after(p.ducks, u.start_s)
+    restore_s = None if back is None else round(back.at_s + back.ramp_s - u.end_s, 3)
+    return BackchannelResult(index, went_on, replied, restore_s=restore_s, **ducking(u, p, sim.sample_rate, ear))
+
+
+def failures_of(unanswered: list[int], truncated: list[int], barge_ins: list[BargeInResult],
+                backchannels: Sequence[BackchannelResult] = ()) -> list[str]:  # fmt: skip
     """What failed, each in words (empty: the run is OK)."""
     failures = []
     if unanswered:
@@ -432,6 +528,11 @@ def failures_of(unanswered: list[int], truncated: list[int], barge_ins: list[Bar
             failures.append(f"barge-in at turn {b.utterance}: no answer was playing to interrupt")
         elif not b.stopped:
             failures.append(f"barge-in at turn {b.utterance} did not stop the answer")
+    for c in backchannels:
+        if not c.went_on:
+            failures.append(f"the backchannel at turn {c.utterance} stopped the answer")
+        if c.replied:
+            failures.append(f"the backchannel at turn {c.utterance} got a reply")
     return failures
 
 
@@ -464,9 +565,16 @@ def print_summary(summary: dict[str, Any]) -> None:
         else:
             state = "stopped" if b["stopped"] else "NOT STOPPED"
             print(
-                f"barge-in at turn {b['utterance']}: answer {state} {b['stop_latency_s']:.3f} s after the wearer's "
-                f"onset ({b['heard_s']:.2f} s of it heard)"
+                f"barge-in at turn {b['utterance']}: answer 20 dB down {b['duck_latency_s']:.3f} s and {state} "
+                f"{b['stop_latency_s']:.3f} s after the wearer's onset ({b['heard_s']:.2f} s of it heard)"
+                + _duck_detail(b)
             )
+    for c in summary.get("backchannels", []):
+        duck = f"20 dB down {c['duck_latency_s']:.3f} s after the wearer's onset"
+        back = ", NEVER BACK" if c["restore_s"] is None else f", back {c['restore_s']:.3f} s after they stopped"
+        went_on = "played on to its end" if c["went_on"] else "was STOPPED"
+        print(f"backchannel at turn {c['utterance']}: answer {duck}{back}, {went_on}"
+              + (", and it got a REPLY" if c["replied"] else ", no reply"))  # fmt: skip
     if summary["cut_offs"]:
         print(f"cut off mid-sentence (an answer began before the wearer finished): turns {summary['cut_offs']}")
     print(
@@ -474,6 +582,15 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{summary['mean_response_latency_s']} s  (turn policy: {summary['turn_policy']})"
     )
     print("OK" if summary["ok"] else "FAILED: " + "; ".join(summary["failures"]))
+
+
+def _duck_detail(b: dict[str, Any]) -> str:
+    parts = []
+    if b.get("ear_drop_db") is not None:
+        parts.append(f"{b['ear_drop_db']:.0f} dB down at the ear")
+    if b.get("downlink_duck_latency_s") is not None:
+        parts.append(f"a duck in the downlink would have taken {b['downlink_duck_latency_s']:.3f} s")
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def _clip(text: str, width: int) -> str:

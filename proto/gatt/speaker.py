@@ -10,9 +10,10 @@ Omi's speaker path only plays short 8 kHz PCM clips, so Sottovoce adds its own s
   crosses at any ATT MTU, the 23-byte default included.
 
 Both are sequenced chunks (``chunks.py``). The server side is the wearable's: its ear speaker
-(playback buffer, flush, stream end, exact sample reports), which the simulator and the edge's
-local-audio link both run, and the dispatch of control messages. The client side is the
-central's: downlink writes, and control messages out and in.
+(playback buffer, flush, stream end, level changes ramped sample by sample, exact sample
+reports), which the simulator and the edge's local-audio link both run, and the dispatch of
+control messages. The client side is the central's: downlink writes, and control messages out
+and in.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from sottovoce.proto import control as ctl
-from sottovoce.proto.codec import FRAME_SAMPLES, CodecError, OpusDecoder
+from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, CodecError, OpusDecoder
 from sottovoce.proto.intake import Intake
 
 from .att import (
@@ -145,6 +146,34 @@ class ControlReassembler:
 
 # --- device side: the speaker -------------------------------------------------------------------
 
+
+def gain_of(depth_db: float) -> float:
+    """The amplitude factor of an attenuation in dB."""
+    return 10.0 ** (-depth_db / 20.0)
+
+
+def ramp_gains(start: float, target: float, ramp_samples: int, done: int, n: int) -> np.ndarray:
+    """Gains for ``n`` samples, ``done`` samples into a linear ramp from ``start`` to ``target`` over
+    ``ramp_samples`` (the target from then on). Linear in amplitude: a few milliseconds of it do
+    not click, and the level falls fastest at the start."""
+    if ramp_samples <= 0:
+        return np.full(n, target)
+    progress = np.minimum(np.arange(done + 1, done + n + 1) / ramp_samples, 1.0)
+    return start + (target - start) * progress
+
+
+def samples_to_reach(start: float, target: float, ramp_samples: int, gain: float) -> int | None:
+    """Samples into the ramp ``ramp_gains`` describes until the gain is at or below ``gain``; None
+    if it never gets there."""
+    if start <= gain:
+        return 0
+    if target > gain:
+        return None
+    if ramp_samples <= 0:
+        return 1
+    return max(1, int(np.ceil(ramp_samples * (start - gain) / (start - target) - 1e-9)))
+
+
 CAPACITY_FRAMES = 50  # ~1 s of audio: what a small wearable can afford to buffer
 START_THRESHOLD = 2  # frames queued before a stream starts playing (absorbs link jitter)
 REPORT_EVERY_TICKS = 5  # BufferReport every 100 ms while a stream is active
@@ -161,6 +190,19 @@ class PlaybackRecord:
     ended: str | None = None  # finished | flushed | superseded | cut
     flush_received_sample: int | None = None
     samples: int = 0
+    ducks: list[DuckRecord] = field(default_factory=list)
+
+
+@dataclass
+class DuckRecord:
+    """One change of a stream's level at the ear: a linear ramp from ``from_db`` to ``depth_db``
+    below full level, starting at timeline sample ``sample``."""
+
+    sample: int
+    from_db: float
+    depth_db: int
+    ramp_samples: int
+    queued_frames: int  # frames in the buffer when the command came: a duck in the downlink would have missed them
 
 
 @dataclass
@@ -177,6 +219,8 @@ class SpeakerCounters:
     malformed_writes: int = 0
     flushes: int = 0
     superseded: int = 0
+    ducks: int = 0  # level changes (duck or restore) applied
+    ducks_stale: int = 0  # for a stream not playing any more
     buffer_reports: int = 0
     playback_reports: int = 0
 
@@ -190,6 +234,22 @@ class _Stream:
     playing: bool = False
     end_frames: int | None = None  # from StreamEnd
     frames_played: int = 0
+    gain: float = 1.0  # the level reached so far, as an amplitude factor
+    ramp: _Ramp | None = None  # the level change under way (or about to start)
+
+
+@dataclass
+class _Ramp:
+    """A level change of a stream: from ``start`` to ``target`` over ``ramp_samples``, ``done`` of
+    them played (``started`` once the first has)."""
+
+    start: float
+    target: float
+    depth_db: int
+    ramp_samples: int
+    queued_frames: int
+    done: int = 0
+    started: bool = False
 
 
 class Speaker:
@@ -272,6 +332,8 @@ class Speaker:
             self._flush(msg.stream)
         elif isinstance(msg, ctl.StreamEnd):
             self._stream_end(msg.stream, msg.frames)
+        elif isinstance(msg, ctl.Duck):
+            self._duck(msg)
         elif isinstance(msg, ctl.SetVolume):
             self.volume = msg.level
         elif isinstance(msg, ctl.SetWhisper):
@@ -313,6 +375,17 @@ class Speaker:
         self._report("flushed", stream, played)
         self.counters.buffer_reports += 1
         self._emit(ctl.BufferReport(stream=stream, queued=0, free=self.capacity, played=played))
+
+    def _duck(self, msg: ctl.Duck) -> None:
+        s = self._current
+        if s is None or s.id != msg.stream:
+            self.counters.ducks_stale += 1
+            return
+        # From the level reached so far: a duck during a restore (or the reverse) has no jump.
+        ramp = msg.ramp_ms * SAMPLE_RATE // 1000
+        s.ramp = _Ramp(s.gain, gain_of(msg.depth_db), msg.depth_db, ramp, len(s.queue))
+        self.counters.ducks += 1
+        self._report("ducked" if msg.depth_db else "restored", s.id, s.record.samples)
 
     def _stream_end(self, stream: int, frames: int) -> None:
         if self._is_ended(stream):
@@ -364,6 +437,7 @@ class Speaker:
                 self.counters.decode_errors += 1
                 log.warning("stream %d: %s", s.id, exc)
                 pcm = self._conceal(s)
+        pcm = self._level(s, start, pcm)
         first = s.record.start_sample is None
         if first:
             s.record.start_sample = start
@@ -374,6 +448,23 @@ class Speaker:
         if first:
             self._report("started", s.id, 0)
         return pcm
+
+    def _level(self, s: _Stream, start: int, pcm: np.ndarray) -> np.ndarray:
+        """``pcm`` at the stream's level, moving along a ramp under way."""
+        r = s.ramp
+        if r is None:
+            return pcm if s.gain == 1.0 else np.round(pcm * s.gain).astype(np.int16)
+        if not r.started:  # the ramp starts with the first sample played after the command
+            r.started = True
+            from_db = 0.0 if r.start >= 1.0 else round(-20 * np.log10(max(r.start, 1e-6)), 2)
+            s.record.ducks.append(DuckRecord(start, from_db, r.depth_db, r.ramp_samples, r.queued_frames))
+        gains = ramp_gains(r.start, r.target, r.ramp_samples, r.done, len(pcm))
+        r.done += len(pcm)
+        s.gain = float(gains[-1])
+        if r.done >= r.ramp_samples:
+            s.ramp = None
+            s.gain = r.target
+        return np.clip(np.round(pcm * gains), -32768, 32767).astype(np.int16)
 
     def _conceal(self, s: _Stream) -> np.ndarray:
         self.counters.frames_concealed += 1

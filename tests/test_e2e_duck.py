@@ -1,0 +1,62 @@
+"""End to end: the answer ducks under the wearer's voice, then stops for an interruption or comes
+back and goes on for a short sound; separate processes over bumble's BLE stack and gRPC."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sottovoce.proto import events as ev
+
+pytestmark = pytest.mark.e2e
+CLI = [sys.executable, "-m", "sottovoce.tools.cli"]
+SCENARIO = Path(__file__).parent / "scenarios" / "backchannel.toml"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> tuple[Path, dict, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("backchannel")
+    proc = subprocess.run([*CLI, "demo", "--scenario", str(SCENARIO), "--out", str(out)], capture_output=True,
+                          text=True, timeout=400)  # fmt: skip
+    summary_path = out / "summary.json"
+    assert summary_path.exists(), f"demo wrote no summary (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return out, json.loads(summary_path.read_text()), proc
+
+
+def test_a_short_sound_ducks_the_answer_which_comes_back_and_plays_on_unanswered(run):
+    out, summary, proc = run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (uh,) = summary["backchannels"]
+    assert uh["utterance"] == 2 and uh["went_on"] and not uh["replied"], uh
+    assert uh["duck_latency_s"] is not None and uh["restore_s"] is not None, uh
+    assert uh["ear_drop_db"] >= 10, uh  # clearly down at the ear (the device's ramp is sample-exact: 24 dB)
+    sim = ev.read_sim_events(out / "sim_events.json")
+    first = min(sim.playback, key=lambda p: p.start_s)
+    assert [d.depth_db for d in first.ducks] == [24, 0] and first.ended == "finished", first
+    # it never reached the host: no turn for it, nothing said back
+    edge_log = ev.read_events(out / "edge_events.jsonl")
+    starts = [e for e in ev.of_type(edge_log, ev.Turn) if e.kind == "speech_start"]
+    assert len(starts) == 3, starts  # the question, "say that again", the interruption
+    counters = summary["edge_counters"]
+    assert counters["turn.backchannels_ignored"] == 1 and counters["turn.ducks"] == 2, counters
+    assert counters["turn.restores"] == 1 and counters["playback.ducks_unsent"] == 0, counters
+
+
+def test_the_history_holds_the_whole_answer_heard_under_the_sound(run):
+    _, summary, _ = run
+    asked, again = summary["turns"][0], summary["turns"][1]
+    assert again["user_text"] == "Say that again."
+    assert again["reply_text"] == asked["reply_text"] and asked["heard_s"] == pytest.approx(asked["answer_s"], abs=0.03)
+
+
+def test_an_interruption_ducks_the_answer_first_then_stops_it(run):
+    _, summary, _ = run
+    (barge_in,) = summary["barge_ins"]
+    assert barge_in["stopped"], barge_in
+    assert 0 < barge_in["duck_latency_s"] < barge_in["stop_latency_s"], barge_in
+    # the frames already in the device's buffer would have delayed a duck in the downlink
+    assert barge_in["downlink_duck_latency_s"] > barge_in["duck_latency_s"], barge_in
