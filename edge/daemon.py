@@ -433,11 +433,8 @@ class Edge:
         return stream
 
     def _add_frame(self, response_id: int, opus: bytes) -> None:
-        c = self.playback.counters
-        dropped = c.frames_dropped_overflow + c.frames_dropped_stale
-        self.playback.add_frame(response_id, opus)
         # Only a frame that will play is reference: one too many would shift the rest of it.
-        if self.echo is not None and c.frames_dropped_overflow + c.frames_dropped_stale == dropped:
+        if self.playback.add_frame(response_id, opus) and self.echo is not None:
             self.echo.add_reference(response_id, opus)
 
     def _on_playback(self, kind: str, response_id: int, heard_samples: int) -> None:

@@ -117,16 +117,18 @@ class Playback:
         self._forget_old()
         return stream
 
-    def add_frame(self, response_id: int, opus: bytes) -> None:
+    def add_frame(self, response_id: int, opus: bytes) -> bool:
+        """Queue one frame of a response; False (and counted) if it will never play."""
         s = self._streams.get(response_id)
         if s is None or not s.live or s.host_done:
             self.counters.frames_dropped_stale += 1
-            return
+            return False
         if len(s.frames) >= self.max_queued:
             self.counters.frames_dropped_overflow += 1
-            return
+            return False
         s.frames.append(opus)
         self._wake.set()
+        return True
 
     def finish(self, response_id: int) -> None:
         s = self._streams.get(response_id)

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from sottovoce.edge.arbiter import BARGE_IN_MS
 from sottovoce.edge.end_rules import TURN_POLICIES
 from sottovoce.firmware_sim.scenario import read_wav
 from sottovoce.host.tts import TTS_ENGINES
@@ -62,6 +63,7 @@ class DemoConfig:
     turn: str = option(TURN_POLICIES[0], "edge end-of-turn policy: the learned model with the host's reading of the "
                        "words, or the 500 ms silence rule", choices=TURN_POLICIES)  # fmt: skip
     tts: str | None = option(None, "host TTS engine (default: the host's)", choices=TTS_ENGINES, type=str)
+    barge_in_ms: int = option(BARGE_IN_MS, "edge: speech over an answer needed to interrupt it")
     timeout: float = option(240.0, "give up after this many seconds")
 
 
@@ -244,6 +246,7 @@ async def run_demo(config: DemoConfig) -> dict[str, Any]:
             "edge", *cli, "edge", "--device", f"tcp-client:127.0.0.1:{ble_edge}",
             "--host", f"127.0.0.1:{grpc_port}", "--turn", config.turn, "--events", str(edge_log),
             "--record", str(out / "edge_arbiter.jsonl"), "--scan-timeout", f"{remaining():.0f}",
+            "--barge-in-ms", str(config.barge_in_ms),
         )  # fmt: skip
         await stack.wait_event(edge, edge_log, events.DeviceConnected, remaining(), sim, hub, host)
         log.info("edge connected to the glasses after %.1f s", time.monotonic() - started)
