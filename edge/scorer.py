@@ -1,7 +1,10 @@
 """Per uplink frame, the two numbers the turn arbiter decides on: the VAD's speech probability and
-the end-of-turn model's probability, both read from the frame with the assistant's own voice taken
-out of it (echo cancellation, when on). The models keep state from frame to frame; the arbiter
-does not run them, so it can be replayed from the numbers alone."""
+the end-of-turn model's probability. The VAD reads the frame with the assistant's own voice taken
+out of it (echo cancellation, when on), so the answer leaking into the mic is never speech. The
+end-of-turn model reads the frame as the microphone sent it: it was trained on that audio, and
+the canceller's processing (high-pass, suppression) moves the features it relies on enough to
+leave it unsure of ends it finds on the raw audio. The models keep state from frame to frame;
+the arbiter does not run them, so it can be replayed from the numbers alone."""
 
 from __future__ import annotations
 
@@ -22,9 +25,8 @@ class FrameScorer:
 
     def score(self, seq: int, pcm: np.ndarray) -> Frame:
         """One 20 ms int16 frame, in order."""
-        if self.echo is not None:
-            pcm = self.echo.process(pcm)
-        speech = self.vad.process(pcm)
+        cleaned = pcm if self.echo is None else self.echo.process(pcm)
+        speech = self.vad.process(cleaned)
         if self.echo is not None:
             self.echo.near_end(speech >= VadThresholds.onset)
         return Frame(seq, speech, None if self.model is None else self.model.step(pcm))
