@@ -55,6 +55,14 @@ class Exchange:
     assistant: str  # as heard by the wearer
     response_id: int = 0
     interrupted: bool = False
+    # What a later correction ("no, ten minutes") changes: the request as carried out, with any
+    # correction already applied (empty: the words heard), and the timers its answer armed.
+    request: str = ""
+    timer_ids: tuple[int, ...] = ()
+
+    @property
+    def asked(self) -> str:
+        return self.request or self.user
 
 
 class History:
@@ -84,6 +92,18 @@ class History:
             if ex.response_id == response_id:
                 return ex
         return None
+
+    def record_effects(self, response_id: int, request: str, timer_ids: tuple[int, ...]) -> bool:
+        """Note what an exchange's answer carried out; False if the exchange is gone."""
+        ex = self.find(response_id)
+        if ex is None:
+            return False
+        ex.request, ex.timer_ids = request, timer_ids
+        return True
+
+    def last_request(self) -> Exchange | None:
+        """The last exchange that answered the wearer (proactive notifications have no request)."""
+        return next((ex for ex in reversed(self._items) if ex.asked), None)
 
     def last_answer(self) -> str | None:
         """The last thing the wearer heard from the assistant (skipping empty, fully cut answers)."""

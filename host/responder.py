@@ -2,13 +2,20 @@
 
 A responder gets the final transcript of a turn and a ``Context`` (what the wearer heard so far,
 battery, clock, timers) and returns a ``Reply``: short, spoken-style text, plus any side effects
-(timers to arm or cancel) that the session applies only when the reply is really released — a
-reply computed on a tentative end of turn may be thrown away. The interface is async so that a
-backend talking to an OpenAI-compatible server can be added without touching the session.
+(timers to arm, replace or cancel) that the session applies only when the reply is really
+released — a reply computed on a tentative end of turn may be thrown away.
+
+A correction ("no, ten minutes", "not Anna, Anne") changes a detail of the wearer's last request,
+read from the history, and runs that request again: its timer is replaced, not joined by a second.
+
+The interface is async so that a backend talking to an OpenAI-compatible server can be added
+without touching the session.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import logging
 import math
 import re
@@ -36,6 +43,8 @@ class Reply:
     text: str
     arm_timers: tuple[TimerRequest, ...] = ()
     cancel_timers: bool = False
+    replace_timers: tuple[int, ...] = ()  # ids of pending timers cancelled before arm_timers are armed
+    request: str = ""  # the request carried out when a correction changed it; empty: the words heard
 
     @property
     def sentences(self) -> list[str]:
@@ -78,6 +87,8 @@ class Responder(ABC):
 
 _UNIT_SECONDS = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?|an?|half an?)\s*(second|sec|minute|min|hour)s?\b")
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+_ASK_TIMERS = re.compile(r"\b(what|which|any|list|how many)\b.*\b(timers?|reminders?)\b")
 _OPS = {
     "plus": "+", "add": "+", "+": "+", "minus": "-", "-": "-", "subtract": "-", "times": "*",
     "multiplied by": "*", "x": "*", "×": "*", "*": "*", "divided by": "/", "over": "/", "/": "/",
@@ -119,6 +130,11 @@ def _say_duration(seconds: float, adjective: bool = False) -> str:
         if n:
             parts.append(f"{int_to_words(n)} {name}{'s' if n != 1 and not adjective else ''}")
     return " and ".join(parts) if parts else "zero seconds"
+
+
+def _round_left(seconds: float) -> float:
+    """Time left as said: whole seconds under two minutes, whole minutes beyond."""
+    return math.ceil(seconds) if seconds < 120 else 60 * round(seconds / 60)
 
 
 def _say_time(hour: int, minute: int) -> str:
@@ -211,6 +227,98 @@ def _say_expression(tokens: list[str]) -> str:
     return " ".join(out)
 
 
+# ---------------------------------------------------------------------------------- corrections
+
+NOTHING_TO_CORRECT = "Sorry, what should I change?"
+_UNIT = r"(?:second|sec|minute|min|hour)s?"
+# What opens a correction: "no", "I said", "make that", "actually", or "not Anna" naming the detail replaced.
+_MARKER = (
+    r"(?:no|nope|sorry|oops|i said|i meant|i mean|make (?:that|it)|change (?:that|it) to|actually"
+    r"|not (?P<old>[a-z']+)(?: but)?)"
+)
+_CORRECTION = re.compile(rf"(?:{_MARKER} )+(?P<new>.+?)(?: instead| please| then)*")
+_IN_TURN = re.compile(rf"(?P<base>.*?\b(?:timer|remind me)\b.*?) (?P<correction>{_MARKER} .+)")
+_WORD_THEN_REST = re.compile(rf"(?:{_MARKER} )+(?P<new>[a-z][a-z']*) (?P<rest>(?:in|at|on|to|for|about) .+)")
+# A detail is an amount, with or without its unit, or one word (a name): anything longer is a
+# request of its own ("actually, what time is it?") and goes to the skills.
+_AMOUNT_DETAIL = re.compile(rf"(?:for )?(?:\d+(?:\.\d+)?(?: ?{_UNIT})?|(?:an?|half an?) {_UNIT})")
+_WORD_DETAIL = re.compile(r"[a-z][a-z']*")
+# One-word answers that are not details: "no thanks", "no, stop", "sorry, what?".
+_NOT_A_DETAIL = frozenset(
+    "thanks thank problem worries way idea stop wait nothing never mind that it this one more yes yeah okay ok "
+    "sorry no not what pardon again please cancel timer timers reminder reminders".split()
+)
+_NAME_LIKENESS = 0.6  # difflib ratio: "anna"/"anne" 0.75, "jon"/"john" 0.86; "anne"/"in" 0.33
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A changed detail of a request: ``new`` as said ("10 minutes", "anne"), and ``old`` when the
+    wearer named what it replaces ("not anna")."""
+
+    new: str
+    old: str | None = None
+
+    @property
+    def amount(self) -> bool:
+        return _AMOUNT_DETAIL.fullmatch(self.new) is not None
+
+    def apply(self, request: str) -> str | None:
+        """``request`` (normalised) with the detail changed; None if it holds nothing this changes."""
+        if self.amount:
+            return self._apply_amount(request)
+        words = re.findall(r"[a-z][a-z']*", request)
+        old = self.old if self.old in words else None
+        if self.old is None:
+            close = difflib.get_close_matches(self.new, [w for w in words if w != self.new], 1, _NAME_LIKENESS)
+            old = close[0] if close else None
+        if old is None:
+            return None
+        *_, last = re.finditer(rf"\b{re.escape(old)}\b", request)
+        return request[: last.start()] + self.new + request[last.end() :]
+
+    def _apply_amount(self, request: str) -> str | None:
+        new = self.new.removeprefix("for ")
+        durations = list(_DURATION.finditer(request))
+        if durations:
+            target = durations[-1]
+            if _DURATION.search(new) is None:  # "actually 8": the unit stays
+                return request[: target.start(1)] + new + request[target.end(1) :]
+        else:
+            numbers = list(_NUMBER.finditer(request))
+            if not numbers:
+                return None
+            target = numbers[-1]
+        return request[: target.start()] + new + request[target.end() :]
+
+
+def parse_correction(text: str) -> Correction | None:
+    """The correction in a whole (normalised) turn, or None if the turn is not one."""
+    m = _CORRECTION.fullmatch(text)
+    if m is None:
+        return None
+    new = m["new"]
+    if _AMOUNT_DETAIL.fullmatch(new) or (_WORD_DETAIL.fullmatch(new) and new not in _NOT_A_DETAIL):
+        return Correction(new, m["old"])
+    return None
+
+
+def corrected_in_turn(text: str) -> str | None:
+    """A timer or reminder request corrected while it was said ("set a timer for 5 no 10 minutes"),
+    with the correction applied; None if there is no such correction."""
+    m = _IN_TURN.fullmatch(text)
+    if m is None:
+        return None
+    correction, rest = parse_correction(m["correction"]), ""
+    if correction is None:  # "remind me to call anna no anne in 5 minutes": the name, then the request goes on
+        tail = _WORD_THEN_REST.fullmatch(m["correction"])
+        if tail is None or tail["new"] in _NOT_A_DETAIL:
+            return None
+        correction, rest = Correction(tail["new"], tail["old"]), " " + tail["rest"]
+    corrected = correction.apply(m["base"])
+    return corrected + rest if corrected is not None else None
+
+
 @dataclass
 class SkillResponder(Responder):
     """Offline skills for a small ear-worn assistant. Every answer is one to three short sentences."""
@@ -223,19 +331,50 @@ class SkillResponder(Responder):
         # Order matters: the first skill that answers wins (reminders mention time, timers
         # mention minutes, and so on).
         self._skills = [
-            self._repeat, self._cancel_timers, self._reminder, self._timer, self._arithmetic,
-            self._battery, self._date, self._time, self._greeting, self._thanks,
+            self._repeat, self._cancel_timers, self._list_timers, self._reminder, self._timer,
+            self._arithmetic, self._battery, self._date, self._time, self._greeting, self._thanks,
         ]  # fmt: skip
 
     async def respond(self, transcript: str, ctx: Context) -> Reply | None:
         text = _normalise(transcript)
         if not text:
             return None
+        correction = self._correction(text, ctx)
+        if correction is not None:
+            return correction
+        corrected = corrected_in_turn(text)  # "set a timer for five, no, ten minutes"
+        if corrected is not None:
+            return dataclasses.replace(self._answer(corrected, ctx), request=corrected)
+        return self._answer(text, ctx)
+
+    def _answer(self, text: str, ctx: Context) -> Reply:
         for skill in self._skills:
             reply = skill(text, ctx)
             if reply is not None:
                 return reply
         return Reply(self.fallback)
+
+    def _correction(self, text: str, ctx: Context) -> Reply | None:
+        """A change to the wearer's last request: that request runs again with the detail changed,
+        and a timer it armed is replaced (the same one, never a second)."""
+        correction = parse_correction(text)
+        if correction is None:
+            return None
+        last = ctx.history.last_request()
+        corrected = correction.apply(_normalise(last.asked)) if last is not None else None
+        if last is None or corrected is None:
+            return Reply(NOTHING_TO_CORRECT)
+        reply = self._answer(corrected, ctx)
+        if reply.text == self.fallback:  # the corrected request is nothing a skill can do either
+            return Reply(NOTHING_TO_CORRECT)
+        reply = dataclasses.replace(reply, request=corrected)
+        if not (reply.arm_timers and last.timer_ids):
+            return reply  # nothing armed to replace: the corrected request's own answer says it all
+        if correction.amount:
+            detail = _say_duration(reply.arm_timers[0].seconds)
+        else:
+            detail = correction.new.capitalize()
+        return dataclasses.replace(reply, text=f"Okay, {detail} instead.", replace_timers=last.timer_ids)
 
     # Each skill returns None when the request is not for it.
 
@@ -276,7 +415,23 @@ class SkillResponder(Responder):
         announcement = f"Reminder: {task}." if task else "This is your reminder."
         when = _say_duration(seconds)
         said = f"Okay, I'll remind you in {when}" + (f" to {task}." if task else ".")
-        return Reply(said, arm_timers=(TimerRequest(seconds, announcement, "reminder"),))
+        return Reply(said, arm_timers=(TimerRequest(seconds, announcement, "reminder", task),))
+
+    def _list_timers(self, text: str, ctx: Context) -> Reply | None:
+        if not _ASK_TIMERS.search(text) or _seconds_in(text) is not None:
+            return None
+        pending = sorted(ctx.timers.pending(), key=lambda t: t.due)
+        if not pending:
+            return Reply("There are no timers running.")
+        said = []
+        for timer in pending:
+            req, left = timer.request, _round_left(ctx.timers.seconds_left(timer))
+            if req.label == "reminder":
+                what = f"a reminder to {req.subject}" if req.subject else "a reminder"
+            else:
+                what = f"a {_say_duration(req.seconds, adjective=True)} timer"
+            said.append(f"{what}, {_say_duration(left)} left")
+        return Reply(f"You have {'; and '.join(said)}.")
 
     def _timer(self, text: str, ctx: Context) -> Reply | None:
         if not re.search(r"\btimer\b", text):

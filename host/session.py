@@ -314,6 +314,8 @@ class Session:
         reply = prepared.draft.reply
         work.armed = self._apply_effects(reply)
         handle = await self.responses.open(work.turn_id, text, reply)
+        # A later correction of this request reads what it asked for and which timers it armed.
+        self.history.record_effects(handle.response_id, reply.request, tuple(t.id for t in work.armed))
         first_sent = await self.responses.speak(handle, prepared.draft)
         log.info(
             "turn %d: heard %r -> %r | final asr %.0f ms after tentative (%.2f s audio), first audio %.0f ms "
@@ -327,6 +329,8 @@ class Session:
         """Carry out what the reply does besides speaking; the timers it armed."""
         if reply.cancel_timers:
             self.timers.cancel_all()
+        for timer_id in reply.replace_timers:  # a corrected request: its new timer takes the old one's place
+            self.timers.cancel(timer_id)
         armed = []
         for req in reply.arm_timers:
             try:

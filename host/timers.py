@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sottovoce.host.clock import Clock
 
@@ -21,12 +22,14 @@ class TimerRequest:
     seconds: float
     announcement: str  # what the wearer hears when it fires
     label: str = "timer"  # "timer" or "reminder"
+    subject: str = ""  # what a reminder is about ("call Anne"), as the wearer asked it
 
 
 @dataclass
 class Timer:
     id: int
     request: TimerRequest
+    due: datetime  # on the session's clock, so "how long is left" can be answered
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -51,7 +54,7 @@ class Timers:
     def arm(self, request: TimerRequest) -> Timer:
         if len(self._pending) >= self.max_pending:
             raise TooManyTimers(f"{self.max_pending} timers are already running")
-        timer = Timer(next(self._ids), request)
+        timer = Timer(next(self._ids), request, self.clock.now() + timedelta(seconds=request.seconds))
         self._pending[timer.id] = timer
         timer.task = asyncio.get_running_loop().create_task(self._run(timer), name=f"timer-{timer.id}")
         log.info("timer %d armed: %.1f s, %r", timer.id, request.seconds, request.announcement)
@@ -64,6 +67,9 @@ class Timers:
 
     async def next_fired(self) -> Timer:
         return await self._fired.get()
+
+    def seconds_left(self, timer: Timer) -> float:
+        return max(0.0, (timer.due - self.clock.now()).total_seconds())
 
     def cancel(self, timer_id: int) -> bool:
         """Disarm one pending timer; False if it already fired or never existed."""
