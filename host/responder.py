@@ -431,7 +431,8 @@ class SkillResponder(Responder):
             else:
                 what = f"a {_say_duration(req.seconds, adjective=True)} timer"
             said.append(f"{what}, {_say_duration(left)} left")
-        return Reply(f"You have {'; and '.join(said)}.")
+        listed = said[0] if len(said) == 1 else "; ".join(said[:-1]) + "; and " + said[-1]
+        return Reply(f"You have {listed}.")
 
     def _timer(self, text: str, ctx: Context) -> Reply | None:
         if not re.search(r"\btimer\b", text):

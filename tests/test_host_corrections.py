@@ -170,18 +170,6 @@ async def test_other_turns_that_open_like_a_correction_go_to_their_skills(chat, 
     assert chat.pending() == [(300, "Your five minute timer is done.")]
 
 
-async def test_what_timers_do_i_have(chat):
-    assert (await chat.say("What timers do I have?")).text == "There are no timers running."
-    await chat.say("Set a timer for ten minutes.")
-    await chat.say("Remind me to call Anne in an hour.")
-    await chat.clock.advance(120)
-    assert (await chat.say("What timers do I have?")).text == (
-        "You have a ten minute timer, eight minutes left; and a reminder to call anne, fifty-eight minutes left."
-    )
-    await chat.clock.advance(7 * 60 + 30)
-    assert (await chat.say("Which timers are running?")).text.startswith("You have a ten minute timer, thirty seconds")
-
-
 def test_correction_grammar():
     assert parse_correction("no 10 minutes") == Correction("10 minutes")
     assert parse_correction("not anna but anne instead") == Correction("anne", "anna")

@@ -156,3 +156,19 @@ async def test_one_timer_is_taken_back_and_never_fires(ctx):
     await ctx.clock.advance(300)
     assert ctx.timers.pending() == [] and not again.done()
     again.cancel()
+
+
+async def test_what_timers_are_running_with_the_time_left(ctx):
+    responder = SkillResponder()
+    assert await ask(ctx, "What timers do I have?") == "There are no timers running."
+    for request in ("Set a timer for ten minutes.", "Remind me to call Anne in an hour.", "A timer for 90 seconds."):
+        ctx.timers.arm((await responder.respond(request, ctx)).arm_timers[0])
+    await ctx.clock.advance(30)
+    assert await ask(ctx, "What timers do I have?") == (
+        "You have a one minute and thirty second timer, one minute left; a ten minute timer, ten minutes left; "
+        "and a reminder to call anne, one hour left."
+    )
+    await ctx.clock.advance(9 * 60)
+    assert await ask(ctx, "Which timers are running?") == (
+        "You have a ten minute timer, thirty seconds left; and a reminder to call anne, fifty minutes left."
+    )
