@@ -23,6 +23,7 @@ from sottovoce.host.answer import AnswerConfig, AnswerPipeline, Draft, HostModel
 from sottovoce.host.asr import AsrResult, StreamingTranscriber
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
+from sottovoce.host.overlap import OverlapKind, OverlapReading, read_overlap
 from sottovoce.host.responder import Context, Reply
 from sottovoce.host.responses import Responses
 from sottovoce.host.stream import BadRequest, Outbox
@@ -65,6 +66,7 @@ class SessionConfig:
 @dataclass
 class SessionCounters:
     failed_turns: int = 0
+    overlaps_read: int = 0  # OverlapQuery answered with a verdict
     notifications_spoken: int = 0
     notifications_dropped: int = 0
 
@@ -98,6 +100,12 @@ _TURN_INPUTS = {
     pb.TurnEvent.RESUMED: Resumed,
     pb.TurnEvent.CONFIRMED_END: ConfirmedEnd,
     pb.TurnEvent.ABANDONED: Abandoned,
+}
+
+_OVERLAP_KINDS = {
+    OverlapKind.BACKCHANNEL: pb.OverlapVerdict.BACKCHANNEL,
+    OverlapKind.INTERRUPTION: pb.OverlapVerdict.INTERRUPTION,
+    OverlapKind.UNSURE: pb.OverlapVerdict.UNSURE,
 }
 
 
@@ -182,6 +190,23 @@ class Session:
             self._observe_ledger(event, decisions)
         for decision in decisions:
             await self._carry_out(decision)
+
+    async def on_overlap(self, query: pb.OverlapQuery) -> None:
+        """Read the words of speech over an answer; the verdict goes back when the ASR is done
+        (the stream goes on meanwhile: the edge is still sending audio)."""
+        self._tasks.spawn(self._read_overlap(query), f"overlap-{query.query_id}")
+
+    async def _read_overlap(self, query: pb.OverlapQuery) -> None:
+        try:
+            reading = await read_overlap(self.pipeline.asr, self.uplink.slice(query.first_seq, query.last_seq))
+        except Exception as exc:  # the edge decides without the words; it must not wait for nothing
+            log.exception("session %s: overlap %d could not be read", self.session_id, query.query_id)
+            reading = OverlapReading(OverlapKind.UNSURE, "", f"not read: {exc}")
+        log.info("overlap %d (frames %d..%d): %r reads as %s (%s)", query.query_id, query.first_seq,
+                 query.last_seq, reading.text, reading.kind.value, reading.reason)  # fmt: skip
+        self.session_counters.overlaps_read += 1
+        verdict = pb.OverlapVerdict(query_id=query.query_id, kind=_OVERLAP_KINDS[reading.kind], text=reading.text)
+        await self.out.send(overlap=verdict)
 
     async def on_playback(self, ev: pb.PlaybackEvent) -> None:
         await self.responses.playback(ev)
