@@ -109,6 +109,8 @@ HEADER = (
         ([HEADER, '{"out": "speech_start", "turn_id": 1, "seq": 0}'], "neither an input nor a decision after one"),
         ([HEADER, '{"in": "frame", "seq": 1}'], "missing field(s) ['speech']"),
         ([HEADER, '{"in": "teleport"}'], "unknown in 'teleport'"),
+        ([HEADER, '{"in": "overlap_read", "query_id": 1, "verdict": "maybe"}'], "overlap verdict 'maybe'"),
+        ([HEADER[:-1] + ', "overlaps": {"max_overlap_ms": 0, "verdict_wait_ms": 400}}'], "one frame"),
     ],
 )
 def test_a_broken_recording_is_a_clear_error(tmp_path, lines, says):
@@ -130,3 +132,20 @@ def test_any_bytes_read_as_a_recording_or_a_clear_error(tmp_path, data, compress
     except EventLogError:
         return
     replay(recording)  # whatever reads as a recording also replays
+
+
+def test_an_arbiter_that_reads_overlaps_records_its_rules_and_replays_its_readings(tmp_path):
+    rules = arb.OverlapRules(max_overlap_ms=600, verdict_wait_ms=300)
+    arbiter = arb.TurnArbiter(SilencePolicy(), overlaps=rules)
+    recorder = ArbiterRecorder(tmp_path / "arbiter.jsonl", arbiter)
+    speech = [0.9] * 25 + [0.0] * 12
+    inputs = [arb.HostState(True), arb.PlaybackState(True), *(arb.Frame(i, p) for i, p in enumerate(speech)),
+              arb.OverlapRead(1, "backchannel"), *(arb.Frame(37 + i, 0.0) for i in range(30))]  # fmt: skip
+    for event in inputs:
+        recorder.record(event, arbiter.feed(event))
+    recorder.close()
+    recording = read_recording(tmp_path / "arbiter.jsonl")
+    assert recording.overlaps == rules
+    assert {arb.AskOverlap, arb.OverlapFiled, arb.Restore, arb.BackchannelIgnored} <= _kinds(recording.steps)
+    assert arb.BargeIn not in _kinds(recording.steps)
+    assert replay(recording) == recording.steps
