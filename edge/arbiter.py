@@ -28,7 +28,10 @@ stays down: listening words ("yeah", "I see"), hesitations and sounds with no wo
 and get no turn; anything else stops it and opens a turn from its onset, as a barge-in by length
 does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says. Without a
 reading in time (the host slow or gone) or with an unsure one, length decides as it does without
-a host.
+a host. So that "stop" and "wait" do not wait for their end, speech that has lasted
+``barge_in_ms`` is read once while it goes on: a reading that it begins with a command to stop
+stops the answer there; any other reading of a word cut off half-way is no evidence either way
+(the first 350 ms of a real "right" reads as "Bye.") and the end is awaited.
 """
 
 from __future__ import annotations
@@ -128,6 +131,7 @@ class OverlapRead:
     KIND: ClassVar[str] = "overlap_read"
     query_id: int
     verdict: str
+    command: bool = False  # the words begin with a command to stop ("stop", "wait", "no", "hold on")
 
     def __post_init__(self) -> None:
         if self.verdict not in OVERLAP_VERDICTS:
@@ -263,7 +267,9 @@ class AskOverlap:
 @dataclass(frozen=True)
 class OverlapFiled:
     """What decided the speech over an answer asked about as ``query_id``: the host's reading
-    (``backchannel`` / ``interruption``), its length (``unsure``: the host could not tell,
+    (``backchannel`` / ``interruption``; ``command`` for a reading of speech still going on that
+    begins with a command to stop, ``partial`` for any other such reading, which decides nothing),
+    its length (``unsure``: the host could not tell,
     ``late``: no reading in time, ``host_down``, ``went_on``: the wearer spoke again before it
     came), or nothing (``stale``: a reading of speech already decided)."""
 
@@ -355,6 +361,7 @@ class TurnArbiter:
         self.overlap_read = False  # ... read as a backchannel: only its end is awaited
         self.overlap_end: tuple[int, int] | None = None  # (end seq, confirming frame) of the undecided speech
         self.query: _Query | None = None
+        self.early_query: int | None = None  # the reading asked while the speech at pending_seq went on
         self.queries = 0
 
     def feed(self, event: Input) -> list[Decision]:
@@ -397,6 +404,8 @@ class TurnArbiter:
             limit = self.overlaps.max_overlap_ms if self._reads_words() else self.barge_in_ms
             if self.overlap_ms >= limit:
                 out += self._barge_in()
+            elif self._undecided() and self.early_query is None and self.overlap_ms >= self.barge_in_ms:
+                out.append(self._ask(frame.seq, early=True))
         if self.query is not None:
             self.query.frames_waited += 1
             assert self.overlaps is not None
@@ -417,15 +426,18 @@ class TurnArbiter:
     def _barge_in(self) -> list[Decision]:
         onset, self.pending_seq = self.pending_seq, None
         assert onset is not None
-        self.query, self.overlap_read = None, False
+        self.query, self.overlap_read, self.early_query = None, False, None
         self.counters.barge_ins += 1
         self.ducked = False  # the answer is stopped, not brought back
         return [BargeIn(onset), self._start_host_turn(onset, barge_in=True)]
 
-    def _ask(self, seq: int) -> AskOverlap:
+    def _ask(self, seq: int, early: bool = False) -> AskOverlap:
         assert self.pending_seq is not None
         self.queries += 1
         self.counters.overlaps_asked += 1
+        if early:
+            self.early_query = self.queries
+            return AskOverlap(self.queries, self.pending_seq, seq)
         self.query = _Query(self.queries, self.overlap_ms)
         last = self.overlap_end[0] if self.overlap_end is not None else seq
         if self.overlap_end is None and not self.detector.in_speech:
@@ -434,6 +446,10 @@ class TurnArbiter:
 
     def overlap_read_in(self, read: OverlapRead) -> list[Decision]:
         """The host's reading of speech over an answer."""
+        if read.query_id == self.early_query and self.pending_seq is not None:
+            if read.command and read.verdict == "interruption" and not self.overlap_read:
+                return self._decide_overlap(True, "command", read.query_id)
+            return [OverlapFiled(read.query_id, "partial")]
         if self.query is None or read.query_id != self.query.query_id:
             self.counters.overlap_readings_stale += 1
             return [OverlapFiled(read.query_id, "stale")]
@@ -447,13 +463,18 @@ class TurnArbiter:
         self.counters.overlaps_by_length += 1
         return self._decide_overlap(self.query.speech_ms >= self.barge_in_ms, why)
 
-    def _decide_overlap(self, interruption: bool, why: str) -> list[Decision]:
-        assert self.query is not None and self.pending_seq is not None
-        out: list[Decision] = [OverlapFiled(self.query.query_id, why)]
+    def _decide_overlap(self, interruption: bool, why: str, query_id: int | None = None) -> list[Decision]:
+        """Decide the speech at pending_seq on the reading (or length) of ``query_id`` (the
+        outstanding query's if None); a query still outstanding then reads nothing."""
+        assert self.pending_seq is not None
+        if query_id is None:
+            assert self.query is not None
+            query_id = self.query.query_id
+        out: list[Decision] = [OverlapFiled(query_id, why)]
         self.query = None
         end, self.overlap_end = self.overlap_end, None
         if interruption:
-            if why == "interruption":
+            if why in ("interruption", "command"):
                 self.counters.overlaps_interruption += 1
             out += self._barge_in()
             if end is not None:  # the detector heard its end while the words were read
@@ -499,7 +520,7 @@ class TurnArbiter:
             # of words now followed by more, so length decides it
             out: list[Decision] = self._by_length("went_on") if self.query is not None else []
             if self.playing:
-                self.pending_seq, self.overlap_ms, self.overlap_read = onset_seq, 0, False
+                self.pending_seq, self.overlap_ms, self.overlap_read, self.early_query = onset_seq, 0, False, None
                 return [*out, SpeechDuringPlayback(onset_seq)]
             return [*out, self._start_host_turn(onset_seq, barge_in=False)]
         if self.pending_seq is not None:
@@ -564,7 +585,7 @@ class TurnArbiter:
             out.append(Abandoned(self.turn_id, self.last_seq))
             self.in_host_turn = False
         self.pending_seq = None
-        self.query, self.overlap_read, self.overlap_end = None, False, None
+        self.query, self.overlap_read, self.overlap_end, self.early_query = None, False, None, None
         self.ducked = False  # the device's playback is gone with it
         self.detector.reset()
         return out

@@ -422,8 +422,8 @@ class Edge:
                 self.counters.unknown_overlap_verdicts += 1
                 log.warning("host sent overlap verdict kind %d for query %d: ignored", o.kind, o.query_id)
                 return
-            self.events.write(events.OverlapRead(o.query_id, verdict, o.text))
-            self._arbitrate(arb.OverlapRead(o.query_id, verdict))
+            self.events.write(events.OverlapRead(o.query_id, verdict, o.text, o.command))
+            self._arbitrate(arb.OverlapRead(o.query_id, verdict, o.command))
         elif body == "error":
             self.counters.host_errors += 1
             code = pb.Error.Code.Name(msg.error.code)

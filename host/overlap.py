@@ -11,7 +11,10 @@ Only speech made entirely of backchannel words and hesitations is a backchannel:
 and "okay, but what about Anne" carry content, and the wearer must be let in. An empty reading is
 a backchannel too: Whisper writes nothing for a cough, a laugh or a throat-clear (its no-speech
 rule), and writes its sound annotations in brackets. A reading the recogniser itself doubts is
-``unsure``, and the edge decides by length, as it does when no verdict comes.
+``unsure``, and the edge decides by length, as it does when no verdict comes, except for words that
+begin with a command to stop: Whisper is often unsure of a lone "Stop." (a real one reads at 0.5),
+and a wearer who says it must be obeyed. Such a reading is marked ``command``: the edge acts on it
+even while the speech goes on, before the end of anything else is awaited.
 """
 
 from __future__ import annotations
@@ -75,11 +78,31 @@ BACKCHANNEL_PHRASES: frozenset[tuple[str, ...]] = frozenset(
     hm
     """.strip().splitlines()
 )
+# Words that, at the start of speech over an answer, ask it to stop.
+COMMANDS: frozenset[tuple[str, ...]] = frozenset(
+    tuple(line.split())
+    for line in """
+    stop
+    wait
+    no
+    nope
+    hold on
+    hang on
+    pause
+    cancel
+    enough
+    quiet
+    shush
+    shut up
+    never mind
+    """.strip().splitlines()
+)
 # Hesitations carry no content of their own: over an answer they are the wearer listening.
 HESITATIONS = FILLERS | {"hm", "ah", "oh"}
 # Whisper's sound annotations: "(coughs)", "[laughter]", "*clears throat*".
 _ANNOTATION = re.compile(r"\([^)]*\)|\[[^\]]*\]|\*[^*]*\*")
 _LONGEST_PHRASE = max(len(p) for p in BACKCHANNEL_PHRASES)
+_LONGEST_COMMAND = max(len(c) for c in COMMANDS)
 
 
 class OverlapKind(Enum):
@@ -93,6 +116,7 @@ class OverlapReading:
     kind: OverlapKind
     text: str  # what the recogniser wrote ("" for none)
     reason: str  # why, for logs: "backchannel words", "content: 'stop'", ...
+    command: bool = False  # an interruption that begins with a command to stop
 
 
 def _backchannel_only(words: list[str]) -> str | None:
@@ -117,6 +141,9 @@ def judge_overlap(text: str, asr_confidence: float) -> OverlapReading:
     content = _backchannel_only(words)
     if content is None:
         return OverlapReading(OverlapKind.BACKCHANNEL, text, "backchannel words")
+    first = next(i for i, w in enumerate(words) if w not in HESITATIONS)
+    if any(tuple(words[first : first + n]) in COMMANDS for n in range(1, _LONGEST_COMMAND + 1)):
+        return OverlapReading(OverlapKind.INTERRUPTION, text, f"command: {content!r}", command=True)
     if asr_confidence < MIN_ASR_CONFIDENCE:
         return OverlapReading(OverlapKind.UNSURE, text, f"unsure transcript ({asr_confidence:.2f})")
     return OverlapReading(OverlapKind.INTERRUPTION, text, f"content: {content!r}")

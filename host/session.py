@@ -205,7 +205,9 @@ class Session:
         log.info("overlap %d (frames %d..%d): %r reads as %s (%s)", query.query_id, query.first_seq,
                  query.last_seq, reading.text, reading.kind.value, reading.reason)  # fmt: skip
         self.session_counters.overlaps_read += 1
-        verdict = pb.OverlapVerdict(query_id=query.query_id, kind=_OVERLAP_KINDS[reading.kind], text=reading.text)
+        verdict = pb.OverlapVerdict(
+            query_id=query.query_id, kind=_OVERLAP_KINDS[reading.kind], text=reading.text, command=reading.command
+        )
         await self.out.send(overlap=verdict)
 
     async def on_playback(self, ev: pb.PlaybackEvent) -> None:

@@ -208,12 +208,13 @@ class OverlapAsked(EdgeEvent):
 @dataclass(frozen=True)
 class OverlapRead(EdgeEvent):
     """The host's reading of overlap ``query_id`` as received: ``verdict`` backchannel,
-    interruption or unsure, and the words it heard."""
+    interruption or unsure, and the words it heard; ``command``: they begin with a command to stop."""
 
     EVENT: ClassVar[str] = "overlap_read"
     query_id: int
     verdict: str
     text: str
+    command: bool = False
 
 
 @dataclass(frozen=True)

@@ -242,22 +242,28 @@ def _reading_arbiter() -> arb.TurnArbiter:
 
 
 def _asked(decisions: list[arb.Decision]) -> arb.AskOverlap:
-    (ask,) = [d for d in decisions if isinstance(d, arb.AskOverlap)]
-    return ask
+    """The question asked once the speech fell silent (after any asked while it went on)."""
+    return [d for d in decisions if isinstance(d, arb.AskOverlap)][-1]
 
 
 def test_a_half_second_yes_read_as_a_backchannel_lets_the_answer_play_on_unanswered():
     arbiter = _reading_arbiter()
     decisions = _frames(arbiter, 0, [0.9] * 25 + [0.0] * _restore_frames())  # 500 ms: past barge_in_ms
-    assert decisions == [arb.Duck(0), arb.SpeechDuringPlayback(0), arb.AskOverlap(1, 0, 24)]
+    assert decisions == [
+        arb.Duck(0),
+        arb.SpeechDuringPlayback(0),
+        arb.AskOverlap(1, 0, 9),  # read while it goes on, in case it is a "stop"
+        arb.AskOverlap(2, 0, 24),  # and read whole when it is over
+    ]
+    assert arbiter.feed(arb.OverlapRead(1, "backchannel")) == [arb.OverlapFiled(1, "partial")]
     # the answer stays down while the words are read
     assert _frames(arbiter, 35, [0.0] * 3) == []
-    assert arbiter.feed(arb.OverlapRead(1, "backchannel")) == [arb.OverlapFiled(1, "backchannel"), arb.Restore(25)]
+    assert arbiter.feed(arb.OverlapRead(2, "backchannel")) == [arb.OverlapFiled(2, "backchannel"), arb.Restore(25)]
     # its end is a backchannel's: no turn for the host, no barge-in
     rest = _frames(arbiter, 38, [0.0] * 20)
     assert rest == [arb.BackchannelIgnored(49)] and arbiter.turn_id == 0
     c = arbiter.counters
-    assert (c.barge_ins, c.overlaps_asked, c.overlaps_backchannel, c.backchannels_ignored) == (0, 1, 1, 1)
+    assert (c.barge_ins, c.overlaps_asked, c.overlaps_backchannel, c.backchannels_ignored) == (0, 2, 1, 1)
 
 
 def test_a_short_stop_read_as_an_interruption_stops_the_answer_and_opens_a_turn_from_its_onset():
@@ -287,15 +293,16 @@ def test_without_a_reading_in_time_length_decides():
     for speech_frames, barge in [(8, False), (12, True)]:  # 160 ms and 240 ms against barge_in_ms
         arbiter = _reading_arbiter()
         decisions = _frames(arbiter, 0, [0.9] * speech_frames + [0.0] * (_restore_frames() + 20))
-        assert arb.OverlapFiled(1, "late") in decisions
+        ask = _asked(decisions)
+        assert arb.OverlapFiled(ask.query_id, "late") in decisions
         assert (arb.BargeIn(0) in decisions) is barge and (arb.Restore(speech_frames) in decisions) is not barge
-        assert arbiter.feed(arb.OverlapRead(1, "backchannel")) == [arb.OverlapFiled(1, "stale")]
+        assert arbiter.feed(arb.OverlapRead(ask.query_id, "backchannel")) == [arb.OverlapFiled(ask.query_id, "stale")]
 
 
 def test_an_unsure_reading_or_the_host_going_away_leaves_it_to_length():
     arbiter = _reading_arbiter()
     _frames(arbiter, 0, [0.9] * 12 + [0.0] * _restore_frames())
-    assert arbiter.feed(arb.OverlapRead(1, "unsure"))[:2] == [arb.OverlapFiled(1, "unsure"), arb.BargeIn(0)]
+    assert arbiter.feed(arb.OverlapRead(2, "unsure"))[:2] == [arb.OverlapFiled(2, "unsure"), arb.BargeIn(0)]
     arbiter = _reading_arbiter()
     _frames(arbiter, 0, [0.9] * 8 + [0.0] * _restore_frames())
     assert arbiter.feed(arb.HostState(False)) == [arb.OverlapFiled(1, "host_down"), arb.Restore(8)]
@@ -304,8 +311,23 @@ def test_an_unsure_reading_or_the_host_going_away_leaves_it_to_length():
 def test_long_speech_over_an_answer_interrupts_whatever_it_says():
     arbiter = _reading_arbiter()
     decisions = _frames(arbiter, 0, [0.9] * 40)
-    assert decisions == [arb.Duck(0), arb.SpeechDuringPlayback(0), arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]
-    assert _frames(arbiter, 40, [0.9])[:0] == [] and arbiter.counters.overlaps_asked == 0
+    assert decisions == [arb.Duck(0), arb.SpeechDuringPlayback(0), arb.AskOverlap(1, 0, 9), arb.BargeIn(0),
+                         arb.SpeechStart(1, 0, barge_in=True)]  # fmt: skip
+    assert decisions.index(arb.BargeIn(0)) == 3 and arbiter.counters.barge_ins == 1
+    # no reading of it, asked while it went on, can bring the answer back
+    assert arbiter.feed(arb.OverlapRead(1, "backchannel")) == [arb.OverlapFiled(1, "stale")]
+
+
+def test_a_command_to_stop_read_while_the_speech_goes_on_stops_the_answer_there():
+    arbiter = _reading_arbiter()
+    assert _asked(_frames(arbiter, 0, [0.9] * 12)) == arb.AskOverlap(1, 0, 9)
+    out = arbiter.feed(arb.OverlapRead(1, "interruption", command=True))
+    assert out == [arb.OverlapFiled(1, "command"), arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]
+    # other content cut off half-way says nothing: the end is awaited
+    arbiter = _reading_arbiter()
+    _frames(arbiter, 0, [0.9] * 12)
+    assert arbiter.feed(arb.OverlapRead(1, "interruption")) == [arb.OverlapFiled(1, "partial")]
+    assert arbiter.counters.barge_ins == 0
 
 
 def test_the_wearer_going_on_after_the_question_makes_its_reading_stale():
@@ -315,7 +337,7 @@ def test_the_wearer_going_on_after_the_question_makes_its_reading_stale():
     assert arbiter.feed(arb.OverlapRead(1, "backchannel")) == [arb.OverlapFiled(1, "stale")]
     # still down; asked again about the whole of it once it falls silent
     decisions = _frames(arbiter, 19, [0.9] * 4 + [0.0] * _restore_frames())
-    assert _asked(decisions) == arb.AskOverlap(2, 0, 22) and not any(isinstance(d, arb.Restore) for d in decisions)
+    assert _asked(decisions) == arb.AskOverlap(3, 0, 22) and not any(isinstance(d, arb.Restore) for d in decisions)
 
 
 def test_without_a_host_speech_over_an_answer_is_decided_by_length_as_without_rules():

@@ -140,7 +140,8 @@ def test_an_arbiter_that_reads_overlaps_records_its_rules_and_replays_its_readin
     recorder = ArbiterRecorder(tmp_path / "arbiter.jsonl", arbiter)
     speech = [0.9] * 25 + [0.0] * 12
     inputs = [arb.HostState(True), arb.PlaybackState(True), *(arb.Frame(i, p) for i, p in enumerate(speech)),
-              arb.OverlapRead(1, "backchannel"), *(arb.Frame(37 + i, 0.0) for i in range(30))]  # fmt: skip
+              arb.OverlapRead(1, "backchannel"), arb.OverlapRead(2, "backchannel"),
+              *(arb.Frame(37 + i, 0.0) for i in range(30))]  # fmt: skip
     for event in inputs:
         recorder.record(event, arbiter.feed(event))
     recorder.close()

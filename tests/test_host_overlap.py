@@ -37,9 +37,20 @@ def test_short_commands_and_any_content_are_interruptions(text):
     assert reading.text == text
 
 
-def test_content_the_recogniser_doubts_is_unsure_but_backchannel_words_are_not():
+def test_content_the_recogniser_doubts_is_unsure_but_backchannel_words_and_commands_are_not():
     assert judge_overlap("Hold the door.", 0.3).kind is OverlapKind.UNSURE
     assert judge_overlap("Yeah.", 0.3).kind is OverlapKind.BACKCHANNEL
+    assert judge_overlap("Stop.", 0.3).kind is OverlapKind.INTERRUPTION
+
+
+@pytest.mark.parametrize(
+    "text, command",
+    [("Stop.", True), ("Um, wait.", True), ("Hold on, what?", True), ("No, ten minutes.", True),
+     ("Stop. What is twelve times seven?", True), ("What about tomorrow?", False), ("Yeah, stop.", False),
+     ("Go.", False), ("Yeah.", False)],
+)  # fmt: skip
+def test_a_command_to_stop_is_marked_where_the_speech_begins_with_one(text, command):
+    assert judge_overlap(text, SURE).command is command
 
 
 @given(st.text(max_size=80), st.floats(min_value=0.0, max_value=1.0))

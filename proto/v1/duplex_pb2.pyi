@@ -263,7 +263,7 @@ class TurnHint(_message.Message):
     def __init__(self, turn_id: _Optional[int] = ..., audio_seq: _Optional[int] = ..., complete: _Optional[bool] = ..., asr_confidence: _Optional[float] = ..., sure: _Optional[bool] = ..., question: _Optional[bool] = ...) -> None: ...
 
 class OverlapVerdict(_message.Message):
-    __slots__ = ("query_id", "kind", "text")
+    __slots__ = ("query_id", "kind", "text", "command")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[OverlapVerdict.Kind]
@@ -277,10 +277,12 @@ class OverlapVerdict(_message.Message):
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
     query_id: int
     kind: OverlapVerdict.Kind
     text: str
-    def __init__(self, query_id: _Optional[int] = ..., kind: _Optional[_Union[OverlapVerdict.Kind, str]] = ..., text: _Optional[str] = ...) -> None: ...
+    command: bool
+    def __init__(self, query_id: _Optional[int] = ..., kind: _Optional[_Union[OverlapVerdict.Kind, str]] = ..., text: _Optional[str] = ..., command: _Optional[bool] = ...) -> None: ...
 
 class HostMessage(_message.Message):
     __slots__ = ("accepted", "transcript", "response", "audio", "error", "hint", "overlap")
