@@ -29,9 +29,10 @@ and get no turn; anything else stops it and opens a turn from its onset, as a ba
 does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says. Without a
 reading in time (the host slow or gone) or with an unsure one, length decides as it does without
 a host. So that "stop" and "wait" do not wait for their end, speech that has lasted
-``barge_in_ms`` is read once while it goes on: a reading that it begins with a command to stop
-stops the answer there; any other reading of a word cut off half-way is no evidence either way
-(the first 350 ms of a real "right" reads as "Bye.") and the end is awaited.
+``barge_in_ms`` is read while it goes on (again every ``REREAD_MS`` more of it, one reading at a
+time): a reading that it begins with a command to stop stops the answer there; any other reading
+of a word cut off half-way is no evidence either way (the first 350 ms of a real "right" reads as
+"Bye.", the first 250 ms of a real "stop" as nothing) and the end is awaited.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ MAX_OVERLAP_MS = 700
 # How long the answer stays down waiting for the host's reading: its ASR of a second of audio
 # takes ~150 ms on two cores, plus the link both ways.
 VERDICT_WAIT_MS = 400
+# More speech after which speech over an answer that goes on is read again: a real "stop" reads
+# as nothing at 250 ms, as "Stop." at 350 ms.
+REREAD_MS = 100
 OVERLAP_VERDICTS = ("backchannel", "interruption", "unsure")
 
 
@@ -361,7 +365,8 @@ class TurnArbiter:
         self.overlap_read = False  # ... read as a backchannel: only its end is awaited
         self.overlap_end: tuple[int, int] | None = None  # (end seq, confirming frame) of the undecided speech
         self.query: _Query | None = None
-        self.early_query: int | None = None  # the reading asked while the speech at pending_seq went on
+        self.early_query: int | None = None  # a reading asked while the speech at pending_seq goes on
+        self.early_asked_ms = 0  # ... at this much of it (0: none asked)
         self.queries = 0
 
     def feed(self, event: Input) -> list[Decision]:
@@ -404,7 +409,12 @@ class TurnArbiter:
             limit = self.overlaps.max_overlap_ms if self._reads_words() else self.barge_in_ms
             if self.overlap_ms >= limit:
                 out += self._barge_in()
-            elif self._undecided() and self.early_query is None and self.overlap_ms >= self.barge_in_ms:
+            elif (
+                self._undecided()
+                and d.in_speech
+                and self.early_query is None
+                and self.overlap_ms >= max(self.barge_in_ms, self.early_asked_ms + REREAD_MS)
+            ):
                 out.append(self._ask(frame.seq, early=True))
         if self.query is not None:
             self.query.frames_waited += 1
@@ -426,7 +436,7 @@ class TurnArbiter:
     def _barge_in(self) -> list[Decision]:
         onset, self.pending_seq = self.pending_seq, None
         assert onset is not None
-        self.query, self.overlap_read, self.early_query = None, False, None
+        self.query, self.overlap_read, self.early_query, self.early_asked_ms = None, False, None, 0
         self.counters.barge_ins += 1
         self.ducked = False  # the answer is stopped, not brought back
         return [BargeIn(onset), self._start_host_turn(onset, barge_in=True)]
@@ -436,7 +446,7 @@ class TurnArbiter:
         self.queries += 1
         self.counters.overlaps_asked += 1
         if early:
-            self.early_query = self.queries
+            self.early_query, self.early_asked_ms = self.queries, self.overlap_ms
             return AskOverlap(self.queries, self.pending_seq, seq)
         self.query = _Query(self.queries, self.overlap_ms)
         last = self.overlap_end[0] if self.overlap_end is not None else seq
@@ -447,6 +457,7 @@ class TurnArbiter:
     def overlap_read_in(self, read: OverlapRead) -> list[Decision]:
         """The host's reading of speech over an answer."""
         if read.query_id == self.early_query and self.pending_seq is not None:
+            self.early_query = None  # the next may be asked
             if read.command and read.verdict == "interruption" and not self.overlap_read:
                 return self._decide_overlap(True, "command", read.query_id)
             return [OverlapFiled(read.query_id, "partial")]
@@ -520,7 +531,8 @@ class TurnArbiter:
             # of words now followed by more, so length decides it
             out: list[Decision] = self._by_length("went_on") if self.query is not None else []
             if self.playing:
-                self.pending_seq, self.overlap_ms, self.overlap_read, self.early_query = onset_seq, 0, False, None
+                self.pending_seq, self.overlap_ms, self.overlap_read = onset_seq, 0, False
+                self.early_query, self.early_asked_ms = None, 0
                 return [*out, SpeechDuringPlayback(onset_seq)]
             return [*out, self._start_host_turn(onset_seq, barge_in=False)]
         if self.pending_seq is not None:
@@ -585,7 +597,8 @@ class TurnArbiter:
             out.append(Abandoned(self.turn_id, self.last_seq))
             self.in_host_turn = False
         self.pending_seq = None
-        self.query, self.overlap_read, self.overlap_end, self.early_query = None, False, None, None
+        self.query, self.overlap_read, self.overlap_end = None, False, None
+        self.early_query, self.early_asked_ms = None, 0
         self.ducked = False  # the device's playback is gone with it
         self.detector.reset()
         return out

@@ -330,6 +330,16 @@ def test_a_command_to_stop_read_while_the_speech_goes_on_stops_the_answer_there(
     assert arbiter.counters.barge_ins == 0
 
 
+def test_speech_that_goes_on_is_read_again_one_reading_at_a_time():
+    arbiter = _reading_arbiter()
+    asks = [d for d in _frames(arbiter, 0, [0.9] * 20) if isinstance(d, arb.AskOverlap)]
+    assert asks == [arb.AskOverlap(1, 0, 9)]  # the first reading is not back yet: no second question
+    assert arbiter.feed(arb.OverlapRead(1, "backchannel")) == [arb.OverlapFiled(1, "partial")]  # the "s" of "stop"
+    assert _frames(arbiter, 20, [0.9]) == [arb.AskOverlap(2, 0, 20)]  # at least REREAD_MS more since the first
+    out = arbiter.feed(arb.OverlapRead(2, "interruption", command=True))
+    assert out[:2] == [arb.OverlapFiled(2, "command"), arb.BargeIn(0)]
+
+
 def test_the_wearer_going_on_after_the_question_makes_its_reading_stale():
     arbiter = _reading_arbiter()
     _frames(arbiter, 0, [0.9] * 8 + [0.0] * _restore_frames())
