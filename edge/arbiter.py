@@ -55,6 +55,10 @@ MAX_OVERLAP_MS = 700
 # How long the answer stays down waiting for the host's reading: its ASR of a second of audio
 # takes ~150 ms on two cores, plus the link both ways.
 VERDICT_WAIT_MS = 400
+# Silence after speech over an answer before its words are read: the VAD reports silence some
+# 100 ms after the sound ends already, and a gap inside a word taken for the end costs no more
+# than a second reading.
+ASK_AFTER_MS = 100
 # More speech after which speech over an answer that goes on is read again: a real "stop" reads
 # as nothing at 250 ms, as "Stop." at 350 ms.
 REREAD_MS = 100
@@ -421,7 +425,7 @@ class TurnArbiter:
             assert self.overlaps is not None
             if self.query.frames_waited * FRAME_MS >= self.overlaps.verdict_wait_ms:
                 out += self._by_length("late")
-        elif self._undecided() and (self.overlap_end is not None or d.silent_run * FRAME_MS >= RESTORE_AFTER_MS):
+        elif self._undecided() and (self.overlap_end is not None or d.silent_run * FRAME_MS >= ASK_AFTER_MS):
             out.append(self._ask(frame.seq))
         return out + self._duck_or_restore(frame.seq)
 

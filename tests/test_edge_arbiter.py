@@ -234,13 +234,6 @@ def test_the_host_sees_whole_turns_whatever_happens(inputs, model, words):
 WORDS = arb.OverlapRules(max_overlap_ms=700, verdict_wait_ms=400)
 
 
-def _reading_arbiter() -> arb.TurnArbiter:
-    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200, overlaps=WORDS)
-    arbiter.feed(arb.HostState(True))
-    arbiter.feed(arb.PlaybackState(True))
-    return arbiter
-
-
 def _asked(decisions: list[arb.Decision]) -> arb.AskOverlap:
     """The question asked once the speech fell silent (after any asked while it went on)."""
     return [d for d in decisions if isinstance(d, arb.AskOverlap)][-1]
@@ -277,8 +270,15 @@ def test_a_short_stop_read_as_an_interruption_stops_the_answer_and_opens_a_turn_
     assert arbiter.counters.overlaps_interruption == 1 and arbiter.counters.restores == 0
 
 
+def _reading_arbiter(rules: arb.OverlapRules = WORDS) -> arb.TurnArbiter:
+    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200, overlaps=rules)
+    arbiter.feed(arb.HostState(True))
+    arbiter.feed(arb.PlaybackState(True))
+    return arbiter
+
+
 def test_an_interruption_read_after_the_speech_ended_gives_the_host_a_whole_turn():
-    arbiter = _reading_arbiter()
+    arbiter = _reading_arbiter(arb.OverlapRules(verdict_wait_ms=800))  # a host slower than the silence rule
     decisions = _frames(arbiter, 0, [0.9] * 8 + [0.0] * 25)  # the silence rule ends it meanwhile
     assert _asked(decisions) == arb.AskOverlap(1, 0, 7)
     assert not any(isinstance(d, (arb.BackchannelIgnored, arb.Restore)) for d in decisions)  # undecided
