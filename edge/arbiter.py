@@ -37,6 +37,7 @@ of a word cut off half-way is no evidence either way (the first 350 ms of a real
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -368,6 +369,7 @@ class TurnArbiter:
         self.overlap_ms = 0  # voiced length of the speech at pending_seq
         self.overlap_read = False  # ... read as a backchannel: only its end is awaited
         self.overlap_end: tuple[int, int] | None = None  # (end seq, confirming frame) of the undecided speech
+        self.overlap_tentative: TentativeEnd | None = None  # ... its tentative end, not yet resumed from
         self.query: _Query | None = None
         self.early_query: int | None = None  # a reading asked while the speech at pending_seq goes on
         self.early_asked_ms = 0  # ... at this much of it (0: none asked)
@@ -441,6 +443,7 @@ class TurnArbiter:
         onset, self.pending_seq = self.pending_seq, None
         assert onset is not None
         self.query, self.overlap_read, self.early_query, self.early_asked_ms = None, False, None, 0
+        self.overlap_tentative = None
         self.counters.barge_ins += 1
         self.ducked = False  # the answer is stopped, not brought back
         return [BargeIn(onset), self._start_host_turn(onset, barge_in=True)]
@@ -491,10 +494,13 @@ class TurnArbiter:
         if interruption:
             if why in ("interruption", "command"):
                 self.counters.overlaps_interruption += 1
+            tentative, self.overlap_tentative = self.overlap_tentative, None
             out += self._barge_in()
             if end is not None:  # the detector heard its end while the words were read
                 self.in_host_turn = False
                 out.append(ConfirmedEnd(self.turn_id, end[1], 1.0, "overlap_read"))
+            elif tentative is not None:  # ... or thinks it near: the host prepares, and reads the words
+                out.append(dataclasses.replace(tentative, turn_id=self.turn_id))
             return out
         if why == "backchannel":
             self.counters.overlaps_backchannel += 1
@@ -503,6 +509,7 @@ class TurnArbiter:
             self.counters.restores += 1
             silent = self.detector.silent_run
             out.append(Restore(AUDIO_SEQ.add(self.last_seq, -(silent - 1)) if silent else self.last_seq))
+        self.overlap_tentative = None
         if end is None:
             self.overlap_read = True  # its end, when the detector hears it, is a backchannel's
         else:
@@ -536,10 +543,15 @@ class TurnArbiter:
             out: list[Decision] = self._by_length("went_on") if self.query is not None else []
             if self.playing:
                 self.pending_seq, self.overlap_ms, self.overlap_read = onset_seq, 0, False
+                self.overlap_tentative = None
                 self.early_query, self.early_asked_ms = None, 0
                 return [*out, SpeechDuringPlayback(onset_seq)]
             return [*out, self._start_host_turn(onset_seq, barge_in=False)]
         if self.pending_seq is not None:
+            if signal.kind is TurnKind.TENTATIVE_END:  # the host hears of it if this becomes its turn
+                self.overlap_tentative = TentativeEnd(0, seq, signal.confidence)
+            elif signal.kind is TurnKind.RESUMED:
+                self.overlap_tentative = None
             if signal.kind is TurnKind.CONFIRMED_END:
                 if self._undecided():  # decided when the words are read
                     self.overlap_end = (onset_seq, seq)
@@ -601,7 +613,7 @@ class TurnArbiter:
             out.append(Abandoned(self.turn_id, self.last_seq))
             self.in_host_turn = False
         self.pending_seq = None
-        self.query, self.overlap_read, self.overlap_end = None, False, None
+        self.query, self.overlap_read, self.overlap_end, self.overlap_tentative = None, False, None, None
         self.early_query, self.early_asked_ms = None, 0
         self.ducked = False  # the device's playback is gone with it
         self.detector.reset()

@@ -261,12 +261,13 @@ def test_a_half_second_yes_read_as_a_backchannel_lets_the_answer_play_on_unanswe
 
 def test_a_short_stop_read_as_an_interruption_stops_the_answer_and_opens_a_turn_from_its_onset():
     arbiter = _reading_arbiter()
-    decisions = _frames(arbiter, 0, [0.9] * 8 + [0.0] * _restore_frames())  # 160 ms: under barge_in_ms
+    decisions = _frames(arbiter, 0, [0.9] * 8 + [0.0] * 6)  # 160 ms: under barge_in_ms; read after 100 ms
     assert _asked(decisions) == arb.AskOverlap(1, 0, 7)
     out = arbiter.feed(arb.OverlapRead(1, "interruption"))
     assert out == [arb.OverlapFiled(1, "interruption"), arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]
-    # the detector's end of that speech closes the host's turn
-    assert _frames(arbiter, 18, [0.0] * 30)[-1] == arb.ConfirmedEnd(1, 32, 1.0, "silence")
+    # the detector's ends of that speech are the host's turn's
+    rest = _frames(arbiter, 14, [0.0] * 30)
+    assert rest == [arb.TentativeEnd(1, 17, 1.0), arb.ConfirmedEnd(1, 32, 1.0, "silence")]
     assert arbiter.counters.overlaps_interruption == 1 and arbiter.counters.restores == 0
 
 
@@ -364,3 +365,14 @@ def test_overlap_readings_and_rules_are_checked():
         arb.OverlapRead(1, "maybe")
     with pytest.raises(ValueError, match="one frame"):
         arb.OverlapRules(max_overlap_ms=0)
+
+
+def test_an_interruption_read_after_a_tentative_end_tells_the_host_of_it():
+    """The host prepares the answer, and reads the words back, from the tentative end on: a turn
+    opened after it must not miss it (the end would then wait for the fallback rule)."""
+    arbiter = _reading_arbiter()
+    decisions = _frames(arbiter, 0, [0.9] * 8 + [0.0] * 12)  # tentative at 200 ms of silence: frame 17
+    assert not any(isinstance(d, arb.TentativeEnd) for d in decisions)
+    out = arbiter.feed(arb.OverlapRead(_asked(decisions).query_id, "interruption"))
+    assert out[1:] == [arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True), arb.TentativeEnd(1, 17, 1.0)]
+    assert _frames(arbiter, 20, [0.0] * 20)[-1] == arb.ConfirmedEnd(1, 32, 1.0, "silence")
