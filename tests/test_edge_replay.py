@@ -1,7 +1,8 @@
 """Replay: the turn arbiter's recorded inputs, fed to a fresh arbiter, give the recorded decisions.
 
 The recordings in tests/replay/ come from real runs of the whole stack (``sottovoce edge --record``,
-gzip-compressed): the demo conversation (``sottovoce demo`` records to OUT/edge_arbiter.jsonl), the
+gzip-compressed): the demo conversation (``sottovoce demo`` records to OUT/edge_arbiter.jsonl; speech
+over an answer read by the host), the
 host-outage flow of test_e2e (the host comes up after the edge; scenario host_outage.toml) and a
 device that drops off the link mid-request (``sottovoce demo --scenario reconnect``).
 Re-record one after a deliberate change of the arbiter's behaviour, never to make this pass.
@@ -50,6 +51,10 @@ def test_the_recordings_hold_what_they_are_kept_for():
             duck = next(x for x in reversed(demo[:i]) if isinstance(x, (arb.Duck, arb.Restore, arb.BargeIn)))
             assert isinstance(duck, arb.Duck) and duck.seq >= d.seq  # at or after the onset it interrupts from
     assert {"words"} <= {d.reason for d in demo if isinstance(d, arb.ConfirmedEnd)}
+    # ... and the host asked to read the speech over the answer before it was called an interruption
+    assert by_name["edge_demo"].overlaps is not None
+    assert any(isinstance(d, arb.AskOverlap) for d in demo)
+    assert {"partial", "unsure"} & {d.verdict for d in demo if isinstance(d, arb.OverlapFiled)}
     # the host outage: the host down, then up, before the wearer speaks
     outage = [s.input for s in by_name["edge_host_outage"].steps if isinstance(s.input, arb.HostState)]
     assert [h.up for h in outage][:1] == [False] and any(h.up for h in outage)
