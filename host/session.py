@@ -6,7 +6,9 @@ a complete sentence (a TurnHint, which may let the edge confirm the end sooner),
 responder and renders the answer's first piece, but holds it; a *confirmed* end releases it.
 Which turn is which, and when an end was confirmed too soon, is the turn ledger's to say
 (``host.turn_ledger``); the answer itself comes from the answer pipeline (``host.answer``) and is
-said through ``host.responses``. Every task belongs to the session and is cancelled with it.
+said through ``host.responses``. Speech the wearer made over an answer is read when the edge asks
+(an OverlapQuery): backchannel or interruption (``host.overlap``), with no turn opened for it.
+Every task belongs to the session and is cancelled with it.
 """
 
 from __future__ import annotations
