@@ -20,10 +20,24 @@ silence has lasted ``RESTORE_AFTER_MS``, and it goes on from where it was. That 
 the backchannel is decided: the end of a turn the end-of-turn rules wait for can be more than a
 second away, and the wearer should not hear the answer muffled that long. Should the wearer go
 on, their next voiced frame ducks it again.
+
+Length alone does not tell a backchannel from an interruption: a real "yes" lasts half a second,
+a quick "stop" less. With ``OverlapRules`` and a host to read words, speech over an answer that
+falls silent is read by the host (``AskOverlap``; its ``OverlapRead`` answers) while the answer
+stays down: listening words ("yeah", "I see"), hesitations and sounds with no words bring it back
+and get no turn; anything else stops it and opens a turn from its onset, as a barge-in by length
+does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says. Without a
+reading in time (the host slow or gone) or with an unsure one, length decides as it does without
+a host. So that "stop" and "wait" do not wait for their end, speech that has lasted
+``barge_in_ms`` is read while it goes on (again every ``REREAD_MS`` more of it, one reading at a
+time): a reading that it begins with a command to stop stops the answer there; any other reading
+of a word cut off half-way is no evidence either way (the first 350 ms of a real "right" reads as
+"Bye.", the first 250 ms of a real "stop" as nothing) and the end is awaited.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -36,6 +50,34 @@ BARGE_IN_MS = 200  # speech needed to interrupt an answer
 # Silence after a sound over an answer before the answer comes back: longer than the gaps inside
 # a word, and the VAD already reports silence some 100 ms after the sound ends.
 RESTORE_AFTER_MS = 200
+# Backchannels ("yes", "right", "uh-huh", "I see") are over within this much speech; longer
+# speech over an answer is an interruption whatever it says, and is not kept waiting for its end.
+MAX_OVERLAP_MS = 700
+# How long the answer stays down waiting for the host's reading: its ASR of a second of audio
+# takes ~150 ms on two cores, plus the link both ways.
+VERDICT_WAIT_MS = 400
+# Silence after speech over an answer before its words are read: the VAD reports silence some
+# 100 ms after the sound ends already, and a gap inside a word taken for the end costs no more
+# than a second reading.
+ASK_AFTER_MS = 100
+# More speech after which speech over an answer that goes on is read again: a real "stop" reads
+# as nothing at 250 ms, as "Stop." at 350 ms.
+REREAD_MS = 100
+OVERLAP_VERDICTS = ("backchannel", "interruption", "unsure")
+
+
+@dataclass(frozen=True)
+class OverlapRules:
+    """Speech over an answer is read by the host before it is called a backchannel or an
+    interruption (see the module docstring)."""
+
+    max_overlap_ms: int = MAX_OVERLAP_MS
+    verdict_wait_ms: int = VERDICT_WAIT_MS
+
+    def __post_init__(self) -> None:
+        if self.max_overlap_ms < FRAME_MS or self.verdict_wait_ms < FRAME_MS:
+            raise ValueError(f"overlap rules need at least one frame ({FRAME_MS} ms) each: {self}")
+
 
 # --- inputs ---------------------------------------------------------------------------------------
 
@@ -91,8 +133,22 @@ class AnswerStarted:
     turn_id: int
 
 
-Input = Frame | PlaybackState | Hint | HostState | DeviceLost | AnswerStarted
-INPUTS: tuple[type, ...] = (Frame, PlaybackState, Hint, HostState, DeviceLost, AnswerStarted)
+@dataclass(frozen=True)
+class OverlapRead:
+    """The host's reading of the words of overlap ``query_id``: one of OVERLAP_VERDICTS."""
+
+    KIND: ClassVar[str] = "overlap_read"
+    query_id: int
+    verdict: str
+    command: bool = False  # the words begin with a command to stop ("stop", "wait", "no", "hold on")
+
+    def __post_init__(self) -> None:
+        if self.verdict not in OVERLAP_VERDICTS:
+            raise ValueError(f"overlap verdict {self.verdict!r} is not one of {OVERLAP_VERDICTS}")
+
+
+Input = Frame | PlaybackState | Hint | HostState | DeviceLost | AnswerStarted | OverlapRead
+INPUTS: tuple[type, ...] = (Frame, PlaybackState, Hint, HostState, DeviceLost, AnswerStarted, OverlapRead)
 
 # --- decisions ------------------------------------------------------------------------------------
 
@@ -208,6 +264,30 @@ class HintFiled:
 
 
 @dataclass(frozen=True)
+class AskOverlap:
+    """Ask the host to read the words of frames ``first_seq``..``last_seq``, spoken over an answer."""
+
+    KIND: ClassVar[str] = "ask_overlap"
+    query_id: int
+    first_seq: int
+    last_seq: int
+
+
+@dataclass(frozen=True)
+class OverlapFiled:
+    """What decided the speech over an answer asked about as ``query_id``: the host's reading
+    (``backchannel`` / ``interruption``; ``command`` for a reading of speech still going on that
+    begins with a command to stop, ``partial`` for any other such reading, which decides nothing),
+    its length (``unsure``: the host could not tell,
+    ``late``: no reading in time, ``host_down``, ``went_on``: the wearer spoke again before it
+    came), or nothing (``stale``: a reading of speech already decided)."""
+
+    KIND: ClassVar[str] = "overlap_filed"
+    query_id: int
+    verdict: str
+
+
+@dataclass(frozen=True)
 class AnswerStale:
     """The wearer has spoken again since the turn this answer is for: drop it."""
 
@@ -229,11 +309,13 @@ Decision = (
     | Duck
     | Restore
     | HintFiled
+    | AskOverlap
+    | OverlapFiled
     | AnswerStale
 )
 DECISIONS: tuple[type, ...] = (SpeechStart, TentativeEnd, Resumed, ConfirmedEnd, Abandoned, SpeechLost,
                                SpeechDuringPlayback, BargeIn, BackchannelIgnored, Duck, Restore, HintFiled,
-                               AnswerStale)  # fmt: skip
+                               AskOverlap, OverlapFiled, AnswerStale)  # fmt: skip
 # Every end of the wearer's speech comes out as exactly one of these: whoever runs the
 # end-of-turn model starts its state afresh after it.
 SPEECH_ENDS = (ConfirmedEnd, BackchannelIgnored, SpeechLost)
@@ -252,12 +334,30 @@ class ArbiterCounters:
     hints_stale: int = 0  # for a turn or pause already over
     turns_abandoned: int = 0  # host turns cut short by the device going away
     speech_lost: int = 0  # times the wearer was speaking when the device went away
+    overlaps_asked: int = 0  # speech over an answer sent to the host to be read
+    overlaps_backchannel: int = 0  # ... read as listening words or no words: the answer played on
+    overlaps_interruption: int = 0  # ... read as content: the answer stopped
+    overlaps_by_length: int = 0  # ... decided by length: reading unsure, late, or the host gone
+    overlap_readings_stale: int = 0  # readings for speech already decided or gone on since
+
+
+@dataclass
+class _Query:
+    """Speech over an answer, asked about and not yet decided."""
+
+    query_id: int
+    speech_ms: int  # how long it was voiced: what decides it without a reading
+    frames_waited: int = 0
 
 
 class TurnArbiter:
-    def __init__(self, policy: EndOfTurnPolicy, barge_in_ms: int = BARGE_IN_MS) -> None:
+    def __init__(
+        self, policy: EndOfTurnPolicy, barge_in_ms: int = BARGE_IN_MS, overlaps: OverlapRules | None = None
+    ) -> None:
+        """``overlaps``: have the host read speech over an answer (None: length alone decides)."""
         self.policy = policy
         self.barge_in_ms = barge_in_ms
+        self.overlaps = overlaps
         self.detector = TurnDetector(policy)
         self.counters = ArbiterCounters()
         self.turn_id = 0
@@ -266,6 +366,14 @@ class TurnArbiter:
         self.last_seq = 0  # seq of the frame the detector saw last (its frame detector.frame)
         self.pending_seq: int | None = None  # onset of speech heard while an answer plays
         self.ducked = False  # the playing answer is down (a Duck not yet undone)
+        self.overlap_ms = 0  # voiced length of the speech at pending_seq
+        self.overlap_read = False  # ... read as a backchannel: only its end is awaited
+        self.overlap_end: tuple[int, int] | None = None  # (end seq, confirming frame) of the undecided speech
+        self.overlap_tentative: TentativeEnd | None = None  # ... its tentative end, not yet resumed from
+        self.query: _Query | None = None
+        self.early_query: int | None = None  # a reading asked while the speech at pending_seq goes on
+        self.early_asked_ms = 0  # ... at this much of it (0: none asked)
+        self.queries = 0
 
     def feed(self, event: Input) -> list[Decision]:
         """Any input; the decisions it leads to."""
@@ -281,7 +389,9 @@ class TurnArbiter:
         if isinstance(event, HostState):
             # a rule may wait a little for the words while a host is there to read them
             self.detector.host_reads_words = event.up
-            return []
+            return [] if event.up or self.query is None else self._by_length("host_down")
+        if isinstance(event, OverlapRead):
+            return self.overlap_read_in(event)
         if isinstance(event, DeviceLost):
             return self.device_lost()
         if isinstance(event, AnswerStarted):
@@ -291,25 +401,130 @@ class TurnArbiter:
     # --- per frame ---------------------------------------------------------------------------------
     def frame(self, frame: Frame) -> list[Decision]:
         self.last_seq = frame.seq
+        d = self.detector
         out: list[Decision] = []
-        for signal in self.detector.push(frame.speech, frame.end):
+        for signal in d.push(frame.speech, frame.end):
             out += self._on_signal(signal, frame.seq)
-        if (
-            self.pending_seq is not None
-            and self.detector.speaking
-            and self.detector.speech_frames * FRAME_MS >= self.barge_in_ms
-        ):
-            onset, self.pending_seq = self.pending_seq, None
-            self.counters.barge_ins += 1
-            self.ducked = False  # the answer is stopped, not brought back
-            out += [BargeIn(onset), self._start_host_turn(onset, barge_in=True)]
+        if self.pending_seq is not None and d.speaking:
+            self.overlap_ms = d.speech_frames * FRAME_MS
+            if d.in_speech:  # the wearer goes on: a reading of what came before says nothing
+                self.overlap_read = False
+                if self.query is not None:
+                    out.append(OverlapFiled(self.query.query_id, "went_on"))
+                    self.query = None
+            limit = self.overlaps.max_overlap_ms if self._reads_words() else self.barge_in_ms
+            if self.overlap_ms >= limit:
+                out += self._barge_in()
+            elif (
+                self._undecided()
+                and d.in_speech
+                and self.early_query is None
+                and self.overlap_ms >= max(self.barge_in_ms, self.early_asked_ms + REREAD_MS)
+            ):
+                out.append(self._ask(frame.seq, early=True))
+        if self.query is not None:
+            self.query.frames_waited += 1
+            assert self.overlaps is not None
+            if self.query.frames_waited * FRAME_MS >= self.overlaps.verdict_wait_ms:
+                out += self._by_length("late")
+        elif self._undecided() and (self.overlap_end is not None or d.silent_run * FRAME_MS >= ASK_AFTER_MS):
+            out.append(self._ask(frame.seq))
         return out + self._duck_or_restore(frame.seq)
+
+    def _reads_words(self) -> bool:
+        """Speech over an answer waits for the host's reading of its words."""
+        return self.overlaps is not None and self.detector.host_reads_words
+
+    def _undecided(self) -> bool:
+        """Speech over an answer that the host is to read before it is decided."""
+        return self.pending_seq is not None and not self.overlap_read and self._reads_words()
+
+    def _barge_in(self) -> list[Decision]:
+        onset, self.pending_seq = self.pending_seq, None
+        assert onset is not None
+        self.query, self.overlap_read, self.early_query, self.early_asked_ms = None, False, None, 0
+        self.overlap_tentative = None
+        self.counters.barge_ins += 1
+        self.ducked = False  # the answer is stopped, not brought back
+        return [BargeIn(onset), self._start_host_turn(onset, barge_in=True)]
+
+    def _ask(self, seq: int, early: bool = False) -> AskOverlap:
+        assert self.pending_seq is not None
+        self.queries += 1
+        self.counters.overlaps_asked += 1
+        if early:
+            self.early_query, self.early_asked_ms = self.queries, self.overlap_ms
+            return AskOverlap(self.queries, self.pending_seq, seq)
+        self.query = _Query(self.queries, self.overlap_ms)
+        last = self.overlap_end[0] if self.overlap_end is not None else seq
+        if self.overlap_end is None and not self.detector.in_speech:
+            last = AUDIO_SEQ.add(seq, -self.detector.silent_run)
+        return AskOverlap(self.queries, self.pending_seq, last)
+
+    def overlap_read_in(self, read: OverlapRead) -> list[Decision]:
+        """The host's reading of speech over an answer."""
+        if read.query_id == self.early_query and self.pending_seq is not None:
+            self.early_query = None  # the next may be asked
+            if read.command and read.verdict == "interruption" and not self.overlap_read:
+                return self._decide_overlap(True, "command", read.query_id)
+            return [OverlapFiled(read.query_id, "partial")]
+        if self.query is None or read.query_id != self.query.query_id:
+            self.counters.overlap_readings_stale += 1
+            return [OverlapFiled(read.query_id, "stale")]
+        if read.verdict == "unsure":
+            return self._by_length("unsure")
+        return self._decide_overlap(read.verdict == "interruption", read.verdict)
+
+    def _by_length(self, why: str) -> list[Decision]:
+        """No reading to go by: the speech interrupts if it lasted ``barge_in_ms``."""
+        assert self.query is not None
+        self.counters.overlaps_by_length += 1
+        return self._decide_overlap(self.query.speech_ms >= self.barge_in_ms, why)
+
+    def _decide_overlap(self, interruption: bool, why: str, query_id: int | None = None) -> list[Decision]:
+        """Decide the speech at pending_seq on the reading (or length) of ``query_id`` (the
+        outstanding query's if None); a query still outstanding then reads nothing."""
+        assert self.pending_seq is not None
+        if query_id is None:
+            assert self.query is not None
+            query_id = self.query.query_id
+        out: list[Decision] = [OverlapFiled(query_id, why)]
+        self.query = None
+        end, self.overlap_end = self.overlap_end, None
+        if interruption:
+            if why in ("interruption", "command"):
+                self.counters.overlaps_interruption += 1
+            tentative, self.overlap_tentative = self.overlap_tentative, None
+            out += self._barge_in()
+            if end is not None:  # the detector heard its end while the words were read
+                self.in_host_turn = False
+                out.append(ConfirmedEnd(self.turn_id, end[1], 1.0, "overlap_read"))
+            elif tentative is not None:  # ... or thinks it near: the host prepares, and reads the words
+                out.append(dataclasses.replace(tentative, turn_id=self.turn_id))
+            return out
+        if why == "backchannel":
+            self.counters.overlaps_backchannel += 1
+        if self.ducked:
+            self.ducked = False
+            self.counters.restores += 1
+            silent = self.detector.silent_run
+            out.append(Restore(AUDIO_SEQ.add(self.last_seq, -(silent - 1)) if silent else self.last_seq))
+        self.overlap_tentative = None
+        if end is None:
+            self.overlap_read = True  # its end, when the detector hears it, is a backchannel's
+        else:
+            self.pending_seq = None
+            self.counters.backchannels_ignored += 1
+            out.append(BackchannelIgnored(end[0]))
+        return out
 
     def _duck_or_restore(self, seq: int) -> list[Decision]:
         """Duck at the first voiced frame over an answer outside the wearer's own turn; restore
         once that sound has been silent for RESTORE_AFTER_MS without having become an interruption."""
         d = self.detector
         outside_turn = self.pending_seq is not None or not d.speaking
+        if self.ducked and (self.query is not None or self._undecided()):
+            return []  # down until the words are read
         if not self.ducked and self.playing and d.in_speech and outside_turn:
             self.ducked = True
             self.counters.ducks += 1
@@ -323,14 +538,26 @@ class TurnArbiter:
     def _on_signal(self, signal: TurnSignal, seq: int) -> list[Decision]:
         onset_seq = AUDIO_SEQ.add(seq, -(self.detector.frame - signal.frame))
         if signal.kind is TurnKind.SPEECH_START:
+            # speech over an answer still being read, begun again after its end: its reading is
+            # of words now followed by more, so length decides it
+            out: list[Decision] = self._by_length("went_on") if self.query is not None else []
             if self.playing:
-                self.pending_seq = onset_seq
-                return [SpeechDuringPlayback(onset_seq)]
-            return [self._start_host_turn(onset_seq, barge_in=False)]
+                self.pending_seq, self.overlap_ms, self.overlap_read = onset_seq, 0, False
+                self.overlap_tentative = None
+                self.early_query, self.early_asked_ms = None, 0
+                return [*out, SpeechDuringPlayback(onset_seq)]
+            return [*out, self._start_host_turn(onset_seq, barge_in=False)]
         if self.pending_seq is not None:
-            if signal.kind is TurnKind.CONFIRMED_END:  # too short to be an interruption
-                self.counters.backchannels_ignored += 1
-                self.pending_seq = None
+            if signal.kind is TurnKind.TENTATIVE_END:  # the host hears of it if this becomes its turn
+                self.overlap_tentative = TentativeEnd(0, seq, signal.confidence)
+            elif signal.kind is TurnKind.RESUMED:
+                self.overlap_tentative = None
+            if signal.kind is TurnKind.CONFIRMED_END:
+                if self._undecided():  # decided when the words are read
+                    self.overlap_end = (onset_seq, seq)
+                    return []
+                self.counters.backchannels_ignored += 1  # too short to be an interruption
+                self.pending_seq, self.overlap_read = None, False
                 return [BackchannelIgnored(onset_seq)]
             return []
         if not self.in_host_turn:
@@ -386,6 +613,8 @@ class TurnArbiter:
             out.append(Abandoned(self.turn_id, self.last_seq))
             self.in_host_turn = False
         self.pending_seq = None
+        self.query, self.overlap_read, self.overlap_end, self.overlap_tentative = None, False, None, None
+        self.early_query, self.early_asked_ms = None, 0
         self.ducked = False  # the device's playback is gone with it
         self.detector.reset()
         return out

@@ -6,7 +6,7 @@ end-of-turn model) and feed the numbers to the turn arbiter (``TurnArbiter``), w
 who holds the floor; the daemon carries its decisions out: turn events to the host, the answer
 ducked and restored on the device, a flush of the device's playback and a cancel to the host on a
 barge-in, the event log. The host's messages go to playback (answer audio) and, for the readings
-of the words, to the arbiter.
+of the words (of a turn, or of speech over an answer), to the arbiter.
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ TURN_KINDS = {
     arb.ConfirmedEnd: pb.TurnEvent.CONFIRMED_END,
     arb.Abandoned: pb.TurnEvent.ABANDONED,
 }
+OVERLAP_VERDICTS = {
+    pb.OverlapVerdict.BACKCHANNEL: "backchannel",
+    pb.OverlapVerdict.INTERRUPTION: "interruption",
+    pb.OverlapVerdict.UNSURE: "unsure",
+}
 PLAYBACK_KINDS = {
     "started": pb.PlaybackEvent.STARTED,
     "finished": pb.PlaybackEvent.FINISHED,
@@ -69,6 +74,7 @@ class EdgeCounters:
     malformed_buttons: int = 0
     audio_for_dropped_responses: int = 0
     host_errors: int = 0
+    unknown_overlap_verdicts: int = 0
     device_connects: int = 0
     audio_before_connect: int = 0
 
@@ -96,7 +102,7 @@ class Edge:
         if policy is None:
             policy = (ModelPolicy.from_meta(model.meta) if model is not None
                       else SilencePolicy(config.confirm_ms, config.tentative_ms))  # fmt: skip
-        self.arbiter = arb.TurnArbiter(policy, config.barge_in_ms)
+        self.arbiter = arb.TurnArbiter(policy, config.barge_in_ms, arb.OverlapRules())
         self.recorder = ArbiterRecorder(config.record, self.arbiter) if config.record else None
         self.playback = Playback(self._on_playback)
         start = pb.SessionStart(
@@ -309,6 +315,12 @@ class Edge:
             self._set_level(d.seq, 0, RESTORE_RAMP_MS)
         elif isinstance(d, arb.BackchannelIgnored):
             self.events.write(events.BackchannelIgnored(d.seq))
+        elif isinstance(d, arb.AskOverlap):
+            self.events.write(events.OverlapAsked(d.query_id, d.first_seq, d.last_seq))
+            query = pb.OverlapQuery(query_id=d.query_id, first_seq=d.first_seq, last_seq=d.last_seq)
+            self.host.send(pb.EdgeMessage(overlap=query))
+        elif isinstance(d, arb.OverlapFiled):
+            self.events.write(events.OverlapDecided(d.query_id, d.verdict))
         elif isinstance(d, arb.AnswerStale):
             self.dropped_responses.append(d.response_id)
             self.host.send(pb.EdgeMessage(cancel=pb.CancelResponse(response_id=d.response_id, reason="stale")))
@@ -403,6 +415,15 @@ class Edge:
             h = msg.hint
             self.events.write(events.TurnHint(h.turn_id, h.audio_seq, h.complete, h.sure, h.question))
             self._arbitrate(arb.Hint(h.turn_id, h.audio_seq, h.complete, h.sure, h.question))
+        elif body == "overlap":
+            o = msg.overlap
+            verdict = OVERLAP_VERDICTS.get(o.kind)
+            if verdict is None:  # a kind this edge does not know says nothing: length decides
+                self.counters.unknown_overlap_verdicts += 1
+                log.warning("host sent overlap verdict kind %d for query %d: ignored", o.kind, o.query_id)
+                return
+            self.events.write(events.OverlapRead(o.query_id, verdict, o.text, o.command))
+            self._arbitrate(arb.OverlapRead(o.query_id, verdict, o.command))
         elif body == "error":
             self.counters.host_errors += 1
             code = pb.Error.Code.Name(msg.error.code)

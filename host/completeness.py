@@ -38,9 +38,10 @@ HANGING_WORDS = frozenset(
     to of at for with from by about into onto between than as
     and or but so because if then while when where whose although though unless until
     i he she we they i'm you're he's she's we're they're it's there's let's i'll we'll
-    um uh er erm hmm mm uhm
     """.split()
 )
+# Hesitations: no sentence ends on one, and over an answer they say nothing (``host.overlap``).
+FILLERS = frozenset("um uh er erm hmm mm uhm".split())
 # An auxiliary ends a sentence only after its subject, in an elliptical answer ("yes, I can",
 # "they did"); after anything else the sentence is waiting for its verb or complement ("my
 # battery is", "how far is").
@@ -108,7 +109,7 @@ def judge(text: str, asr_confidence: float, last_word_confidence: float = 1.0) -
     question = stripped.endswith("?")
     if stripped.endswith(TRAILING_MARKS):
         return Completeness(False, "trails off")
-    if words[-1] in HANGING_WORDS:
+    if words[-1] in HANGING_WORDS or words[-1] in FILLERS:
         return Completeness(False, f"ends on {words[-1]!r}")
     if words[-1] in AUXILIARIES and (len(words) < 2 or words[-2] not in SUBJECTS):
         return Completeness(False, f"ends on {words[-1]!r}")

@@ -6,7 +6,9 @@ a complete sentence (a TurnHint, which may let the edge confirm the end sooner),
 responder and renders the answer's first piece, but holds it; a *confirmed* end releases it.
 Which turn is which, and when an end was confirmed too soon, is the turn ledger's to say
 (``host.turn_ledger``); the answer itself comes from the answer pipeline (``host.answer``) and is
-said through ``host.responses``. Every task belongs to the session and is cancelled with it.
+said through ``host.responses``. Speech the wearer made over an answer is read when the edge asks
+(an OverlapQuery): backchannel or interruption (``host.overlap``), with no turn opened for it.
+Every task belongs to the session and is cancelled with it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sottovoce.host.answer import AnswerConfig, AnswerPipeline, Draft, HostModel
 from sottovoce.host.asr import AsrResult, StreamingTranscriber
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
+from sottovoce.host.overlap import OverlapKind, OverlapReading, read_overlap
 from sottovoce.host.responder import Context, Reply
 from sottovoce.host.responses import Responses
 from sottovoce.host.stream import BadRequest, Outbox
@@ -65,6 +68,7 @@ class SessionConfig:
 @dataclass
 class SessionCounters:
     failed_turns: int = 0
+    overlaps_read: int = 0  # OverlapQuery answered with a verdict
     notifications_spoken: int = 0
     notifications_dropped: int = 0
 
@@ -98,6 +102,12 @@ _TURN_INPUTS = {
     pb.TurnEvent.RESUMED: Resumed,
     pb.TurnEvent.CONFIRMED_END: ConfirmedEnd,
     pb.TurnEvent.ABANDONED: Abandoned,
+}
+
+_OVERLAP_KINDS = {
+    OverlapKind.BACKCHANNEL: pb.OverlapVerdict.BACKCHANNEL,
+    OverlapKind.INTERRUPTION: pb.OverlapVerdict.INTERRUPTION,
+    OverlapKind.UNSURE: pb.OverlapVerdict.UNSURE,
 }
 
 
@@ -182,6 +192,25 @@ class Session:
             self._observe_ledger(event, decisions)
         for decision in decisions:
             await self._carry_out(decision)
+
+    async def on_overlap(self, query: pb.OverlapQuery) -> None:
+        """Read the words of speech over an answer; the verdict goes back when the ASR is done
+        (the stream goes on meanwhile: the edge is still sending audio)."""
+        self._tasks.spawn(self._read_overlap(query), f"overlap-{query.query_id}")
+
+    async def _read_overlap(self, query: pb.OverlapQuery) -> None:
+        try:
+            reading = await read_overlap(self.pipeline.asr, self.uplink.slice(query.first_seq, query.last_seq))
+        except Exception as exc:  # the edge decides without the words; it must not wait for nothing
+            log.exception("session %s: overlap %d could not be read", self.session_id, query.query_id)
+            reading = OverlapReading(OverlapKind.UNSURE, "", f"not read: {exc}")
+        log.info("overlap %d (frames %d..%d): %r reads as %s (%s)", query.query_id, query.first_seq,
+                 query.last_seq, reading.text, reading.kind.value, reading.reason)  # fmt: skip
+        self.session_counters.overlaps_read += 1
+        verdict = pb.OverlapVerdict(
+            query_id=query.query_id, kind=_OVERLAP_KINDS[reading.kind], text=reading.text, command=reading.command
+        )
+        await self.out.send(overlap=verdict)
 
     async def on_playback(self, ev: pb.PlaybackEvent) -> None:
         await self.responses.playback(ev)

@@ -196,6 +196,39 @@ class TurnHint(EdgeEvent):
 
 
 @dataclass(frozen=True)
+class OverlapAsked(EdgeEvent):
+    """Speech over an answer, frames ``first_seq``..``last_seq``, sent to the host to be read."""
+
+    EVENT: ClassVar[str] = "overlap_asked"
+    query_id: int
+    first_seq: int
+    last_seq: int
+
+
+@dataclass(frozen=True)
+class OverlapRead(EdgeEvent):
+    """The host's reading of overlap ``query_id`` as received: ``verdict`` backchannel,
+    interruption or unsure, and the words it heard; ``command``: they begin with a command to stop."""
+
+    EVENT: ClassVar[str] = "overlap_read"
+    query_id: int
+    verdict: str
+    text: str
+    command: bool = False
+
+
+@dataclass(frozen=True)
+class OverlapDecided(EdgeEvent):
+    """What decided overlap ``query_id`` (the arbiter's ``OverlapFiled``): the reading, or the
+    length when the reading was ``unsure``, ``late``, ``host_down`` or the wearer ``went_on``;
+    ``stale`` for a reading that came after."""
+
+    EVENT: ClassVar[str] = "overlap_decided"
+    query_id: int
+    verdict: str
+
+
+@dataclass(frozen=True)
 class HostError(EdgeEvent):
     EVENT: ClassVar[str] = "host_error"
     code: str
@@ -254,8 +287,8 @@ EDGE_EVENTS: dict[str, type[EdgeEvent]] = {
     cls.EVENT: cls
     for cls in (EdgeStarted, EdgeStopped, DeviceConnected, DeviceDisconnected, Battery, Button, Gesture,
                 SpeechDuringPlayback, AnswerDucked, AnswerRestored, BackchannelIgnored, Turn, BargeIn, HostState, Cue,
-                Transcript, TurnHint, HostError, ResponseDropped, ResponseStarted, ResponseDone, ResponseCancelled,
-                Playback)
+                Transcript, TurnHint, OverlapAsked, OverlapRead, OverlapDecided, HostError, ResponseDropped,
+                ResponseStarted, ResponseDone, ResponseCancelled, Playback)
 }  # fmt: skip
 
 

@@ -135,3 +135,17 @@ def test_a_backchannel_that_ducked_and_let_the_answer_go_on_is_no_turn_and_ok(tm
 def test_a_backchannel_that_stopped_the_answer_or_got_a_reply_fails_the_run(tmp_path, answer, reply, failure):
     summary = demo.analyse(_backchannel_run(tmp_path, answer, reply), "model")
     assert summary["failures"] == [failure]
+
+
+def test_the_summary_says_how_speech_over_answers_was_decided(tmp_path, capsys):
+    summary = demo.analyse(_run(tmp_path, [DOWN], _ear([DOWN])), "model")
+    summary["edge_counters"] = {"turn.overlaps_asked": 5, "turn.overlaps_backchannel": 1,
+                                "turn.overlaps_interruption": 1, "turn.overlaps_by_length": 1}  # fmt: skip
+    demo.print_summary(summary)
+    out = capsys.readouterr().out
+    assert (
+        "speech over answers: 5 readings asked; decided by the words as a backchannel 1x, as an interruption 1x" in out
+    )
+    summary["edge_counters"] = {"turn.overlaps_asked": 0}
+    demo.print_summary(summary)
+    assert "speech over answers" not in capsys.readouterr().out

@@ -176,19 +176,20 @@ OTHERS = st.one_of(
     st.builds(arb.HostState, st.booleans()),
     st.just(arb.DeviceLost()),
     st.builds(arb.AnswerStarted, st.integers(1, 9), st.integers(0, 4)),
+    st.builds(arb.OverlapRead, st.integers(1, 4), st.sampled_from(arb.OVERLAP_VERDICTS)),
 )
 INPUTS = st.lists(FRAME_RUNS | OTHERS.map(lambda e: [e]), max_size=40).map(lambda runs: [e for r in runs for e in r])
 
 
 @settings(max_examples=500, deadline=None)
-@given(inputs=INPUTS, model=st.booleans())
-def test_the_host_sees_whole_turns_whatever_happens(inputs, model):
+@given(inputs=INPUTS, model=st.booleans(), words=st.booleans())
+def test_the_host_sees_whole_turns_whatever_happens(inputs, model, words):
     """Any inputs: turns open and close in order with consecutive ids, ends and resumes belong to
     the open turn, and the same inputs always give the same decisions."""
     policy = _model_policy() if model else SILENCE
     runs = []
     for _ in range(2):
-        arbiter, seq, decisions = arb.TurnArbiter(policy), 0, []
+        arbiter, seq, decisions = arb.TurnArbiter(policy, overlaps=arb.OverlapRules() if words else None), 0, []
         for event in inputs:
             if isinstance(event, arb.Frame):  # frames in order
                 event, seq = arb.Frame(seq, event.speech, event.end), seq + 1
@@ -226,3 +227,152 @@ def test_the_host_sees_whole_turns_whatever_happens(inputs, model):
             assert pending
             pending = isinstance(d, arb.BargeIn)  # a SpeechStart follows a barge-in at once
             ducked = ducked and isinstance(d, arb.BackchannelIgnored)  # a barge-in's answer is stopped
+
+
+# --- speech over an answer read by the host ---------------------------------------------------------
+
+WORDS = arb.OverlapRules(max_overlap_ms=700, verdict_wait_ms=400)
+
+
+def _asked(decisions: list[arb.Decision]) -> arb.AskOverlap:
+    """The question asked once the speech fell silent (after any asked while it went on)."""
+    return [d for d in decisions if isinstance(d, arb.AskOverlap)][-1]
+
+
+def test_a_half_second_yes_read_as_a_backchannel_lets_the_answer_play_on_unanswered():
+    arbiter = _reading_arbiter()
+    decisions = _frames(arbiter, 0, [0.9] * 25 + [0.0] * _restore_frames())  # 500 ms: past barge_in_ms
+    assert decisions == [
+        arb.Duck(0),
+        arb.SpeechDuringPlayback(0),
+        arb.AskOverlap(1, 0, 9),  # read while it goes on, in case it is a "stop"
+        arb.AskOverlap(2, 0, 24),  # and read whole when it is over
+    ]
+    assert arbiter.feed(arb.OverlapRead(1, "backchannel")) == [arb.OverlapFiled(1, "partial")]
+    # the answer stays down while the words are read
+    assert _frames(arbiter, 35, [0.0] * 3) == []
+    assert arbiter.feed(arb.OverlapRead(2, "backchannel")) == [arb.OverlapFiled(2, "backchannel"), arb.Restore(25)]
+    # its end is a backchannel's: no turn for the host, no barge-in
+    rest = _frames(arbiter, 38, [0.0] * 20)
+    assert rest == [arb.BackchannelIgnored(49)] and arbiter.turn_id == 0
+    c = arbiter.counters
+    assert (c.barge_ins, c.overlaps_asked, c.overlaps_backchannel, c.backchannels_ignored) == (0, 2, 1, 1)
+
+
+def test_a_short_stop_read_as_an_interruption_stops_the_answer_and_opens_a_turn_from_its_onset():
+    arbiter = _reading_arbiter()
+    decisions = _frames(arbiter, 0, [0.9] * 8 + [0.0] * 6)  # 160 ms: under barge_in_ms; read after 100 ms
+    assert _asked(decisions) == arb.AskOverlap(1, 0, 7)
+    out = arbiter.feed(arb.OverlapRead(1, "interruption"))
+    assert out == [arb.OverlapFiled(1, "interruption"), arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]
+    # the detector's ends of that speech are the host's turn's
+    rest = _frames(arbiter, 14, [0.0] * 30)
+    assert rest == [arb.TentativeEnd(1, 17, 1.0), arb.ConfirmedEnd(1, 32, 1.0, "silence")]
+    assert arbiter.counters.overlaps_interruption == 1 and arbiter.counters.restores == 0
+
+
+def _reading_arbiter(rules: arb.OverlapRules = WORDS) -> arb.TurnArbiter:
+    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200, overlaps=rules)
+    arbiter.feed(arb.HostState(True))
+    arbiter.feed(arb.PlaybackState(True))
+    return arbiter
+
+
+def test_an_interruption_read_after_the_speech_ended_gives_the_host_a_whole_turn():
+    arbiter = _reading_arbiter(arb.OverlapRules(verdict_wait_ms=800))  # a host slower than the silence rule
+    decisions = _frames(arbiter, 0, [0.9] * 8 + [0.0] * 25)  # the silence rule ends it meanwhile
+    assert _asked(decisions) == arb.AskOverlap(1, 0, 7)
+    assert not any(isinstance(d, (arb.BackchannelIgnored, arb.Restore)) for d in decisions)  # undecided
+    out = arbiter.feed(arb.OverlapRead(1, "interruption"))
+    assert out == [arb.OverlapFiled(1, "interruption"), arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True),
+                   arb.ConfirmedEnd(1, 32, 1.0, "overlap_read")]  # fmt: skip
+    arbiter.feed(arb.PlaybackState(False))  # the flushed answer is gone: next speech is a turn of its own
+    assert _frames(arbiter, 33, [0.9] * 3) == [arb.SpeechStart(2, 33)]
+
+
+def test_without_a_reading_in_time_length_decides():
+    for speech_frames, barge in [(8, False), (12, True)]:  # 160 ms and 240 ms against barge_in_ms
+        arbiter = _reading_arbiter()
+        decisions = _frames(arbiter, 0, [0.9] * speech_frames + [0.0] * (_restore_frames() + 20))
+        ask = _asked(decisions)
+        assert arb.OverlapFiled(ask.query_id, "late") in decisions
+        assert (arb.BargeIn(0) in decisions) is barge and (arb.Restore(speech_frames) in decisions) is not barge
+        assert arbiter.feed(arb.OverlapRead(ask.query_id, "backchannel")) == [arb.OverlapFiled(ask.query_id, "stale")]
+
+
+def test_an_unsure_reading_or_the_host_going_away_leaves_it_to_length():
+    arbiter = _reading_arbiter()
+    _frames(arbiter, 0, [0.9] * 12 + [0.0] * _restore_frames())
+    assert arbiter.feed(arb.OverlapRead(2, "unsure"))[:2] == [arb.OverlapFiled(2, "unsure"), arb.BargeIn(0)]
+    arbiter = _reading_arbiter()
+    _frames(arbiter, 0, [0.9] * 8 + [0.0] * _restore_frames())
+    assert arbiter.feed(arb.HostState(False)) == [arb.OverlapFiled(1, "host_down"), arb.Restore(8)]
+
+
+def test_long_speech_over_an_answer_interrupts_whatever_it_says():
+    arbiter = _reading_arbiter()
+    decisions = _frames(arbiter, 0, [0.9] * 40)
+    assert decisions == [arb.Duck(0), arb.SpeechDuringPlayback(0), arb.AskOverlap(1, 0, 9), arb.BargeIn(0),
+                         arb.SpeechStart(1, 0, barge_in=True)]  # fmt: skip
+    assert decisions.index(arb.BargeIn(0)) == 3 and arbiter.counters.barge_ins == 1
+    # no reading of it, asked while it went on, can bring the answer back
+    assert arbiter.feed(arb.OverlapRead(1, "backchannel")) == [arb.OverlapFiled(1, "stale")]
+
+
+def test_a_command_to_stop_read_while_the_speech_goes_on_stops_the_answer_there():
+    arbiter = _reading_arbiter()
+    assert _asked(_frames(arbiter, 0, [0.9] * 12)) == arb.AskOverlap(1, 0, 9)
+    out = arbiter.feed(arb.OverlapRead(1, "interruption", command=True))
+    assert out == [arb.OverlapFiled(1, "command"), arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]
+    # other content cut off half-way says nothing: the end is awaited
+    arbiter = _reading_arbiter()
+    _frames(arbiter, 0, [0.9] * 12)
+    assert arbiter.feed(arb.OverlapRead(1, "interruption")) == [arb.OverlapFiled(1, "partial")]
+    assert arbiter.counters.barge_ins == 0
+
+
+def test_speech_that_goes_on_is_read_again_one_reading_at_a_time():
+    arbiter = _reading_arbiter()
+    asks = [d for d in _frames(arbiter, 0, [0.9] * 20) if isinstance(d, arb.AskOverlap)]
+    assert asks == [arb.AskOverlap(1, 0, 9)]  # the first reading is not back yet: no second question
+    assert arbiter.feed(arb.OverlapRead(1, "backchannel")) == [arb.OverlapFiled(1, "partial")]  # the "s" of "stop"
+    assert _frames(arbiter, 20, [0.9]) == [arb.AskOverlap(2, 0, 20)]  # at least REREAD_MS more since the first
+    out = arbiter.feed(arb.OverlapRead(2, "interruption", command=True))
+    assert out[:2] == [arb.OverlapFiled(2, "command"), arb.BargeIn(0)]
+
+
+def test_the_wearer_going_on_after_the_question_makes_its_reading_stale():
+    arbiter = _reading_arbiter()
+    _frames(arbiter, 0, [0.9] * 8 + [0.0] * _restore_frames())
+    assert _frames(arbiter, 18, [0.9]) == [arb.OverlapFiled(1, "went_on")]
+    assert arbiter.feed(arb.OverlapRead(1, "backchannel")) == [arb.OverlapFiled(1, "stale")]
+    # still down; asked again about the whole of it once it falls silent
+    decisions = _frames(arbiter, 19, [0.9] * 4 + [0.0] * _restore_frames())
+    assert _asked(decisions) == arb.AskOverlap(3, 0, 22) and not any(isinstance(d, arb.Restore) for d in decisions)
+
+
+def test_without_a_host_speech_over_an_answer_is_decided_by_length_as_without_rules():
+    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200, overlaps=WORDS)
+    arbiter.feed(arb.PlaybackState(True))
+    decisions = _frames(arbiter, 0, [0.9] * 10)
+    assert decisions[-2:] == [arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]
+
+
+def test_overlap_readings_and_rules_are_checked():
+    import pytest
+
+    with pytest.raises(ValueError, match="verdict"):
+        arb.OverlapRead(1, "maybe")
+    with pytest.raises(ValueError, match="one frame"):
+        arb.OverlapRules(max_overlap_ms=0)
+
+
+def test_an_interruption_read_after_a_tentative_end_tells_the_host_of_it():
+    """The host prepares the answer, and reads the words back, from the tentative end on: a turn
+    opened after it must not miss it (the end would then wait for the fallback rule)."""
+    arbiter = _reading_arbiter()
+    decisions = _frames(arbiter, 0, [0.9] * 8 + [0.0] * 12)  # tentative at 200 ms of silence: frame 17
+    assert not any(isinstance(d, arb.TentativeEnd) for d in decisions)
+    out = arbiter.feed(arb.OverlapRead(_asked(decisions).query_id, "interruption"))
+    assert out[1:] == [arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True), arb.TentativeEnd(1, 17, 1.0)]
+    assert _frames(arbiter, 20, [0.0] * 20)[-1] == arb.ConfirmedEnd(1, 32, 1.0, "silence")

@@ -1,7 +1,8 @@
 """Replay: the turn arbiter's recorded inputs, fed to a fresh arbiter, give the recorded decisions.
 
 The recordings in tests/replay/ come from real runs of the whole stack (``sottovoce edge --record``,
-gzip-compressed): the demo conversation (``sottovoce demo`` records to OUT/edge_arbiter.jsonl), the
+gzip-compressed): the demo conversation (``sottovoce demo`` records to OUT/edge_arbiter.jsonl; speech
+over an answer read by the host), the
 host-outage flow of test_e2e (the host comes up after the edge; scenario host_outage.toml) and a
 device that drops off the link mid-request (``sottovoce demo --scenario reconnect``).
 Re-record one after a deliberate change of the arbiter's behaviour, never to make this pass.
@@ -50,6 +51,10 @@ def test_the_recordings_hold_what_they_are_kept_for():
             duck = next(x for x in reversed(demo[:i]) if isinstance(x, (arb.Duck, arb.Restore, arb.BargeIn)))
             assert isinstance(duck, arb.Duck) and duck.seq >= d.seq  # at or after the onset it interrupts from
     assert {"words"} <= {d.reason for d in demo if isinstance(d, arb.ConfirmedEnd)}
+    # ... and the host asked to read the speech over the answer before it was called an interruption
+    assert by_name["edge_demo"].overlaps is not None
+    assert any(isinstance(d, arb.AskOverlap) for d in demo)
+    assert {"partial", "unsure"} & {d.verdict for d in demo if isinstance(d, arb.OverlapFiled)}
     # the host outage: the host down, then up, before the wearer speaks
     outage = [s.input for s in by_name["edge_host_outage"].steps if isinstance(s.input, arb.HostState)]
     assert [h.up for h in outage][:1] == [False] and any(h.up for h in outage)
@@ -109,6 +114,8 @@ HEADER = (
         ([HEADER, '{"out": "speech_start", "turn_id": 1, "seq": 0}'], "neither an input nor a decision after one"),
         ([HEADER, '{"in": "frame", "seq": 1}'], "missing field(s) ['speech']"),
         ([HEADER, '{"in": "teleport"}'], "unknown in 'teleport'"),
+        ([HEADER, '{"in": "overlap_read", "query_id": 1, "verdict": "maybe"}'], "overlap verdict 'maybe'"),
+        ([HEADER[:-1] + ', "overlaps": {"max_overlap_ms": 0, "verdict_wait_ms": 400}}'], "one frame"),
     ],
 )
 def test_a_broken_recording_is_a_clear_error(tmp_path, lines, says):
@@ -130,3 +137,21 @@ def test_any_bytes_read_as_a_recording_or_a_clear_error(tmp_path, data, compress
     except EventLogError:
         return
     replay(recording)  # whatever reads as a recording also replays
+
+
+def test_an_arbiter_that_reads_overlaps_records_its_rules_and_replays_its_readings(tmp_path):
+    rules = arb.OverlapRules(max_overlap_ms=600, verdict_wait_ms=300)
+    arbiter = arb.TurnArbiter(SilencePolicy(), overlaps=rules)
+    recorder = ArbiterRecorder(tmp_path / "arbiter.jsonl", arbiter)
+    speech = [0.9] * 25 + [0.0] * 12
+    inputs = [arb.HostState(True), arb.PlaybackState(True), *(arb.Frame(i, p) for i, p in enumerate(speech)),
+              arb.OverlapRead(1, "backchannel"), arb.OverlapRead(2, "backchannel"),
+              *(arb.Frame(37 + i, 0.0) for i in range(30))]  # fmt: skip
+    for event in inputs:
+        recorder.record(event, arbiter.feed(event))
+    recorder.close()
+    recording = read_recording(tmp_path / "arbiter.jsonl")
+    assert recording.overlaps == rules
+    assert {arb.AskOverlap, arb.OverlapFiled, arb.Restore, arb.BackchannelIgnored} <= _kinds(recording.steps)
+    assert arb.BargeIn not in _kinds(recording.steps)
+    assert replay(recording) == recording.steps

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from sottovoce.firmware_sim.recordings import recording
+from sottovoce.firmware_sim.scenario import read_wav
 from sottovoce.host.answer import HostModels
 from sottovoce.host.responder import SkillResponder
 from sottovoce.host.server import SERVICE_NAME, HostConfig, load_models, start_server
@@ -286,6 +288,32 @@ async def test_a_tentative_end_gets_a_reading_of_the_words(server, speech):
     edge.turn(pb.TurnEvent.TENTATIVE_END, 1, edge.seq - 1)
     reading = (await edge.recv_until(hint))[-1].hint
     assert reading.audio_seq == edge.seq - 1 and not reading.complete and reading.sure
+    await edge.close()
+
+
+async def test_speech_over_an_answer_is_read_as_backchannel_or_interruption(server):
+    """The edge names the overlap's frames; the host reads the real recorded words it already has."""
+    edge = Edge(server.port)
+    edge.start()
+    await edge.accepted()
+    enc = OpusEncoder()
+    overlaps = {}
+    for query_id, clip in enumerate(["sc_yes_0b40aa8e", "sc_stop_0a196374", "sc_right_0d82fd99"], 1):
+        edge.silence_frames(5)
+        packets = [enc.encode(f) for f in frames_of(read_wav(recording(clip).path))]
+        first = edge.audio(packets)
+        overlaps[query_id] = (first, edge.seq - 1)
+    for query_id, (first, last) in overlaps.items():
+        edge.send(overlap=pb.OverlapQuery(query_id=query_id, first_seq=first, last_seq=last))
+    verdicts, others = {}, []
+    while len(verdicts) < len(overlaps):
+        *before, msg = await edge.recv_until(lambda m: m.WhichOneof("body") == "overlap")
+        others += [m.WhichOneof("body") for m in before]
+        verdicts[msg.overlap.query_id] = (msg.overlap.kind, msg.overlap.text)
+    assert verdicts[1][0] == pb.OverlapVerdict.BACKCHANNEL, verdicts
+    assert verdicts[2][0] == pb.OverlapVerdict.INTERRUPTION and "stop" in verdicts[2][1].lower(), verdicts
+    assert verdicts[3][0] == pb.OverlapVerdict.BACKCHANNEL, verdicts
+    assert others == []  # a reading opens no turn: no transcript, no answer
     await edge.close()
 
 

@@ -578,6 +578,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         went_on = "played on to its end" if c["went_on"] else "was STOPPED"
         print(f"backchannel at turn {c['utterance']}: answer {duck}{back}, {went_on}"
               + (", and it got a REPLY" if c["replied"] else ", no reply"))  # fmt: skip
+    if reading := _overlap_reading(summary.get("edge_counters") or {}):
+        print(reading)
     if summary["cut_offs"]:
         print(f"cut off mid-sentence (an answer began before the wearer finished): turns {summary['cut_offs']}")
     print(
@@ -585,6 +587,18 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{summary['mean_response_latency_s']} s  (turn policy: {summary['turn_policy']})"
     )
     print("OK" if summary["ok"] else "FAILED: " + "; ".join(summary["failures"]))
+
+
+def _overlap_reading(counters: dict[str, Any]) -> str:
+    """How the speech over answers was decided: by the host's reading of its words, or by length."""
+    asked = counters.get("turn.overlaps_asked", 0)
+    if not asked:
+        return ""
+    by = {k: counters.get(f"turn.overlaps_{k}", 0) for k in ("backchannel", "interruption", "by_length")}
+    return (
+        f"speech over answers: {asked} readings asked; decided by the words as a backchannel "
+        f"{by['backchannel']}x, as an interruption {by['interruption']}x; by length {by['by_length']}x"
+    )
 
 
 def _duck_detail(b: dict[str, Any]) -> str:

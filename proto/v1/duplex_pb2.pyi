@@ -140,8 +140,18 @@ class SessionEnd(_message.Message):
     reason: str
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
+class OverlapQuery(_message.Message):
+    __slots__ = ("query_id", "first_seq", "last_seq")
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    query_id: int
+    first_seq: int
+    last_seq: int
+    def __init__(self, query_id: _Optional[int] = ..., first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ...) -> None: ...
+
 class EdgeMessage(_message.Message):
-    __slots__ = ("start", "audio", "turn", "playback", "cancel", "telemetry", "end")
+    __slots__ = ("start", "audio", "turn", "playback", "cancel", "telemetry", "end", "overlap")
     START_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     TURN_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +159,7 @@ class EdgeMessage(_message.Message):
     CANCEL_FIELD_NUMBER: _ClassVar[int]
     TELEMETRY_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_FIELD_NUMBER: _ClassVar[int]
     start: SessionStart
     audio: AudioFrame
     turn: TurnEvent
@@ -156,7 +167,8 @@ class EdgeMessage(_message.Message):
     cancel: CancelResponse
     telemetry: Telemetry
     end: SessionEnd
-    def __init__(self, start: _Optional[_Union[SessionStart, _Mapping]] = ..., audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., turn: _Optional[_Union[TurnEvent, _Mapping]] = ..., playback: _Optional[_Union[PlaybackEvent, _Mapping]] = ..., cancel: _Optional[_Union[CancelResponse, _Mapping]] = ..., telemetry: _Optional[_Union[Telemetry, _Mapping]] = ..., end: _Optional[_Union[SessionEnd, _Mapping]] = ...) -> None: ...
+    overlap: OverlapQuery
+    def __init__(self, start: _Optional[_Union[SessionStart, _Mapping]] = ..., audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., turn: _Optional[_Union[TurnEvent, _Mapping]] = ..., playback: _Optional[_Union[PlaybackEvent, _Mapping]] = ..., cancel: _Optional[_Union[CancelResponse, _Mapping]] = ..., telemetry: _Optional[_Union[Telemetry, _Mapping]] = ..., end: _Optional[_Union[SessionEnd, _Mapping]] = ..., overlap: _Optional[_Union[OverlapQuery, _Mapping]] = ...) -> None: ...
 
 class SessionAccepted(_message.Message):
     __slots__ = ("session_id", "host_id")
@@ -250,18 +262,42 @@ class TurnHint(_message.Message):
     question: bool
     def __init__(self, turn_id: _Optional[int] = ..., audio_seq: _Optional[int] = ..., complete: _Optional[bool] = ..., asr_confidence: _Optional[float] = ..., sure: _Optional[bool] = ..., question: _Optional[bool] = ...) -> None: ...
 
+class OverlapVerdict(_message.Message):
+    __slots__ = ("query_id", "kind", "text", "command")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[OverlapVerdict.Kind]
+        BACKCHANNEL: _ClassVar[OverlapVerdict.Kind]
+        INTERRUPTION: _ClassVar[OverlapVerdict.Kind]
+        UNSURE: _ClassVar[OverlapVerdict.Kind]
+    KIND_UNSPECIFIED: OverlapVerdict.Kind
+    BACKCHANNEL: OverlapVerdict.Kind
+    INTERRUPTION: OverlapVerdict.Kind
+    UNSURE: OverlapVerdict.Kind
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    query_id: int
+    kind: OverlapVerdict.Kind
+    text: str
+    command: bool
+    def __init__(self, query_id: _Optional[int] = ..., kind: _Optional[_Union[OverlapVerdict.Kind, str]] = ..., text: _Optional[str] = ..., command: _Optional[bool] = ...) -> None: ...
+
 class HostMessage(_message.Message):
-    __slots__ = ("accepted", "transcript", "response", "audio", "error", "hint")
+    __slots__ = ("accepted", "transcript", "response", "audio", "error", "hint", "overlap")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     HINT_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_FIELD_NUMBER: _ClassVar[int]
     accepted: SessionAccepted
     transcript: Transcript
     response: ResponseEvent
     audio: ResponseAudio
     error: Error
     hint: TurnHint
-    def __init__(self, accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., response: _Optional[_Union[ResponseEvent, _Mapping]] = ..., audio: _Optional[_Union[ResponseAudio, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., hint: _Optional[_Union[TurnHint, _Mapping]] = ...) -> None: ...
+    overlap: OverlapVerdict
+    def __init__(self, accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., response: _Optional[_Union[ResponseEvent, _Mapping]] = ..., audio: _Optional[_Union[ResponseAudio, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., hint: _Optional[_Union[TurnHint, _Mapping]] = ..., overlap: _Optional[_Union[OverlapVerdict, _Mapping]] = ...) -> None: ...

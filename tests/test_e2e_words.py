@@ -1,0 +1,53 @@
+"""End to end: real recorded words over an answer told apart by what they say; separate processes
+over bumble's BLE stack and gRPC. A real "yes" lasts longer than the speech that stops an answer by
+length alone, yet the answer plays on unanswered; a real "stop" stops the next."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sottovoce.proto import events as ev
+
+pytestmark = pytest.mark.e2e
+CLI = [sys.executable, "-m", "sottovoce.tools.cli"]
+SCENARIO = Path(__file__).parent / "scenarios" / "real_words.toml"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> tuple[Path, dict, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("real_words")
+    proc = subprocess.run([*CLI, "demo", "--scenario", str(SCENARIO), "--out", str(out)],
+                          capture_output=True, text=True, timeout=400)  # fmt: skip
+    summary_path = out / "summary.json"
+    assert summary_path.exists(), f"demo wrote no summary (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return out, json.loads(summary_path.read_text()), proc
+
+
+def test_a_real_yes_over_an_answer_is_read_as_a_backchannel_and_the_answer_plays_on(run):
+    out, summary, proc = run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (yes,) = summary["backchannels"]
+    assert yes["utterance"] == 2 and yes["went_on"] and not yes["replied"], yes
+    edge_log = ev.read_events(out / "edge_events.jsonl")
+    decided = {e.query_id: e.verdict for e in ev.of_type(edge_log, ev.OverlapDecided)}
+    read = {e.query_id: e for e in ev.of_type(edge_log, ev.OverlapRead)}
+    backchannels = [q for q, v in decided.items() if v == "backchannel"]
+    assert len(backchannels) == 1 and read[backchannels[0]].text.strip(".").lower() == "yes", (decided, read)
+    counters = summary["edge_counters"]
+    assert counters["turn.backchannels_ignored"] == 1 and counters["turn.restores"] == 1, counters
+
+
+def test_a_real_stop_over_an_answer_stops_it(run):
+    out, summary, _ = run
+    (barge_in,) = summary["barge_ins"]
+    assert barge_in["stopped"] and barge_in["stop_latency_s"] < 1.0, barge_in
+    edge_log = ev.read_events(out / "edge_events.jsonl")
+    decided = [e.verdict for e in ev.of_type(edge_log, ev.OverlapDecided)]
+    assert decided.count("command") + decided.count("interruption") == 1, decided
+    starts = [e for e in ev.of_type(edge_log, ev.Turn) if e.kind == "speech_start"]
+    assert [s.barge_in for s in starts] == [False, False, True], starts  # the request, "say that again", "stop"
