@@ -7,30 +7,24 @@ recordings and logs. Other tests start their own smaller stacks.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import subprocess
-import sys
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+from demo_run import CLI, run_demo
 
 from sottovoce.proto import events as ev
 from sottovoce.tools.demo import Stack, free_ports
 
 pytestmark = pytest.mark.e2e
-CLI = [sys.executable, "-m", "sottovoce.tools.cli"]
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> tuple[Path, dict, subprocess.CompletedProcess]:
-    out = tmp_path_factory.mktemp("demo")
-    proc = subprocess.run([*CLI, "demo", "--out", str(out)], capture_output=True, text=True, timeout=400)
-    summary_path = out / "summary.json"
-    assert summary_path.exists(), f"demo wrote no summary (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    return out, json.loads(summary_path.read_text()), proc
+    return run_demo(tmp_path_factory.mktemp("demo"))
 
 
 def read_wav(path: Path) -> np.ndarray:
@@ -148,12 +142,7 @@ def test_nothing_was_dropped_silently(demo):
 
 @pytest.fixture(scope="module")
 def reconnect(tmp_path_factory) -> tuple[Path, dict, subprocess.CompletedProcess]:
-    out = tmp_path_factory.mktemp("reconnect")
-    proc = subprocess.run([*CLI, "demo", "--scenario", "reconnect", "--out", str(out)], capture_output=True,
-                          text=True, timeout=400)  # fmt: skip
-    summary_path = out / "summary.json"
-    assert summary_path.exists(), f"demo wrote no summary (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    return out, json.loads(summary_path.read_text()), proc
+    return run_demo(tmp_path_factory.mktemp("reconnect"), "--scenario", "reconnect")
 
 
 def test_a_request_cut_by_a_link_drop_gets_the_cue_and_later_ones_their_own_answers(reconnect):

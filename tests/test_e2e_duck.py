@@ -3,31 +3,24 @@ back and goes on for a short sound; separate processes over bumble's BLE stack a
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from demo_run import run_demo
 
 from sottovoce.proto import events as ev
 
 pytestmark = pytest.mark.e2e
-CLI = [sys.executable, "-m", "sottovoce.tools.cli"]
 SCENARIO = Path(__file__).parent / "scenarios" / "backchannel.toml"
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> tuple[Path, dict, subprocess.CompletedProcess]:
-    out = tmp_path_factory.mktemp("backchannel")
     # The mechanism under test is the duck and the restore, not where the barge-in threshold lies:
     # the "uh" (0.11 s) reads as 100-200 ms of speech through the VAD's hangover, at the default
     # 200 ms threshold's edge, so the threshold is set clear of it.
-    proc = subprocess.run([*CLI, "demo", "--scenario", str(SCENARIO), "--out", str(out), "--barge-in-ms", "300"],
-                          capture_output=True, text=True, timeout=400)  # fmt: skip
-    summary_path = out / "summary.json"
-    assert summary_path.exists(), f"demo wrote no summary (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    return out, json.loads(summary_path.read_text()), proc
+    return run_demo(tmp_path_factory.mktemp("backchannel"), "--scenario", str(SCENARIO), "--barge-in-ms", "300")
 
 
 def test_a_short_sound_ducks_the_answer_which_comes_back_and_plays_on_unanswered(run):

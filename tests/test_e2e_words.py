@@ -4,28 +4,21 @@ length alone, yet the answer plays on unanswered; a real "stop" stops the next."
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from demo_run import run_demo
 
 from sottovoce.proto import events as ev
 
 pytestmark = pytest.mark.e2e
-CLI = [sys.executable, "-m", "sottovoce.tools.cli"]
 SCENARIO = Path(__file__).parent / "scenarios" / "real_words.toml"
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> tuple[Path, dict, subprocess.CompletedProcess]:
-    out = tmp_path_factory.mktemp("real_words")
-    proc = subprocess.run([*CLI, "demo", "--scenario", str(SCENARIO), "--out", str(out)],
-                          capture_output=True, text=True, timeout=400)  # fmt: skip
-    summary_path = out / "summary.json"
-    assert summary_path.exists(), f"demo wrote no summary (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    return out, json.loads(summary_path.read_text()), proc
+    return run_demo(tmp_path_factory.mktemp("real_words"), "--scenario", str(SCENARIO))
 
 
 def test_a_real_yes_over_an_answer_is_read_as_a_backchannel_and_the_answer_plays_on(run):
