@@ -11,9 +11,9 @@ import asyncio
 from datetime import datetime
 
 import pytest
+from grpc_edge import Edge, host_config, response_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_host_session import Edge, _config, _is
 
 from sottovoce.host.answer import HostModels
 from sottovoce.host.clock import ManualClock
@@ -235,14 +235,14 @@ def spoken() -> dict[str, list[bytes]]:
 
 @pytest.fixture
 async def server(models):
-    host = await start_server(_config(), load=lambda: models)
+    host = await start_server(host_config(), load=lambda: models)
     await host.ready()
     yield host
     await host.stop(None)
 
 
 def _started(msgs: list[pb.HostMessage], turn_id: int) -> pb.ResponseEvent:
-    return next(m.response for m in msgs if _is(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == turn_id)
+    return next(m.response for m in msgs if response_of(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == turn_id)
 
 
 async def test_a_barge_in_correction_replaces_the_timer_in_a_session(server, spoken):
@@ -257,19 +257,21 @@ async def test_a_barge_in_correction_replaces_the_timer_in_a_session(server, spo
     edge.silence_frames(50)
     onset = edge.audio(spoken["correction"])
     edge.turn(pb.TurnEvent.SPEECH_START, 2, onset, barge_in=True)
-    msgs = await edge.recv_until(lambda m: _is(pb.ResponseEvent.CANCELLED)(m) or _is(pb.ResponseEvent.DONE)(m))
+    msgs = await edge.recv_until(
+        lambda m: response_of(pb.ResponseEvent.CANCELLED)(m) or response_of(pb.ResponseEvent.DONE)(m)
+    )
     edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.INTERRUPTED, response_id=answer, heard_samples=16000))
     edge.silence_frames(10)
     edge.turn(pb.TurnEvent.TENTATIVE_END, 2, edge.seq - 1)
     edge.turn(pb.TurnEvent.CONFIRMED_END, 2, edge.seq - 1)
-    msgs = await edge.recv_until(lambda m: _is(pb.ResponseEvent.DONE)(m) and m.response.turn_id == 2)
+    msgs = await edge.recv_until(lambda m: response_of(pb.ResponseEvent.DONE)(m) and m.response.turn_id == 2)
     assert _started(msgs, 2).text == "Okay, ten minutes instead."
     done = msgs[-1].response
     edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.FINISHED, response_id=done.response_id,
                                         heard_samples=done.total_samples))  # fmt: skip
     edge.silence_frames(25)
     edge.utterance(3, spoken["which"])
-    msgs = await edge.recv_until(lambda m: _is(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == 3)
+    msgs = await edge.recv_until(lambda m: response_of(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == 3)
     assert _started(msgs, 3).text.startswith("You have a ten minute timer, "), _started(msgs, 3).text
     assert ";" not in _started(msgs, 3).text  # one timer, not two
     await edge.close()

@@ -9,6 +9,7 @@ import threading
 import grpc
 import numpy as np
 import pytest
+from grpc_edge import TOKEN, WAIT, Edge, decoded, host_config, response_of
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from sottovoce.firmware_sim.recordings import recording
@@ -16,19 +17,15 @@ from sottovoce.firmware_sim.scenario import read_wav
 from sottovoce.host.answer import HostModels
 from sottovoce.host.responder import SkillResponder
 from sottovoce.host.server import SERVICE_NAME, HostConfig, load_models, start_server
-from sottovoce.host.stream import StreamConfig
 from sottovoce.host.tts import PiperTts
 from sottovoce.host.whisper import active_rms_dbfs
-from sottovoce.proto.codec import FRAME_SAMPLES, OpusDecoder, OpusEncoder, frames_of
+from sottovoce.proto.codec import FRAME_SAMPLES, OpusEncoder, frames_of
 from sottovoce.proto.v1 import duplex_pb2 as pb
-from sottovoce.proto.v1 import duplex_pb2_grpc as pb_grpc
 
-TOKEN = "s3cret"
 LONG_FALLBACK = (
     "Sorry, I can't help with that yet. I can tell you the time and the date. I can check your battery. "
     "I can set timers and reminders. I can also do quick sums. Just ask me any time you like."
 )
-WAIT = 20.0  # generous bound so a broken host fails the test instead of hanging it
 
 
 @pytest.fixture(scope="module")
@@ -53,95 +50,12 @@ def speech() -> dict[str, list[bytes]]:
     return {k: [enc.encode(f) for f in frames_of(tts.synthesize(v))] for k, v in phrases.items()}
 
 
-def _config(**stream) -> HostConfig:
-    return HostConfig(listen="127.0.0.1:0", stream=StreamConfig(auth_token=TOKEN, **stream))
-
-
 @pytest.fixture
 async def server(models):
-    host = await start_server(_config(), load=lambda: models)
+    host = await start_server(host_config(), load=lambda: models)
     await host.ready()
     yield host
     await host.stop(None)
-
-
-class Edge:
-    """A minimal edge: a request queue feeding the stream and helpers to await replies."""
-
-    def __init__(self, port: int) -> None:
-        self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        self.requests: asyncio.Queue[pb.EdgeMessage | None] = asyncio.Queue()
-        self.call = pb_grpc.DuplexStub(self.channel).Converse(self._iter())
-        self.seq = 0
-        self.silence = OpusEncoder().encode(np.zeros(FRAME_SAMPLES, dtype=np.int16))
-
-    async def _iter(self):
-        while (msg := await self.requests.get()) is not None:
-            yield msg
-
-    def send(self, **body) -> None:
-        self.requests.put_nowait(pb.EdgeMessage(**body))
-
-    def start(self, token: str = TOKEN, mode: int = pb.MODE_ASSISTANT) -> None:
-        self.send(
-            start=pb.SessionStart(
-                protocol_version=1, auth_token=token, codec=pb.CODEC_OPUS, sample_rate_hz=16000, frame_ms=20,
-                mode=mode, session_id="test",
-            )
-        )  # fmt: skip
-
-    def audio(self, packets: list[bytes]) -> int:
-        """Send frames; returns the seq of the first one."""
-        first = self.seq
-        for p in packets:
-            self.send(audio=pb.AudioFrame(seq=self.seq, opus=p))
-            self.seq += 1
-        return first
-
-    def silence_frames(self, n: int) -> None:
-        self.audio([self.silence] * n)
-
-    def turn(self, kind: int, turn_id: int, seq: int, barge_in: bool = False) -> None:
-        self.send(turn=pb.TurnEvent(kind=kind, turn_id=turn_id, audio_seq=seq, barge_in=barge_in))
-
-    async def recv(self) -> pb.HostMessage | None:
-        msg = await asyncio.wait_for(self.call.read(), WAIT)
-        return None if msg is grpc.aio.EOF else msg
-
-    async def recv_until(self, pred) -> list[pb.HostMessage]:
-        got = []
-        while True:
-            msg = await self.recv()
-            assert msg is not None, f"stream ended early after {got}"
-            got.append(msg)
-            if pred(msg):
-                return got
-
-    async def accepted(self) -> None:
-        msg = await self.recv()
-        assert msg.WhichOneof("body") == "accepted", msg
-
-    def utterance(self, turn_id: int, packets: list[bytes], confirm: bool = True) -> None:
-        self.silence_frames(5)
-        onset = self.audio(packets)
-        self.turn(pb.TurnEvent.SPEECH_START, turn_id, onset)
-        self.silence_frames(10)
-        self.turn(pb.TurnEvent.TENTATIVE_END, turn_id, self.seq - 1)
-        if confirm:
-            self.turn(pb.TurnEvent.CONFIRMED_END, turn_id, self.seq - 1)
-
-    async def close(self) -> None:
-        self.requests.put_nowait(None)
-        await self.channel.close()
-
-
-def _is(kind: int):
-    return lambda m: m.WhichOneof("body") == "response" and m.response.kind == kind
-
-
-def _decoded(packets: list[bytes]) -> np.ndarray:
-    dec = OpusDecoder()
-    return np.concatenate([dec.decode(p) for p in packets])
 
 
 async def test_health_serving_after_models_loaded(server):
@@ -164,7 +78,7 @@ async def test_turn_gets_transcript_and_spoken_answer(server, speech):
     edge.silence_frames(10)
     edge.turn(pb.TurnEvent.TENTATIVE_END, 1, edge.seq - 1)
     edge.turn(pb.TurnEvent.CONFIRMED_END, 1, edge.seq - 1)
-    msgs = await edge.recv_until(_is(pb.ResponseEvent.DONE))
+    msgs = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
     finals = [m.transcript for m in msgs if m.WhichOneof("body") == "transcript" and m.transcript.final]
     assert len(finals) == 1 and "12" in finals[0].text and "7" in finals[0].text
     started = next(m.response for m in msgs if m.WhichOneof("body") == "response")
@@ -173,7 +87,7 @@ async def test_turn_gets_transcript_and_spoken_answer(server, speech):
     audio = [m.audio for m in msgs if m.WhichOneof("body") == "audio"]
     assert [a.seq for a in audio] == list(range(len(audio)))
     assert msgs[-1].response.total_samples == len(audio) * FRAME_SAMPLES
-    pcm = _decoded([a.opus for a in audio])
+    pcm = decoded([a.opus for a in audio])
     assert len(pcm) > 16000 * 0.8  # a real sentence, not a click
     assert -45 < active_rms_dbfs(pcm) < -20  # whisper-quiet but audible
     # Leading silence trimmed: speech within the first 60 ms (codec delay + the 10 ms trim margin).
@@ -193,14 +107,14 @@ async def test_cancel_stops_audio_and_history_keeps_what_was_heard(server, speec
     msgs = await edge.recv_until(lambda m: m.WhichOneof("body") == "audio" and m.audio.seq >= 80)
     rid = msgs[-1].audio.response_id
     edge.send(cancel=pb.CancelResponse(response_id=rid, reason="barge_in"))
-    after = await edge.recv_until(_is(pb.ResponseEvent.CANCELLED))
+    after = await edge.recv_until(response_of(pb.ResponseEvent.CANCELLED))
     cancelled = after[-1].response
-    assert not any(_is(pb.ResponseEvent.DONE)(m) for m in after)
+    assert not any(response_of(pb.ResponseEvent.DONE)(m) for m in after)
     assert LONG_FALLBACK.startswith(cancelled.text) and cancelled.text != LONG_FALLBACK
     # The wearer heard about the first 1.2 s: history must keep only those words.
     edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.INTERRUPTED, response_id=rid, heard_samples=19200))
     edge.utterance(2, speech["repeat"])
-    msgs = await edge.recv_until(_is(pb.ResponseEvent.STARTED))
+    msgs = await edge.recv_until(response_of(pb.ResponseEvent.STARTED))
     assert not any(m.WhichOneof("body") == "audio" for m in msgs), "audio after CANCELLED"
     repeated = msgs[-1].response.text
     # "say that again" repeats what the wearer heard: a non-empty prefix, shorter than what was sent.
@@ -221,8 +135,8 @@ async def test_resumed_discards_preemptive_work(server, speech):
     # Confirmed with no tentative end in between: had the work prepared at the first end been
     # kept, this would release it, an answer to "What time is it?" alone.
     edge.turn(pb.TurnEvent.CONFIRMED_END, 1, edge.seq - 1)
-    msgs = await edge.recv_until(_is(pb.ResponseEvent.DONE))
-    started = [m.response for m in msgs if _is(pb.ResponseEvent.STARTED)(m)]
+    msgs = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
+    started = [m.response for m in msgs if response_of(pb.ResponseEvent.STARTED)(m)]
     finals = [m.transcript.text for m in msgs if m.WhichOneof("body") == "transcript" and m.transcript.final]
     assert len(started) == 1 and started[0].response_id == 1
     assert len(finals) == 1 and "time" in finals[0].lower() and "12" in finals[0]
@@ -253,8 +167,8 @@ async def test_speech_right_after_a_confirmed_end_continues_that_turn(server, sp
     edge.silence_frames(10)
     edge.turn(pb.TurnEvent.TENTATIVE_END, 2, edge.seq - 1)
     edge.turn(pb.TurnEvent.CONFIRMED_END, 2, edge.seq - 1)
-    msgs += await edge.recv_until(lambda m: _is(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == 2)
-    assert any(_is(pb.ResponseEvent.CANCELLED)(m) and m.response.response_id == cut_off for m in msgs)
+    msgs += await edge.recv_until(lambda m: response_of(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == 2)
+    assert any(response_of(pb.ResponseEvent.CANCELLED)(m) and m.response.response_id == cut_off for m in msgs)
     heard = _final(msgs, 2).lower()
     assert "timer for" in heard and ("5 minutes" in heard or "five minutes" in heard), heard
     assert msgs[-1].response.text.startswith("Okay, a five minute timer")
@@ -265,7 +179,7 @@ async def test_speech_after_hearing_the_answer_is_a_turn_of_its_own(server, spee
     edge, _ = await _answering_a_cut_off_turn(server.port, speech)
     edge.silence_frames(40)  # 0.8 s of the answer heard: the wearer is replying to it
     edge.utterance(2, speech["time"])
-    msgs = await edge.recv_until(lambda m: _is(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == 2)
+    msgs = await edge.recv_until(lambda m: response_of(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == 2)
     heard = _final(msgs, 2).lower()
     assert "time" in heard and "timer" not in heard, heard
     await edge.close()
@@ -345,7 +259,7 @@ async def test_malformed_input_is_reported_once_and_survived(server, speech):
     msg = await edge.recv()
     assert msg.error.code == pb.Error.BAD_REQUEST and not msg.error.fatal
     edge.utterance(1, speech["times"])  # the session still works
-    msgs = await edge.recv_until(_is(pb.ResponseEvent.DONE))
+    msgs = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
     assert not any(m.WhichOneof("body") == "error" for m in msgs), "the Opus error must be sent only once"
     await edge.close()
 
@@ -379,16 +293,16 @@ async def test_a_timer_fires_as_a_spoken_proactive_response(server):
     def responses(msgs: list[pb.HostMessage]) -> list[pb.ResponseEvent]:
         return [m.response for m in msgs if m.WhichOneof("body") == "response"]
 
-    first = responses(await edge.recv_until(_is(pb.ResponseEvent.DONE)))
+    first = responses(await edge.recv_until(response_of(pb.ResponseEvent.DONE)))
     assert "second" in first[0].text.lower(), first[0].text
     heard = pb.PlaybackEvent(kind=pb.PlaybackEvent.FINISHED, response_id=first[-1].response_id,
                              heard_samples=first[-1].total_samples)  # fmt: skip
     edge.send(playback=heard)
-    got = await edge.recv_until(_is(pb.ResponseEvent.DONE))
+    got = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
     started = [r for r in responses(got) if r.kind == pb.ResponseEvent.STARTED]
     assert len(started) == 1 and started[0].turn_id == 0, started
     assert "timer" in started[0].text.lower(), started[0].text
-    pcm = _decoded([m.audio.opus for m in got if m.WhichOneof("body") == "audio"])
+    pcm = decoded([m.audio.opus for m in got if m.WhichOneof("body") == "audio"])
     assert active_rms_dbfs(pcm) > -50  # spoken, not silence
     await edge.close()
 
@@ -402,7 +316,7 @@ async def test_a_stream_cancelled_while_the_models_load_leaves_the_host_serving(
         gate.wait(WAIT)
         return models
 
-    host = await start_server(_config(), load=slow_load)
+    host = await start_server(host_config(), load=slow_load)
     try:
         impatient = Edge(host.port)
         impatient.start()
@@ -422,7 +336,7 @@ async def test_a_stream_cancelled_while_the_models_load_leaves_the_host_serving(
 
 
 async def test_a_stream_that_never_starts_is_closed(models):
-    host = await start_server(_config(start_timeout_s=0.3), load=lambda: models)
+    host = await start_server(host_config(start_timeout_s=0.3), load=lambda: models)
     await host.ready()
     try:
         edge = Edge(host.port)
