@@ -9,7 +9,7 @@ Two ways to a genuinely whispered voice (no vocal-fold vibration, so no pitch):
   brightness of real whispering, a high-pass removes rumble that a whisper does not have.
 - ``espeak``: eSpeak NG's own ``+whisper`` voice variant, which synthesises unvoiced speech.
 
-Default: Piper + ``lpc``. Measured with ``python -m sottovoce.host.whisper`` on this machine
+Default: Piper + ``lpc``. Measured with ``sottovoce bench voice`` on this machine
 (2 shared cores, under load; five assistant sentences). Voicing = share of active frames whose
 LPC residual is periodic at pitch lags (0 = no voicing at all); flatness = spectral flatness of
 the residual (~0.56 for pure noise excitation); WER = Whisper tiny.en on the rendered audio, a
@@ -202,44 +202,3 @@ class WhisperVoice:
             raw = trim_silence(self.tts.synthesize(text, prosody=self.prosody))
             audio = devoice(raw)
         return trim_silence(set_level(audio, target), threshold=int(32767 * 10 ** ((target - 30) / 20)))
-
-
-def _benchmark() -> None:
-    """Print the table in the module docstring: voicing, flatness, intelligibility, speed."""
-    import time
-
-    from sottovoce.host.asr import WhisperAsr, word_error_rate
-    from sottovoce.host.tts import PiperTts
-
-    texts = [
-        "It's three fifteen in the afternoon.",
-        "Okay, a five minute timer, starting now.",
-        "Twelve times seven is eighty-four.",
-        "Your glasses are at fifty-seven percent.",
-        "Sorry, I can't help with that yet.",
-    ]
-    asr = WhisperAsr()
-    piper, espeak = PiperTts(), EspeakTts()
-    rows = {
-        "piper (plain)": lambda t: trim_silence(piper.synthesize(t)),
-        "piper + lpc": WhisperVoice(piper).speak,
-        "espeak +whisper": WhisperVoice(espeak).speak,
-    }
-    for name, render in rows.items():
-        v, f, wer, secs, audio_s = [], [], [], 0.0, 0.0
-        for t in texts:
-            t0 = time.perf_counter()
-            pcm = render(t)
-            secs += time.perf_counter() - t0
-            audio_s += len(pcm) / SAMPLE_RATE
-            v.append(voicing(pcm))
-            f.append(spectral_flatness(pcm))
-            wer.append(word_error_rate(t, asr.transcribe(pcm).text))
-        print(
-            f"{name:16s} voicing {np.mean(v):.2f}  flatness {np.mean(f):.2f}  WER {np.mean(wer):.2f}  "
-            f"{1000 * secs / audio_s:.0f} ms per s of audio  level {active_rms_dbfs(pcm):.1f} dBFS"
-        )
-
-
-if __name__ == "__main__":
-    _benchmark()
