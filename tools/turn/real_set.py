@@ -266,30 +266,29 @@ def audio(turn: RealTurn) -> np.ndarray:
 
 
 def room_tone(pcm: np.ndarray, speech: Speech, n: int, seed: int) -> np.ndarray:
-    """``n`` samples of noise with the average spectrum of the recording's silences (before and
+    """``n`` samples of noise with the typical spectrum of the recording's silences (before and
     after the speech and inside its pauses, 40 ms clear of it); zeros where a recording's
     silences are digital silence (a gated microphone)."""
-    guard = ms(40)
+    guard, size = ms(40), 2 * FRAME_SAMPLES
     quiet = [pcm[: max(0, speech.start - guard)], pcm[speech.end + guard :]]
     quiet += [pcm[s + guard : e - guard] for s, e in speech.pauses if e - s > 2 * guard]
-    frames = [f for q in quiet for f in frames_of_full(q)]
+    frames = [q[i : i + size].astype(np.float64) for q in quiet for i in range(0, len(q) - size + 1, size)]
     if not frames:
         return np.zeros(n)
-    magnitude = np.sqrt(np.mean([np.abs(np.fft.rfft(f * np.hanning(len(f)))) ** 2 for f in frames], axis=0))
+    hann = np.hanning(size)
+    # The median over frames, so a breath in a pause does not raise the floor; a noise bin's power
+    # is exponentially distributed, whose median is ln 2 of its mean.
+    spectra = np.abs(np.fft.rfft(np.asarray(frames) * hann, axis=1)) ** 2
+    power = np.median(spectra, axis=0) / np.log(2) / np.mean(hann**2)
     rng = np.random.default_rng(seed)
-    size = 2 * FRAME_SAMPLES
+    # Frames of random phase overlap by half under a periodic sine window: the windows' squares
+    # add up to one, so the noise keeps the recording's level between frames too.
+    window = np.sin(np.pi * np.arange(size) / size)
     out = np.zeros(n + size)
-    window = np.hanning(size + 1)[:-1]  # periodic Hann: overlapping halves add up to one
     for at in range(0, n, FRAME_SAMPLES):
-        phase = np.exp(2j * np.pi * rng.random(len(magnitude)))
-        out[at : at + size] += np.fft.irfft(magnitude * phase, size) * window / np.sqrt(np.mean(np.hanning(size) ** 2))
+        phase = np.exp(2j * np.pi * rng.random(len(power)))
+        out[at : at + size] += np.fft.irfft(np.sqrt(power) * phase, size) * window
     return out[:n]
-
-
-def frames_of_full(pcm: np.ndarray) -> list[np.ndarray]:
-    """The whole 40 ms frames of ``pcm``, as floats (the unit of the room-tone spectrum)."""
-    size = 2 * FRAME_SAMPLES
-    return [pcm[i : i + size].astype(np.float64) for i in range(0, len(pcm) - size + 1, size)]
 
 
 def render(turn: RealTurn) -> Turn:
