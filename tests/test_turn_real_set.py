@@ -129,10 +129,24 @@ def test_a_damaged_manifest_is_refused_or_read_never_crashes(data):
     assert all(t.split in rs.SPLITS for t in parsed.turns)
 
 
-@given(st.binary(max_size=200))
-def test_bytes_that_are_not_16_khz_mono_wav_are_refused(data):
+_WAV_HEAD = (rs.data_dir() / "ls_1688_142285_0002.wav").read_bytes()[:600]
+
+
+@settings(max_examples=300)
+@given(
+    st.integers(0, len(_WAV_HEAD)),
+    st.lists(st.tuples(st.integers(0, len(_WAV_HEAD) - 1), st.integers(0, 255)), max_size=4),
+    st.binary(max_size=40),
+)
+def test_a_damaged_or_foreign_file_is_refused_never_misread(cut, flips, tail):
+    """A recording's first bytes, cut short, with bytes changed and others appended: read as
+    16 kHz mono 16-bit samples, all of them, or refused with RealSetError."""
+    data = bytearray(_WAV_HEAD[:cut])
+    for at, value in flips:
+        if at < len(data):
+            data[at] = value
     try:
-        pcm = rs.read_wav(data)
+        pcm = rs.read_wav(bytes(data) + tail)
     except rs.RealSetError:
         return
     assert pcm.dtype == np.int16

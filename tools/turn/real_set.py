@@ -248,9 +248,12 @@ def read_wav(data: bytes, name: str = "recording") -> np.ndarray:
                     f"{name}: must be {SAMPLE_RATE} Hz mono 16-bit, is {w.getframerate()} Hz, "
                     f"{w.getnchannels()} channel(s), {8 * w.getsampwidth()}-bit"
                 )
-            return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
-    except (wave.Error, EOFError) as exc:
-        raise RealSetError(f"{name}: not a WAV file: {exc}") from None
+            raw = w.readframes(w.getnframes())
+            if len(raw) != 2 * w.getnframes():
+                raise RealSetError(f"{name}: truncated: {len(raw) // 2} of {w.getnframes()} samples")
+            return np.frombuffer(raw, dtype="<i2").astype(np.int16)
+    except (wave.Error, EOFError, RuntimeError) as exc:  # RuntimeError: the wave module on a broken chunk
+        raise RealSetError(f"{name}: not a WAV file: {exc or type(exc).__name__}") from None
 
 
 def audio(turn: RealTurn) -> np.ndarray:
