@@ -9,6 +9,11 @@ hysteresis (the model's, from ``turn_model.json``), so only the end-of-turn rule
 with, on the same held-out sentences; training hears that voice too (it is the only one shipped),
 so that set holds out sentences only.
 
+``--set real`` scores the same policies on recordings of real people instead
+(``sottovoce.tools.turn.real_set``: committed, labelled with their measured pauses, split by
+speaker): the ``eval`` speakers by default, ``--split dev`` or ``all`` for the others. Its
+``by_kind`` adds each policy's figures per kind of turn (request, paused, numbers, ...).
+
 Metrics (precise definitions in ``sottovoce.tools.turn.evaluate``):
 - ``false_cutoff_at_300ms``: share of mid-turn pauses in which the policy confirmed the end of
   the turn within 300 ms of the pause starting (ends called mid-speech count too);
@@ -39,6 +44,8 @@ import argparse
 import json
 import math
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +55,8 @@ from sottovoce.edge.end_rules import ModelPolicy, SilencePolicy
 from sottovoce.edge.turn_model import TurnModel
 from sottovoce.tools.options import add_logging_option, add_options, config_from, option, setup_logging
 from sottovoce.tools.turn import evaluate as ev
-from sottovoce.tools.turn.corpus import corpus
+from sottovoce.tools.turn import real_set
+from sottovoce.tools.turn.corpus import Turn, corpus
 
 HELD_OUT_SEED = 20261125
 HELD_OUT_TURNS = 300
@@ -77,7 +85,9 @@ def _by_shape(groups: dict[str, ev.Outcome]) -> dict:
     return {
         shape: {
             "turns": len(o.latencies),
+            "pauses": o.pauses,
             "false_cutoff_rate": _num(o.false_cutoff_rate),
+            "median_latency_s": _num(o.median_latency_s),
             "median_answer_s": _num(o.median_answer_s),
             "mean_answer_s": _num(o.mean_answer_s),
         }
@@ -107,9 +117,42 @@ def run(
     split: str = "test",
     log=print,
 ) -> dict:
+    """The synthetic held-out set: ``n`` turns of ``split`` rendered from ``seed``."""
     t0 = time.perf_counter()
     turns = corpus(split, n, seed)
     log(f"held-out set ({split}): {len(turns)} turns ({time.perf_counter() - t0:.1f} s); running Silero VAD")
+    held_out = {"set": "synthetic", "split": split, "turns": len(turns), "seed": seed,
+                "voices": len({t.script.voice.name for t in turns})}  # fmt: skip
+    return score_turns(turns, held_out, model_path, words, log=log, started=t0)
+
+
+def run_real(
+    split: str = "eval", n: int | None = None, model_path: Path | None = None, words: bool = False, log=print
+) -> dict:
+    """The real-speech set: the turns of ``split`` (its first ``n``, if given), each policy's
+    figures per kind of turn too."""
+    t0 = time.perf_counter()
+    chosen = real_set.real_set().split(split)[:n]
+    turns = real_set.rendered(chosen)
+    log(f"real set ({split}): {len(turns)} turns ({time.perf_counter() - t0:.1f} s); running Silero VAD")
+    kinds = {id(t): r.kind for t, r in zip(turns, chosen, strict=True)}
+    held_out = {"set": "real", "split": split, "turns": len(turns), "speakers": len({r.speaker for r in chosen}),
+                "kinds": dict(sorted(Counter(kinds.values()).items()))}  # fmt: skip
+    return score_turns(turns, held_out, model_path, words, by_kind=lambda e: kinds[id(e.turn)], log=log, started=t0)
+
+
+def score_turns(
+    turns: list[Turn],
+    held_out: dict,
+    model_path: Path | None = None,
+    words: bool = False,
+    by_kind: Callable[[ev.Episode], str] | None = None,
+    log=print,
+    started: float | None = None,
+) -> dict:
+    """The model and the silence rules on ``turns`` (``held_out`` describes them in the result);
+    with ``by_kind``, each named policy's figures per group it names."""
+    t0 = time.perf_counter() if started is None else started
     episodes = ev.prepare(turns)
     model = TurnModel(model_path)
 
@@ -119,14 +162,7 @@ def run(
     sweep = ev.sweep_model(model, episodes, ev.DEFAULT_THRESHOLDS)
     best = ev.best_under(sweep)
     result: dict = {
-        "held_out": {
-            "split": split,
-            "turns": len(turns),
-            "pauses": default.pauses,
-            "seed": seed,
-            "voices": len({t.script.voice.name for t in turns}),
-            "vad": {"onset": vad.onset, "offset": vad.offset},
-        },
+        "held_out": {**held_out, "pauses": default.pauses, "vad": {"onset": vad.onset, "offset": vad.offset}},
         "model": {
             **_summary(default),
             "median_latency_at_5pct_s": _num(best[1].median_latency_s) if best else None,
@@ -159,6 +195,8 @@ def run(
             "asr_median_s": _num(float(np.median(host.decode_s))) if host.decode_s else None,
         }
         asr.close()
+    if by_kind is not None:
+        result["model"]["by_kind"] = _by_shape(ev.evaluate_by(policy, episodes, by_kind, model=model)[1])
 
     def silence_rule(ms: int) -> SilencePolicy:
         return SilencePolicy(confirm_ms=ms, tentative_ms=min(200, ms), vad=vad)
@@ -175,6 +213,8 @@ def run(
             "median_latency_at_5pct_s": _num(o.median_latency_s) if ok else None,
             "by_shape": _by_shape(shapes),
         }
+        if by_kind is not None:
+            result[f"silence_{ms}ms"]["by_kind"] = _by_shape(ev.evaluate_by(silence_rule(ms), episodes, by_kind)[1])
     best_rule = next(((ms, o) for ms, o in rules if o.false_cutoff_rate <= ev.MAX_FALSE_CUTOFF), None)
     result["silence_best"] = (
         {"timeout_ms": best_rule[0], **_summary(best_rule[1])} if best_rule else {"timeout_ms": None}
@@ -187,6 +227,10 @@ def _fmt(x: float | None, pct: bool = False) -> str:
     if x is None:
         return "—"
     return f"{100 * x:.1f} %" if pct else f"{x:.3f} s"
+
+
+def _described(held_out: dict) -> str:
+    return f"{'real set' if held_out.get('set') == 'real' else 'held-out'} ({held_out['split']})"
 
 
 def table(result: dict) -> str:
@@ -224,8 +268,16 @@ def table(result: dict) -> str:
     lines.append(
         f"model: {m['size_bytes'] / 1024:.1f} KB, {m['us_per_frame']:.0f} µs per 20 ms frame, "
         f"5 % operating point at threshold {m['threshold_at_5pct']}; "
-        f"held-out ({h['split']}): {h['turns']} turns, {h['pauses']} mid-turn pauses, {h['voices']} voices"
+        f"{_described(h)}: {h['turns']} turns, {h['pauses']} mid-turn pauses, "
+        + (f"{h['speakers']} speakers" if "speakers" in h else f"{h['voices']} voices")
     )
+    kinds = [(name, r["by_kind"]) for name, r in rows if "by_kind" in r and name in shown]
+    for kind in kinds[0][1] if kinds else ():
+        first = kinds[0][1][kind]
+        cells = ", ".join(f"{name} {_fmt(k[kind]['false_cutoff_rate'], True)} / {_fmt(k[kind]['median_latency_s'])}"
+                          for name, k in kinds)  # fmt: skip
+        counted = f"{first['turns']} turns, {first['pauses']} pauses"
+        lines.append(f"false cut-off / median latency, {kind} ({counted}): {cells}")
     lines.append(
         f"answer: estimated first sound of the answer after the last word, the host needing "
         f"{ev.ANSWER_PREP_MS} ms from the tentative end (measured in the demo)"
@@ -234,12 +286,16 @@ def table(result: dict) -> str:
 
 
 VOICES = {"espeak": "test", "piper": "test-piper"}  # --voices: the held-out split each names
+SETS = ("synthetic", "real")
 
 
 @dataclass
 class BenchTurnConfig:
     json: Path | None = option(None, "write the results as JSON to this file", type=Path, metavar="FILE")
-    turns: int = option(HELD_OUT_TURNS, "held-out turns to generate")
+    set: str = option(SETS[0], "synthetic held-out turns, or recordings of real people", choices=SETS)
+    split: str = option("eval", "with --set real: the speakers held out for evaluation, the development "
+                        "speakers, or all", choices=("eval", "dev", "all"))  # fmt: skip
+    turns: int = option(HELD_OUT_TURNS, "held-out turns to generate (with --set real: at most this many)")
     seed: int = option(HELD_OUT_SEED, "the held-out set's seed")
     model: Path | None = option(None, "a .tflite other than the packaged one", type=Path, metavar="FILE")
     words: bool = option(False, "also replay the host's reading of the words (runs ASR)")
@@ -256,7 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     if config.turns < 1:
         ap.error("--turns must be at least 1")
     setup_logging("bench", args.log_level)
-    result = run(config.turns, config.seed, config.model, words=config.words, split=VOICES[config.voices])
+    if config.set == "real":
+        result = run_real(config.split, config.turns, config.model, words=config.words)
+    else:
+        result = run(config.turns, config.seed, config.model, words=config.words, split=VOICES[config.voices])
     print(table(result))
     if config.json:
         config.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -280,7 +280,7 @@ def evaluate(
 def turn_shape(episode: Episode) -> str:
     """A one-sentence request (what an assistant mostly hears) or a turn whose last chunk
     follows a pause: the model decides them very differently (see the model card)."""
-    return "one sentence" if len(episode.turn.script.chunks) == 1 else "after a pause"
+    return "one sentence" if len(episode.turn.speech) == 1 else "after a pause"
 
 
 def evaluate_by(
