@@ -50,15 +50,21 @@ class SoundConfig:
     lowpass_hz: float = 1000.0  # the pitch search sees only the low band, where harmonics are strong
     active_range_db: float = 35.0  # frames within this of the loudest are the event
     floor_margin_db: float = 6.0  # ... and this far above the ambient level
-    # Rule. A sound is nonverbal when little of it is voiced and its spectrum is noise-like. The
-    # margin is thin: real coughs measured 20 and 33 % voiced, the least voiced real words 34 %
-    # ("No.", read as a command anyway) and 36 % ("Yes." with a long hiss); flatness 0.05-0.17
-    # for coughs, 0.55 for a noise burst, up to 0.08 for a word with a long "s".
+    # Rule. A sound is nonverbal when little of it is voiced, it has almost no voice at all, and its
+    # spectrum is noise-like. The margins are thin: real coughs measured 20 and 33 % voiced and
+    # 0.13-0.15 s of voice, the least voiced real words 34 % ("No.", read as a command anyway) and
+    # 36 % ("Yes." with a long hiss, 0.16 s), a real "Stop." 0.27 s; flatness 0.05-0.17 for coughs,
+    # 0.55 for a noise burst, up to 0.08 for a word with a long "s". The answer's whispered echo
+    # under a word adds unvoiced, flat frames: a real "Stop." under an echo 30 dB below it measured
+    # 29 % voiced and flatness 0.16, but still 0.33 s of voice.
     nonverbal_max_voicing: float = 0.35
+    nonverbal_max_voiced_s: float = 0.25
     nonverbal_min_flatness: float = 0.04
-    # Speech the wearer means to be heard: this much voice (a real "Yes." or "Stop." has 0.2-0.6 s,
-    # a request 0.7 s and up), or at least as loud as their own speech in this session.
-    long_voiced_s: float = 1.0
+    # Speech the wearer means to be heard: as loud as their own speech in this session, or this
+    # much voice. Not less: the real laughs here have 1.4-1.7 s of voice, and over an answer
+    # Whisper writes the answer's leaking echo for them ("The forecast says ..."), doubted content
+    # that a shorter bound would turn into an interruption; a real "Stop." has 0.2-0.6 s.
+    long_voiced_s: float = 2.0
     loud_db: float = 0.0  # relative to the wearer's speaking level
 
 
@@ -166,7 +172,11 @@ def classify(sound: OverlapSound, wearer_dbfs: float | None, config: SoundConfig
     if sound.active_s == 0.0:
         return SoundReading(SoundKind.SILENT, "nothing above the ambience")
     shape = f"voiced {sound.voiced_s:.2f} s ({sound.voicing:.0%}), flatness {sound.flatness:.2f}"
-    if sound.voicing < cfg.nonverbal_max_voicing and sound.flatness >= cfg.nonverbal_min_flatness:
+    if (
+        sound.voicing < cfg.nonverbal_max_voicing
+        and sound.voiced_s < cfg.nonverbal_max_voiced_s
+        and sound.flatness >= cfg.nonverbal_min_flatness
+    ):
         return SoundReading(SoundKind.NONVERBAL, f"unvoiced, noise-like: {shape}")
     rel = sound.relative_level_db(wearer_dbfs)
     loudness = "wearer's level unknown" if rel is None else f"{rel:+.0f} dB against the wearer's speech"
