@@ -51,13 +51,13 @@ class SoundConfig:
     active_range_db: float = 35.0  # frames within this of the loudest are the event
     floor_margin_db: float = 6.0  # ... and this far above the ambient level
     # Rule. A sound is nonverbal when little of it is voiced, it has almost no voice at all, and its
-    # spectrum is noise-like. The margins are thin: real coughs measured 20 and 33 % voiced and
-    # 0.13-0.15 s of voice, the least voiced real words 34 % ("No.", read as a command anyway) and
-    # 36 % ("Yes." with a long hiss, 0.16 s), a real "Stop." 0.27 s; flatness 0.05-0.17 for coughs,
-    # 0.55 for a noise burst, up to 0.08 for a word with a long "s". The answer's whispered echo
-    # under a word adds unvoiced, flat frames: a real "Stop." under an echo 30 dB below it measured
-    # 29 % voiced and flatness 0.16, but still 0.33 s of voice.
-    nonverbal_max_voicing: float = 0.35
+    # spectrum is noise-like. Measured (through Opus): real coughs 20-35 % voiced with 0.13-0.15 s
+    # of voice, flatness 0.05-0.17; a noise burst 6 %, flatness 0.55. The least voiced real words:
+    # "No." 34 % but 0.29 s of voice, "Stop." 38 % and 0.27 s, "Yes." with a long hiss 36 % and
+    # 0.16 s (a backchannel either way); flatness up to 0.08 for a word with a long "s". The
+    # answer's whispered echo under a word adds unvoiced, flat frames: a real "Stop." under an echo
+    # 30 dB below it measured 29 % voiced and flatness 0.16, but kept 0.33 s of voice.
+    nonverbal_max_voicing: float = 0.4
     nonverbal_max_voiced_s: float = 0.25
     nonverbal_min_flatness: float = 0.04
     # Speech the wearer means to be heard: as loud as their own speech in this session, or this
