@@ -19,10 +19,10 @@ The sound overrules the words where they are least to be trusted:
   burst) is a backchannel whatever Whisper wrote for it ("Tush", "Thank you.") - unless that is a
   command to stop the recogniser is sure of: a wearer who says "stop" must be obeyed, and a voiced
   word half-drowned in breath is better obeyed than played over;
-- content the recogniser doubts is an interruption when the sound is plainly speech (a second of
-  voice, or as loud as the wearer's own turns): a misheard "stop" ("start.") is still the wearer
-  taking the floor. Doubted content in a short, quiet sound stays ``unsure``: the edge decides by
-  length, as it does when no verdict comes.
+- content the recogniser doubts is an interruption when the sound is plainly speech meant to be
+  heard (two seconds of voice, or a voice raised over the wearer's own turns): a misheard "stop"
+  ("start.") said that way is still the wearer taking the floor. Doubted content in any other
+  sound stays ``unsure``: the edge decides by length, as it does when no verdict comes.
 A reading that begins with a command to stop is marked ``command``: the edge acts on it even while
 the speech goes on, before the end of anything else is awaited. Whisper is often unsure of a lone
 "Stop." (a real one reads at 0.5), so commands never need the recogniser's confidence.

@@ -60,12 +60,15 @@ class SoundConfig:
     nonverbal_max_voicing: float = 0.4
     nonverbal_max_voiced_s: float = 0.25
     nonverbal_min_flatness: float = 0.04
-    # Speech the wearer means to be heard: as loud as their own speech in this session, or this
-    # much voice. Not less: the real laughs here have 1.4-1.7 s of voice, and over an answer
-    # Whisper writes the answer's leaking echo for them ("The forecast says ..."), doubted content
-    # that a shorter bound would turn into an interruption; a real "Stop." has 0.2-0.6 s.
+    # Speech the wearer means to be heard: a raised voice, clearly louder than their own turns in
+    # this session, or this much voice. Not less loud: a real "Yes." over an answer measured +3 dB
+    # against the wearer's question (its short "ye-" is all there is of it), and doubted words in a
+    # sound at the wearer's usual level are as likely a misheard "yes" as a misheard "stop"; those
+    # stay unsure and the edge's length rule decides. Not less voice: the real laughs here have
+    # 1.4-1.7 s of it, and over an answer Whisper writes the answer's leaking echo for them ("The
+    # forecast says ..."), doubted content a shorter bound would make an interruption.
     long_voiced_s: float = 2.0
-    loud_db: float = 0.0  # relative to the wearer's speaking level
+    loud_db: float = 6.0  # relative to the wearer's speaking level
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class OverlapSound:
 
 class SoundKind(Enum):
     NONVERBAL = "nonverbal"  # cough, throat-clear, breath, noise burst
-    SPEECH = "speech"  # long, or as loud as the wearer's own speech: they mean to be heard
+    SPEECH = "speech"  # long, or louder than the wearer's own speech: they mean to be heard
     VOICED = "voiced"  # short and quieter than that: a backchannel or a short command, the words say which
     SILENT = "silent"  # nothing above the ambience
 
