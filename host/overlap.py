@@ -17,8 +17,9 @@ breath as letters with no vowel ("Mmh", "Pfft!"), none of which is a word.
 The sound overrules the words where they are least to be trusted:
 - a *nonverbal* sound (mostly unvoiced and noise-like: a cough, a throat-clear, a breath, a noise
   burst) is a backchannel whatever Whisper wrote for it ("Tush", "Thank you.") - unless that is a
-  command to stop the recogniser is sure of: a wearer who says "stop" must be obeyed, and a voiced
-  word half-drowned in breath is better obeyed than played over;
+  command to stop. A wearer who says "stop" must be obeyed, and a short "Stop." under the answer's
+  echo and street noise can measure as nonverbal (a real one: 28 % voiced, 0.13 s of voice, read
+  as "Stop." at 0.54), so a command is never overruled by the sound;
 - content the recogniser doubts is an interruption when the sound is plainly speech meant to be
   heard (two seconds of voice, or a voice raised over the wearer's own turns): a misheard "stop"
   ("start.") said that way is still the wearer taking the floor. Doubted content in any other
@@ -168,7 +169,7 @@ def judge_overlap(text: str, asr_confidence: float, sound: SoundReading | None =
     content = _backchannel_only(words)
     first = next((i for i, w in enumerate(words) if w not in HESITATIONS), len(words))
     command = any(tuple(words[first : first + n]) in COMMANDS for n in range(1, _LONGEST_COMMAND + 1))
-    if kind in (SoundKind.NONVERBAL, SoundKind.SILENT) and not (command and sure):
+    if kind in (SoundKind.NONVERBAL, SoundKind.SILENT) and not command:
         return OverlapReading(OverlapKind.BACKCHANNEL, text, f"not speech, whatever the words{heard}", sound=kind)
     if content is None:
         return OverlapReading(OverlapKind.BACKCHANNEL, text, f"backchannel words{heard}", sound=kind)

@@ -55,8 +55,9 @@ class SoundConfig:
     # of voice, flatness 0.05-0.17; a noise burst 6 %, flatness 0.55. The least voiced real words:
     # "No." 34 % but 0.29 s of voice, "Stop." 38 % and 0.27 s, "Yes." with a long hiss 36 % and
     # 0.16 s (a backchannel either way); flatness up to 0.08 for a word with a long "s". The
-    # answer's whispered echo under a word adds unvoiced, flat frames: a real "Stop." under an echo
-    # 30 dB below it measured 29 % voiced and flatness 0.16, but kept 0.33 s of voice.
+    # answer's whispered echo under a word adds unvoiced, flat frames: real "Stop."s under an echo
+    # 30 dB below them and -50 dBFS noise measured 28-29 % voiced with 0.13-0.33 s of voice, so the
+    # sound alone is never trusted with a command (``host.overlap`` does not let it overrule one).
     nonverbal_max_voicing: float = 0.4
     nonverbal_max_voiced_s: float = 0.25
     nonverbal_min_flatness: float = 0.04
