@@ -18,6 +18,10 @@ own voice may therefore be under the wearer's; it is rendered as a whisper (unvo
 at the wearer's onset, so it adds to the unvoiced share, never to the voiced one, and frames are
 only measured where the overlap is within ``active_range_db`` of its loudest.
 
+``host.whisper`` has a voicing and a flatness of its own: they check that a rendered whisper has
+no pitch left, over its LPC residual, and give one figure per clip. Telling a cough from a word
+needs the pitch itself, frame by frame, and the flatness of the sound as heard, not of a residual.
+
 A laugh is not told apart by sound here: the real laughs committed (acted, voiced "ha-ha-ha" with
 a wide pitch swing) measure like speech on every figure below, and a rule of short voiced bursts
 took real and synthetic "Stop." and "I see." for laughs. Whisper does better on them: it writes
