@@ -1,8 +1,9 @@
 """Recordings of real people committed in ``voices/``, as listed in its ``manifest.toml``.
 
 Synthetic voices are too clean and too regular to trust figures measured on them alone, so part
-of the suite speaks with these: real requests, backchannels ("yes", "right") and interrupting
-commands ("stop", "no") from several speakers, microphones and rooms. Nothing is downloaded at run
+of the suite speaks with these: real requests, backchannels ("yes", "right", "wow"), interrupting
+commands ("stop", "no") and sounds with no words (coughs, laughs) from several speakers,
+microphones and rooms. Nothing is downloaded at run
 time; every clip carries its source, licence and transcript (``voices/README.md``).
 """
 
@@ -14,7 +15,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-KINDS = ("request", "question", "backchannel", "interruption", "command", "read")
+# "nonverbal": a sound with no words (a cough, a laugh), which over an answer must not stop it.
+KINDS = ("request", "question", "backchannel", "interruption", "command", "read", "nonverbal")
 SEXES = ("female", "male", "unknown")
 
 

@@ -5,16 +5,28 @@ through ("mm-hm", "yeah", "I see", a cough, a laugh), or an interruption that sh
 Length alone cannot tell them apart: a real "yes" lasts half a second, longer than a quick "stop".
 The words can, and the host has all the uplink audio addressed by sequence number, so the edge
 names the overlap's first and last frame (an OverlapQuery) and the host reads just that slice
-and answers with a verdict (an OverlapVerdict).
+and answers with a verdict (an OverlapVerdict). It reads how the slice sounds as well
+(``host.overlap_sound``), because the words of a sound that has none are Whisper's invention.
 
 Only speech made entirely of backchannel words and hesitations is a backchannel: "yeah, stop"
 and "okay, but what about Anne" carry content, and the wearer must be let in. An empty reading is
-a backchannel too: Whisper writes nothing for a cough, a laugh or a throat-clear (its no-speech
-rule), and writes its sound annotations in brackets. A reading the recogniser itself doubts is
-``unsure``, and the edge decides by length, as it does when no verdict comes, except for words that
-begin with a command to stop: Whisper is often unsure of a lone "Stop." (a real one reads at 0.5),
-and a wearer who says it must be obeyed. Such a reading is marked ``command``: the edge acts on it
-even while the speech goes on, before the end of anything else is awaited.
+a backchannel too: Whisper writes nothing for many coughs, laughs and throat-clears (its no-speech
+rule), writes its sound annotations in brackets, a laugh as a run of "ha", and a hum or a puff of
+breath as letters with no vowel ("Mmh", "Pfft!"), none of which is a word.
+
+The sound overrules the words where they are least to be trusted:
+- a *nonverbal* sound (mostly unvoiced and noise-like: a cough, a throat-clear, a breath, a noise
+  burst) is a backchannel whatever Whisper wrote for it ("Tush", "Thank you.") - unless that is a
+  command to stop. A wearer who says "stop" must be obeyed, and a short "Stop." under the answer's
+  echo and street noise can measure as nonverbal (a real one: 28 % voiced, 0.13 s of voice, read
+  as "Stop." at 0.54), so a command is never overruled by the sound;
+- content the recogniser doubts is an interruption when the sound is plainly speech meant to be
+  heard (two seconds of voice, or a voice raised over the wearer's own turns): a misheard "stop"
+  ("start.") said that way is still the wearer taking the floor. Doubted content in any other
+  sound stays ``unsure``: the edge decides by length, as it does when no verdict comes.
+A reading that begins with a command to stop is marked ``command``: the edge acts on it even while
+the speech goes on, before the end of anything else is awaited. Whisper is often unsure of a lone
+"Stop." (a real one reads at 0.5), so commands never need the recogniser's confidence.
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from sottovoce.host.completeness import FILLERS, MIN_ASR_CONFIDENCE
+from sottovoce.host.overlap_sound import SoundConfig, SoundKind, SoundReading, classify, measure
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,6 +106,7 @@ COMMANDS: frozenset[tuple[str, ...]] = frozenset(
     enough
     quiet
     shush
+    shh
     shut up
     never mind
     """.strip().splitlines()
@@ -101,6 +115,10 @@ COMMANDS: frozenset[tuple[str, ...]] = frozenset(
 HESITATIONS = FILLERS | {"hm", "ah", "oh"}
 # Whisper's sound annotations: "(coughs)", "[laughter]", "*clears throat*".
 _ANNOTATION = re.compile(r"\([^)]*\)|\[[^\]]*\]|\*[^*]*\*")
+# Whisper's spellings of a laugh ("Haha", "Hahahaha", "hehe") and of sounds with no vowel in them
+# ("Mmh", "Hmm", "Pfft", "Shh"): vocal sounds, not words.
+_LAUGH = re.compile(r"(?:h[aeiou]){2,}h?")
+_NO_VOWEL = re.compile(r"[^aeiouy]+")
 _LONGEST_PHRASE = max(len(p) for p in BACKCHANNEL_PHRASES)
 _LONGEST_COMMAND = max(len(c) for c in COMMANDS)
 
@@ -117,6 +135,7 @@ class OverlapReading:
     text: str  # what the recogniser wrote ("" for none)
     reason: str  # why, for logs: "backchannel words", "content: 'stop'", ...
     command: bool = False  # an interruption that begins with a command to stop
+    sound: SoundKind | None = None  # how it sounded, when the audio was measured
 
 
 def _backchannel_only(words: list[str]) -> str | None:
@@ -132,29 +151,53 @@ def _backchannel_only(words: list[str]) -> str | None:
     return None
 
 
-def judge_overlap(text: str, asr_confidence: float) -> OverlapReading:
+def _sounds(word: str) -> bool:
+    """A vocal sound rather than a word (a hush is a command, not a sound)."""
+    return (word,) not in COMMANDS and bool(_LAUGH.fullmatch(word) or _NO_VOWEL.fullmatch(word))
+
+
+def judge_overlap(text: str, asr_confidence: float, sound: SoundReading | None = None) -> OverlapReading:
     """Read the transcript of speech over an answer. ``asr_confidence`` is the recogniser's mean
-    token probability."""
-    words = re.findall(r"[a-z']+", _ANNOTATION.sub(" ", text.lower()))
+    token probability; ``sound`` how the same audio sounds (``host.overlap_sound``), if measured."""
+    kind = None if sound is None else sound.kind
+    heard = "" if sound is None else f"; {sound.reason}"
+    all_words = re.findall(r"[a-z']+", _ANNOTATION.sub(" ", text.lower()))
+    words = [w for w in all_words if w in HESITATIONS or not _sounds(w)]
     if not words:
-        return OverlapReading(OverlapKind.BACKCHANNEL, text, "no words")
+        return OverlapReading(OverlapKind.BACKCHANNEL, text, f"no words{heard}", sound=kind)
+    sure = asr_confidence >= MIN_ASR_CONFIDENCE
     content = _backchannel_only(words)
+    first = next((i for i, w in enumerate(words) if w not in HESITATIONS), len(words))
+    command = any(tuple(words[first : first + n]) in COMMANDS for n in range(1, _LONGEST_COMMAND + 1))
+    if kind in (SoundKind.NONVERBAL, SoundKind.SILENT) and not command:
+        return OverlapReading(OverlapKind.BACKCHANNEL, text, f"not speech, whatever the words{heard}", sound=kind)
     if content is None:
-        return OverlapReading(OverlapKind.BACKCHANNEL, text, "backchannel words")
-    first = next(i for i, w in enumerate(words) if w not in HESITATIONS)
-    if any(tuple(words[first : first + n]) in COMMANDS for n in range(1, _LONGEST_COMMAND + 1)):
-        return OverlapReading(OverlapKind.INTERRUPTION, text, f"command: {content!r}", command=True)
-    if asr_confidence < MIN_ASR_CONFIDENCE:
-        return OverlapReading(OverlapKind.UNSURE, text, f"unsure transcript ({asr_confidence:.2f})")
-    return OverlapReading(OverlapKind.INTERRUPTION, text, f"content: {content!r}")
+        return OverlapReading(OverlapKind.BACKCHANNEL, text, f"backchannel words{heard}", sound=kind)
+    if command:
+        return OverlapReading(OverlapKind.INTERRUPTION, text, f"command: {content!r}{heard}", command=True, sound=kind)
+    if sure:
+        return OverlapReading(OverlapKind.INTERRUPTION, text, f"content: {content!r}{heard}", sound=kind)
+    if kind is SoundKind.SPEECH:
+        reason = f"content, doubted ({asr_confidence:.2f}), in plain speech: {content!r}{heard}"
+        return OverlapReading(OverlapKind.INTERRUPTION, text, reason, sound=kind)
+    return OverlapReading(OverlapKind.UNSURE, text, f"unsure transcript ({asr_confidence:.2f}){heard}", sound=kind)
 
 
-def judge_overlap_result(result: AsrResult) -> OverlapReading:
-    return judge_overlap(result.text, result.confidence)
+def judge_overlap_result(result: AsrResult, sound: SoundReading | None = None) -> OverlapReading:
+    return judge_overlap(result.text, result.confidence, sound)
 
 
-async def read_overlap(asr: WhisperAsr, pcm: np.ndarray) -> OverlapReading:
-    """Transcribe the overlap's audio (int16, 16 kHz) and read it."""
+async def read_overlap(
+    asr: WhisperAsr,
+    pcm: np.ndarray,
+    ambient_dbfs: float | None = None,
+    wearer_dbfs: float | None = None,
+    config: SoundConfig | None = None,
+) -> OverlapReading:
+    """Transcribe the overlap's audio (int16, 16 kHz), measure how it sounds, and read both.
+    ``ambient_dbfs`` is the uplink's noise floor, ``wearer_dbfs`` the wearer's speaking level in
+    this session (``WearerLevel``); either may be unknown."""
     if len(pcm) == 0:
         return OverlapReading(OverlapKind.UNSURE, "", "no audio")
-    return judge_overlap_result(await asr.transcribe_async(pcm))
+    sound = classify(measure(pcm, ambient_dbfs, config), wearer_dbfs, config)
+    return judge_overlap_result(await asr.transcribe_async(pcm), sound)

@@ -7,7 +7,9 @@ responder and renders the answer's first piece, but holds it; a *confirmed* end 
 Which turn is which, and when an end was confirmed too soon, is the turn ledger's to say
 (``host.turn_ledger``); the answer itself comes from the answer pipeline (``host.answer``) and is
 said through ``host.responses``. Speech the wearer made over an answer is read when the edge asks
-(an OverlapQuery): backchannel or interruption (``host.overlap``), with no turn opened for it.
+(an OverlapQuery): backchannel or interruption (``host.overlap``), from its words and its sound,
+the sound's loudness against the wearer's own speaking level, which the session tracks from the
+turns it hears (``host.overlap_sound.WearerLevel``); no turn is opened for it.
 Every task belongs to the session and is cancelled with it.
 """
 
@@ -26,6 +28,7 @@ from sottovoce.host.asr import AsrResult, StreamingTranscriber
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
 from sottovoce.host.overlap import OverlapKind, OverlapReading, read_overlap
+from sottovoce.host.overlap_sound import WearerLevel
 from sottovoce.host.responder import Context, Reply
 from sottovoce.host.responses import Responses
 from sottovoce.host.stream import BadRequest, Outbox
@@ -89,6 +92,7 @@ class TurnWork:
     transcriber: StreamingTranscriber
     prepared: asyncio.Task[Prepared] | None = None
     tentative_at: float | None = None  # perf_counter of the (last) preparation
+    end_seq: int | None = None  # last frame of the (last) preparation
     confirmed_at: float | None = None
     release: asyncio.Task[None] | None = None
     armed: list[Timer] = field(default_factory=list)  # timers its answer set
@@ -126,6 +130,7 @@ class Session:
         self.config = config or SessionConfig()
         self.clock = clock or Clock()
         self.uplink = UplinkAudio()
+        self.wearer_level = WearerLevel()
         self.history = History()
         self.timers = Timers(self.clock)
         self.ctx = Context(self.history, self.clock, self.timers)
@@ -200,7 +205,12 @@ class Session:
 
     async def _read_overlap(self, query: pb.OverlapQuery) -> None:
         try:
-            reading = await read_overlap(self.pipeline.asr, self.uplink.slice(query.first_seq, query.last_seq))
+            reading = await read_overlap(
+                self.pipeline.asr,
+                self.uplink.slice(query.first_seq, query.last_seq),
+                self.uplink.noise.dbfs,
+                self.wearer_level.dbfs,
+            )
         except Exception as exc:  # the edge decides without the words; it must not wait for nothing
             log.exception("session %s: overlap %d could not be read", self.session_id, query.query_id)
             reading = OverlapReading(OverlapKind.UNSURE, "", f"not read: {exc}")
@@ -243,7 +253,7 @@ class Session:
             case Prepare(turn_id=turn_id, end_seq=end_seq):
                 work = self._open
                 assert work is not None and work.turn_id == turn_id
-                work.tentative_at = time.perf_counter()
+                work.tentative_at, work.end_seq = time.perf_counter(), end_seq
                 work.prepared = self._tasks.spawn(self._prepare(work, end_seq), f"prepare-{turn_id}")
             case Discard():
                 assert self._open is not None and self._open.turn_id == decision.turn_id
@@ -253,6 +263,8 @@ class Session:
                 assert work is not None and work.turn_id == turn_id
                 work.confirmed_at = time.perf_counter()
                 self._open, self._last = None, work
+                # once per turn, when it is the wearer's for sure: how loudly they speak
+                self.wearer_level.add_turn(self.uplink.slice(work.start_seq, work.end_seq), self.uplink.noise.dbfs)
                 self.uplink.in_turn = False
                 work.release = self._tasks.spawn(self._release(work), f"release-{turn_id}")
             case Reject(reason=reason):

@@ -1,4 +1,4 @@
-"""Reading speech over an answer: backchannel or interruption, from its words."""
+"""Reading speech over an answer: backchannel or interruption, from its words and its sound."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sottovoce.firmware_sim.recordings import recording
+from sottovoce.firmware_sim.recordings import recording, recordings
 from sottovoce.firmware_sim.scenario import read_wav
 from sottovoce.host.asr import WhisperAsr
 from sottovoce.host.overlap import OverlapKind, judge_overlap, read_overlap
+from sottovoce.host.overlap_sound import SoundKind, SoundReading
 from sottovoce.proto.codec import OpusDecoder, OpusEncoder, frames_of
 
 SURE = 0.9
+DOUBT = 0.3
+COUGH = SoundReading(SoundKind.NONVERBAL, "unvoiced, noise-like")
+LOUD = SoundReading(SoundKind.SPEECH, "as loud as the wearer")
+QUIET = SoundReading(SoundKind.VOICED, "short or quiet")
 
 
 @pytest.mark.parametrize(
@@ -70,6 +75,47 @@ def test_a_command_after_listening_words_still_interrupts(phrases, command):
     assert judge_overlap(" ".join([*phrases, command]), SURE).kind is OverlapKind.INTERRUPTION
 
 
+@pytest.mark.parametrize(
+    "text", ["Hahaha.", "Hahahahahahahaha", "Hehe.", "Mmh.", "MMMHM", "MMMM MMM", "Pfft!", "Shh, hmm."]
+)
+def test_laughs_hums_and_vowelless_spellings_are_sounds_not_words(text):
+    # a hush is the one vowel-less spelling that asks for quiet
+    expected = OverlapKind.INTERRUPTION if text.startswith("Shh") else OverlapKind.BACKCHANNEL
+    assert judge_overlap(text, DOUBT).kind is expected
+
+
+@pytest.mark.parametrize("text", ["Thank you.", "Tush", "I'm gonna be back.", "Bye.", "What about tomorrow?"])
+def test_a_nonverbal_sound_is_a_backchannel_whatever_whisper_wrote(text):
+    for confidence in (DOUBT, SURE):
+        reading = judge_overlap(text, confidence, COUGH)
+        assert reading.kind is OverlapKind.BACKCHANNEL and reading.sound is SoundKind.NONVERBAL, reading
+
+
+@pytest.mark.parametrize("text", ["Stop.", "Wait.", "No.", "Hold on, what?"])
+def test_a_command_stops_it_even_in_a_sound_that_measures_as_nonverbal(text):
+    for confidence in (DOUBT, SURE):
+        reading = judge_overlap(text, confidence, COUGH)
+        assert reading.kind is OverlapKind.INTERRUPTION and reading.command, reading
+
+
+def test_doubted_content_is_an_interruption_in_plain_speech_and_unsure_in_a_short_quiet_sound():
+    assert judge_overlap("Start.", DOUBT, LOUD).kind is OverlapKind.INTERRUPTION
+    assert judge_overlap("Start.", DOUBT, QUIET).kind is OverlapKind.UNSURE
+    assert judge_overlap("Start.", DOUBT).kind is OverlapKind.UNSURE
+
+
+def test_the_sound_never_makes_backchannel_words_an_interruption_nor_a_command_a_backchannel():
+    for sound in (LOUD, QUIET, None):
+        assert judge_overlap("Yeah, okay.", DOUBT, sound).kind is OverlapKind.BACKCHANNEL
+        assert judge_overlap("Stop.", DOUBT, sound).kind is OverlapKind.INTERRUPTION
+
+
+@given(st.text(max_size=80), st.floats(min_value=0.0, max_value=1.0), st.sampled_from(list(SoundKind)))
+def test_any_transcript_and_sound_get_one_of_the_three_readings(text, confidence, kind):
+    reading = judge_overlap(text, confidence, SoundReading(kind, "x"))
+    assert reading.kind in OverlapKind and reading.text == text and reading.reason and reading.sound is kind
+
+
 @pytest.fixture(scope="module")
 def asr():
     model = WhisperAsr()
@@ -98,6 +144,35 @@ async def test_a_real_no_is_never_taken_for_a_backchannel(asr):
     # left to the edge's length rule (0.52 s of speech: an interruption), never let play on.
     reading = await read_overlap(asr, _through_opus(read_wav(recording("sc_no_0a2b400e").path)))
     assert reading.kind is not OverlapKind.BACKCHANNEL, reading
+
+
+@pytest.mark.parametrize("clip", ["coswara_cough_1", "coswara_cough_2"])
+async def test_real_coughs_over_an_answer_are_backchannels(asr, clip):
+    reading = await read_overlap(asr, _through_opus(read_wav(recording(clip).path)))
+    assert reading.kind is OverlapKind.BACKCHANNEL and reading.sound is SoundKind.NONVERBAL, reading
+
+
+@pytest.mark.parametrize("clip", ["antum_laugh_1", "antum_laugh_2"])
+async def test_real_laughs_over_an_answer_are_never_read_as_interruptions(asr, clip):
+    # Voiced like speech, so the sound cannot tell; Whisper writes nothing, a run of "ha", or
+    # doubted words ("I'm so sorry.", 0.20) that leave the edge to decide by length.
+    reading = await read_overlap(asr, _through_opus(read_wav(recording(clip).path)))
+    assert reading.kind is not OverlapKind.INTERRUPTION, reading
+
+
+# sc_no_0a2b400e reads as a doubted "Go." after Opus: test_a_real_no_is_never_taken_for_a_backchannel
+@pytest.mark.parametrize(
+    "clip", [r.id for r in recordings().values() if r.kind == "interruption" and r.id != "sc_no_0a2b400e"]
+)
+async def test_every_real_stop_and_no_is_an_interruption_with_the_sound_read_too(asr, clip):
+    reading = await read_overlap(asr, _through_opus(read_wav(recording(clip).path)), wearer_dbfs=None)
+    assert reading.kind is OverlapKind.INTERRUPTION and reading.command, reading
+
+
+@pytest.mark.parametrize("clip", [r.id for r in recordings().values() if r.kind == "backchannel"])
+async def test_every_real_backchannel_word_is_a_backchannel_with_the_sound_read_too(asr, clip):
+    reading = await read_overlap(asr, _through_opus(read_wav(recording(clip).path)))
+    assert reading.kind is OverlapKind.BACKCHANNEL, reading
 
 
 async def test_a_cough_like_burst_of_noise_is_no_interruption(asr):

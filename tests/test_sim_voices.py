@@ -33,10 +33,11 @@ def test_every_clip_is_16k_mono_16bit_trimmed_and_attributed(clip):
     assert 0.3 <= len(pcm) / SAMPLE_RATE <= 6.0  # trimmed: a word or a sentence, no long silences around it
     assert np.abs(pcm.astype(np.int32)).max() > 3000  # speech, not silence
     assert re.search(r"\w", clip.transcript)
+    assert (clip.kind == "nonverbal") == clip.transcript.startswith("(")  # a sound is described, not transcribed
     assert clip.kind in KINDS
     assert clip.source.startswith("https://github.com/") and clip.source_path
     assert re.fullmatch(r"[0-9a-f]{40}", clip.source_commit)
-    assert clip.licence in ("MIT", "CC-BY-4.0", "CMU-ARCTIC")
+    assert clip.licence in ("MIT", "CC-BY-4.0", "CMU-ARCTIC", "CC0-1.0")
     assert ":" in clip.speaker and clip.origin and clip.microphone
 
 
@@ -57,6 +58,9 @@ def test_the_set_has_what_the_duplex_work_needs():
     assert len(by_kind["request"]) >= 8
     assert {c.transcript.strip(".").lower() for c in by_kind["interruption"]} >= {"stop", "no"}
     assert len(by_kind["backchannel"]) >= 2
+    assert {c.transcript.strip(".").lower() for c in by_kind["backchannel"]} >= {"yes", "right", "wow"}
+    assert {c.transcript for c in by_kind["nonverbal"]} >= {"(coughs)", "(laughs)"}
+    assert len({c.speaker for c in by_kind["interruption"]}) >= 5  # command recall is measured on several voices
     assert len({c.speaker for c in CLIPS}) >= 8
     assert {c.sex for c in CLIPS} >= {"female", "male"}
     assert len({c.microphone for c in CLIPS}) >= 3
@@ -117,6 +121,12 @@ def test_parse_manifest_reads_a_good_entry(tmp_path):
     (tmp_path / "a.wav").write_bytes(b"")
     got = parse_manifest(_GOOD, tmp_path)
     assert got["a"].path == tmp_path / "a.wav" and got["a"].pauses_s == () and got["a"].source_span_s is None
+
+
+def test_a_sound_with_no_words_is_a_kind_of_its_own(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"")
+    text = _GOOD.replace('kind = "request"', 'kind = "nonverbal"').replace("What time is it?", "(coughs)")
+    assert parse_manifest(text, tmp_path)["a"].kind == "nonverbal"
 
 
 @pytest.mark.parametrize(

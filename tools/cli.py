@@ -4,7 +4,7 @@ sottovoce demo   [--out DIR]      controllers + simulator + edge + host, a scrip
 sottovoce host   [--listen ...]   the inference node (gRPC)
 sottovoce edge   --device URL     the edge daemon
 sottovoce sim    --transport URL  the simulated glasses (bumble BLE peripheral)
-sottovoce bench  turn|vad|demo|echo|voice  benchmarks against their baselines
+sottovoce bench  NAME [...]       a benchmark against its baseline ("sottovoce bench" lists them)
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ BENCHES = {
     "demo": ("sottovoce.tools.bench_demo", "the demo conversation: end-of-turn model vs the 500 ms silence rule"),
     "echo": ("sottovoce.tools.bench_echo", "echo cancellation on vs off at echo levels up to +12 dB over the wearer"),
     "voice": ("sottovoce.tools.bench_voice", "whispered voices vs the plain voice: voicing, words, speed"),
+    "overlap": ("sottovoce.tools.bench_overlap", "speech over an answer read by its words vs by words and sound"),
 }
 
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             out = sys.stdout if asked else sys.stderr
             bench.print_usage(out)
             for name, (_module, help_text) in BENCHES.items():
-                print(f"  {name:6} {help_text}", file=out)
+                print(f"  {name:8} {help_text}", file=out)
             return 0 if asked else 2
         module, _ = BENCHES[args.which]
         return int(importlib.import_module(module).main(rest) or 0)
