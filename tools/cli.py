@@ -4,7 +4,7 @@ sottovoce demo   [--out DIR]      controllers + simulator + edge + host, a scrip
 sottovoce host   [--listen ...]   the inference node (gRPC)
 sottovoce edge   --device URL     the edge daemon
 sottovoce sim    --transport URL  the simulated glasses (bumble BLE peripheral)
-sottovoce bench  turn|vad|demo|echo  benchmarks against their baselines
+sottovoce bench  turn|vad|demo|echo|duplex  benchmarks against their baselines
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ BENCHES = {
     "vad": ("sottovoce.tools.bench_vad", "Silero VAD vs WebRTC VAD on synthesised speech in noise"),
     "demo": ("sottovoce.tools.bench_demo", "the demo conversation: end-of-turn model vs the 500 ms silence rule"),
     "echo": ("sottovoce.tools.bench_echo", "echo cancellation on vs off at echo levels up to +12 dB over the wearer"),
+    "duplex": (
+        "sottovoce.tools.bench_duplex",
+        "full duplex through the whole stack: takeover, barge-in, backchannels, corrections, echo, noise",
+    ),
 }
 
 
