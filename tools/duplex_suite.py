@@ -53,7 +53,7 @@ BACKCHANNEL_KINDS = ("backchannel", "nonverbal")
 ECHO_LEVELS_DB = (-12.0, -6.0, 0.0, 6.0, 12.0)
 BONE_LEVELS_DB = (0.0, 12.0)
 DOUBLE_TALK_DB = 6.0
-NOISE_BEDS = {"street": -45.0, "babble": -45.0, "wind": -45.0}  # bed -> level at the mic, dBFS
+BED_LEVELS_DBFS = {"street": -45.0, "babble": -45.0, "wind": -45.0}  # bed -> its level at the mic
 NOISE_REQUESTS = [("What time is it?", None), (None, "rh_whats_the_temperature")]  # (said, clip)
 
 
@@ -174,7 +174,7 @@ def suite() -> list[Case]:
     scenario = conversation(long_answer, talk_over, echo=echo(DOUBLE_TALK_DB))
     cases.append(Case("echo", f"echo_double_talk_{DOUBLE_TALK_DB:+.0f}db", scenario, kind="double_talk"))
 
-    for bed, level in NOISE_BEDS.items():
+    for bed, level in BED_LEVELS_DBFS.items():
         for text, clip_id in NOISE_REQUESTS:
             wearer = said(text) if text else clip(clip_id)
             who = f"real_{clip_id}" if clip_id else _slug(text)
