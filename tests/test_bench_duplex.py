@@ -172,9 +172,10 @@ def test_fast_subset_through_the_whole_stack(tmp_path):
     assert set(result["echo"]) >= {"self_interruptions", "erle_db"}
     assert rows["smooth_piper_what_time_is_it"]["took_floor"]  # the request was answered
     assert result["smooth"]["latency_p50_s"] is not None
-    stop = rows["interrupt_stop"]
-    assert stop["stopped"] and stop["took_floor"]  # "Stop." stopped the answer
-    assert stop["duck_latency_s"] <= stop["stop_latency_s"]
+    wait = rows["interrupt_wait_what_about_tomorrow"]
+    assert wait["stopped"]  # "Wait, what about tomorrow?" stopped the answer
+    assert wait["duck_latency_s"] <= wait["stop_latency_s"]
+    assert result["interruption"]["stop_latency_p50_s"] == wait["stop_latency_s"]
     assert rows["backchannel_mmhm"]["went_on"] is not None  # measured over a playing answer
     assert result["echo"]["erle_db"] is not None and result["echo"]["erle_db"] > 0
     assert "scenarios ran in" in proc.stdout

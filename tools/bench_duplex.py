@@ -371,7 +371,12 @@ def table(result: dict[str, Any]) -> str:
             figures_ = ", ".join(f"{k} {_fmt(v)}" for k, v in result[category].items() if not isinstance(v, dict))
             lines.append(f"{category:12} {figures_}")
             for k, v in result[category].items():
-                if isinstance(v, dict):
+                if not isinstance(v, dict):
+                    continue
+                if all(isinstance(vv, dict) for vv in v.values()):  # per scenario: a line each
+                    for name, vv in v.items():
+                        lines.append(f"{'':12}   {name}: " + ", ".join(f"{kk} {_fmt(x)}" for kk, x in vv.items()))
+                else:
                     lines.append(f"{'':12}   {k}: " + ", ".join(f"{kk} {_fmt(vv)}" for kk, vv in v.items()))
     lines.append("")
     for statement, value, met in targets(result):

@@ -183,7 +183,7 @@ def suite() -> list[Case]:
     return cases
 
 
-FAST = ("smooth_piper_what_time_is_it", "interrupt_stop", "backchannel_mmhm", "echo_+6db")
+FAST = ("smooth_piper_what_time_is_it", "interrupt_wait_what_about_tomorrow", "backchannel_mmhm", "echo_+6db")
 
 
 def select(only: list[str] | None = None, fast: bool = False) -> list[Case]:
