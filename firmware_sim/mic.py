@@ -1,4 +1,4 @@
-"""The glasses' microphone: the wearer's speech + background noise + the speaker's echo.
+"""The glasses' microphone: the wearer's speech + background noise (or a noise bed) + the speaker's echo.
 
 Everything is computed per 20 ms frame so the mic can hear what the ear speaker played a few
 milliseconds earlier, as the acoustic path from speaker to mic does on real glasses.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter, lfilter_zi
 
+from sottovoce.firmware_sim.noise_beds import NoiseBed
 from sottovoce.firmware_sim.scenario import Echo, Noise
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
 
@@ -55,7 +56,10 @@ class Mic:
         self._rng = np.random.default_rng(seed)
         self._noise_gain = 0.0
         self._pink_zi = np.zeros(len(_PINK_A) - 1)
-        if noise is not None:
+        self._bed = None
+        if noise is not None and noise.bed is not None:
+            self._bed = NoiseBed(noise.bed, noise.level_dbfs, seed, noise.babble_without)
+        elif noise is not None:
             target = FULL_SCALE * db_to_gain(noise.level_dbfs)
             if noise.color == "pink":
                 # Calibrate the filter's output level once so level_dbfs is the actual RMS.
@@ -97,6 +101,8 @@ class Mic:
             if self.noise is not None and self.noise.color == "pink":
                 white, self._pink_zi = lfilter(_PINK_B, _PINK_A, white, zi=self._pink_zi)
             frame += white * self._noise_gain
+        if self._bed is not None:
+            frame += self._bed.frame()
         if self._echo_gain:
             end = len(self._ear) - self._echo_delay
             drive = self._ear[end - FRAME_SAMPLES : end].astype(np.float64)

@@ -31,6 +31,7 @@ from sottovoce.proto.gatt.buttons import ButtonEvent
 ANCHORS = ("start", "answer_start", "answer_end", "previous_end")
 BUTTON_KINDS = tuple(event.name.lower() for event in ButtonEvent)
 NOISE_COLORS = ("white", "pink")
+NOISE_BEDS = ("street", "babble", "wind")  # firmware_sim.noise_beds renders them
 ECHO_COLORINGS = ("linear", "bone")
 DEFAULT_TIMEOUT_S = 8.0
 MAX_SCENARIO_S = 86400.0  # a day: the longest run, and the bound on every time in a scenario
@@ -77,8 +78,13 @@ class Utterance:
 
 @dataclass(frozen=True)
 class Noise:
+    """Background noise at the mic: white or pink noise, or a bed (``noise_beds``) in its place."""
+
     level_dbfs: float = -60.0  # RMS level relative to int16 full scale
     color: str = "white"  # white | pink
+    bed: str | None = None  # street | babble | wind
+    # the speakers of the wearer's clips: a babble is made of other people's voices
+    babble_without: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -305,10 +311,15 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
     noise = None
     if "noise" in doc:
         w = where.at("noise")
-        n = _keys(w, doc["noise"], {"level_dbfs", "color"})
+        n = _keys(w, doc["noise"], {"level_dbfs", "color", "bed"})
+        if "color" in n and "bed" in n:
+            raise ScenarioError(f"{w}: give one of 'color' (white or pink noise) or 'bed' (a noise bed)")
+        wearer = {recording(u["clip"]).speaker for u in raw_utts if isinstance(u.get("clip"), str)}
         noise = Noise(
             level_dbfs=_number(w, "level_dbfs", n.get("level_dbfs", Noise.level_dbfs), -120, 0),
             color=_string(w, "color", n.get("color", Noise.color), NOISE_COLORS),
+            bed=_string(w, "bed", n["bed"], NOISE_BEDS) if "bed" in n else None,
+            babble_without=tuple(sorted(wearer)),
         )
     echo = Echo()
     if "echo" in doc:

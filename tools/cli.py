@@ -27,6 +27,10 @@ BENCHES = {
     "echo": ("sottovoce.tools.bench_echo", "echo cancellation on vs off at echo levels up to +12 dB over the wearer"),
     "voice": ("sottovoce.tools.bench_voice", "whispered voices vs the plain voice: voicing, words, speed"),
     "overlap": ("sottovoce.tools.bench_overlap", "speech over an answer read by its words vs by words and sound"),
+    "duplex": (
+        "sottovoce.tools.bench_duplex",
+        "full duplex through the whole stack: takeover, barge-in, backchannels, corrections, echo, noise",
+    ),
 }
 
 
