@@ -91,7 +91,9 @@ class Recorder:
             sample_rate=SAMPLE_RATE,
             duration_s=seconds(self.samples),
             utterances=[
-                SimUtterance(u.index, u.text, seconds(u.start_sample), seconds(u.end_sample), u.barge_in, u.trigger)
+                SimUtterance(
+                    u.index, u.text, seconds(u.start_sample), seconds(u.end_sample), u.barge_in, u.trigger, u.expects_reply
+                )
                 for u in utterances
             ],
             # Only streams that were heard; ones dropped before their first sample are listed apart

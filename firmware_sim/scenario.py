@@ -61,6 +61,7 @@ class Utterance:
     text: str  # what is said (ground truth for ASR); for WAVs the optional ``text`` key, for clips their transcript
     trigger: Trigger
     barge_in: bool = False
+    reply: bool = True  # the wearer expects an answer; false for words that only stop it ("Stop.")
     say: str | None = None
     wav: Path | None = None
     voice: str | None = None
@@ -219,7 +220,7 @@ def _trigger(where: str, t: dict[str, Any], ref: int | None, n_utterances: int) 
     return Trigger(after=after, delay=delay, timeout=timeout, ref=None if after == "start" else ref)
 
 
-_UTTERANCE_KEYS = {"say", "wav", "clip", "text", "voice", "tts", "rate", "gain_db", "barge_in", "pause",
+_UTTERANCE_KEYS = {"say", "wav", "clip", "text", "voice", "tts", "rate", "gain_db", "barge_in", "reply", "pause",
                    "at", "after", "delay", "timeout"}  # fmt: skip
 _EVENT_KEYS = {"kind", "at", "after", "delay", "timeout", "utterance"}
 _TOP_KEYS = {"name", "utterance", "noise", "echo", "link", "battery", "button", "gesture",
@@ -277,6 +278,9 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         barge = u.get("barge_in", Utterance.barge_in)
         if not isinstance(barge, bool):
             raise ScenarioError(f"{w}: 'barge_in' must be true or false, got {barge!r}")
+        reply = u.get("reply", Utterance.reply)
+        if not isinstance(reply, bool):
+            raise ScenarioError(f"{w}: 'reply' must be true or false, got {reply!r}")
         spoken = " ".join(_parts(say)) if pauses else (say or transcript or wav.name)  # type: ignore[union-attr,arg-type]
         utterances.append(
             Utterance(
@@ -284,6 +288,7 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
                 text=_string(w, "text", u["text"]) if "text" in u else spoken,
                 trigger=_trigger(w, u, i - 1 if i > 0 else None, len(raw_utts)),
                 barge_in=barge,
+                reply=reply,
                 say=say,
                 wav=wav,
                 voice=_string(w, "voice", u["voice"]) if "voice" in u else None,

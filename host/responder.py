@@ -248,6 +248,13 @@ _NOT_A_DETAIL = frozenset(
     "thanks thank problem worries way idea stop wait nothing never mind that it this one more yes yeah okay ok "
     "sorry no not what pardon again please cancel timer timers reminder reminders".split()
 )
+# Said alone, these only stop the assistant or hold it back while the wearer thinks: the answer to
+# them is silence, not an apology for having nothing to say.
+_STOP_WORD = (
+    r"(?:no|nope|stop|stop it|wait|wait a (?:second|sec|moment|minute)|hold on|hang on|never ?mind|shh+|hush"
+    r"|quiet|be quiet|enough|that's enough)"
+)
+_STOP_ONLY = re.compile(rf"(?:(?:okay|ok|oh) )?{_STOP_WORD}(?: {_STOP_WORD})*(?: please)?")
 _NAME_LIKENESS = 0.6  # difflib ratio: "anna"/"anne" 0.75, "jon"/"john" 0.86; "anne"/"in" 0.33
 
 
@@ -292,8 +299,12 @@ class Correction:
         return request[: target.start()] + new + request[target.end() :]
 
 
-def parse_correction(text: str) -> Correction | None:
-    """The correction in a whole (normalised) turn, or None if the turn is not one."""
+def parse_correction(text: str, amount_alone: bool = False) -> Correction | None:
+    """The correction in a whole (normalised) turn, or None if the turn is not one. With
+    ``amount_alone``, an amount said with nothing else ("10 minutes") is one too: right after a
+    timer's answer, that can only change it."""
+    if amount_alone and _AMOUNT_DETAIL.fullmatch(text):
+        return Correction(text)
     m = _CORRECTION.fullmatch(text)
     if m is None:
         return None
@@ -337,7 +348,7 @@ class SkillResponder(Responder):
 
     async def respond(self, transcript: str, ctx: Context) -> Reply | None:
         text = _normalise(transcript)
-        if not text:
+        if not text or _STOP_ONLY.fullmatch(text):
             return None
         correction = self._correction(text, ctx)
         if correction is not None:
@@ -357,10 +368,11 @@ class SkillResponder(Responder):
     def _correction(self, text: str, ctx: Context) -> Reply | None:
         """A change to the wearer's last request: that request runs again with the detail changed,
         and a timer it armed is replaced (the same one, never a second)."""
-        correction = parse_correction(text)
+        last = ctx.history.last_request()
+        timed = last is not None and _seconds_in(_normalise(last.asked)) is not None
+        correction = parse_correction(text, amount_alone=timed)
         if correction is None:
             return None
-        last = ctx.history.last_request()
         corrected = correction.apply(_normalise(last.asked)) if last is not None else None
         if last is None or corrected is None:
             return Reply(NOTHING_TO_CORRECT)

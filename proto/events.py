@@ -333,6 +333,7 @@ class SimUtterance:
     end_s: float  # the end of the last sample of speech
     barge_in: bool
     trigger: str  # the anchor that released it, or "timeout(<anchor>)"
+    expects_reply: bool = True  # False: said to stop the assistant, not to ask it anything ("Stop.")
 
 
 @dataclass(frozen=True)

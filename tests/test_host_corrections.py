@@ -158,16 +158,34 @@ async def test_a_correction_of_a_question_answers_the_corrected_question(chat):
 @pytest.mark.parametrize(
     ("words", "answer"),
     [
-        ("No.", SkillResponder().fallback),
         ("No thanks.", "You're welcome."),
         ("Actually, what time is it?", "It's three oh seven in the afternoon."),
-        ("No, stop.", SkillResponder().fallback),
     ],
 )
 async def test_other_turns_that_open_like_a_correction_go_to_their_skills(chat, words, answer):
     await chat.say("Set a timer for five minutes.")
     assert (await chat.say(words)).text == answer
     assert chat.pending() == [(300, "Your five minute timer is done.")]
+
+
+@pytest.mark.parametrize("words", ["No.", "No, stop.", "Stop.", "Wait.", "Hold on.", "Wait a second, please.", "Shh!"])
+async def test_a_bare_stop_gets_silence_and_changes_nothing(chat, words):
+    await chat.say("Set a timer for five minutes.")
+    assert await chat.responder.respond(words, chat.ctx) is None
+    assert chat.pending() == [(300, "Your five minute timer is done.")]
+
+
+async def test_an_amount_alone_after_a_timer_changes_it(chat):
+    # "No, ten minutes." over the answer often reaches the ASR without its "No,".
+    await chat.say("Set a timer for five minutes.")
+    assert (await chat.say("10 minutes.")).text == "Okay, ten minutes instead."
+    assert chat.pending() == [(600, "Your ten minute timer is done.")]
+
+
+async def test_an_amount_alone_after_anything_else_is_no_correction(chat):
+    await chat.say("What time is it?")
+    reply = await chat.say("Ten minutes.")
+    assert reply.text != NOTHING_TO_CORRECT and not reply.arm_timers
 
 
 def test_correction_grammar():

@@ -54,6 +54,7 @@ def test_packaged_demo_parses_with_a_barge_in_and_a_pause_mid_sentence():
         ('[[utterance]]\nsay = "hi"\nat = 1\n[[button]]\nkind = "smash"\nat = 1\n', r"\[\[button\]\] #1: 'kind'"),
         ('[[utterance]]\nsay = "hi"\nat = 1\n[[gesture]]\nat = 1\n', "missing key 'kind'"),
         ('[[utterance]]\nsay = "hi"\nat = 1\nbarge_in = "yes"\n', "'barge_in' must be true or false"),
+        ('[[utterance]]\nsay = "hi"\nat = 1\nreply = 0\n', "'reply' must be true or false"),
         ('[[utterance]]\nsay = "hi"\nat = 1\nwav = "nope.wav"\n', "exactly one of"),
         ('[[utterance]]\nwav = "nope.wav"\nat = 1\n', "'wav' file not found"),
         ("tail = 1\n", "at least one"),
