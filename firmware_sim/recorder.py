@@ -92,7 +92,13 @@ class Recorder:
             duration_s=seconds(self.samples),
             utterances=[
                 SimUtterance(
-                    u.index, u.text, seconds(u.start_sample), seconds(u.end_sample), u.barge_in, u.trigger, u.expects_reply
+                    u.index,
+                    u.text,
+                    seconds(u.start_sample),
+                    seconds(u.end_sample),
+                    u.barge_in,
+                    u.trigger,
+                    u.expects_reply,
                 )
                 for u in utterances
             ],
