@@ -137,11 +137,11 @@ def suite() -> list[Case]:
     for text in CONTENT_INTERRUPTIONS:
         scenario = conversation(long_answer, over_answer(said(text), barge_in=True))
         cases.append(Case("interruption", f"interrupt_{_slug(text)}", scenario, kind="content", tags=("synthetic",)))
-    for text in COMMAND_INTERRUPTIONS:
-        scenario = conversation(long_answer, over_answer(said(text), barge_in=True))
+    for text in COMMAND_INTERRUPTIONS:  # they only stop it: the wearer expects silence, not a reply
+        scenario = conversation(long_answer, over_answer(said(text, reply=False), barge_in=True))
         cases.append(Case("interruption", f"interrupt_{_slug(text)}", scenario, kind="command", tags=("synthetic",)))
     for clip_id in COMMAND_CLIPS:
-        scenario = conversation(long_answer, over_answer(clip(clip_id), barge_in=True))
+        scenario = conversation(long_answer, over_answer(clip(clip_id, reply=False), barge_in=True))
         cases.append(Case("interruption", f"interrupt_real_{clip_id}", scenario, kind="command", tags=("real",)))
 
     listing = said("What timers do I have?", after="answer_end", delay=1.0)
