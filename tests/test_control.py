@@ -74,7 +74,10 @@ def test_unknown_keys_are_ignored_for_forward_compatibility():
         (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 61, "ramp_ms": 10}), r"duck.depth_db .*\[0, 60\]"),
         (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 20, "ramp_ms": 1001}), "duck.ramp_ms"),
         (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 20}), "missing key 'ramp_ms'"),
-        (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 60, "ramp_ms": 20, "hold": 1}), "duck.hold must be a boolean"),
+        (
+            cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 60, "ramp_ms": 20, "hold": 1}),
+            "duck.hold must be a boolean",
+        ),
         (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 60, "ramp_ms": 20, "hold": None}), "duck.hold"),
         (cbor2.dumps({"t": "playback", "event": "paused", "stream": 1, "sample": 0, "at": 0}), "playback.event"),
         (cbor2.dumps({"t": "volume", "level": 3, "pad": b"x" * 600}), "exceeds 512"),
