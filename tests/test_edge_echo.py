@@ -86,6 +86,40 @@ def test_an_echo_12_db_louder_than_the_wearer_is_cancelled_and_measured(answer):
     assert c.reference_missing == 0 and c.realignments == 0
 
 
+def test_an_answer_held_and_set_going_again_is_still_cancelled_against_the_right_samples(answer):
+    frames, answer_dbfs = answer
+    hold_at, held_for = 60, 25  # frames: the device stops after frame 59 and goes on half a second later
+    canceller = EchoCanceller()
+    canceller.start(7, 1)
+    for f in frames:
+        canceller.add_reference(7, f)
+    canceller.on_report(control.PlaybackReport("started", 1, 0, 0))
+    mic = Mic(None, Echo(delay_ms=2, level_db=12.0, lowpass_hz=3000), wearer_dbfs=WEARER_DBFS,
+              speaker_dbfs=answer_dbfs)  # fmt: skip
+    ear_decoder = OpusDecoder()
+    ins, outs = [], []
+    played = 0
+    for k in range(len(frames) + held_for):
+        if k == hold_at:
+            canceller.on_report(control.PlaybackReport("held", 1, played * FRAME_SAMPLES, 0))
+        if k == hold_at + held_for:
+            canceller.on_report(control.PlaybackReport("restored", 1, played * FRAME_SAMPLES, 0))
+        if hold_at <= k < hold_at + held_for:
+            mic.hear_speaker(np.zeros(FRAME_SAMPLES, np.int16))
+        else:
+            mic.hear_speaker(ear_decoder.decode(frames[played]))
+            played += 1
+        pcm = mic.capture(np.zeros(FRAME_SAMPLES))
+        outs.append(canceller.process(pcm))
+        canceller.near_end(False)
+        ins.append(pcm)
+    mic_in, out = np.concatenate(ins).astype(np.float64), np.concatenate(outs).astype(np.float64)
+    after = slice((hold_at + held_for + 5) * FRAME_SAMPLES, (hold_at + held_for + 45) * FRAME_SAMPLES)
+    assert _dbfs(mic_in[after]) > WEARER_DBFS + 5  # the echo is back, and loud
+    assert _dbfs(mic_in[after]) - _dbfs(out[after]) > 20  # ... and cancelled from the first frames on
+    assert canceller.counters.reference_missing == 0
+
+
 def test_once_the_answer_has_finished_no_frame_counts_as_far_end(answer):
     frames, answer_dbfs = answer
     canceller = EchoCanceller()
@@ -114,7 +148,7 @@ def test_bad_and_excess_reference_frames_are_counted_not_kept(answer):
         st.one_of(
             st.builds(
                 control.PlaybackReport,
-                st.sampled_from(["started", "finished", "flushed", "underrun"]),
+                st.sampled_from(["started", "finished", "flushed", "underrun", "held", "ducked", "restored"]),
                 st.integers(0, 3),
                 st.integers(0, 2**32 - 1),
                 st.integers(0, 2**64 - 1),
