@@ -73,8 +73,9 @@ class Duck(ControlMessage):
 
     With ``hold`` the stream ramps to silence instead and then stops consuming its buffer at the
     end of the frame the ramp ends in, keeping its position (answered by 'held' once it has
-    stopped); the next Duck without ``hold`` resumes it from exactly there, ramping to
-    ``depth_db``. A held stream reports no underruns: it is not starved, it waits.
+    stopped); a restore (``depth_db`` 0, no ``hold``) resumes it from exactly there. A duck to
+    some depth leaves a held stream held: it is silent already, and the wearer may still be
+    speaking. A held stream reports no underruns: it is not starved, it waits.
 
     The device applies it because it is the last stage before the ear: frames already in its
     buffer are ducked too, which no change to the downlink could do."""

@@ -376,3 +376,28 @@ def test_an_interruption_read_after_a_tentative_end_tells_the_host_of_it():
     out = arbiter.feed(arb.OverlapRead(_asked(decisions).query_id, "interruption"))
     assert out[1:] == [arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True), arb.TentativeEnd(1, 17, 1.0)]
     assert _frames(arbiter, 20, [0.0] * 20)[-1] == arb.ConfirmedEnd(1, 32, 1.0, "silence")
+
+
+@settings(max_examples=500, deadline=None)
+@given(inputs=INPUTS, model=st.booleans(), words=st.booleans())
+def test_an_answer_held_for_speech_over_it_is_always_let_go(inputs, model, words):
+    """The daemon holds the answer at SpeechDuringPlayback. Whatever happens, once the wearer has
+    been silent a while it has been let go: by a Restore (it goes on from where it was), a BargeIn
+    (it is flushed) or its end (playback over, or the device gone); a Duck does not let it go."""
+    policy = _model_policy() if model else SILENCE
+    arbiter, seq = arb.TurnArbiter(policy, overlaps=arb.OverlapRules() if words else None), 0
+    held = playing = False
+    for event in [*inputs, *[arb.Frame(0, 0.0)] * 100]:  # then two seconds of silence
+        if isinstance(event, arb.Frame):
+            event, seq = arb.Frame(seq, event.speech, event.end), seq + 1
+        if isinstance(event, arb.PlaybackState):
+            playing = event.playing
+        if isinstance(event, arb.DeviceLost) or not playing:
+            held = False
+        for d in arbiter.feed(event):
+            if isinstance(d, arb.SpeechDuringPlayback):
+                assert playing
+                held = True
+            elif isinstance(d, (arb.Restore, arb.BargeIn)):
+                held = False
+    assert not held

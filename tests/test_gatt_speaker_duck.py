@@ -157,8 +157,17 @@ def test_a_hold_undone_during_its_ramp_never_stops_the_stream():
     ear, speaker, sent = _play({5: ctl.Duck(1, 60, 60, hold=True), 6: RESUME})
     record = speaker.playback[0]
     assert record.ended == "finished" and record.samples == FRAMES * n
+    assert all(ear[k * n : (k + 1) * n].any() for k in range(FRAMES))  # no silent frame: it never stopped
     assert record.holds[0].held_sample is None and "held" not in [r[0] for r in _reports(sent)]
     assert speaker.counters.resumes == 0
+
+
+def test_a_duck_while_held_leaves_the_answer_held_until_a_restore():
+    n = FRAME_SAMPLES
+    ear, speaker, sent = _play({5: HOLD, 7: ctl.Duck(1, 24, 10), 10: RESUME}, ticks=FRAMES + 6)
+    assert not ear[6 * n : 10 * n].any()
+    assert speaker.counters.ducks_while_held == 1 and speaker.playback[0].holds[0].resumed_sample == 10 * n
+    assert [r[0] for r in _reports(sent) if r[0] in ("held", "ducked", "restored")] == ["held", "restored"]
 
 
 def test_a_hold_before_the_stream_starts_keeps_it_from_starting():
@@ -170,11 +179,13 @@ def test_a_hold_before_the_stream_starts_keeps_it_from_starting():
     assert ("held", 0) in _reports(sent)
 
 
-@given(st.lists(st.tuples(st.integers(0, FRAMES + 8), st.booleans()), max_size=8))
+@given(
+    st.lists(st.tuples(st.integers(0, FRAMES + 8), st.sampled_from([HOLD, RESUME, ctl.Duck(1, 24, 10)])), max_size=8)
+)
 def test_holds_and_resumes_in_any_order_skip_and_repeat_nothing(schedule):
-    """Whatever holds and resumes come when: the frames played, in order, are the answer's frames
-    (each at some level between silence and full), every one of them once."""
-    commands = {k: HOLD if hold else RESUME for k, hold in schedule}
+    """Whatever holds, ducks and restores come when: the frames played, in order, are the answer's
+    frames (each at some level between silence and full), every one of them once."""
+    commands = dict(schedule)
     sent: list[ctl.ControlMessage] = []
     speaker = Speaker(sent.append, lambda: 0)
     for writes in WRITES:

@@ -237,6 +237,7 @@ class SpeakerCounters:
     ducks: int = 0  # level changes (duck or restore) applied
     holds: int = 0  # ... of them holds
     resumes: int = 0  # held streams set going again
+    ducks_while_held: int = 0  # ducks to some depth for a held stream: it stays held
     ducks_stale: int = 0  # for a stream not playing any more
     buffer_reports: int = 0
     playback_reports: int = 0
@@ -403,6 +404,9 @@ class Speaker:
             return
         # From the level reached so far: a duck during a restore (or the reverse) has no jump.
         ramp = msg.ramp_ms * SAMPLE_RATE // 1000
+        if s.holding and msg.depth_db and not msg.hold:  # silent already, and the wearer may still be speaking
+            self.counters.ducks_while_held += 1
+            return
         self.counters.ducks += 1
         if msg.hold:
             self._hold(s, ramp)
