@@ -12,19 +12,24 @@ reach the detector. Speech that starts while an answer is playing is held back u
 lasted ``barge_in_ms``: a cough or an "mm-hm" ends before that and never reaches the host, while a
 real interruption stops the answer at once and opens a turn with the host.
 
-Duck first, decide after: the first frame that sounds like the wearer over an answer ducks it
+Duck, hold, decide: the first frame that sounds like the wearer over an answer ducks it
 (``Duck``), before it is known to be speech at all, let alone an interruption, so the wearer is
-not talked over while the arbiter waits to be sure. A barge-in then stops the answer; a sound
-that falls silent first (a blip, a cough, an "mm-hm") brings it back (``Restore``) once the
-silence has lasted ``RESTORE_AFTER_MS``, and it goes on from where it was. That is sooner than
-the backchannel is decided: the end of a turn the end-of-turn rules wait for can be more than a
-second away, and the wearer should not hear the answer muffled that long. Should the wearer go
-on, their next voiced frame ducks it again.
+not talked over while the arbiter waits to be sure. Once it is speech (``SpeechDuringPlayback``:
+the detector's minimum of voiced speech) the answer is held where it is: silent, its position
+kept, nothing more of it played until the speech is decided. So the last sample of an answer
+that is interrupted is heard at the hold, however long the words take to read, and one that is
+not interrupted loses nothing. A barge-in then stops (flushes) the answer; a sound that falls
+silent first (a blip, a cough, an "mm-hm") brings it back (``Restore``, which also sets a held
+answer going from where it was) once the silence has lasted ``RESTORE_AFTER_MS``. That is sooner
+than the backchannel is decided: the end of a turn the end-of-turn rules wait for can be more
+than a second away, and the wearer should not wait that long for the answer. Should the wearer
+go on, their next voiced frame ducks it again. A ``Duck`` never sets a held answer going; only a
+``Restore`` or its end lets it go.
 
 Length alone does not tell a backchannel from an interruption: a real "yes" lasts half a second,
 a quick "stop" less. With ``OverlapRules`` and a host to read words, speech over an answer that
 falls silent is read by the host (``AskOverlap``; its ``OverlapRead`` answers) while the answer
-stays down: listening words ("yeah", "I see"), hesitations and sounds with no words bring it back
+stays held: listening words ("yeah", "I see"), hesitations and sounds with no words bring it back
 and get no turn; anything else stops it and opens a turn from its onset, as a barge-in by length
 does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says. Without a
 reading in time (the host slow or gone) or with an unsure one, length decides as it does without
@@ -211,7 +216,8 @@ class SpeechLost:
 
 @dataclass(frozen=True)
 class SpeechDuringPlayback:
-    """Speech began at ``seq`` while an answer plays: not yet known to be an interruption."""
+    """Speech began at ``seq`` while an answer plays: not yet known to be an interruption. Hold the
+    answer where it is until it is decided (a ``BargeIn`` stops it, a ``Restore`` lets it go on)."""
 
     KIND: ClassVar[str] = "speech_during_playback"
     seq: int
@@ -237,7 +243,7 @@ class Duck:
 @dataclass(frozen=True)
 class Restore:
     """What ducked the answer has been silent since frame ``seq`` without becoming an interruption:
-    bring the answer back."""
+    bring the answer back, and set it going from where it was if it was held."""
 
     KIND: ClassVar[str] = "restore"
     seq: int
