@@ -89,13 +89,15 @@ class OverlapRules:
 
 @dataclass(frozen=True)
 class Frame:
-    """One uplink frame: its sequence number, the VAD's speech probability and the end-of-turn
-    model's probability (None without a model)."""
+    """One uplink frame: its sequence number, the VAD's speech probability, the end-of-turn
+    model's probability (None without a model) and whether its level says the wearer may have
+    begun (the onset cue, ``onset.py``: it ducks an answer, nothing more)."""
 
     KIND: ClassVar[str] = "frame"
     seq: int
     speech: float
     end: float | None = None
+    onset: bool = False
 
 
 @dataclass(frozen=True)
@@ -332,6 +334,7 @@ class ArbiterCounters:
     backchannels_ignored: int = 0
     barge_ins: int = 0
     ducks: int = 0  # answers brought down at the wearer's (possible) onset
+    ducks_on_cue: int = 0  # ... by the onset cue, before the VAD heard speech
     restores: int = 0  # ... and brought back: it was no interruption
     stale_responses: int = 0
     hints_complete: int = 0  # the host read a turn's words as complete (and the turn was live)
@@ -372,6 +375,7 @@ class TurnArbiter:
         self.last_seq = 0  # seq of the frame the detector saw last (its frame detector.frame)
         self.pending_seq: int | None = None  # onset of speech heard while an answer plays
         self.ducked = False  # the playing answer is down (a Duck not yet undone)
+        self.since_cue = 1 << 30  # frames since the last onset cue
         self.overlap_ms = 0  # voiced length of the speech at pending_seq
         self.overlap_read = False  # ... read as a backchannel: only its end is awaited
         self.overlap_end: tuple[int, int] | None = None  # (end seq, confirming frame) of the undecided speech
@@ -435,7 +439,8 @@ class TurnArbiter:
                 out += self._by_length("late")
         elif self._undecided() and (self.overlap_end is not None or d.silent_run * FRAME_MS >= ASK_AFTER_MS):
             out.append(self._ask(frame.seq))
-        return out + self._duck_or_restore(frame.seq)
+        self.since_cue = 0 if frame.onset else self.since_cue + 1
+        return out + self._duck_or_restore(frame.seq, frame.onset)
 
     def _reads_words(self) -> bool:
         """Speech over an answer waits for the host's reading of its words."""
@@ -524,21 +529,26 @@ class TurnArbiter:
             out.append(BackchannelIgnored(end[0]))
         return out
 
-    def _duck_or_restore(self, seq: int) -> list[Decision]:
-        """Duck at the first voiced frame over an answer outside the wearer's own turn; restore
-        once that sound has been silent for RESTORE_AFTER_MS without having become an interruption."""
+    def _duck_or_restore(self, seq: int, cue: bool) -> list[Decision]:
+        """Duck at the first voiced frame (or onset cue) over an answer outside the wearer's own
+        turn; restore once that sound has been silent (no voice, no cue) for RESTORE_AFTER_MS
+        without having become an interruption."""
         d = self.detector
         outside_turn = self.pending_seq is not None or not d.speaking
         if self.ducked and (self.query is not None or self._undecided()):
             return []  # down until the words are read
-        if not self.ducked and self.playing and d.in_speech and outside_turn:
+        if not self.ducked and self.playing and (d.in_speech or cue) and outside_turn:
             self.ducked = True
             self.counters.ducks += 1
+            if not d.in_speech:
+                self.counters.ducks_on_cue += 1
+                return [Duck(seq)]
             return [Duck(AUDIO_SEQ.add(seq, -(d.voiced_run - 1)))]
-        if self.ducked and outside_turn and d.silent_run * FRAME_MS >= RESTORE_AFTER_MS:
+        quiet = min(d.silent_run, self.since_cue)
+        if self.ducked and outside_turn and quiet * FRAME_MS >= RESTORE_AFTER_MS:
             self.ducked = False
             self.counters.restores += 1
-            return [Restore(AUDIO_SEQ.add(seq, -(d.silent_run - 1)))]
+            return [Restore(AUDIO_SEQ.add(seq, -(quiet - 1)))]
         return []
 
     def _on_signal(self, signal: TurnSignal, seq: int) -> list[Decision]:

@@ -401,3 +401,26 @@ def test_an_answer_held_for_speech_over_it_is_always_let_go(inputs, model, words
             elif isinstance(d, (arb.Restore, arb.BargeIn)):
                 held = False
     assert not held
+
+
+def test_the_onset_cue_ducks_the_answer_before_the_vad_and_only_ducks():
+    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
+    arbiter.feed(arb.PlaybackState(True))
+    # two frames loud enough to be the wearer, the VAD still unsure: down at the first of them
+    assert arbiter.feed(arb.Frame(10, 0.1, None, True)) == [arb.Duck(10)]
+    assert arbiter.feed(arb.Frame(11, 0.2, None, True)) == []
+    # nothing more came of it (a knock, a breath): back once it has been quiet RESTORE_AFTER_MS
+    quiet = _frames(arbiter, 12, [0.0] * _restore_frames())
+    assert quiet == [arb.Restore(12)] and arbiter.turn_id == 0
+    assert (arbiter.counters.ducks, arbiter.counters.ducks_on_cue, arbiter.counters.restores) == (1, 1, 1)
+    # cues never hold or stop the answer, however many: only the VAD's speech does
+    decisions = [d for i in range(30) for d in arbiter.feed(arb.Frame(30 + i, 0.0, None, True))]
+    assert decisions == [arb.Duck(30)] and arbiter.counters.barge_ins == 0
+
+
+def test_a_cue_then_the_vad_is_one_duck_and_the_speech_is_held_as_ever():
+    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
+    arbiter.feed(arb.PlaybackState(True))
+    out = arbiter.feed(arb.Frame(0, 0.3, None, True))
+    out += _frames(arbiter, 1, [0.9] * 10)
+    assert out == [arb.Duck(0), arb.SpeechDuringPlayback(1), arb.BargeIn(1), arb.SpeechStart(1, 1, barge_in=True)]

@@ -207,3 +207,21 @@ def test_with_aec_a_loud_echo_interrupts_nothing_and_the_wearer_is_still_heard(t
     assert on.self_interruptions == 0 and on.erle_db > 20
     assert on.double_talk_heard
     assert on.delay_ms >= 0 and off.delay_ms == -1
+
+
+@pytest.mark.parametrize("coloring", ["linear", "bone"])
+def test_the_onset_cue_ducks_under_the_wearer_sooner_than_the_vad_and_never_on_the_echo(track, coloring):
+    config = bench_echo.BenchEchoConfig(coloring=coloring)
+    vad = make_vad("silero")
+    for level in (-6.0, 6.0):
+        r = bench_echo.run_level(track, level, True, config, vad)
+        assert r.echo_ducks == 0, r  # the answer's own echo, however loud, ducks nothing
+        assert r.double_talk_duck_ms is not None and r.double_talk_detect_ms is not None
+        assert r.double_talk_duck_ms < r.double_talk_detect_ms - bench_echo.BARGE_IN_MS, r  # before the VAD's run
+
+
+def test_duck_runs_count_a_run_once_until_the_restore_time_has_passed():
+    flags = np.zeros(40, dtype=bool)
+    flags[[2, 3, 8, 30]] = True
+    assert bench_echo.duck_runs(flags, 10) == [2, 30]
+    assert bench_echo.duck_runs(flags, 4) == [2, 8, 30]

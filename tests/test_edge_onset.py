@@ -1,0 +1,60 @@
+"""The onset cue on its own: levels in, cues out."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sottovoce.edge.onset import ABOVE_FLOOR_DB, LEARN_DELAY_FRAMES, LEARN_FRAMES, OnsetCue
+
+QUIET = -70.0  # the cancelled frame's level in a quiet room
+SILENT_REF = -120.0
+
+
+def _feed(cue: OnsetCue, frames: list[tuple[float, float, bool]]) -> list[bool]:
+    """(cancelled level, reference level, VAD heard the wearer) per frame -> cues."""
+    out = []
+    for level, ref, speech in frames:
+        out.append(cue.frame(level, ref))
+        cue.near_end(speech)
+    return out
+
+
+def test_a_jump_above_the_background_is_a_cue_at_once_without_an_answer():
+    cue = OnsetCue()
+    got = _feed(cue, [(QUIET, SILENT_REF, False)] * 20 + [(QUIET + ABOVE_FLOOR_DB + 1, SILENT_REF, False)])
+    assert got == [False] * 20 + [True]
+    assert not _feed(cue, [(QUIET + ABOVE_FLOOR_DB - 1, SILENT_REF, False)])[0]
+
+
+def test_with_an_answer_playing_no_cue_until_its_residual_is_learned_and_then_only_above_it():
+    cue = OnsetCue()
+    _feed(cue, [(QUIET, SILENT_REF, False)] * 20)
+    # the canceller leaves the answer 30 dB down (-60 dBFS against a -30 dBFS reference): evident
+    # above the -70 dBFS room; a frame 20 dB above the room is no cue before the residual is known
+    assert not any(_feed(cue, [(-50.0, -30.0, False)] * 3))
+    _feed(cue, [(-60.0, -30.0, False)] * (LEARN_FRAMES + LEARN_DELAY_FRAMES))
+    assert cue.counters.residual_db == -20  # the -50 dBFS frames (taken for echo: the VAD heard nothing)
+    assert not _feed(cue, [(-45.0, -30.0, False)])[0]  # within 10 dB of the most seen: could be echo
+    assert _feed(cue, [(-35.0, -30.0, False)])[0]  # the wearer
+
+
+def test_the_frames_before_the_vad_hears_the_wearer_are_not_learned_as_echo():
+    cue = OnsetCue()
+    _feed(cue, [(QUIET, SILENT_REF, False)] * 20 + [(-60.0, -30.0, False)] * (LEARN_FRAMES + LEARN_DELAY_FRAMES))
+    learned = cue.counters.residual_db
+    onset = [(-35.0, -30.0, False)] * 4 + [(-33.0, -30.0, True)] * 5  # the VAD hears it 80 ms in
+    assert _feed(cue, onset)[:4] == [True] * 4
+    _feed(cue, [(-60.0, -30.0, False)] * (2 * LEARN_DELAY_FRAMES))
+    assert cue.counters.residual_db <= learned  # the onset's frames never became "echo"
+    assert _feed(cue, [(-35.0, -30.0, False)])[0]
+
+
+@given(st.lists(st.tuples(st.floats(-120, 0), st.floats(-120, 0), st.booleans()), max_size=200))
+def test_the_echo_is_learned_and_stops_being_a_cue(frames):
+    """Whatever came before: the same echo frame, heard for long enough with the VAD silent, is no
+    cue any more."""
+    cue = OnsetCue()
+    _feed(cue, frames)
+    got = _feed(cue, [(-40.0, -30.0, False)] * (LEARN_FRAMES + LEARN_DELAY_FRAMES + 5))
+    assert not got[-1]
