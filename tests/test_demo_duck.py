@@ -194,3 +194,18 @@ def test_a_backchannel_that_held_the_answer_reports_how_long_it_stood_silent(tmp
     assert c["restore_s"] == pytest.approx(3.54 - 3.2)
     demo.print_summary(summary)
     assert "held silent 0.320 s, then played on to its end, whole, no reply" in capsys.readouterr().out
+
+
+def test_the_bench_reports_stop_p90_and_how_backchannels_went(tmp_path):
+    def summary(stop: float, hold: float | None) -> dict:
+        return {"turns": [], "median_response_latency_s": None, "ok": True,
+                "barge_ins": [{"stop_latency_s": stop, "duck_latency_s": 0.08}],
+                "backchannels": [{"went_on": True, "replied": False, "hold_s": hold}]}  # fmt: skip
+
+    result = bench_demo.compare({"model": [summary(0.2, 0.3), summary(0.24, None), summary(0.5, 0.5)]})
+    figures = result["model"]
+    assert (figures["barge_in_stop_median_s"], figures["barge_in_stop_p90_s"]) == (0.24, 0.5)
+    assert (figures["backchannels"], figures["backchannels_whole"], figures["backchannel_hold_median_s"]) == (3, 3, 0.4)
+    text = bench_demo.table(result)
+    assert "stopped it 0.240 s (p90 0.500 s) after the wearer's onset" in text
+    assert "3 of 3 answers played on whole, unanswered; held silent 0.400 s (median)" in text
