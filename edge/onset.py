@@ -3,7 +3,8 @@
 Silero reads the cancelled audio in 32 ms windows and reports speech some 60-120 ms after a real
 onset (the "s" of "stop" reads as noise to it until the vowel comes), while the frame's level
 after echo cancellation jumps within the first frame or two. A frame is a cue when that level
-stands well above both the background (a floor that falls at once and rises slowly) and what
+stands well above both the background (a floor that falls at once and rises slowly; and a
+fixed level, under which no voice at the mic is) and what
 the canceller leaves of the answer at the answer's present level (the residual, learned on the
 frames where the answer played and the VAD heard no wearer). A frame is learned from only once
 the VAD has stayed silent for ``LEARN_DELAY_FRAMES`` after it: the first frames of the wearer's
@@ -19,6 +20,9 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+# The quietest frame that may be a cue: the wearer's voice at the mic is well above it, and a
+# room so quiet that its floor is near digital silence would otherwise make a cue of anything.
+MIN_CUE_DBFS = -50.0
 ABOVE_FLOOR_DB = 15.0  # a cue stands this far above the background ...
 ABOVE_RESIDUAL_DB = 10.0  # ... and this far above the most the canceller has been seen to leave of the answer
 FLOOR_RISE_DB = 0.05  # per frame (2.5 dB/s): the floor follows a louder background, never a word
@@ -55,7 +59,7 @@ class OnsetCue:
         ref = max(self._refs)
         floor = self._floor = out_dbfs if self._floor is None else min(out_dbfs, self._floor + FLOOR_RISE_DB)
         self._last = (out_dbfs, ref, floor)
-        cue = out_dbfs >= floor + ABOVE_FLOOR_DB
+        cue = out_dbfs >= max(floor + ABOVE_FLOOR_DB, MIN_CUE_DBFS)
         if ref > SILENT_DBFS:
             cue = cue and self._learned >= LEARN_FRAMES and out_dbfs >= ref + self._residual + ABOVE_RESIDUAL_DB
         self.counters.cues += cue

@@ -82,7 +82,9 @@ def test_the_interrupted_answer_was_last_heard_at_its_hold_and_the_host_knows_to
     out, summary, _ = run
     sim = ev.read_sim_events(out / "sim_events.json")
     (barge_in,) = summary["barge_ins"]
-    stopped = max(sim.playback, key=lambda p: p.start_s)
+    stop = sim.utterances[3]
+    assert stop.barge_in
+    (stopped,) = [p for p in sim.playback if p.start_s <= stop.start_s < p.end_s]
     assert stopped.ended == "flushed" and stopped.holds, stopped
     hold = stopped.holds[0]
     assert hold.held_s is not None and hold.resumed_s is None
@@ -92,4 +94,4 @@ def test_the_interrupted_answer_was_last_heard_at_its_hold_and_the_host_knows_to
     assert ended.kind == "interrupted" and ended.heard_samples == stopped.samples
     host_log = (out / "logs" / "host.log").read_text()
     assert f"interrupted after {stopped.samples} samples; wearer heard" in host_log
-    assert barge_in["stop_latency_s"] == pytest.approx(stopped.end_s - sim.utterances[3].start_s, abs=2e-3)
+    assert barge_in["stop_latency_s"] == pytest.approx(stopped.end_s - stop.start_s, abs=2e-3)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sottovoce.edge.onset import ABOVE_FLOOR_DB, LEARN_DELAY_FRAMES, LEARN_FRAMES, OnsetCue
+from sottovoce.edge.onset import ABOVE_FLOOR_DB, LEARN_DELAY_FRAMES, LEARN_FRAMES, MIN_CUE_DBFS, OnsetCue
 
-QUIET = -70.0  # the cancelled frame's level in a quiet room
+QUIET = -60.0  # the cancelled frame's level in a quiet room
 SILENT_REF = -120.0
 
 
@@ -27,25 +27,32 @@ def test_a_jump_above_the_background_is_a_cue_at_once_without_an_answer():
     assert not _feed(cue, [(QUIET + ABOVE_FLOOR_DB - 1, SILENT_REF, False)])[0]
 
 
+def test_in_a_near_silent_room_a_faint_sound_is_no_cue():
+    cue = OnsetCue()
+    got = _feed(cue, [(-110.0, SILENT_REF, False)] * 20 + [(MIN_CUE_DBFS - 5, SILENT_REF, False)])
+    assert not any(got)  # 55 dB above the floor, but no voice at the mic is that faint
+    assert _feed(cue, [(MIN_CUE_DBFS + 5, SILENT_REF, False)])[0]
+
+
 def test_with_an_answer_playing_no_cue_until_its_residual_is_learned_and_then_only_above_it():
     cue = OnsetCue()
     _feed(cue, [(QUIET, SILENT_REF, False)] * 20)
-    # the canceller leaves the answer 30 dB down (-60 dBFS against a -30 dBFS reference): evident
-    # above the -70 dBFS room; a frame 20 dB above the room is no cue before the residual is known
-    assert not any(_feed(cue, [(-50.0, -30.0, False)] * 3))
-    _feed(cue, [(-60.0, -30.0, False)] * (LEARN_FRAMES + LEARN_DELAY_FRAMES))
-    assert cue.counters.residual_db == -20  # the -50 dBFS frames (taken for echo: the VAD heard nothing)
-    assert not _feed(cue, [(-45.0, -30.0, False)])[0]  # within 10 dB of the most seen: could be echo
-    assert _feed(cue, [(-35.0, -30.0, False)])[0]  # the wearer
+    # a frame 20 dB above the room, the answer playing: no cue before the residual is known
+    assert not any(_feed(cue, [(-40.0, -30.0, False)] * 3))
+    # ... it was echo (the VAD heard nothing): learned, as the canceller leaving the answer 10 dB down
+    _feed(cue, [(-52.0, -30.0, False)] * (LEARN_FRAMES + LEARN_DELAY_FRAMES))
+    assert cue.counters.residual_db == -10
+    assert not _feed(cue, [(-32.0, -30.0, False)])[0]  # within 10 dB of the most seen: could be echo
+    assert _feed(cue, [(-25.0, -30.0, False)])[0]  # the wearer
 
 
 def test_the_frames_before_the_vad_hears_the_wearer_are_not_learned_as_echo():
     cue = OnsetCue()
-    _feed(cue, [(QUIET, SILENT_REF, False)] * 20 + [(-60.0, -30.0, False)] * (LEARN_FRAMES + LEARN_DELAY_FRAMES))
+    _feed(cue, [(QUIET, SILENT_REF, False)] * 20 + [(-52.0, -30.0, False)] * (LEARN_FRAMES + LEARN_DELAY_FRAMES))
     learned = cue.counters.residual_db
     onset = [(-35.0, -30.0, False)] * 4 + [(-33.0, -30.0, True)] * 5  # the VAD hears it 80 ms in
     assert _feed(cue, onset)[:4] == [True] * 4
-    _feed(cue, [(-60.0, -30.0, False)] * (2 * LEARN_DELAY_FRAMES))
+    _feed(cue, [(-52.0, -30.0, False)] * (2 * LEARN_DELAY_FRAMES))
     assert cue.counters.residual_db <= learned  # the onset's frames never became "echo"
     assert _feed(cue, [(-35.0, -30.0, False)])[0]
 
