@@ -178,6 +178,7 @@ class Edge:
             ("uplink", self.uplink.counters),
             ("reassembly", self.uplink.reassembler.stats),
             ("echo", self.echo.counters if self.echo is not None else None),
+            ("onset", self.scorer.onset.counters if self.scorer.onset is not None else None),
         ):
             if obj is not None:
                 out.update({f"{prefix}.{k}": v for k, v in asdict(obj).items()})

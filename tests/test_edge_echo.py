@@ -180,6 +180,9 @@ def test_aec_is_on_by_default_and_its_counters_reach_the_edge_log():
     off = Edge(EdgeConfig(device="serial:/dev/ttyNOPE0", host="127.0.0.1:9", turn="silence", aec=False))
     assert {"echo.erle_db", "echo.residual_echo_dbfs", "echo.delay_ms"} <= set(on.all_counters())
     assert not any(k.startswith("echo.") for k in off.all_counters())
+    # the onset cue reads the canceller's levels: there with it, gone without it
+    assert {"onset.cues", "onset.residual_db"} <= set(on.all_counters())
+    assert not any(k.startswith("onset.") for k in off.all_counters())
     on.close()
     off.close()
 
