@@ -144,8 +144,8 @@ class EchoCanceller:
         self._mic_history: deque[np.ndarray] = deque(maxlen=DELAY_WINDOW_FRAMES)
         self._since_estimate = 0
         self._last: tuple[float, float, bool] | None = None  # mic power, output power, far end
-        # the last frame's cancelled level and its reference's, dBFS (the onset cue reads them)
-        self.last_dbfs: tuple[float, float] = (-120.0, -120.0)
+        # the last frame's levels, dBFS: as heard, cancelled, and its reference (the onset cue reads them)
+        self.last_dbfs: tuple[float, float, float] = (-120.0, -120.0, -120.0)
         self._in_energy = 0.0
         self._out_energy = 0.0
 
@@ -271,7 +271,7 @@ class EchoCanceller:
         self._ref_history.append(ref)
         self._mic_history.append(pcm.astype(np.int16))
         self._last = (_power(pcm), _power(out), far)
-        self.last_dbfs = (_dbfs(self._last[1]), _dbfs(_power(ref)))
+        self.last_dbfs = (_dbfs(self._last[0]), _dbfs(self._last[1]), _dbfs(_power(ref)))
         if far:
             self.counters.far_end_frames += 1
             self._since_estimate += 1

@@ -12,10 +12,11 @@ SILENT_REF = -120.0
 
 
 def _feed(cue: OnsetCue, frames: list[tuple[float, float, bool]]) -> list[bool]:
-    """(cancelled level, reference level, VAD heard the wearer) per frame -> cues."""
+    """(level, reference level, VAD heard the wearer) per frame -> cues, the microphone's and the
+    cancelled frame's levels the same (as with an echo under the background)."""
     out = []
     for level, ref, speech in frames:
-        out.append(cue.frame(level, ref))
+        out.append(cue.frame(level, level, ref))
         cue.near_end(speech)
     return out
 
@@ -65,3 +66,17 @@ def test_the_echo_is_learned_and_stops_being_a_cue(frames):
     _feed(cue, frames)
     got = _feed(cue, [(-40.0, -30.0, False)] * (LEARN_FRAMES + LEARN_DELAY_FRAMES + 5))
     assert not got[-1]
+
+
+def test_an_onset_the_canceller_holds_down_is_a_cue_on_the_microphone_s_level():
+    cue = OnsetCue()
+    _feed(cue, [(QUIET, SILENT_REF, False)] * 20)
+    # the echo path puts the answer 20 dB under its reference into the mic; the canceller takes it out
+    for _ in range(LEARN_FRAMES + LEARN_DELAY_FRAMES):
+        cue.frame(-50.0, QUIET, -30.0)
+        cue.near_end(False)
+    assert cue.counters.echo_path_db == -20
+    assert not cue.frame(-45.0, QUIET, -30.0)  # louder echo, nothing left after cancellation: no cue
+    cue.near_end(False)
+    assert cue.frame(-30.0, QUIET + 3, -30.0)  # the wearer, suppressed by the canceller, loud at the mic
+    assert cue.counters.cues_raw_only == 1

@@ -194,7 +194,7 @@ def run_level(track: Track, level_db: float, aec: bool, config: BenchEchoConfig,
         frame = scorer.score(k, pcm)
         speech[k], cue[k] = frame.speech, frame.onset
         mic_power[k] = np.mean(pcm.astype(np.float64) ** 2)
-        out_power[k] = mic_power[k] if canceller is None else FULL_SCALE**2 * 10 ** (canceller.last_dbfs[0] / 10)
+        out_power[k] = mic_power[k] if canceller is None else FULL_SCALE**2 * 10 ** (canceller.last_dbfs[1] / 10)
     far_only = np.zeros(track.frames, dtype=bool)
     far_only[list(playing)] = True
     w0, w1 = track.wearer_span
