@@ -12,7 +12,8 @@ reach the detector. Speech that starts while an answer is playing is held back u
 lasted ``barge_in_ms``: a cough or an "mm-hm" ends before that and never reaches the host, while a
 real interruption stops the answer at once and opens a turn with the host.
 
-Duck, hold, decide: the first frame that sounds like the wearer over an answer ducks it
+Duck, hold, decide: the first frame that sounds like the wearer over an answer (the VAD's first
+voiced frame, or sooner the onset cue on the frame's level, ``Frame.onset``) ducks it
 (``Duck``), before it is known to be speech at all, let alone an interruption, so the wearer is
 not talked over while the arbiter waits to be sure. Once it is speech (``SpeechDuringPlayback``:
 the detector's minimum of voiced speech) the answer is held where it is: silent, its position
