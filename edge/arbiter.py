@@ -12,19 +12,25 @@ reach the detector. Speech that starts while an answer is playing is held back u
 lasted ``barge_in_ms``: a cough or an "mm-hm" ends before that and never reaches the host, while a
 real interruption stops the answer at once and opens a turn with the host.
 
-Duck first, decide after: the first frame that sounds like the wearer over an answer ducks it
+Duck, hold, decide: the first frame that sounds like the wearer over an answer (the VAD's first
+voiced frame, or sooner the onset cue on the frame's level, ``Frame.onset``) ducks it
 (``Duck``), before it is known to be speech at all, let alone an interruption, so the wearer is
-not talked over while the arbiter waits to be sure. A barge-in then stops the answer; a sound
-that falls silent first (a blip, a cough, an "mm-hm") brings it back (``Restore``) once the
-silence has lasted ``RESTORE_AFTER_MS``, and it goes on from where it was. That is sooner than
-the backchannel is decided: the end of a turn the end-of-turn rules wait for can be more than a
-second away, and the wearer should not hear the answer muffled that long. Should the wearer go
-on, their next voiced frame ducks it again.
+not talked over while the arbiter waits to be sure. Once it is speech (``SpeechDuringPlayback``:
+the detector's minimum of voiced speech) the answer is held where it is: silent, its position
+kept, nothing more of it played until the speech is decided. So the last sample of an answer
+that is interrupted is heard at the hold, however long the words take to read, and one that is
+not interrupted loses nothing. A barge-in then stops (flushes) the answer; a sound that falls
+silent first (a blip, a cough, an "mm-hm") brings it back (``Restore``, which also sets a held
+answer going from where it was) once the silence has lasted ``RESTORE_AFTER_MS``. That is sooner
+than the backchannel is decided: the end of a turn the end-of-turn rules wait for can be more
+than a second away, and the wearer should not wait that long for the answer. Should the wearer
+go on, their next voiced frame ducks it again. A ``Duck`` never sets a held answer going; only a
+``Restore`` or its end lets it go.
 
 Length alone does not tell a backchannel from an interruption: a real "yes" lasts half a second,
 a quick "stop" less. With ``OverlapRules`` and a host to read words, speech over an answer that
 falls silent is read by the host (``AskOverlap``; its ``OverlapRead`` answers) while the answer
-stays down: listening words ("yeah", "I see"), hesitations and sounds with no words bring it back
+stays held: listening words ("yeah", "I see"), hesitations and sounds with no words bring it back
 and get no turn; anything else stops it and opens a turn from its onset, as a barge-in by length
 does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says. Without a
 reading in time (the host slow or gone) or with an unsure one, length decides as it does without
@@ -84,13 +90,15 @@ class OverlapRules:
 
 @dataclass(frozen=True)
 class Frame:
-    """One uplink frame: its sequence number, the VAD's speech probability and the end-of-turn
-    model's probability (None without a model)."""
+    """One uplink frame: its sequence number, the VAD's speech probability, the end-of-turn
+    model's probability (None without a model) and whether its level says the wearer may have
+    begun (the onset cue, ``onset.py``: it ducks an answer, nothing more)."""
 
     KIND: ClassVar[str] = "frame"
     seq: int
     speech: float
     end: float | None = None
+    onset: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,7 +219,8 @@ class SpeechLost:
 
 @dataclass(frozen=True)
 class SpeechDuringPlayback:
-    """Speech began at ``seq`` while an answer plays: not yet known to be an interruption."""
+    """Speech began at ``seq`` while an answer plays: not yet known to be an interruption. Hold the
+    answer where it is until it is decided (a ``BargeIn`` stops it, a ``Restore`` lets it go on)."""
 
     KIND: ClassVar[str] = "speech_during_playback"
     seq: int
@@ -237,7 +246,7 @@ class Duck:
 @dataclass(frozen=True)
 class Restore:
     """What ducked the answer has been silent since frame ``seq`` without becoming an interruption:
-    bring the answer back."""
+    bring the answer back, and set it going from where it was if it was held."""
 
     KIND: ClassVar[str] = "restore"
     seq: int
@@ -326,6 +335,7 @@ class ArbiterCounters:
     backchannels_ignored: int = 0
     barge_ins: int = 0
     ducks: int = 0  # answers brought down at the wearer's (possible) onset
+    ducks_on_cue: int = 0  # ... by the onset cue, before the VAD heard speech
     restores: int = 0  # ... and brought back: it was no interruption
     stale_responses: int = 0
     hints_complete: int = 0  # the host read a turn's words as complete (and the turn was live)
@@ -366,6 +376,7 @@ class TurnArbiter:
         self.last_seq = 0  # seq of the frame the detector saw last (its frame detector.frame)
         self.pending_seq: int | None = None  # onset of speech heard while an answer plays
         self.ducked = False  # the playing answer is down (a Duck not yet undone)
+        self.since_cue = 1 << 30  # frames since the last onset cue
         self.overlap_ms = 0  # voiced length of the speech at pending_seq
         self.overlap_read = False  # ... read as a backchannel: only its end is awaited
         self.overlap_end: tuple[int, int] | None = None  # (end seq, confirming frame) of the undecided speech
@@ -429,7 +440,8 @@ class TurnArbiter:
                 out += self._by_length("late")
         elif self._undecided() and (self.overlap_end is not None or d.silent_run * FRAME_MS >= ASK_AFTER_MS):
             out.append(self._ask(frame.seq))
-        return out + self._duck_or_restore(frame.seq)
+        self.since_cue = 0 if frame.onset else self.since_cue + 1
+        return out + self._duck_or_restore(frame.seq, frame.onset)
 
     def _reads_words(self) -> bool:
         """Speech over an answer waits for the host's reading of its words."""
@@ -518,21 +530,26 @@ class TurnArbiter:
             out.append(BackchannelIgnored(end[0]))
         return out
 
-    def _duck_or_restore(self, seq: int) -> list[Decision]:
-        """Duck at the first voiced frame over an answer outside the wearer's own turn; restore
-        once that sound has been silent for RESTORE_AFTER_MS without having become an interruption."""
+    def _duck_or_restore(self, seq: int, cue: bool) -> list[Decision]:
+        """Duck at the first voiced frame (or onset cue) over an answer outside the wearer's own
+        turn; restore once that sound has been silent (no voice, no cue) for RESTORE_AFTER_MS
+        without having become an interruption."""
         d = self.detector
         outside_turn = self.pending_seq is not None or not d.speaking
         if self.ducked and (self.query is not None or self._undecided()):
             return []  # down until the words are read
-        if not self.ducked and self.playing and d.in_speech and outside_turn:
+        if not self.ducked and self.playing and (d.in_speech or cue) and outside_turn:
             self.ducked = True
             self.counters.ducks += 1
+            if not d.in_speech:
+                self.counters.ducks_on_cue += 1
+                return [Duck(seq)]
             return [Duck(AUDIO_SEQ.add(seq, -(d.voiced_run - 1)))]
-        if self.ducked and outside_turn and d.silent_run * FRAME_MS >= RESTORE_AFTER_MS:
+        quiet = min(d.silent_run, self.since_cue)
+        if self.ducked and outside_turn and quiet * FRAME_MS >= RESTORE_AFTER_MS:
             self.ducked = False
             self.counters.restores += 1
-            return [Restore(AUDIO_SEQ.add(seq, -(d.silent_run - 1)))]
+            return [Restore(AUDIO_SEQ.add(seq, -(quiet - 1)))]
         return []
 
     def _on_signal(self, signal: TurnSignal, seq: int) -> list[Decision]:

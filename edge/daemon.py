@@ -4,8 +4,8 @@ It wires the parts together and does nothing they can do alone. Per 20 ms uplink
 the device's Opus packet to the host untouched, score the frame (``FrameScorer``: VAD and
 end-of-turn model) and feed the numbers to the turn arbiter (``TurnArbiter``), which decides
 who holds the floor; the daemon carries its decisions out: turn events to the host, the answer
-ducked and restored on the device, a flush of the device's playback and a cancel to the host on a
-barge-in, the event log. The host's messages go to playback (answer audio) and, for the readings
+ducked, held and restored on the device, a flush of the device's playback and a cancel to the host
+on a barge-in, the event log. The host's messages go to playback (answer audio) and, for the readings
 of the words (of a turn, or of speech over an answer), to the arbiter.
 """
 
@@ -34,7 +34,7 @@ from .echo import EchoCanceller
 from .end_rules import ModelPolicy, SilencePolicy
 from .host_link import HostLink, HostRefused
 from .links import DeviceLink, DeviceNotFound, open_link
-from .playback import DUCK_DB, DUCK_RAMP_MS, RESTORE_RAMP_MS, Playback, Stream
+from .playback import DUCK_DB, DUCK_RAMP_MS, HOLD_DB, HOLD_RAMP_MS, RESTORE_RAMP_MS, Playback, Stream
 from .replay import ArbiterRecorder
 from .scorer import FrameScorer
 from .turn import EndOfTurnPolicy
@@ -178,6 +178,7 @@ class Edge:
             ("uplink", self.uplink.counters),
             ("reassembly", self.uplink.reassembler.stats),
             ("echo", self.echo.counters if self.echo is not None else None),
+            ("onset", self.scorer.onset.counters if self.scorer.onset is not None else None),
         ):
             if obj is not None:
                 out.update({f"{prefix}.{k}": v for k, v in asdict(obj).items()})
@@ -301,6 +302,7 @@ class Edge:
         elif isinstance(d, arb.SpeechDuringPlayback):
             self._speech_during_playback_at = time.monotonic()
             self.events.write(events.SpeechDuringPlayback(d.seq))
+            self._set_level(d.seq, HOLD_DB, HOLD_RAMP_MS, hold=True)
         elif isinstance(d, arb.BargeIn):
             active = self.playback.active
             self.events.write(events.BargeIn(
@@ -346,17 +348,20 @@ class Edge:
         )
         self.host.send(pb.EdgeMessage(turn=event))
 
-    def _set_level(self, seq: int, depth_db: int, ramp_ms: int) -> None:
-        """Duck the answer playing (``depth_db`` > 0) or bring it back (0)."""
+    def _set_level(self, seq: int, depth_db: int, ramp_ms: int, hold: bool = False) -> None:
+        """Duck the answer playing (``depth_db`` > 0), hold it where it is, or bring it back (0)."""
         active = self.playback.active
         rid = active.response_id if active is not None else None
-        self.events.write(events.AnswerDucked(seq, rid) if depth_db else events.AnswerRestored(seq, rid))
+        if hold:
+            self.events.write(events.AnswerHeld(seq, rid))
+        else:
+            self.events.write(events.AnswerDucked(seq, rid) if depth_db else events.AnswerRestored(seq, rid))
         if active is not None:
-            self._spawn(self._duck(active.response_id, depth_db, ramp_ms))
+            self._spawn(self._duck(active.response_id, depth_db, ramp_ms, hold))
 
-    async def _duck(self, response_id: int, depth_db: int, ramp_ms: int) -> None:
+    async def _duck(self, response_id: int, depth_db: int, ramp_ms: int, hold: bool) -> None:
         try:
-            await self.playback.duck(response_id, depth_db, ramp_ms)
+            await self.playback.duck(response_id, depth_db, ramp_ms, hold)
         except Exception as exc:  # the link dropped: the reconnect ends the stream anyway
             log.warning("duck failed: %s", exc)
 

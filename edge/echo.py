@@ -4,7 +4,10 @@ The reference is what the edge itself sends down: each stream's Opus frames deco
 decoder of its own, as the device decodes them, so it is the speaker's input to the sample. The
 device's playback reports place it on the uplink timeline: a stream starts playing at its
 "started" report and then advances one frame per uplink frame, since the device plays and
-captures on one audio clock; its buffer reports put the position right after an underrun.
+captures on one audio clock; its buffer reports put the position right after an underrun. A
+held stream plays nothing: its reference stops at the "held" report and goes on from the same
+position at the report of the level change that sets it going again, so the echo of what follows
+the hold is cancelled against the right samples.
 
 That report and the mic frame that first hears the echo cross the same link, so they arrive
 within a frame of each other, in either order. An echo canceller cannot remove echo that reaches
@@ -75,6 +78,7 @@ class _Stream:
     playing: bool = False
     position: int = 0  # samples of this stream played by the device, as placed on the uplink
     end: int | None = None  # the device stopped playing here (finished / flushed)
+    held: bool = False  # held where it is by the edge, until a level change sets it going
     gain: float = 1.0  # applied to the reference (REFERENCE_DBFS)
 
 
@@ -87,6 +91,10 @@ def _frame(pcm: np.ndarray, sample_rate: int = SAMPLE_RATE) -> rtc.AudioFrame:
 def _power(pcm: np.ndarray) -> float:
     x = pcm.astype(np.float64)
     return float(np.mean(x * x))
+
+
+def _dbfs(power: float) -> float:
+    return 10 * math.log10(max(power, 1e-12) / FULL_SCALE**2)
 
 
 def _reference_gain(frames: list[np.ndarray]) -> float:
@@ -136,6 +144,8 @@ class EchoCanceller:
         self._mic_history: deque[np.ndarray] = deque(maxlen=DELAY_WINDOW_FRAMES)
         self._since_estimate = 0
         self._last: tuple[float, float, bool] | None = None  # mic power, output power, far end
+        # the last frame's levels, dBFS: as heard, cancelled, and its reference (the onset cue reads them)
+        self.last_dbfs: tuple[float, float, float] = (-120.0, -120.0, -120.0)
         self._in_energy = 0.0
         self._out_energy = 0.0
 
@@ -190,11 +200,15 @@ class EchoCanceller:
                     self._last_lag = None
             elif msg.event == "underrun":
                 s.playing, s.position = False, msg.sample
+            elif msg.event == "held":
+                s.playing, s.held, s.position = False, True, msg.sample
+            elif msg.event in ("ducked", "restored") and s.held and s.end is None:
+                s.playing, s.held, s.position = True, False, msg.sample
             elif msg.event in ("finished", "flushed"):
                 s.end = msg.sample
         elif isinstance(msg, control.BufferReport):
             s = self._streams.get(msg.stream)
-            if s is None or s.end is not None:
+            if s is None or s.end is not None or s.held:
                 return
             if not s.playing and msg.played > s.position:  # playing again after an underrun
                 s.playing, s.position = True, msg.played
@@ -257,6 +271,7 @@ class EchoCanceller:
         self._ref_history.append(ref)
         self._mic_history.append(pcm.astype(np.int16))
         self._last = (_power(pcm), _power(out), far)
+        self.last_dbfs = (_dbfs(self._last[0]), _dbfs(self._last[1]), _dbfs(_power(ref)))
         if far:
             self.counters.far_end_frames += 1
             self._since_estimate += 1

@@ -9,6 +9,11 @@ uses to truncate the assistant's history to what the wearer actually heard.
 Ducking (the answer brought down while the wearer may be speaking, then back) is a command to
 the device rather than a change to the downlink: up to ``window`` frames are already in the
 device's buffer, and they would still play at full level.
+
+Holding (the answer silenced where it is while speech over it is decided) is one too: the device
+stops consuming its buffer and keeps its position, so its reports stop advancing and the window
+stops the sending by itself; nothing is dropped or resent. A flush then ends the answer at the
+hold, or a restore sets it going again from the same sample.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from sottovoce.proto import control
-from sottovoce.proto.codec import FRAME_SAMPLES
+from sottovoce.proto.codec import FRAME_MS, FRAME_SAMPLES
 from sottovoce.proto.gatt.speaker import DownlinkPacketizer
 
 from .links.base import DeviceLink
@@ -31,6 +36,10 @@ log = logging.getLogger(__name__)
 DUCK_DB = 24  # ducked means >= 20 dB down at the ear; the margin absorbs rounding and the ramp's tail
 DUCK_RAMP_MS = 10  # at once, yet long enough not to click
 RESTORE_RAMP_MS = 40  # the answer fades back in under the wearer's "mm-hm" rather than jumping
+# The device holds at the end of the frame its ramp to silence ends in: a ramp of one frame fades
+# out exactly the frame in play, so nothing between the fade and the hold is skipped.
+HOLD_RAMP_MS = FRAME_MS
+HOLD_DB = control.DUCK_DB[1]  # silence, as far as the message can say
 
 
 class StreamState(Enum):
@@ -65,13 +74,14 @@ class PlaybackCounters:
     frames_dropped_stale: int = 0  # arrived for a stream already flushed or finished
     underruns: int = 0
     flushes: int = 0
-    ducks: int = 0  # level changes sent to the device (duck or restore)
+    ducks: int = 0  # level changes sent to the device (duck, hold or restore)
+    holds: int = 0  # ... of them holds
     ducks_unsent: int = 0  # for a stream the device had not been sent a frame of: nothing to duck
     bad_reports: int = 0
 
 
 # (kind, response_id, heard_samples): kind started / finished / interrupted, or ducked / restored
-# (the device's level change began after heard_samples)
+# (the device's level change began after heard_samples) / held (it stopped after heard_samples)
 PlaybackListener = Callable[[str, int, int], None]
 
 
@@ -158,15 +168,19 @@ class Playback:
         else:
             self._close(s, StreamState.FLUSHED, "interrupted")
 
-    async def duck(self, response_id: int, depth_db: int, ramp_ms: int) -> bool:
-        """Bring the response's level ``depth_db`` below full (0: back to full) over ``ramp_ms``;
-        False if the device has none of it to duck (not begun, or stopped)."""
+    async def duck(self, response_id: int, depth_db: int, ramp_ms: int, hold: bool = False) -> bool:
+        """Bring the response's level ``depth_db`` below full (0: back to full) over ``ramp_ms``,
+        setting it going again if it was held; with ``hold``, ramp it to silence (``HOLD_DB``,
+        ``HOLD_RAMP_MS``) and hold it where it is. False if the device has none of it to duck (not
+        begun, or stopped)."""
         s = self._streams.get(response_id)
         if s is None or not s.live or s.flushing or not s.sent or self.link is None:
             self.counters.ducks_unsent += 1
             return False
         self.counters.ducks += 1
-        await self.link.write_control(control.Duck(stream=s.stream_id, depth_db=depth_db, ramp_ms=ramp_ms).encode())
+        self.counters.holds += hold
+        msg = control.Duck(stream=s.stream_id, depth_db=depth_db, ramp_ms=ramp_ms, hold=hold)
+        await self.link.write_control(msg.encode())
         return True
 
     # --- device reports ------------------------------------------------------------------------
@@ -194,7 +208,7 @@ class Playback:
             self._close(s, StreamState.FLUSHED, "interrupted")
         elif msg.event == "underrun":
             self.counters.underruns += 1
-        elif msg.event in ("ducked", "restored"):
+        elif msg.event in ("ducked", "restored", "held"):
             self.on_event(msg.event, s.response_id, msg.sample)
         self._wake.set()
 

@@ -1,5 +1,6 @@
-"""Per uplink frame, the two numbers the turn arbiter decides on: the VAD's speech probability and
-the end-of-turn model's probability. The VAD reads the frame with the assistant's own voice taken
+"""Per uplink frame, the numbers the turn arbiter decides on: the VAD's speech probability, the
+end-of-turn model's probability, and (with echo cancellation) the early onset cue that ducks an
+answer before the VAD is sure (``onset.py``). The VAD reads the frame with the assistant's own voice taken
 out of it (echo cancellation, when on), so the answer leaking into the mic is never speech. The
 end-of-turn model reads the frame as the microphone sent it: it was trained on that audio, and
 the canceller's processing (high-pass, suppression) moves the features it relies on enough to
@@ -12,6 +13,7 @@ import numpy as np
 
 from .arbiter import Frame
 from .echo import EchoCanceller
+from .onset import OnsetCue
 from .turn import VadThresholds
 from .turn_model import TurnModel
 from .vad import Vad
@@ -22,14 +24,19 @@ class FrameScorer:
         self.vad = vad
         self.model = model  # None: an end-of-turn policy without a model (the silence rule)
         self.echo = echo  # None: echo cancellation off
+        # without a canceller the echo is in the frame's level: no cue could tell it from the wearer
+        self.onset = OnsetCue() if echo is not None else None
 
     def score(self, seq: int, pcm: np.ndarray) -> Frame:
         """One 20 ms int16 frame, in order."""
         cleaned = pcm if self.echo is None else self.echo.process(pcm)
         speech = self.vad.process(cleaned)
-        if self.echo is not None:
+        cue = False
+        if self.echo is not None and self.onset is not None:
             self.echo.near_end(speech >= VadThresholds.onset)
-        return Frame(seq, speech, None if self.model is None else self.model.step(pcm))
+            cue = self.onset.frame(*self.echo.last_dbfs)
+            self.onset.near_end(speech >= VadThresholds.onset)
+        return Frame(seq, speech, None if self.model is None else self.model.step(pcm), cue)
 
     def turn_ended(self) -> None:
         """After each end of the wearer's speech the model starts afresh, as in training (its
@@ -42,5 +49,7 @@ class FrameScorer:
         self.vad.reset()
         if self.echo is not None:
             self.echo.reset()
+        if self.onset is not None:
+            self.onset.reset()
         if self.model is not None:
             self.model.reset_all()

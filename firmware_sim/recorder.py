@@ -22,6 +22,7 @@ from sottovoce.proto.events import (
     SimDisconnect,
     SimDuck,
     SimEvents,
+    SimHold,
     SimPlayback,
     SimUnplayed,
     SimUtterance,
@@ -47,8 +48,10 @@ def _heard(p: PlaybackRecord) -> SimPlayback:
     assert p.start_sample is not None and p.end_sample is not None  # set together by the first sample played
     ducks = [SimDuck(seconds(d.sample), d.from_db, d.depth_db, seconds(d.ramp_samples), d.queued_frames)
              for d in p.ducks]  # fmt: skip
+    holds = [SimHold(seconds(h.sample), h.from_db, seconds(h.ramp_samples), _s(h.held_sample), _s(h.resumed_sample))
+             for h in p.holds]  # fmt: skip
     return SimPlayback(p.stream, seconds(p.start_sample), seconds(p.end_sample), p.ended, _s(p.flush_received_sample),
-                       p.samples, ducks)  # fmt: skip
+                       p.samples, ducks, holds)  # fmt: skip
 
 
 def write_wav(path: Path, pcm: np.ndarray) -> None:

@@ -71,6 +71,12 @@ class Duck(ControlMessage):
     """Bring ``stream`` to ``depth_db`` below its level (0: back to full level) over ``ramp_ms``,
     starting at the next sample played; answered by PlaybackReport 'ducked' or 'restored'.
 
+    With ``hold`` the stream ramps to silence instead and then stops consuming its buffer at the
+    end of the frame the ramp ends in, keeping its position (answered by 'held' once it has
+    stopped); a restore (``depth_db`` 0, no ``hold``) resumes it from exactly there. A duck to
+    some depth leaves a held stream held: it is silent already, and the wearer may still be
+    speaking. A held stream reports no underruns: it is not starved, it waits.
+
     The device applies it because it is the last stage before the ear: frames already in its
     buffer are ducked too, which no change to the downlink could do."""
 
@@ -78,6 +84,7 @@ class Duck(ControlMessage):
     stream: int = _uint(U8)
     depth_db: int = _uint(DUCK_DB)
     ramp_ms: int = _uint(RAMP_MS)
+    hold: bool = False  # optional on the wire: absent means False
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ class PlaybackReport(ControlMessage):
     """Playback lifecycle at exact sample positions of the stream (16 kHz samples played)."""
 
     TYPE: ClassVar[str] = "playback"
-    event: str = _choice("started", "finished", "flushed", "underrun", "ducked", "restored")
+    event: str = _choice("started", "finished", "flushed", "underrun", "ducked", "restored", "held")
     stream: int = _uint(U8)
     sample: int = _uint(U32)
     at: int = _uint(U64)  # device clock, µs
@@ -180,6 +187,8 @@ def decode(data: bytes) -> ControlMessage:
     values = {}
     for f in dataclasses.fields(cls):
         if f.name not in body:
+            if f.default is not dataclasses.MISSING:  # an optional key, added after the first peers
+                continue
             raise ControlError(f"{kind}: missing key {f.name!r}")
         values[f.name] = _check(kind, f, body[f.name])
     return cls(**values)

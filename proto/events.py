@@ -117,6 +117,16 @@ class AnswerDucked(EdgeEvent):
 
 
 @dataclass(frozen=True)
+class AnswerHeld(EdgeEvent):
+    """The answer ``response_id`` (None: none was playing any more) was held where it is: speech
+    began at frame ``seq`` over it, not yet known to be an interruption."""
+
+    EVENT: ClassVar[str] = "answer_held"
+    seq: int
+    response_id: int | None
+
+
+@dataclass(frozen=True)
 class AnswerRestored(EdgeEvent):
     """The answer ``response_id`` was brought back: what ducked it ended at frame ``seq`` and was no
     interruption."""
@@ -286,9 +296,9 @@ class Playback(EdgeEvent):
 EDGE_EVENTS: dict[str, type[EdgeEvent]] = {
     cls.EVENT: cls
     for cls in (EdgeStarted, EdgeStopped, DeviceConnected, DeviceDisconnected, Battery, Button, Gesture,
-                SpeechDuringPlayback, AnswerDucked, AnswerRestored, BackchannelIgnored, Turn, BargeIn, HostState, Cue,
-                Transcript, TurnHint, OverlapAsked, OverlapRead, OverlapDecided, HostError, ResponseDropped,
-                ResponseStarted, ResponseDone, ResponseCancelled, Playback)
+                SpeechDuringPlayback, AnswerDucked, AnswerHeld, AnswerRestored, BackchannelIgnored, Turn, BargeIn,
+                HostState, Cue, Transcript, TurnHint, OverlapAsked, OverlapRead, OverlapDecided, HostError,
+                ResponseDropped, ResponseStarted, ResponseDone, ResponseCancelled, Playback)
 }  # fmt: skip
 
 
@@ -349,6 +359,19 @@ class SimDuck:
 
 
 @dataclass(frozen=True)
+class SimHold:
+    """A hold of a stream: a ramp from ``from_db`` below full level to silence over ``ramp_s`` from
+    ``at_s``; it stopped where it was at ``held_s`` and went on at ``resumed_s`` (None: never did,
+    or it never stopped)."""
+
+    at_s: float
+    from_db: float
+    ramp_s: float
+    held_s: float | None
+    resumed_s: float | None
+
+
+@dataclass(frozen=True)
 class SimPlayback:
     """One response stream as heard at the ear (only streams with at least one sample played)."""
 
@@ -359,6 +382,7 @@ class SimPlayback:
     flush_received_s: float | None
     samples: int  # samples played
     ducks: list[SimDuck] = field(default_factory=list)  # its level changes, in order
+    holds: list[SimHold] = field(default_factory=list)  # the times it was held where it was, in order
 
 
 @dataclass(frozen=True)

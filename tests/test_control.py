@@ -17,11 +17,13 @@ EXAMPLES = [
     control.Flush(stream=3),
     control.StreamEnd(stream=255, frames=1234),
     control.Duck(stream=4, depth_db=24, ramp_ms=10),
+    control.Duck(stream=4, depth_db=60, ramp_ms=20, hold=True),
     control.SetVolume(level=40),
     control.SetWhisper(on=True),
     control.SetMute(on=False),
     control.TimeSyncRequest(t0=2**40),
     control.PlaybackReport(event="flushed", stream=9, sample=16000, at=123456789),
+    control.PlaybackReport(event="held", stream=9, sample=6400, at=5),
     control.BufferReport(stream=1, queued=12, free=38, played=6400),
     control.Gesture(kind="nod", at=5),
     control.TimeSyncResponse(t0=1, t1=2),
@@ -45,6 +47,12 @@ def test_every_message_type_has_an_example_and_a_cddl_rule():
             assert f'"{f.name}"' in rule.group(1), f"CDDL rule for {kind} lacks {f.name}"
 
 
+def test_a_duck_without_the_hold_key_is_no_hold():
+    # a peer that predates holding sends no "hold": it means a plain level change
+    data = cbor2.dumps({"t": "duck", "stream": 2, "depth_db": 24, "ramp_ms": 10})
+    assert control.decode(data) == control.Duck(stream=2, depth_db=24, ramp_ms=10, hold=False)
+
+
 def test_unknown_keys_are_ignored_for_forward_compatibility():
     data = cbor2.dumps({"t": "volume", "level": 10, "ramp_ms": 50})
     assert control.decode(data) == control.SetVolume(level=10)
@@ -66,6 +74,11 @@ def test_unknown_keys_are_ignored_for_forward_compatibility():
         (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 61, "ramp_ms": 10}), r"duck.depth_db .*\[0, 60\]"),
         (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 20, "ramp_ms": 1001}), "duck.ramp_ms"),
         (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 20}), "missing key 'ramp_ms'"),
+        (
+            cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 60, "ramp_ms": 20, "hold": 1}),
+            "duck.hold must be a boolean",
+        ),
+        (cbor2.dumps({"t": "duck", "stream": 1, "depth_db": 60, "ramp_ms": 20, "hold": None}), "duck.hold"),
         (cbor2.dumps({"t": "playback", "event": "paused", "stream": 1, "sample": 0, "at": 0}), "playback.event"),
         (cbor2.dumps({"t": "volume", "level": 3, "pad": b"x" * 600}), "exceeds 512"),
     ],
@@ -110,6 +123,7 @@ json_like = st.recursive(
                 "kind",
                 "depth_db",
                 "ramp_ms",
+                "hold",
             ]
         ),
         json_like,

@@ -149,3 +149,63 @@ def test_the_summary_says_how_speech_over_answers_was_decided(tmp_path, capsys):
     summary["edge_counters"] = {"turn.overlaps_asked": 0}
     demo.print_summary(summary)
     assert "speech over answers" not in capsys.readouterr().out
+
+
+def _held_run(out: Path, ducks: list[ev.SimDuck], holds: list[ev.SimHold], end_s: float) -> Path:
+    """As ``_run``, the answer held at the wearer's onset and flushed later: last heard at ``end_s``."""
+    utterances = [ev.SimUtterance(0, "Tell me about Rome.", 5.0, 6.5, False, "at"),
+                  ev.SimUtterance(1, "Stop.", 8.0, 8.5, True, "answer_start")]  # fmt: skip
+    playback = [ev.SimPlayback(1, 7.0, end_s, "flushed", 8.6, round((end_s - 7.0) * RATE), ducks, holds)]
+    ev.write_sim_events(out / "sim_events.json", ev.SimEvents(RATE, 10.0, utterances, playback, [], [], [], [], {}))
+    log = ev.EventLog(out / "edge_events.jsonl", clock=lambda: 0.0)
+    log.write(ev.ResponseStarted(1, 1, 1, "Rome was..."))
+    log.write(ev.ResponseDone(1, 3 * RATE))
+    log.close()
+    return out
+
+
+def test_an_answer_held_then_flushed_stopped_at_the_hold(tmp_path):
+    # ducked at 8.08 s, held from 8.14 s (its frame fading out by 8.16 s), flushed at 8.6 s: the
+    # wearer last heard it at 8.16 s, whatever the flush's time
+    hold = ev.SimHold(8.14, 24.0, 0.02, 8.16, None)
+    summary = demo.analyse(_held_run(tmp_path, [DOWN], [hold], 8.16), "model")
+    (barge_in,) = summary["barge_ins"]
+    assert barge_in["stopped"] and barge_in["stop_latency_s"] == 0.16
+    assert barge_in["duck_latency_s"] == pytest.approx(0.08 + 153 / RATE, abs=1e-3)
+
+
+def test_a_hold_with_no_duck_before_it_is_down_when_its_ramp_passes_20_db(tmp_path):
+    hold = ev.SimHold(8.1, 0.0, 0.02, 8.12, None)  # 320 samples from full level to silence: 0.1 at sample 288
+    summary = demo.analyse(_held_run(tmp_path, [], [hold], 8.12), "model")
+    (barge_in,) = summary["barge_ins"]
+    assert barge_in["duck_latency_s"] == pytest.approx(0.1 + 287 / RATE, abs=1e-3)
+    assert barge_in["stop_latency_s"] == 0.12
+
+
+def test_a_backchannel_that_held_the_answer_reports_how_long_it_stood_silent(tmp_path, capsys):
+    # ducked at 3.1 s, held 3.16-3.18 s .. 3.5 s, restored from there: played on whole
+    hold = ev.SimHold(3.16, 24.0, 0.02, 3.18, 3.5)
+    restore = ev.SimDuck(3.5, 120.0, 0, 0.04, 18)
+    whole = ev.SimPlayback(1, 2.0, 6.32, "finished", None, 4 * RATE, [DUCKED[0], restore], [hold])
+    summary = demo.analyse(_backchannel_run(tmp_path, whole, reply=False), "model")
+    assert summary["ok"], summary["failures"]
+    (c,) = summary["backchannels"]
+    assert c["went_on"] and not c["replied"] and c["hold_s"] == pytest.approx(0.32)
+    assert c["restore_s"] == pytest.approx(3.54 - 3.2)
+    demo.print_summary(summary)
+    assert "held silent 0.320 s, then played on to its end, whole, no reply" in capsys.readouterr().out
+
+
+def test_the_bench_reports_stop_p90_and_how_backchannels_went(tmp_path):
+    def summary(stop: float, hold: float | None) -> dict:
+        return {"turns": [], "median_response_latency_s": None, "ok": True,
+                "barge_ins": [{"stop_latency_s": stop, "duck_latency_s": 0.08}],
+                "backchannels": [{"went_on": True, "replied": False, "hold_s": hold}]}  # fmt: skip
+
+    result = bench_demo.compare({"model": [summary(0.2, 0.3), summary(0.24, None), summary(0.5, 0.5)]})
+    figures = result["model"]
+    assert (figures["barge_in_stop_median_s"], figures["barge_in_stop_p90_s"]) == (0.24, 0.5)
+    assert (figures["backchannels"], figures["backchannels_whole"], figures["backchannel_hold_median_s"]) == (3, 3, 0.4)
+    text = bench_demo.table(result)
+    assert "stopped it 0.240 s (p90 0.500 s) after the wearer's onset" in text
+    assert "3 of 3 answers played on whole, unanswered; held silent 0.400 s (median)" in text

@@ -376,3 +376,51 @@ def test_an_interruption_read_after_a_tentative_end_tells_the_host_of_it():
     out = arbiter.feed(arb.OverlapRead(_asked(decisions).query_id, "interruption"))
     assert out[1:] == [arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True), arb.TentativeEnd(1, 17, 1.0)]
     assert _frames(arbiter, 20, [0.0] * 20)[-1] == arb.ConfirmedEnd(1, 32, 1.0, "silence")
+
+
+@settings(max_examples=500, deadline=None)
+@given(inputs=INPUTS, model=st.booleans(), words=st.booleans())
+def test_an_answer_held_for_speech_over_it_is_always_let_go(inputs, model, words):
+    """The daemon holds the answer at SpeechDuringPlayback. Whatever happens, once the wearer has
+    been silent a while it has been let go: by a Restore (it goes on from where it was), a BargeIn
+    (it is flushed) or its end (playback over, or the device gone); a Duck does not let it go."""
+    policy = _model_policy() if model else SILENCE
+    arbiter, seq = arb.TurnArbiter(policy, overlaps=arb.OverlapRules() if words else None), 0
+    held = playing = False
+    for event in [*inputs, *[arb.Frame(0, 0.0)] * 100]:  # then two seconds of silence
+        if isinstance(event, arb.Frame):
+            event, seq = arb.Frame(seq, event.speech, event.end), seq + 1
+        if isinstance(event, arb.PlaybackState):
+            playing = event.playing
+        if isinstance(event, arb.DeviceLost) or not playing:
+            held = False
+        for d in arbiter.feed(event):
+            if isinstance(d, arb.SpeechDuringPlayback):
+                assert playing
+                held = True
+            elif isinstance(d, (arb.Restore, arb.BargeIn)):
+                held = False
+    assert not held
+
+
+def test_the_onset_cue_ducks_the_answer_before_the_vad_and_only_ducks():
+    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
+    arbiter.feed(arb.PlaybackState(True))
+    # two frames loud enough to be the wearer, the VAD still unsure: down at the first of them
+    assert arbiter.feed(arb.Frame(10, 0.1, None, True)) == [arb.Duck(10)]
+    assert arbiter.feed(arb.Frame(11, 0.2, None, True)) == []
+    # nothing more came of it (a knock, a breath): back once it has been quiet RESTORE_AFTER_MS
+    quiet = _frames(arbiter, 12, [0.0] * _restore_frames())
+    assert quiet == [arb.Restore(12)] and arbiter.turn_id == 0
+    assert (arbiter.counters.ducks, arbiter.counters.ducks_on_cue, arbiter.counters.restores) == (1, 1, 1)
+    # cues never hold or stop the answer, however many: only the VAD's speech does
+    decisions = [d for i in range(30) for d in arbiter.feed(arb.Frame(30 + i, 0.0, None, True))]
+    assert decisions == [arb.Duck(30)] and arbiter.counters.barge_ins == 0
+
+
+def test_a_cue_then_the_vad_is_one_duck_and_the_speech_is_held_as_ever():
+    arbiter = arb.TurnArbiter(SILENCE, barge_in_ms=200)
+    arbiter.feed(arb.PlaybackState(True))
+    out = arbiter.feed(arb.Frame(0, 0.3, None, True))
+    out += _frames(arbiter, 1, [0.9] * 10)
+    assert out == [arb.Duck(0), arb.SpeechDuringPlayback(1), arb.BargeIn(1), arb.SpeechStart(1, 1, barge_in=True)]

@@ -86,6 +86,40 @@ def test_an_echo_12_db_louder_than_the_wearer_is_cancelled_and_measured(answer):
     assert c.reference_missing == 0 and c.realignments == 0
 
 
+def test_an_answer_held_and_set_going_again_is_still_cancelled_against_the_right_samples(answer):
+    frames, answer_dbfs = answer
+    hold_at, held_for = 60, 25  # frames: the device stops after frame 59 and goes on half a second later
+    canceller = EchoCanceller()
+    canceller.start(7, 1)
+    for f in frames:
+        canceller.add_reference(7, f)
+    canceller.on_report(control.PlaybackReport("started", 1, 0, 0))
+    mic = Mic(None, Echo(delay_ms=2, level_db=12.0, lowpass_hz=3000), wearer_dbfs=WEARER_DBFS,
+              speaker_dbfs=answer_dbfs)  # fmt: skip
+    ear_decoder = OpusDecoder()
+    ins, outs = [], []
+    played = 0
+    for k in range(len(frames) + held_for):
+        if k == hold_at:
+            canceller.on_report(control.PlaybackReport("held", 1, played * FRAME_SAMPLES, 0))
+        if k == hold_at + held_for:
+            canceller.on_report(control.PlaybackReport("restored", 1, played * FRAME_SAMPLES, 0))
+        if hold_at <= k < hold_at + held_for:
+            mic.hear_speaker(np.zeros(FRAME_SAMPLES, np.int16))
+        else:
+            mic.hear_speaker(ear_decoder.decode(frames[played]))
+            played += 1
+        pcm = mic.capture(np.zeros(FRAME_SAMPLES))
+        outs.append(canceller.process(pcm))
+        canceller.near_end(False)
+        ins.append(pcm)
+    mic_in, out = np.concatenate(ins).astype(np.float64), np.concatenate(outs).astype(np.float64)
+    after = slice((hold_at + held_for + 5) * FRAME_SAMPLES, (hold_at + held_for + 45) * FRAME_SAMPLES)
+    assert _dbfs(mic_in[after]) > WEARER_DBFS + 5  # the echo is back, and loud
+    assert _dbfs(mic_in[after]) - _dbfs(out[after]) > 20  # ... and cancelled from the first frames on
+    assert canceller.counters.reference_missing == 0
+
+
 def test_once_the_answer_has_finished_no_frame_counts_as_far_end(answer):
     frames, answer_dbfs = answer
     canceller = EchoCanceller()
@@ -114,7 +148,7 @@ def test_bad_and_excess_reference_frames_are_counted_not_kept(answer):
         st.one_of(
             st.builds(
                 control.PlaybackReport,
-                st.sampled_from(["started", "finished", "flushed", "underrun"]),
+                st.sampled_from(["started", "finished", "flushed", "underrun", "held", "ducked", "restored"]),
                 st.integers(0, 3),
                 st.integers(0, 2**32 - 1),
                 st.integers(0, 2**64 - 1),
@@ -146,6 +180,9 @@ def test_aec_is_on_by_default_and_its_counters_reach_the_edge_log():
     off = Edge(EdgeConfig(device="serial:/dev/ttyNOPE0", host="127.0.0.1:9", turn="silence", aec=False))
     assert {"echo.erle_db", "echo.residual_echo_dbfs", "echo.delay_ms"} <= set(on.all_counters())
     assert not any(k.startswith("echo.") for k in off.all_counters())
+    # the onset cue reads the canceller's levels: there with it, gone without it
+    assert {"onset.cues", "onset.residual_db"} <= set(on.all_counters())
+    assert not any(k.startswith("onset.") for k in off.all_counters())
     on.close()
     off.close()
 
@@ -173,3 +210,21 @@ def test_with_aec_a_loud_echo_interrupts_nothing_and_the_wearer_is_still_heard(t
     assert on.self_interruptions == 0 and on.erle_db > 20
     assert on.double_talk_heard
     assert on.delay_ms >= 0 and off.delay_ms == -1
+
+
+@pytest.mark.parametrize("coloring", ["linear", "bone"])
+def test_the_onset_cue_ducks_under_the_wearer_sooner_than_the_vad_and_never_on_the_echo(track, coloring):
+    config = bench_echo.BenchEchoConfig(coloring=coloring)
+    vad = make_vad("silero")
+    for level in (-6.0, 6.0):
+        r = bench_echo.run_level(track, level, True, config, vad)
+        assert r.echo_ducks == 0, r  # the answer's own echo, however loud, ducks nothing
+        assert r.double_talk_duck_ms is not None and r.double_talk_detect_ms is not None
+        assert r.double_talk_duck_ms < r.double_talk_detect_ms - bench_echo.BARGE_IN_MS, r  # before the VAD's run
+
+
+def test_duck_runs_count_a_run_once_until_the_restore_time_has_passed():
+    flags = np.zeros(40, dtype=bool)
+    flags[[2, 3, 8, 30]] = True
+    assert bench_echo.duck_runs(flags, 10) == [2, 30]
+    assert bench_echo.duck_runs(flags, 4) == [2, 8, 30]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 
 from sottovoce.edge.links.base import DeviceLink
-from sottovoce.edge.playback import DUCK_DB, DUCK_RAMP_MS, RESTORE_RAMP_MS, Playback
+from sottovoce.edge.playback import DUCK_DB, DUCK_RAMP_MS, HOLD_DB, HOLD_RAMP_MS, RESTORE_RAMP_MS, Playback
 from sottovoce.proto import control
-from sottovoce.proto.gatt.speaker import DownlinkReassembler
+from sottovoce.proto.codec import DOWNLINK_CONFIG, FRAME_SAMPLES, OpusEncoder
+from sottovoce.proto.gatt.speaker import DownlinkReassembler, Speaker
 
 
 class RecordingLink(DeviceLink):
@@ -147,3 +149,86 @@ async def test_a_duck_goes_to_the_device_and_the_answer_keeps_flowing(setup):
     await playback.flush(4)
     assert not await playback.duck(4, DUCK_DB, DUCK_RAMP_MS)  # stopped: a flush, not a duck
     assert link.controls[-1] == control.Flush(stream=stream.stream_id)
+
+
+class SpeakerLink(RecordingLink):
+    """The device side as a real device runs it: the wearable's speaker, ticked by the test."""
+
+    def __init__(self, playback: Playback) -> None:
+        super().__init__()
+        self.speaker = Speaker(playback.on_report, lambda: 0)
+        self.tick_no = 0
+
+    async def write_downlink(self, data: bytes) -> None:
+        self.speaker.on_downlink(data)
+
+    async def write_control(self, data: bytes) -> None:
+        await super().write_control(data)
+        self.speaker.on_control(control.decode(data))
+
+    def tick(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.speaker.tick(self.tick_no)
+            self.tick_no += 1
+
+
+def _tone_frames(n: int) -> list[bytes]:
+    encoder = OpusEncoder(DOWNLINK_CONFIG)
+    t = np.arange(n * FRAME_SAMPLES) / 16000
+    pcm = (6000 * np.sin(2 * np.pi * 300 * t)).astype(np.int16)
+    return [encoder.encode(f) for f in pcm.reshape(n, FRAME_SAMPLES)]
+
+
+async def _held_answer(response_id: int) -> tuple[Playback, SpeakerLink, list[tuple[str, int, int]], asyncio.Task]:
+    """A 60-frame answer playing on a real speaker, held after 8 frames."""
+    events: list[tuple[str, int, int]] = []
+    playback = Playback(lambda *e: events.append(e), window_frames=10)
+    link = SpeakerLink(playback)
+    playback.attach(link)
+    task = asyncio.create_task(playback.run())
+    playback.start(response_id)
+    for f in _tone_frames(60):
+        playback.add_frame(response_id, f)
+    playback.finish(response_id)
+    for _ in range(8):
+        await settle()
+        link.tick()
+    assert await playback.duck(response_id, HOLD_DB, HOLD_RAMP_MS, hold=True)
+    link.tick()  # the frame in play fades out: held from here
+    await settle()
+    return playback, link, events, task
+
+
+async def test_a_held_answer_stops_the_sending_at_the_window_and_resumes_where_it_was():
+    playback, link, events, task = await _held_answer(5)
+    try:
+        assert events[-1] == ("held", 5, 9 * FRAME_SAMPLES)
+        sent = playback.counters.frames_sent
+        for _ in range(25):  # half a second held: the device's reports stand still, so does the sending
+            link.tick()
+            await settle()
+        assert playback.counters.frames_sent == sent <= 9 + 10
+        assert link.speaker.counters.underruns == 0 and link.speaker.counters.overflow == 0
+        assert await playback.duck(5, 0, RESTORE_RAMP_MS)
+        for _ in range(80):
+            await settle()
+            link.tick()
+        record = link.speaker.playback[0]
+        # every frame sent once, played once: the history's "heard" is the whole answer
+        assert record.ended == "finished" and record.samples == 60 * FRAME_SAMPLES
+        assert playback.counters.frames_sent == 60 and link.speaker.counters.frames_dropped_flush == 0
+        assert events[-1] == ("finished", 5, 60 * FRAME_SAMPLES)
+        assert [e[0] for e in events] == ["started", "held", "restored", "finished"]
+    finally:
+        task.cancel()
+
+
+async def test_a_held_answer_flushed_reports_the_samples_heard_up_to_the_hold():
+    playback, link, events, task = await _held_answer(6)
+    try:
+        link.tick(10)
+        await playback.flush(6)
+        assert events[-1] == ("interrupted", 6, 9 * FRAME_SAMPLES)
+        assert link.speaker.playback[0].end_sample == 9 * FRAME_SAMPLES
+    finally:
+        task.cancel()

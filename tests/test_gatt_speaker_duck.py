@@ -1,4 +1,5 @@
-"""The device's speaker ducking an answer and restoring it: sample-exact ramps, reported, no skip."""
+"""The device's speaker ducking an answer and restoring it, or holding it where it is and setting it
+going again: sample-exact ramps, reported, nothing skipped or repeated."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ def _answer_writes() -> list[list[bytes]]:
 WRITES = _answer_writes()
 
 
-def _play(commands: dict[int, ctl.ControlMessage]) -> tuple[np.ndarray, Speaker, list[ctl.ControlMessage]]:
+def _play(
+    commands: dict[int, ctl.ControlMessage], ticks: int = FRAMES + 2
+) -> tuple[np.ndarray, Speaker, list[ctl.ControlMessage]]:
     """The answer through a fresh speaker, ``commands[k]`` arriving just before tick k."""
     sent: list[ctl.ControlMessage] = []
     speaker = Speaker(sent.append, lambda: 0)
@@ -34,7 +37,7 @@ def _play(commands: dict[int, ctl.ControlMessage]) -> tuple[np.ndarray, Speaker,
             speaker.on_downlink(w)
     speaker.on_control(ctl.StreamEnd(stream=1, frames=FRAMES))
     ear = []
-    for k in range(FRAMES + 2):
+    for k in range(ticks):
         if k in commands:
             speaker.on_control(commands[k])
         ear.append(speaker.tick(k))
@@ -103,3 +106,110 @@ def test_samples_to_reach_is_the_first_sample_at_or_below_the_gain(start, target
     elif n > 0:
         assert gains[n - 1] <= gain + 1e-9
         assert n == 1 or gains[n - 2] > gain - 1e-9
+
+
+HOLD = ctl.Duck(1, 60, 20, hold=True)
+RESUME = ctl.Duck(1, 0, 40)
+
+
+def _reports(sent: list[ctl.ControlMessage]) -> list[tuple[str, int]]:
+    return [(m.event, m.sample) for m in sent if isinstance(m, ctl.PlaybackReport)]
+
+
+def test_a_hold_fades_out_one_frame_waits_and_resumes_from_the_next_frame():
+    n = FRAME_SAMPLES
+    # ducked at tick 3, held at tick 5 (the frame of tick 5 fades out), resumed at tick 12
+    ear, speaker, sent = _play({3: ctl.Duck(1, 24, 10), 5: HOLD, 12: RESUME}, ticks=FRAMES + 10)
+    record = speaker.playback[0]
+    # the frame in play fades from the ducked level to silence, then nothing until the resume
+    fade = ramp_gains(gain_of(24), 0.0, n, 0, n)
+    assert np.array_equal(ear[5 * n : 6 * n], np.round(REFERENCE[5 * n : 6 * n] * fade).astype(np.int16))
+    assert not ear[6 * n : 12 * n].any()
+    assert np.abs(np.diff(np.concatenate([[gain_of(24)], fade]))).max() < 0.01  # no click
+    # ... and goes on with frame 6 of the answer, fading in: nothing skipped, nothing repeated
+    up = ramp_gains(0.0, 1.0, 640, 0, 2 * n)
+    assert np.array_equal(ear[12 * n : 14 * n], np.round(REFERENCE[6 * n : 8 * n] * up).astype(np.int16))
+    assert np.array_equal(ear[14 * n : (FRAMES + 6) * n], REFERENCE[8 * n : FRAMES * n])
+    assert record.ended == "finished" and record.samples == FRAMES * n
+    (hold,) = record.holds
+    assert (hold.sample, hold.from_db, hold.ramp_samples) == (5 * n, 24.0, n)
+    assert (hold.held_sample, hold.resumed_sample) == (6 * n, 12 * n)
+    assert [d.depth_db for d in record.ducks] == [24, 0]  # the hold is no level change of its own
+    # 'held' once stopped, at the samples played; no underrun while held; back at the same position
+    reports = _reports(sent)
+    assert ("held", 6 * n) in reports and ("restored", 6 * n) in reports
+    assert not [r for r in reports if r[0] == "underrun"] and speaker.counters.underruns == 0
+    assert speaker.counters.holds == 1 and speaker.counters.resumes == 1
+
+
+def test_a_held_answer_flushed_was_last_heard_at_the_hold():
+    n = FRAME_SAMPLES
+    ear, speaker, sent = _play({3: ctl.Duck(1, 24, 10), 5: HOLD, 9: ctl.Flush(1)})
+    record = speaker.playback[0]
+    assert record.ended == "flushed" and record.end_sample == 6 * n and record.samples == 6 * n
+    assert not ear[6 * n :].any()
+    assert ("flushed", 6 * n) in _reports(sent)  # what the wearer heard, to the sample
+    assert record.holds[0].resumed_sample is None
+
+
+def test_a_hold_undone_during_its_ramp_never_stops_the_stream():
+    n = FRAME_SAMPLES
+    ear, speaker, sent = _play({5: ctl.Duck(1, 60, 60, hold=True), 6: RESUME})
+    record = speaker.playback[0]
+    assert record.ended == "finished" and record.samples == FRAMES * n
+    assert all(ear[k * n : (k + 1) * n].any() for k in range(FRAMES))  # no silent frame: it never stopped
+    assert record.holds[0].held_sample is None and "held" not in [r[0] for r in _reports(sent)]
+    assert speaker.counters.resumes == 0
+
+
+def test_a_duck_while_held_leaves_the_answer_held_until_a_restore():
+    n = FRAME_SAMPLES
+    ear, speaker, sent = _play({5: HOLD, 7: ctl.Duck(1, 24, 10), 10: RESUME}, ticks=FRAMES + 6)
+    assert not ear[6 * n : 10 * n].any()
+    assert speaker.counters.ducks_while_held == 1 and speaker.playback[0].holds[0].resumed_sample == 10 * n
+    assert [r[0] for r in _reports(sent) if r[0] in ("held", "ducked", "restored")] == ["held", "restored"]
+
+
+def test_a_hold_before_the_stream_starts_keeps_it_from_starting():
+    n = FRAME_SAMPLES
+    ear, speaker, sent = _play({0: HOLD, 4: RESUME}, ticks=FRAMES + 6)
+    record = speaker.playback[0]
+    assert not ear[: 4 * n].any() and record.start_sample == 4 * n
+    assert record.ended == "finished" and record.samples == FRAMES * n
+    assert ("held", 0) in _reports(sent)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, FRAMES + 8), st.sampled_from([HOLD, RESUME, ctl.Duck(1, 24, 10)])), max_size=8)
+)
+def test_holds_and_resumes_in_any_order_skip_and_repeat_nothing(schedule):
+    """Whatever holds, ducks and restores come when: the frames played, in order, are the answer's
+    frames (each at some level between silence and full), every one of them once."""
+    commands = dict(schedule)
+    sent: list[ctl.ControlMessage] = []
+    speaker = Speaker(sent.append, lambda: 0)
+    for writes in WRITES:
+        for w in writes:
+            speaker.on_downlink(w)
+    speaker.on_control(ctl.StreamEnd(stream=1, frames=FRAMES))
+    played = []
+    for k in range(FRAMES + 10):
+        if k in commands:
+            speaker.on_control(commands[k])
+        before = speaker.counters.frames_played
+        out = speaker.tick(k)
+        if speaker.counters.frames_played > before:
+            played.append(out)
+        else:
+            assert not out.any()  # a tick that consumes no frame is silent
+    if speaker.playback[0].ended != "finished":  # held at the end of the run: resume it to the end
+        speaker.on_control(RESUME)
+        for k in range(FRAMES + 10, 2 * FRAMES + 12):
+            before = speaker.counters.frames_played
+            out = speaker.tick(k)
+            if speaker.counters.frames_played > before:
+                played.append(out)
+    assert len(played) == FRAMES and speaker.counters.underruns == 0
+    ear = np.concatenate(played).astype(np.int32)
+    ref = REFERENCE[: FRAMES * FRAME_SAMPLES].astype(np.int32)
+    assert (np.abs(ear) <= np.abs(ref) + 1).all() and (ear * ref >= 0).all()

@@ -4,8 +4,10 @@
 Each run plays the scenario through the whole stack (`sottovoce demo`) once per policy, in
 alternating order so that a machine growing busier or quieter does not favour either. Measured
 where the wearer hears it (the simulator's recording): the response latency of every turn, the
-turns cut off mid-sentence (an answer began before the wearer had finished), and how fast a
-barge-in ducks the answer (>= 20 dB down) and stops it. A single run says
+turns cut off mid-sentence (an answer began before the wearer had finished), how fast a
+barge-in ducks the answer (>= 20 dB down) and stops it (its last audible sample), and for speech
+over an answer that did not interrupt it, whether the answer played on whole and how long it
+stood held. A single run says
 little: the model's latency is bimodal (quick when it is sure, the fallback when it is not) and the
 host's timing varies by tens of milliseconds, so the figures pool every turn of every run.
 
@@ -58,6 +60,8 @@ def _policy_figures(summaries: list[dict]) -> dict[str, Any]:
     stops = [b["stop_latency_s"] for s in summaries for b in s["barge_ins"] if b["stop_latency_s"] is not None]
     ducks = [b["duck_latency_s"] for s in summaries for b in s["barge_ins"] if b.get("duck_latency_s") is not None]
     truncated = sum(bool(t.get("truncated")) for t in turns)
+    backchannels = [c for s in summaries for c in s.get("backchannels", [])]
+    holds = [c["hold_s"] for c in backchannels if c.get("hold_s") is not None]
     return {
         "runs": len(summaries),
         "turns": len(turns),
@@ -70,6 +74,10 @@ def _policy_figures(summaries: list[dict]) -> dict[str, Any]:
         "run_medians_s": [s["median_response_latency_s"] for s in summaries],
         "ends_by": _ends_by(turns),
         "barge_in_stop_median_s": demo.rounded_stat(statistics.median, stops),
+        "barge_in_stop_p90_s": demo.rounded_stat(_p90, stops),
+        "backchannels": len(backchannels),
+        "backchannels_whole": sum(bool(c["went_on"]) and not c["replied"] for c in backchannels),
+        "backchannel_hold_median_s": demo.rounded_stat(statistics.median, holds),
         "barge_in_duck_median_s": demo.rounded_stat(statistics.median, ducks),
         "barge_in_duck_p90_s": demo.rounded_stat(_p90, ducks),
     }
@@ -122,7 +130,12 @@ def table(result: dict[str, Any]) -> str:
         ends = ", ".join(f"{k} {v}" for k, v in sorted(result[p]["ends_by"].items(), key=lambda kv: -kv[1]))
         lines.append(f"{p}: turn ends by {ends}; barge-in ducked the answer {_s(result[p]['barge_in_duck_median_s'])}"
                      f" (p90 {_s(result[p]['barge_in_duck_p90_s'])}) and stopped it "
-                     f"{_s(result[p]['barge_in_stop_median_s'])} after the wearer's onset (median)")  # fmt: skip
+                     f"{_s(result[p]['barge_in_stop_median_s'])} (p90 {_s(result[p].get('barge_in_stop_p90_s'))})"
+                     " after the wearer's onset (median)")  # fmt: skip
+        if result[p].get("backchannels"):
+            lines.append(f"{p}: speech over answers that did not interrupt: {result[p]['backchannels_whole']} of "
+                         f"{result[p]['backchannels']} answers played on whole, unanswered; held silent "
+                         f"{_s(result[p]['backchannel_hold_median_s'])} (median)")  # fmt: skip
     lines.append("response latency: end of the wearer's utterance to the answer's first sound at the ear")
     return "\n".join(lines)
 

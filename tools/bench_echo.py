@@ -8,10 +8,13 @@ reads it. The first two answers are far-end only; in the third the wearer talks 
 (double talk). The device's "started" report reaches the edge ``report_lag`` frames after the
 answer starts, as over a real link.
 
+The frames are scored as the edge scores them (``FrameScorer``: canceller, VAD, onset cue).
 Measured: self-interruptions (far-end-only speech the VAD holds for the barge-in time, which
-would stop the answer), ERLE and residual echo over the far-end-only frames (over the first
-second of each level's first answer, and over the rest, which shows convergence), the delay the
-canceller estimated, and whether and how fast the wearer's double talk is still heard.
+would stop the answer), ducks the echo alone causes (far-end-only frames the VAD or the onset
+cue takes for the wearer, runs closer than the arbiter's restore time counted once), ERLE and
+residual echo over the far-end-only frames (over the first second of each level's first answer,
+and over the rest, which shows convergence), the delay the canceller estimated, whether and how
+fast the wearer's double talk is still heard, and how soon it would duck the answer.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sottovoce.edge.arbiter import BARGE_IN_MS
+from sottovoce.edge.arbiter import BARGE_IN_MS, RESTORE_AFTER_MS
 from sottovoce.edge.echo import EchoCanceller
+from sottovoce.edge.scorer import FrameScorer
 from sottovoce.edge.turn import VadThresholds
 from sottovoce.edge.vad import Vad, make_vad
 from sottovoce.firmware_sim.mic import Mic
@@ -94,6 +98,9 @@ class Result:
     delay_ms: int  # the canceller's estimate (-1: none, or AEC off)
     double_talk_heard: bool
     double_talk_detect_ms: int | None  # wearer's onset -> the VAD's barge-in-length run begins
+    echo_ducks: int = 0  # ducks of the answer by its own echo (VAD or onset cue)
+    echo_ducks_on_cue: int = 0  # ... of them begun by the onset cue
+    double_talk_duck_ms: int | None = None  # wearer's onset -> the first frame that would duck (VAD or cue)
 
 
 def build_track(seed: int = 0) -> Track:
@@ -131,6 +138,17 @@ def long_runs(flags: np.ndarray, min_frames: int) -> list[int]:
     return starts
 
 
+def duck_runs(flags: np.ndarray, gap_frames: int) -> list[int]:
+    """First frames of the runs of True, runs less than ``gap_frames`` apart counted as one (an
+    answer ducked stays down until its restore)."""
+    starts, last = [], None
+    for i in np.flatnonzero(flags):
+        if last is None or i - last > gap_frames:
+            starts.append(int(i))
+        last = i
+    return starts
+
+
 def erle_db(mic_power: np.ndarray, out_power: np.ndarray) -> float:
     if len(mic_power) == 0:
         return float("nan")
@@ -145,6 +163,7 @@ def run_level(track: Track, level_db: float, aec: bool, config: BenchEchoConfig,
     canceller = EchoCanceller() if aec else None
     uplink_enc, uplink_dec = OpusEncoder(), OpusDecoder()
     vad.reset()
+    scorer = FrameScorer(vad, None, canceller)
     playing: dict[int, int] = {}  # frame -> answer index
     for i, (start, frames) in enumerate(track.answers):
         playing.update({start + j: i for j in range(len(frames))})
@@ -152,6 +171,7 @@ def run_level(track: Track, level_db: float, aec: bool, config: BenchEchoConfig,
     starts = {start: i for i, (start, _) in enumerate(track.answers)}
     ends = {start + len(frames): i for i, (start, frames) in enumerate(track.answers)}
     mic_power, out_power, speech = (np.zeros(track.frames) for _ in range(3))
+    cue = np.zeros(track.frames, dtype=bool)
     for k in range(track.frames):
         if k in starts and canceller is not None:
             i = starts[k]
@@ -171,13 +191,10 @@ def run_level(track: Track, level_db: float, aec: bool, config: BenchEchoConfig,
         near = track.wearer[k * FRAME_SAMPLES : (k + 1) * FRAME_SAMPLES]
         captured = mic.capture(near)
         pcm = uplink_dec.decode(uplink_enc.encode(captured))
-        out = canceller.process(pcm) if canceller is not None else pcm
-        p = vad.process(out)
-        if canceller is not None:
-            canceller.near_end(p >= VadThresholds.onset)
-        speech[k] = p
+        frame = scorer.score(k, pcm)
+        speech[k], cue[k] = frame.speech, frame.onset
         mic_power[k] = np.mean(pcm.astype(np.float64) ** 2)
-        out_power[k] = np.mean(out.astype(np.float64) ** 2)
+        out_power[k] = mic_power[k] if canceller is None else FULL_SCALE**2 * 10 ** (canceller.last_dbfs[1] / 10)
     far_only = np.zeros(track.frames, dtype=bool)
     far_only[list(playing)] = True
     w0, w1 = track.wearer_span
@@ -189,6 +206,8 @@ def run_level(track: Track, level_db: float, aec: bool, config: BenchEchoConfig,
     first_s = np.zeros(track.frames, dtype=bool)
     first_s[first : first + 1000 // FRAME_MS] = True
     talk_runs = [s for s in long_runs(voiced, barge) if w0 - barge <= s < w1]
+    echo_ducks = duck_runs((voiced | cue) & far_only, RESTORE_AFTER_MS // FRAME_MS)
+    talk_ducks = [s for s in duck_runs(voiced | cue, RESTORE_AFTER_MS // FRAME_MS) if w0 - barge <= s < w1]
     return Result(
         level_db=level_db,
         aec=aec,
@@ -201,20 +220,25 @@ def run_level(track: Track, level_db: float, aec: bool, config: BenchEchoConfig,
         delay_ms=canceller.counters.delay_ms if canceller is not None else -1,
         double_talk_heard=bool(talk_runs),
         double_talk_detect_ms=(talk_runs[0] - w0) * FRAME_MS + BARGE_IN_MS if talk_runs else None,
+        echo_ducks=len(echo_ducks),
+        echo_ducks_on_cue=sum(1 for s in echo_ducks if not voiced[s]),
+        double_talk_duck_ms=(talk_ducks[0] - w0) * FRAME_MS if talk_ducks else None,
     )
 
 
 def table(results: list[Result]) -> str:
     lines = [
         f"{'echo dB':>7} {'AEC':>4} {'self-int':>8} {'ERLE':>6} {'1st s':>6} {'after':>6} {'resid dBFS':>10} "
-        f"{'delay ms':>8} {'double talk':>11}"
+        f"{'delay ms':>8} {'double talk':>11} {'echo ducks (cue)':>16} {'talk ducked':>11}"
     ]
     for r in results:
         heard = f"{r.double_talk_detect_ms} ms" if r.double_talk_heard else "missed"
+        ducked = f"{r.double_talk_duck_ms} ms" if r.double_talk_duck_ms is not None else "never"
         lines.append(
             f"{r.level_db:+7.0f} {'on' if r.aec else 'off':>4} {r.self_interruptions:8d} {r.erle_db:6.1f} "
             f"{r.erle_first_s_db:6.1f} {r.erle_converged_db:6.1f} {r.residual_dbfs:10.1f} "
-            f"{r.delay_ms if r.aec else '-':>8} {heard:>11}"
+            f"{r.delay_ms if r.aec else '-':>8} {heard:>11} {f'{r.echo_ducks} ({r.echo_ducks_on_cue})':>16} "
+            f"{ducked:>11}"
         )
     return "\n".join(lines)
 

@@ -10,10 +10,12 @@ recording, on one timeline for mic and speaker.
 - cut short: an answer that stopped before its end with no barge-in, button or gesture to stop it
   (a truncated answer is not an answered turn)
 - barge-in stop latency: onset of the interrupting utterance -> last sample of the answer played
-- duck latency: that onset -> the answer >= 20 dB down at the ear (ducked by the device's speaker,
-  or stopped); the drop is checked on ear.wav
+  (an answer held at the wearer's onset and then flushed was last heard at the hold)
+- duck latency: that onset -> the answer >= 20 dB down at the ear (ducked or held by the device's
+  speaker, or stopped); the drop is checked on ear.wav
 - backchannel: an utterance not marked as a barge-in that starts while an answer plays: the
-  answer must duck, come back and play on to its end, and the backchannel get no reply
+  answer must duck, come back and play on to its end whole, and the backchannel get no reply; the
+  hold gap is how long the answer stood silent, held where it was
 
 OUT holds the recordings (mic.wav, ear.wav, sim_events.json), the edge's event log
 (edge_events.jsonl), its turn arbiter's inputs and decisions (edge_arbiter.jsonl) and the host's
@@ -27,6 +29,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import os
 import signal
 import socket
@@ -314,6 +317,22 @@ class BackchannelResult:
     restore_s: float | None = None  # the end of the wearer's sound -> the answer back at full level
     ear_drop_db: float | None = None  # as for a barge-in
     downlink_duck_latency_s: float | None = None  # as for a barge-in
+    hold_s: float | None = None  # how long the answer stood silent, held where it was (None: never held)
+
+
+def level_changes(p: events.SimPlayback) -> list[events.SimDuck]:
+    """The stream's level changes at the ear in order, a hold's ramp to silence among them (as a
+    ramp to infinitely far down: gain 0)."""
+    # math.inf dB: the ramp's target is a gain of exactly 0, which no finite depth is
+    holds = [events.SimDuck(h.at_s, h.from_db, math.inf, h.ramp_s, 0) for h in p.holds]  # type: ignore[arg-type]
+    return sorted([*p.ducks, *holds], key=lambda d: d.at_s)
+
+
+def hold_gap(p: events.SimPlayback, since_s: float, until_s: float) -> float | None:
+    """How long ``p`` stood held between ``since_s`` and ``until_s`` (None: it was not held)."""
+    gaps = [(h.resumed_s if h.resumed_s is not None else p.end_s) - h.held_s
+            for h in p.holds if h.held_s is not None and since_s <= h.at_s <= until_s]  # fmt: skip
+    return round(sum(gaps), 3) if gaps else None
 
 
 def restore_after(ducks: list[events.SimDuck], since_s: float) -> events.SimDuck | None:
@@ -348,12 +367,13 @@ def ducking(u: events.SimUtterance, p: events.SimPlayback, rate: int, ear: np.nd
     the downlink could have done, and the drop measured at the ear (the answer while ducked,
     against the half second before the onset: speech varies, so it reads to within several dB). The
     ducked span ends when the answer comes back or stops."""
-    at = ducked_at(p.ducks, u.start_s, rate)
+    levels = level_changes(p)
+    at = ducked_at(levels, u.start_s, rate)
     # an answer that stops before it is ducked is silent from then on: down by any measure
     out: dict[str, Any] = {"duck_latency_s": round(min(at if at is not None else p.end_s, p.end_s) - u.start_s, 3)}
     back = restore_after(p.ducks, u.start_s)
     until = min(back.at_s if back is not None else p.end_s, p.end_s)  # the end of the ducked span
-    first = next((d for d in p.ducks if d.at_s >= u.start_s and d.depth_db >= DUCKED_DB), None)
+    first = next((d for d in levels if d.at_s >= u.start_s and d.depth_db >= DUCKED_DB), None)
     if first is not None:
         reach = (at - first.at_s) if at is not None else 0.0
         downlink = first.at_s + first.queued_frames * FRAME_SAMPLES / rate + reach
@@ -515,7 +535,9 @@ def backchannel(index: int, u: events.SimUtterance, p: events.SimPlayback, repli
     went_on = p.ended == "finished" and (length is None or p.samples + FRAME_SAMPLES > length)
     back = restore_after(p.ducks, u.start_s)
     restore_s = None if back is None else round(back.at_s + back.ramp_s - u.end_s, 3)
-    return BackchannelResult(index, went_on, replied, restore_s=restore_s, **ducking(u, p, sim.sample_rate, ear))
+    held = hold_gap(p, u.start_s, back.at_s if back is not None else p.end_s)
+    return BackchannelResult(index, went_on, replied, restore_s=restore_s, hold_s=held,
+                             **ducking(u, p, sim.sample_rate, ear))  # fmt: skip
 
 
 def failures_of(unanswered: list[int], truncated: list[int], barge_ins: list[BargeInResult],
@@ -575,7 +597,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     for c in summary.get("backchannels", []):
         duck = f"20 dB down {c['duck_latency_s']:.3f} s after the wearer's onset"
         back = ", NEVER BACK" if c["restore_s"] is None else f", back {c['restore_s']:.3f} s after they stopped"
-        went_on = "played on to its end" if c["went_on"] else "was STOPPED"
+        went_on = "played on to its end, whole" if c["went_on"] else "was STOPPED"
+        if c.get("hold_s") is not None:
+            went_on = f"held silent {c['hold_s']:.3f} s, then {went_on}"
         print(f"backchannel at turn {c['utterance']}: answer {duck}{back}, {went_on}"
               + (", and it got a REPLY" if c["replied"] else ", no reply"))  # fmt: skip
     if reading := _overlap_reading(summary.get("edge_counters") or {}):

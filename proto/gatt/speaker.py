@@ -10,10 +10,10 @@ Omi's speaker path only plays short 8 kHz PCM clips, so Sottovoce adds its own s
   crosses at any ATT MTU, the 23-byte default included.
 
 Both are sequenced chunks (``chunks.py``). The server side is the wearable's: its ear speaker
-(playback buffer, flush, stream end, level changes ramped sample by sample, exact sample
-reports), which the simulator and the edge's local-audio link both run, and the dispatch of
-control messages. The client side is the central's: downlink writes, and control messages out
-and in.
+(playback buffer, flush, stream end, level changes ramped sample by sample, holds that pause a
+stream where it is, exact sample reports), which the simulator and the edge's local-audio link
+both run, and the dispatch of control messages. The client side is the central's: downlink
+writes, and control messages out and in.
 """
 
 from __future__ import annotations
@@ -191,6 +191,7 @@ class PlaybackRecord:
     flush_received_sample: int | None = None
     samples: int = 0
     ducks: list[DuckRecord] = field(default_factory=list)
+    holds: list[HoldRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -203,6 +204,20 @@ class DuckRecord:
     depth_db: int
     ramp_samples: int
     queued_frames: int  # frames in the buffer when the command came: a duck in the downlink would have missed them
+
+
+@dataclass
+class HoldRecord:
+    """One hold of a stream: a linear ramp from ``from_db`` below full level to silence over
+    ``ramp_samples`` from timeline sample ``sample``; the stream stopped consuming its buffer at
+    ``held_sample`` and went on from there at ``resumed_sample`` (None: it never did, or never
+    stopped: the hold was undone during its ramp)."""
+
+    sample: int
+    from_db: float
+    ramp_samples: int
+    held_sample: int | None = None
+    resumed_sample: int | None = None
 
 
 @dataclass
@@ -220,6 +235,9 @@ class SpeakerCounters:
     flushes: int = 0
     superseded: int = 0
     ducks: int = 0  # level changes (duck or restore) applied
+    holds: int = 0  # ... of them holds
+    resumes: int = 0  # held streams set going again
+    ducks_while_held: int = 0  # ducks to some depth for a held stream: it stays held
     ducks_stale: int = 0  # for a stream not playing any more
     buffer_reports: int = 0
     playback_reports: int = 0
@@ -236,6 +254,8 @@ class _Stream:
     frames_played: int = 0
     gain: float = 1.0  # the level reached so far, as an amplitude factor
     ramp: _Ramp | None = None  # the level change under way (or about to start)
+    holding: bool = False  # a hold is asked for and not undone: ramping to silence, or held
+    held: bool = False  # ... and the stream has stopped consuming its buffer
 
 
 @dataclass
@@ -248,6 +268,7 @@ class _Ramp:
     depth_db: int
     ramp_samples: int
     queued_frames: int
+    hold: bool = False  # the ramp to silence of a hold
     done: int = 0
     started: bool = False
 
@@ -383,9 +404,39 @@ class Speaker:
             return
         # From the level reached so far: a duck during a restore (or the reverse) has no jump.
         ramp = msg.ramp_ms * SAMPLE_RATE // 1000
-        s.ramp = _Ramp(s.gain, gain_of(msg.depth_db), msg.depth_db, ramp, len(s.queue))
+        if s.holding and msg.depth_db and not msg.hold:  # silent already, and the wearer may still be speaking
+            self.counters.ducks_while_held += 1
+            return
         self.counters.ducks += 1
+        if msg.hold:
+            self._hold(s, ramp)
+            return
+        if s.held:  # set going again from exactly where it stopped
+            self.counters.resumes += 1
+            s.record.holds[-1].resumed_sample = self.position
+        s.holding = s.held = False
+        s.ramp = _Ramp(s.gain, gain_of(msg.depth_db), msg.depth_db, ramp, len(s.queue))
         self._report("ducked" if msg.depth_db else "restored", s.id, s.record.samples)
+
+    def _hold(self, s: _Stream, ramp: int) -> None:
+        """Ramp ``s`` to silence, then stop consuming its buffer at the end of the frame the ramp
+        ends in: what follows that frame plays when it resumes, nothing skipped or repeated."""
+        self.counters.holds += 1
+        if s.holding:
+            return
+        s.holding = True
+        if not s.playing or ramp <= 0:  # nothing sounding to ramp down (or no ramp asked): stop here
+            s.ramp = None
+            s.gain = 0.0
+            s.record.holds.append(HoldRecord(self.position, self._db(s.gain), 0))
+            self._stop_for_hold(s)
+            return
+        s.ramp = _Ramp(s.gain, 0.0, ctl.DUCK_DB[1], ramp, len(s.queue), hold=True)
+
+    def _stop_for_hold(self, s: _Stream) -> None:
+        s.held = True
+        s.record.holds[-1].held_sample = self.position
+        self._report("held", s.id, s.record.samples)
 
     def _stream_end(self, stream: int, frames: int) -> None:
         if self._is_ended(stream):
@@ -404,10 +455,16 @@ class Speaker:
         out = np.zeros(FRAME_SAMPLES, dtype=np.int16)
         s = self._current
         if s is not None:
-            if not s.playing and (len(s.queue) >= START_THRESHOLD or (s.end_frames is not None and s.queue)):
+            primed = len(s.queue) >= START_THRESHOLD or (s.end_frames is not None and s.queue)
+            if not s.playing and not s.held and primed:
                 s.playing = True
-            if s.playing and s.queue:
+            if s.held:
+                pass  # waits where it is: not starved, so no underrun
+            elif s.playing and s.queue:
                 out = self._play(s, start)
+                if s.holding and s.ramp is None:  # the ramp to silence is over with this frame
+                    self.position = start + FRAME_SAMPLES
+                    self._stop_for_hold(s)
             elif s.playing and s.end_frames is None:
                 # Ran dry mid-stream: report once, then wait to re-prime like at the start.
                 s.playing = False
@@ -456,8 +513,10 @@ class Speaker:
             return pcm if s.gain == 1.0 else np.round(pcm * s.gain).astype(np.int16)
         if not r.started:  # the ramp starts with the first sample played after the command
             r.started = True
-            from_db = 0.0 if r.start >= 1.0 else round(-20 * np.log10(max(r.start, 1e-6)), 2)
-            s.record.ducks.append(DuckRecord(start, from_db, r.depth_db, r.ramp_samples, r.queued_frames))
+            if r.hold:
+                s.record.holds.append(HoldRecord(start, self._db(r.start), r.ramp_samples))
+            else:
+                s.record.ducks.append(DuckRecord(start, self._db(r.start), r.depth_db, r.ramp_samples, r.queued_frames))
         gains = ramp_gains(r.start, r.target, r.ramp_samples, r.done, len(pcm))
         r.done += len(pcm)
         s.gain = float(gains[-1])
@@ -465,6 +524,11 @@ class Speaker:
             s.ramp = None
             s.gain = r.target
         return np.clip(np.round(pcm * gains), -32768, 32767).astype(np.int16)
+
+    @staticmethod
+    def _db(gain: float) -> float:
+        """An amplitude factor as dB below full level."""
+        return 0.0 if gain >= 1.0 else round(-20 * float(np.log10(max(gain, 1e-6))), 2)
 
     def _conceal(self, s: _Stream) -> np.ndarray:
         self.counters.frames_concealed += 1

@@ -1,0 +1,124 @@
+"""An early cue of the wearer's onset over an answer, for the duck alone.
+
+Silero reads the cancelled audio in 32 ms windows and reports speech some 60-120 ms after a real
+onset (the "s" of "stop" reads as noise to it until the vowel comes), while the frame's level
+jumps within the first frame or two. Two levels are watched, each against what the answer puts
+into it: the microphone's (against the answer's echo, at the answer's present level times the
+echo path) and the cancelled frame's (against what the canceller leaves of the answer). The raw
+level needs no canceller to have converged, and the canceller's suppression, which can hold the
+wearer's first frames down while the answer plays, does not touch it; the cancelled level still
+hears the wearer under an echo louder than they are. A frame is a cue when either level stands
+well above its background (a floor that falls at once and rises slowly, and a fixed level under
+which no voice at the mic is) and above the most the answer has been seen to put into it
+(learned on the frames where the answer played and the VAD heard no wearer). A frame is learned
+from only once the VAD has stayed silent for ``LEARN_DELAY_FRAMES`` after it: the first frames of
+the wearer's words come before the VAD hears them, and taken for echo they would silence the cue
+for seconds; the echo itself, a cue or not, is learned that much later and stops being one.
+Until enough has been learned, frames with the answer playing are no cue: the echo must never
+duck the answer it came from. The cue only ducks; the VAD still decides what is speech, and so
+what holds or stops the answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+# The quietest frame that may be a cue: the wearer's voice at the mic is well above it, and a
+# room so quiet that its floor is near digital silence would otherwise make a cue of anything.
+MIN_CUE_DBFS = -50.0
+ABOVE_FLOOR_DB = 15.0  # a cue stands this far above the background ...
+ABOVE_ECHO_DB = 10.0  # ... and this far above the most the answer has been seen to put into the level
+FLOOR_RISE_DB = 0.05  # per frame (2.5 dB/s): the floor follows a louder background, never a word
+ECHO_DECAY_DB = 0.01  # per frame: what was learned forgets a bad moment (of the canceller, say) in ~20 s
+LEARN_FRAMES = 25  # far-end-only frames measured before the answer's frames may be a cue
+LEARN_DELAY_FRAMES = 10  # longer than the VAD's lag behind an onset
+ECHO_SPAN_FRAMES = 2  # reference frames whose echo may still be in this frame (delay, reverberation)
+EVIDENT_DB = 6.0  # the answer's part this far above the background is measured; below it, it is lost in it
+SILENT_DBFS = -70.0  # a reference quieter than this is no answer playing
+UNKNOWN_DB = -120.0  # a counter's value for "nothing learned yet"
+
+
+@dataclass
+class OnsetCounters:
+    cues: int = 0  # frames that were a cue
+    cues_raw_only: int = 0  # ... that only the microphone's level made one
+    echo_path_db: int = int(UNKNOWN_DB)  # the most seen: microphone minus reference level, dB
+    residual_db: int = int(UNKNOWN_DB)  # the most seen: cancelled minus reference level, dB
+
+
+class _Level:
+    """One level against its background and against what the answer puts into it."""
+
+    def __init__(self) -> None:
+        self.floor: float | None = None
+        self.echo = -math.inf  # the level minus the reference's, the most seen lately
+        self.learned = 0
+        self._last: tuple[float, float, float] | None = None  # (level, reference, floor) of the last frame
+        self._unsure: deque[float | None] = deque()  # level minus reference of frames not yet learned from
+
+    def cue(self, level: float, ref: float) -> bool:
+        floor = self.floor = level if self.floor is None else min(level, self.floor + FLOOR_RISE_DB)
+        self._last = (level, ref, floor)
+        cue = level >= max(floor + ABOVE_FLOOR_DB, MIN_CUE_DBFS)
+        if ref > SILENT_DBFS:
+            cue = cue and self.learned >= LEARN_FRAMES and level >= ref + self.echo + ABOVE_ECHO_DB
+        return cue
+
+    def near_end(self, speech: bool) -> None:
+        if self._last is None:
+            return
+        level, ref, floor = self._last
+        self._last = None
+        if speech:  # the frames before it may have been the wearer's onset
+            self._unsure.clear()
+            return
+        if ref <= SILENT_DBFS:
+            self._unsure.append(None)  # no answer: nothing to learn
+        else:  # the answer's part lost in the background says only that it is below it
+            self._unsure.append(level - ref if level >= floor + EVIDENT_DB else -math.inf)
+        if len(self._unsure) <= LEARN_DELAY_FRAMES:
+            return
+        gap = self._unsure.popleft()
+        self.echo -= ECHO_DECAY_DB
+        if gap is not None:
+            self.learned += 1
+            self.echo = max(gap, self.echo)
+
+    def reset(self) -> None:
+        self.floor, self._last = None, None
+        self._unsure.clear()
+
+
+class OnsetCue:
+    """Per frame, from the levels (dBFS) of the microphone's frame, of the cancelled frame and of
+    the answer's reference for it: whether the frame is a cue; then whether the VAD heard the
+    wearer in it (to learn the answer's part on the frames it did not)."""
+
+    def __init__(self) -> None:
+        self.counters = OnsetCounters()
+        self._raw, self._cancelled = _Level(), _Level()
+        self._refs: deque[float] = deque(maxlen=ECHO_SPAN_FRAMES)
+
+    def frame(self, mic_dbfs: float, out_dbfs: float, ref_dbfs: float) -> bool:
+        self._refs.append(ref_dbfs)
+        ref = max(self._refs)
+        raw, cancelled = self._raw.cue(mic_dbfs, ref), self._cancelled.cue(out_dbfs, ref)
+        self.counters.cues += raw or cancelled
+        self.counters.cues_raw_only += raw and not cancelled
+        return raw or cancelled
+
+    def near_end(self, speech: bool) -> None:
+        """Whether the VAD heard the wearer in the frame just scored."""
+        self._raw.near_end(speech)
+        self._cancelled.near_end(speech)
+        self.counters.echo_path_db = round(max(self._raw.echo, UNKNOWN_DB))
+        self.counters.residual_db = round(max(self._cancelled.echo, UNKNOWN_DB))
+
+    def reset(self) -> None:
+        """A new audio stream: the background is measured afresh; the echo path and the canceller,
+        and so what they let through, carry on."""
+        self._raw.reset()
+        self._cancelled.reset()
+        self._refs.clear()

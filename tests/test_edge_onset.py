@@ -1,0 +1,82 @@
+"""The onset cue on its own: levels in, cues out."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sottovoce.edge.onset import ABOVE_FLOOR_DB, LEARN_DELAY_FRAMES, LEARN_FRAMES, MIN_CUE_DBFS, OnsetCue
+
+QUIET = -60.0  # the cancelled frame's level in a quiet room
+SILENT_REF = -120.0
+
+
+def _feed(cue: OnsetCue, frames: list[tuple[float, float, bool]]) -> list[bool]:
+    """(level, reference level, VAD heard the wearer) per frame -> cues, the microphone's and the
+    cancelled frame's levels the same (as with an echo under the background)."""
+    out = []
+    for level, ref, speech in frames:
+        out.append(cue.frame(level, level, ref))
+        cue.near_end(speech)
+    return out
+
+
+def test_a_jump_above_the_background_is_a_cue_at_once_without_an_answer():
+    cue = OnsetCue()
+    got = _feed(cue, [(QUIET, SILENT_REF, False)] * 20 + [(QUIET + ABOVE_FLOOR_DB + 1, SILENT_REF, False)])
+    assert got == [False] * 20 + [True]
+    assert not _feed(cue, [(QUIET + ABOVE_FLOOR_DB - 1, SILENT_REF, False)])[0]
+
+
+def test_in_a_near_silent_room_a_faint_sound_is_no_cue():
+    cue = OnsetCue()
+    got = _feed(cue, [(-110.0, SILENT_REF, False)] * 20 + [(MIN_CUE_DBFS - 5, SILENT_REF, False)])
+    assert not any(got)  # 55 dB above the floor, but no voice at the mic is that faint
+    assert _feed(cue, [(MIN_CUE_DBFS + 5, SILENT_REF, False)])[0]
+
+
+def test_with_an_answer_playing_no_cue_until_its_residual_is_learned_and_then_only_above_it():
+    cue = OnsetCue()
+    _feed(cue, [(QUIET, SILENT_REF, False)] * 20)
+    # a frame 20 dB above the room, the answer playing: no cue before the residual is known
+    assert not any(_feed(cue, [(-40.0, -30.0, False)] * 3))
+    # ... it was echo (the VAD heard nothing): learned, as the canceller leaving the answer 10 dB down
+    _feed(cue, [(-52.0, -30.0, False)] * (LEARN_FRAMES + LEARN_DELAY_FRAMES))
+    assert cue.counters.residual_db == -10
+    assert not _feed(cue, [(-32.0, -30.0, False)])[0]  # within 10 dB of the most seen: could be echo
+    assert _feed(cue, [(-25.0, -30.0, False)])[0]  # the wearer
+
+
+def test_the_frames_before_the_vad_hears_the_wearer_are_not_learned_as_echo():
+    cue = OnsetCue()
+    _feed(cue, [(QUIET, SILENT_REF, False)] * 20 + [(-52.0, -30.0, False)] * (LEARN_FRAMES + LEARN_DELAY_FRAMES))
+    learned = cue.counters.residual_db
+    onset = [(-35.0, -30.0, False)] * 4 + [(-33.0, -30.0, True)] * 5  # the VAD hears it 80 ms in
+    assert _feed(cue, onset)[:4] == [True] * 4
+    _feed(cue, [(-52.0, -30.0, False)] * (2 * LEARN_DELAY_FRAMES))
+    assert cue.counters.residual_db <= learned  # the onset's frames never became "echo"
+    assert _feed(cue, [(-35.0, -30.0, False)])[0]
+
+
+@given(st.lists(st.tuples(st.floats(-120, 0), st.floats(-120, 0), st.booleans()), max_size=200))
+def test_the_echo_is_learned_and_stops_being_a_cue(frames):
+    """Whatever came before: the same echo frame, heard for long enough with the VAD silent, is no
+    cue any more."""
+    cue = OnsetCue()
+    _feed(cue, frames)
+    got = _feed(cue, [(-40.0, -30.0, False)] * (LEARN_FRAMES + LEARN_DELAY_FRAMES + 5))
+    assert not got[-1]
+
+
+def test_an_onset_the_canceller_holds_down_is_a_cue_on_the_microphone_s_level():
+    cue = OnsetCue()
+    _feed(cue, [(QUIET, SILENT_REF, False)] * 20)
+    # the echo path puts the answer 20 dB under its reference into the mic; the canceller takes it out
+    for _ in range(LEARN_FRAMES + LEARN_DELAY_FRAMES):
+        cue.frame(-50.0, QUIET, -30.0)
+        cue.near_end(False)
+    assert cue.counters.echo_path_db == -20
+    assert not cue.frame(-45.0, QUIET, -30.0)  # louder echo, nothing left after cancellation: no cue
+    cue.near_end(False)
+    assert cue.frame(-30.0, QUIET + 3, -30.0)  # the wearer, suppressed by the canceller, loud at the mic
+    assert cue.counters.cues_raw_only == 1
