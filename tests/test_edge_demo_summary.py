@@ -15,13 +15,14 @@ RATE = 16000
 ASKED = ["What time is it?", "Set a timer for five minutes.", "Stop. What is twelve times seven?", "Thanks."]
 
 
-def _run(out: Path, playback: list[ev.SimPlayback], buttons: list[ev.SimAction] = (), lengths=None) -> Path:
+def _run(out: Path, playback: list[ev.SimPlayback], buttons: list[ev.SimAction] = (), lengths=None,
+         last_expects_reply: bool = True) -> Path:  # fmt: skip
     """A run of four turns (the third a barge-in into the second answer), answered by streams 1-4."""
     utterances = [
         ev.SimUtterance(0, ASKED[0], 0.5, 1.5, False, "at"),
         ev.SimUtterance(1, ASKED[1], 5.0, 6.5, False, "answer_end"),
         ev.SimUtterance(2, ASKED[2], 8.0, 10.0, True, "answer_start"),
-        ev.SimUtterance(3, ASKED[3], 18.0, 19.0, False, "answer_end"),
+        ev.SimUtterance(3, ASKED[3], 18.0, 19.0, False, "answer_end", last_expects_reply),
     ]
     ev.write_sim_events(out / "sim_events.json", ev.SimEvents(RATE, 25.0, utterances, playback, [], list(buttons), [],
                                                                [], {}))  # fmt: skip
@@ -106,6 +107,13 @@ def test_a_failed_barge_in_says_so(tmp_path, capsys, second, failure):
 def test_an_unanswered_turn_is_named(tmp_path):
     summary = demo.analyse(_run(tmp_path, [w for w in WHOLE if w.stream != 4], TAP), "model")
     assert summary["failures"] == ["unanswered turns [4]"]
+
+
+def test_words_that_only_stop_the_assistant_want_silence_not_a_reply(tmp_path):
+    silent = demo.analyse(_run(tmp_path, [w for w in WHOLE if w.stream != 4], TAP, last_expects_reply=False), "model")
+    assert silent["ok"] and silent["unanswered"] == []
+    replied = demo.analyse(_run(tmp_path, WHOLE, TAP, last_expects_reply=False), "model")
+    assert replied["failures"] == ["turn 4 only stopped the assistant, yet got a reply: 'answer 4'"]
 
 
 def test_a_run_whose_files_are_off_the_schema_is_a_demo_error(tmp_path):

@@ -288,6 +288,7 @@ class TurnResult:
     lost: bool = False  # spoken while the glasses were off the link: owed the cue, not an answer
     cue_s: float | None = None  # when the "not heard" cue began, after the wearer's words
     truncated: bool = False  # the answer stopped before its end, and nothing stopped it on purpose
+    expects_reply: bool = True  # False: words that only stop the assistant ("Stop."): silence is the answer
     heard_s: float | None = None  # how much of the answer was played
     answer_s: float | None = None  # how long the whole answer was (as the host sent it)
 
@@ -460,7 +461,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
         next_start = utterances[i + 1].start_s if i + 1 < len(utterances) else float("inf")
         answers = [p for p in playback if u.start_s < p.start_s < next_start and edge.is_answer(p)]
         answer = next((p for p in answers if p.start_s >= u.end_s), None)
-        result = TurnResult(i + 1, u.text, None, None, None, u.barge_in)
+        result = TurnResult(i + 1, u.text, None, None, None, u.barge_in, expects_reply=u.expects_reply)
         result.cut_off = any(p.start_s < u.end_s for p in answers)
         if cut_by_drop(u, sim):
             result.lost = True
@@ -501,10 +502,12 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
                     )
                 )
     latencies = [t.response_latency_s for t in turns if t.response_latency_s is not None]
-    unanswered = [t.index for t in turns if t.response_latency_s is None and not t.lost]
+    unanswered = [t.index for t in turns if t.response_latency_s is None and not t.lost and t.expects_reply]
     truncated = [t.index for t in turns if t.truncated]
     failures = failures_of(unanswered, truncated, barge_ins, backchannels)
     for t in turns:
+        if not t.expects_reply and t.response_latency_s is not None:
+            failures.append(f"turn {t.index} only stopped the assistant, yet got a reply: {t.reply_text!r}")
         if t.lost and t.cue_s is None:
             failures.append(f"turn {t.index}, cut short by a link drop, got no cue")
         if t.lost and t.response_latency_s is not None:
