@@ -61,6 +61,7 @@ class LlmConfig:
     # Hard caps: a reply is cut at the end of its last whole sentence within them.
     max_tokens: int = 64
     max_sentences: int = 2
+    max_words: int = 32  # whispered speech runs near 3 words a second: no answer much over 11 s
     temperature: float = 0.2  # low: a small model wanders off when sampled freely
     context_exchanges: int = 4  # earlier exchanges given as context (a small model has a small window)
     context_tokens: int = 2048  # the offline model's window

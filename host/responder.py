@@ -116,22 +116,25 @@ class Responder(ABC):
 REFUSAL = "Sorry, I can't help with that."
 _SENTENCE_DONE = re.compile(r"[.!?][\"')\]]*$")
 _MARKUP = re.compile(r"[*_#`~|<>\[\]{}]+")  # read aloud as noise, or as "asterisk"
+# "1. Boil the water": read as "one", and its full stop would end a sentence of its own.
+_LIST_MARK = re.compile(r"(?m)^[ \t]*(?:\d{1,2}[.)]|[-•])[ \t]+")
 
 
 def _spoken(raw: str) -> str:
-    return re.sub(r"\s+", " ", _MARKUP.sub("", raw)).lstrip()
+    return re.sub(r"\s+", " ", _MARKUP.sub("", _LIST_MARK.sub("", raw))).lstrip()
 
 
 class ModelAnswer:
     """A model's reply as speech units while it is generated, within the caps: at most
-    ``max_sentences`` sentences, cut at the end of the last whole one when the token cap ends it
-    mid-sentence. A unit is final once the text after it has begun (``split_speech_units`` on the
-    growing text never changes a unit that has a successor). No text at all, or a model that
-    fails before its first unit, gives ``refusal``."""
+    ``max_sentences`` sentences and, after the first, ``max_words`` words; cut at the end of the
+    last whole sentence when the token cap ends it mid-sentence. A unit is final once the text
+    after it has begun (``split_speech_units`` on the growing text never changes a unit that has a
+    successor). No text at all, or a model that fails before its first unit, gives ``refusal``."""
 
-    def __init__(self, stream: TextStream, max_sentences: int, refusal: str = REFUSAL) -> None:
+    def __init__(self, stream: TextStream, max_sentences: int, max_words: int, refusal: str = REFUSAL) -> None:
         self._stream = stream
         self.max_sentences = max_sentences
+        self.max_words = max_words
         self.refusal = refusal
         self.text = ""  # the units given so far
         self.error: str | None = None  # why the model stopped early, if it failed
@@ -146,9 +149,8 @@ class ModelAnswer:
             try:
                 async for piece in self._stream:
                     raw += piece
-                    sentences = split_sentences(_spoken(raw))
-                    over = len(sentences) > self.max_sentences  # the sentence after the last one kept has begun
-                    units = split_speech_units(" ".join(sentences[: self.max_sentences]))
+                    kept, over = self._within_caps(split_sentences(_spoken(raw)))
+                    units = split_speech_units(" ".join(kept))
                     for unit in units[given:] if over else units[given:-1]:
                         given += 1
                         yield self._give(unit)
@@ -168,8 +170,21 @@ class ModelAnswer:
         self.text = f"{self.text} {unit}" if self.text else unit
         return unit
 
+    def _within_caps(self, sentences: list[str]) -> tuple[list[str], bool]:
+        """The leading sentences within the caps, and whether the caps dropped any after them
+        (then what is kept is final: later text can only be dropped too). The first sentence is
+        always kept; only the token cap ends it."""
+        kept: list[str] = []
+        words = 0
+        for sentence in sentences:
+            words += len(sentence.split())
+            if len(kept) == self.max_sentences or (kept and words > self.max_words):
+                return kept, True
+            kept.append(sentence)
+        return kept, False
+
     def _final_units(self, text: str) -> list[str]:
-        sentences = split_sentences(text)[: self.max_sentences]
+        sentences, _ = self._within_caps(split_sentences(text))
         if sentences and not _SENTENCE_DONE.search(sentences[-1]):
             if len(sentences) > 1:
                 sentences.pop()  # cut by the token cap: end at the last whole sentence
@@ -205,7 +220,8 @@ class ChainResponder(Responder):
         self.counters.by_model += 1
         messages = chat_messages(ctx.history, transcript.strip(), self.config)
         stream = self.model.stream(messages, self.config.max_tokens, self.config.temperature)
-        return Reply("", by="model", model=ModelAnswer(stream, self.config.max_sentences, self.refusal))
+        answer = ModelAnswer(stream, self.config.max_sentences, self.config.max_words, self.refusal)
+        return Reply("", by="model", model=answer)
 
 
 # ---------------------------------------------------------------------------------- skills

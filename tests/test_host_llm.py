@@ -83,13 +83,19 @@ async def test_skills_still_answer_exactly_and_first(model, ctx):
     assert (chain.counters.by_skill, chain.counters.by_model) == (4, 0)
 
 
-@pytest.mark.parametrize(("max_sentences", "max_tokens"), [(1, 64), (2, 6)])
-async def test_hard_caps_cut_at_sentence_ends(model, ctx, max_sentences, max_tokens):
-    config = replace(CONFIG, max_sentences=max_sentences, max_tokens=max_tokens)
+@pytest.mark.parametrize(
+    ("max_sentences", "max_tokens", "max_words"), [(1, 64, 32), (2, 6, 32), (3, 64, 12), (2, 64, 32)]
+)
+@pytest.mark.parametrize("question", ["Tell me about the history of Rome.", "Why is the sky blue?"])
+async def test_hard_caps_cut_at_sentence_ends(model, ctx, question, max_sentences, max_tokens, max_words):
+    config = replace(CONFIG, max_sentences=max_sentences, max_tokens=max_tokens, max_words=max_words)
     chain = ChainResponder(SkillResponder(), model, config)
-    text, units, _, tokens = await _answer(chain, ctx, "Tell me about the history of Rome.")
-    assert tokens <= max_tokens and 1 <= len(split_sentences(text)) <= max_sentences
+    text, units, _, tokens = await _answer(chain, ctx, question)
+    sentences = split_sentences(text)
+    assert tokens <= max_tokens and 1 <= len(sentences) <= max_sentences
+    assert len(sentences) == 1 or len(text.split()) <= max_words  # only the first sentence may run longer
     assert re.search(r"[.!?]$", text) and units == split_speech_units(text)
+    assert "*" not in text and not re.match(r"\d+\. ", text)  # no markup or list numbers read aloud
 
 
 def test_the_context_is_what_the_wearer_heard():
