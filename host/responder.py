@@ -190,7 +190,7 @@ class ModelAnswer:
                 sentences.pop()  # cut by the token cap: end at the last whole sentence
             else:
                 sentences[-1] = sentences[-1].rstrip(",;:- ") + "."
-        return split_speech_units(" ".join(sentences)) or [self.refusal]
+        return split_speech_units(" ".join(sentences)) or split_speech_units(self.refusal)
 
 
 @dataclass

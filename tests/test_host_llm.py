@@ -5,6 +5,7 @@ two sentences cut at sentence ends; skills keep answering exactly; closing a rep
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import sys
 from contextlib import aclosing
@@ -12,14 +13,25 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sottovoce.host.clock import ManualClock
 from sottovoce.host.history import Exchange, History
-from sottovoce.host.llm import LlamaChatModel, LlmConfig, Message, chat_messages, offline_model_path, open_model
+from sottovoce.host.llm import (
+    LlamaChatModel,
+    LlmConfig,
+    Message,
+    TextStream,
+    chat_messages,
+    offline_model_path,
+    open_model,
+)
 from sottovoce.host.responder import (
     REFUSAL,
     ChainResponder,
     Context,
+    ModelAnswer,
     SkillResponder,
     split_sentences,
     split_speech_units,
@@ -158,3 +170,48 @@ async def test_cancelling_the_reader_stops_the_model(model, ctx):
     with pytest.raises(asyncio.CancelledError):
         await reader
     assert not model.generating and reply.tokens < 400 and reply.text
+
+
+class _Sent(TextStream):
+    """Text as a server sends it, in the pieces given: the model's output is outside input."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        self._pieces = iter(pieces)
+
+    async def __anext__(self) -> str:
+        piece = next(self._pieces, None)
+        if piece is None:
+            raise StopAsyncIteration
+        self.tokens += 1
+        return piece
+
+    async def aclose(self) -> None:
+        self._pieces = iter(())
+
+
+def _split(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({0, len(text), *(c % (len(text) + 1) for c in cuts)})
+    return [text[a:b] for a, b in itertools.pairwise(points)]
+
+
+async def _units_of(pieces: list[str], max_sentences: int, max_words: int) -> tuple[list[str], str]:
+    answer = ModelAnswer(_Sent(pieces), max_sentences, max_words)
+    async with aclosing(answer.units()) as units:
+        return [u async for u in units], answer.text
+
+
+@settings(max_examples=300)  # under a millisecond each: splits and caps have many corners
+@given(
+    text=st.text(alphabet=st.sampled_from(list("ab yz,.!?*#-\n1\"'")), max_size=200),
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=30),
+    max_sentences=st.integers(min_value=1, max_value=3),
+    max_words=st.integers(min_value=1, max_value=20),
+)
+def test_any_model_text_in_any_pieces_becomes_the_same_capped_units(text, cuts, max_sentences, max_words):
+    units, said = asyncio.run(_units_of(_split(text, cuts), max_sentences, max_words))
+    whole, _ = asyncio.run(_units_of([text], max_sentences, max_words))
+    assert units == whole == split_speech_units(said) and said == " ".join(units)  # however the text arrives
+    sentences = split_sentences(said)
+    assert said and 1 <= len(sentences) <= max_sentences
+    assert len(sentences) == 1 or len(said.split()) <= max_words
+    assert re.search(r"[.!?][\"')\]]*$", said) and not re.search(r"[*#]", said)
