@@ -16,6 +16,7 @@ read from the history, and runs that request again: its timer is replaced, not j
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import difflib
 import logging
@@ -129,21 +130,44 @@ class ModelAnswer:
     ``max_sentences`` sentences and, after the first, ``max_words`` words; cut at the end of the
     last whole sentence when the token cap ends it mid-sentence. A unit is final once the text
     after it has begun (``split_speech_units`` on the growing text never changes a unit that has a
-    successor). No text at all, or a model that fails before its first unit, gives ``refusal``."""
+    successor). No text at all, or a model that fails before its first unit, gives ``refusal``.
+
+    The model's text is read as it comes, not as the units are taken: generation stops the moment
+    the caps are reached, even while the answer waits for its turn to be confirmed or for TTS, so
+    it never takes CPU from the rendering and listening that go on meanwhile."""
 
     def __init__(self, stream: TextStream, max_sentences: int, max_words: int, refusal: str = REFUSAL) -> None:
         self._stream = stream
         self.max_sentences = max_sentences
         self.max_words = max_words
         self.refusal = refusal
-        self.text = ""  # the units given so far
+        self.text = ""  # the units taken so far
         self.error: str | None = None  # why the model stopped early, if it failed
+        # Bounded by the caps: a first sentence in two units, one per later sentence, then the end.
+        self._ready: asyncio.Queue[str | None] = asyncio.Queue(maxsize=max(max_sentences, 2) + 2)
+        self._reader = asyncio.ensure_future(self._read())
 
     @property
     def tokens(self) -> int:
         return self._stream.tokens
 
     async def units(self) -> AsyncIterator[str]:
+        """Each speech unit once, as soon as it is final; closing them stops the model."""
+        try:
+            while (unit := await self._ready.get()) is not None:
+                self.text = f"{self.text} {unit}" if self.text else unit
+                yield unit
+            await self._reader  # a failure other than the model's own is the caller's
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the model, if it is still writing (the units taken so far stand)."""
+        if not self._reader.done():
+            self._reader.cancel()
+        await asyncio.wait([self._reader])
+
+    async def _read(self) -> None:
         raw, given = "", 0
         try:
             try:
@@ -153,7 +177,7 @@ class ModelAnswer:
                     units = split_speech_units(" ".join(kept))
                     for unit in units[given:] if over else units[given:-1]:
                         given += 1
-                        yield self._give(unit)
+                        self._ready.put_nowait(unit)
                     if over:
                         break
             except LlmError as exc:
@@ -162,13 +186,10 @@ class ModelAnswer:
                 raw = raw if given else ""
             for unit in self._final_units(_spoken(raw))[given:]:
                 given += 1
-                yield self._give(unit)
+                self._ready.put_nowait(unit)
         finally:
             await self._stream.aclose()
-
-    def _give(self, unit: str) -> str:
-        self.text = f"{self.text} {unit}" if self.text else unit
-        return unit
+            self._ready.put_nowait(None)
 
     def _within_caps(self, sentences: list[str]) -> tuple[list[str], bool]:
         """The leading sentences within the caps, and whether the caps dropped any after them
