@@ -269,7 +269,7 @@ class _OpenAIStream(TextStream):
                 if text:
                     self.tokens += 1
                     return text
-        except openai.APIError as exc:
+        except openai.APIError as exc:  # a connection broken mid-stream is one too (APIConnectionError)
             await self.aclose()
             raise LlmError(f"{self._model.name}: {exc}") from None
 
@@ -279,10 +279,10 @@ class _OpenAIStream(TextStream):
         self._closed = True
         if self._response is None:
             self._opening.cancel()
-            try:
-                self._response = await self._opening
-            except BaseException:  # cancelled or failed before it streamed: nothing to close
-                return
+            await asyncio.wait([self._opening])
+            if self._opening.cancelled() or self._opening.exception() is not None:
+                return  # it never streamed: nothing to close
+            self._response = self._opening.result()
         await self._response.close()
 
 
