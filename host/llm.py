@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,7 +160,10 @@ class LlamaChatModel(ChatModel):
     def stream(self, messages: Sequence[Message], max_tokens: int, temperature: float) -> TextStream:
         return _LlamaStream(self, [{"role": m.role, "content": m.content} for m in messages], max_tokens, temperature)
 
-    def generate_blocking(self, messages: list[dict], max_tokens: int, temperature: float, stop: threading.Event, put):
+    def generate_blocking(
+        self, messages: list[dict], max_tokens: int, temperature: float, stop: threading.Event,
+        put: Callable[[str], None],
+    ) -> None:  # fmt: skip
         """Worker thread: hand each piece of text to ``put`` until done or ``stop`` is set."""
         with self._lock:
             if stop.is_set():
