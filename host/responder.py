@@ -1,29 +1,35 @@
-"""What the assistant says back: the ``Responder`` interface and the offline ``SkillResponder``.
+"""What the assistant says back: the ``Responder`` interface, the offline ``SkillResponder``, and
+``ChainResponder``: the skills first, a language model (``host.llm``) for everything else.
 
 A responder gets the final transcript of a turn and a ``Context`` (what the wearer heard so far,
 battery, clock, timers) and returns a ``Reply``: short, spoken-style text, plus any side effects
 (timers to arm, replace or cancel) that the session applies only when the reply is really
 released — a reply computed on a tentative end of turn may be thrown away.
 
+A skill's reply is whole from the start. A model's reply is generated while it is spoken: its
+``units()`` give each speech unit as soon as it is final, so TTS renders the first clause while
+the model writes the rest, and closing them stops the model.
+
 A correction ("no, ten minutes", "not Anna, Anne") changes a detail of the wearer's last request,
 read from the history, and runs that request again: its timer is replaced, not joined by a second.
-
-The interface is async so that a backend talking to an OpenAI-compatible server can be added
-without touching the session.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import difflib
 import logging
 import math
 import re
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
+from sottovoce.host.llm import ChatModel, LlmConfig, LlmError, TextStream, chat_messages
 from sottovoce.host.numbers import int_to_words, number_to_words, ordinal_words, words_to_digits
 from sottovoce.host.timers import TimerRequest, Timers
 
@@ -38,13 +44,18 @@ class Context:
     battery_percent: int | None = None  # None until the device reports it
 
 
-@dataclass(frozen=True)
+@dataclass
 class Reply:
+    """What to say. A model's reply (``model`` set) starts empty: ``text`` grows as ``units()``
+    are read, and is whole once they end."""
+
     text: str
     arm_timers: tuple[TimerRequest, ...] = ()
     cancel_timers: bool = False
     replace_timers: tuple[int, ...] = ()  # ids of pending timers cancelled before arm_timers are armed
     request: str = ""  # the request carried out when a correction changed it; empty: the words heard
+    by: str = "skill"  # which part of the chain answered: "skill" or "model"
+    model: ModelAnswer | None = field(default=None, repr=False, compare=False)
 
     @property
     def sentences(self) -> list[str]:
@@ -53,6 +64,22 @@ class Reply:
     @property
     def speech_units(self) -> list[str]:
         return split_speech_units(self.text)
+
+    @property
+    def tokens(self) -> int:
+        """Tokens the model generated for this reply (0 for a skill's)."""
+        return self.model.tokens if self.model else 0
+
+    async def units(self) -> AsyncIterator[str]:
+        """The speech units, each once, as soon as it is final; a model's reply can be read once."""
+        if self.model is None:
+            for unit in self.speech_units:
+                yield unit
+            return
+        async with aclosing(self.model.units()) as units:
+            async for unit in units:
+                self.text = self.model.text
+                yield unit
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
@@ -83,6 +110,141 @@ class Responder(ABC):
         """The reply to one turn, or None to stay silent."""
 
 
+# ---------------------------------------------------------------------------------- model answers
+
+# Said when nothing else can answer: one short sentence (about 1.5 s whispered), never a list of
+# what the assistant could have done instead.
+REFUSAL = "Sorry, I can't help with that."
+_SENTENCE_DONE = re.compile(r"[.!?][\"')\]]*$")
+_MARKUP = re.compile(r"[*_#`~|<>\[\]{}]+")  # read aloud as noise, or as "asterisk"
+# "1. Boil the water": read as "one", and its full stop would end a sentence of its own.
+_LIST_MARK = re.compile(r"(?m)^[ \t]*(?:\d{1,2}[.)]|[-•])[ \t]+")
+
+
+def _spoken(raw: str) -> str:
+    return re.sub(r"\s+", " ", _MARKUP.sub("", _LIST_MARK.sub("", raw))).lstrip()
+
+
+class ModelAnswer:
+    """A model's reply as speech units while it is generated, within the caps: at most
+    ``max_sentences`` sentences and, after the first, ``max_words`` words; cut at the end of the
+    last whole sentence when the token cap ends it mid-sentence. A unit is final once the text
+    after it has begun (``split_speech_units`` on the growing text never changes a unit that has a
+    successor). No text at all, or a model that fails before its first unit, gives ``refusal``.
+
+    The model's text is read as it comes, not as the units are taken: generation stops the moment
+    the caps are reached, even while the answer waits for its turn to be confirmed or for TTS, so
+    it never takes CPU from the rendering and listening that go on meanwhile."""
+
+    def __init__(self, stream: TextStream, max_sentences: int, max_words: int, refusal: str = REFUSAL) -> None:
+        self._stream = stream
+        self.max_sentences = max_sentences
+        self.max_words = max_words
+        self.refusal = refusal
+        self.text = ""  # the units taken so far
+        self.error: str | None = None  # why the model stopped early, if it failed
+        # Bounded by the caps: a first sentence in two units, one per later sentence, then the end.
+        self._ready: asyncio.Queue[str | None] = asyncio.Queue(maxsize=max(max_sentences, 2) + 2)
+        self._reader = asyncio.ensure_future(self._read())
+
+    @property
+    def tokens(self) -> int:
+        return self._stream.tokens
+
+    async def units(self) -> AsyncIterator[str]:
+        """Each speech unit once, as soon as it is final; closing them stops the model."""
+        try:
+            while (unit := await self._ready.get()) is not None:
+                self.text = f"{self.text} {unit}" if self.text else unit
+                yield unit
+            await self._reader  # a failure other than the model's own is the caller's
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the model, if it is still writing (the units taken so far stand)."""
+        if not self._reader.done():
+            self._reader.cancel()
+        await asyncio.wait([self._reader])
+
+    async def _read(self) -> None:
+        raw, given = "", 0
+        try:
+            try:
+                async for piece in self._stream:
+                    raw += piece
+                    kept, over = self._within_caps(split_sentences(_spoken(raw)))
+                    units = split_speech_units(" ".join(kept))
+                    for unit in units[given:] if over else units[given:-1]:
+                        given += 1
+                        self._ready.put_nowait(unit)
+                    if over:
+                        break
+            except LlmError as exc:
+                self.error = str(exc)
+                log.warning("the model failed: %s", exc)
+                raw = raw if given else ""
+            for unit in self._final_units(_spoken(raw))[given:]:
+                given += 1
+                self._ready.put_nowait(unit)
+        finally:
+            await self._stream.aclose()
+            self._ready.put_nowait(None)
+
+    def _within_caps(self, sentences: list[str]) -> tuple[list[str], bool]:
+        """The leading sentences within the caps, and whether the caps dropped any after them
+        (then what is kept is final: later text can only be dropped too). The first sentence is
+        always kept; only the token cap ends it."""
+        kept: list[str] = []
+        words = 0
+        for sentence in sentences:
+            words += len(sentence.split())
+            if len(kept) == self.max_sentences or (kept and words > self.max_words):
+                return kept, True
+            kept.append(sentence)
+        return kept, False
+
+    def _final_units(self, text: str) -> list[str]:
+        sentences, _ = self._within_caps(split_sentences(text))
+        if sentences and not _SENTENCE_DONE.search(sentences[-1]):
+            if len(sentences) > 1:
+                sentences.pop()  # cut by the token cap: end at the last whole sentence
+            else:
+                sentences[-1] = sentences[-1].rstrip(",;:- ") + "."
+        return split_speech_units(" ".join(sentences)) or split_speech_units(self.refusal)
+
+
+@dataclass
+class ChainCounters:
+    by_skill: int = 0
+    by_model: int = 0
+
+
+@dataclass
+class ChainResponder(Responder):
+    """The skills first, for what must be exact and instant; the model for everything else, with
+    the conversation as the wearer heard it as context."""
+
+    skills: SkillResponder
+    model: ChatModel
+    config: LlmConfig = field(default_factory=LlmConfig)
+    refusal: str = REFUSAL
+    counters: ChainCounters = field(default_factory=ChainCounters)
+
+    async def respond(self, transcript: str, ctx: Context) -> Reply | None:
+        if not _normalise(transcript):
+            return None
+        reply = self.skills.match(transcript, ctx)
+        if reply is not None:
+            self.counters.by_skill += 1
+            return reply
+        self.counters.by_model += 1
+        messages = chat_messages(ctx.history, transcript.strip(), self.config)
+        stream = self.model.stream(messages, self.config.max_tokens, self.config.temperature)
+        answer = ModelAnswer(stream, self.config.max_sentences, self.config.max_words, self.refusal)
+        return Reply("", by="model", model=answer)
+
+
 # ---------------------------------------------------------------------------------- skills
 
 _UNIT_SECONDS = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600}
@@ -99,7 +261,10 @@ _TOKEN = re.compile(
     r"(\d+(?:\.\d+)?)|(multiplied by|divided by|to the power of|squared|cubed|plus|minus|times|over|"
     r"add|subtract|[x×*/÷+\-])"
 )
-_CAPABILITIES = "I can tell you the time and the date, check your battery, set timers and reminders, and do quick sums."
+_CAPABILITIES = (
+    "I can tell you the time and the date, check your battery, set timers and reminders, and do quick sums. "
+    "Anything else, I'll answer as best I can."
+)
 
 
 def _normalise(transcript: str) -> str:
@@ -332,9 +497,10 @@ def corrected_in_turn(text: str) -> str | None:
 
 @dataclass
 class SkillResponder(Responder):
-    """Offline skills for a small ear-worn assistant. Every answer is one to three short sentences."""
+    """Offline skills for a small ear-worn assistant. Every answer is one to three short sentences;
+    words no skill is for get ``fallback``."""
 
-    fallback: str = f"Sorry, I can't help with that yet. {_CAPABILITIES} Just ask me any time."
+    fallback: str = REFUSAL
     max_timer_seconds: float = 24 * 3600
     _skills: list = field(init=False, repr=False)
 
@@ -343,10 +509,16 @@ class SkillResponder(Responder):
         # mention minutes, and so on).
         self._skills = [
             self._repeat, self._cancel_timers, self._list_timers, self._reminder, self._timer,
-            self._arithmetic, self._battery, self._date, self._time, self._greeting, self._thanks,
+            self._arithmetic, self._battery, self._date, self._time, self._capabilities, self._greeting, self._thanks,
         ]  # fmt: skip
 
     async def respond(self, transcript: str, ctx: Context) -> Reply | None:
+        if not _normalise(transcript):
+            return None
+        return self.match(transcript, ctx) or Reply(self.fallback)
+
+    def match(self, transcript: str, ctx: Context) -> Reply | None:
+        """The reply of the skill the words are for; None when they are for none (or empty)."""
         text = _normalise(transcript)
         if not text or _STOP_ONLY.fullmatch(text):
             return None
@@ -355,15 +527,16 @@ class SkillResponder(Responder):
             return correction
         corrected = corrected_in_turn(text)  # "set a timer for five, no, ten minutes"
         if corrected is not None:
-            return dataclasses.replace(self._answer(corrected, ctx), request=corrected)
+            reply = self._answer(corrected, ctx)
+            return dataclasses.replace(reply, request=corrected) if reply is not None else None
         return self._answer(text, ctx)
 
-    def _answer(self, text: str, ctx: Context) -> Reply:
+    def _answer(self, text: str, ctx: Context) -> Reply | None:
         for skill in self._skills:
             reply = skill(text, ctx)
             if reply is not None:
                 return reply
-        return Reply(self.fallback)
+        return None
 
     def _correction(self, text: str, ctx: Context) -> Reply | None:
         """A change to the wearer's last request: that request runs again with the detail changed,
@@ -377,7 +550,7 @@ class SkillResponder(Responder):
         if last is None or corrected is None:
             return Reply(NOTHING_TO_CORRECT)
         reply = self._answer(corrected, ctx)
-        if reply.text == self.fallback:  # the corrected request is nothing a skill can do either
+        if reply is None:  # the corrected request is nothing a skill can do either
             return Reply(NOTHING_TO_CORRECT)
         reply = dataclasses.replace(reply, request=corrected)
         if not (reply.arm_timers and last.timer_ids):
@@ -502,6 +675,11 @@ class SkillResponder(Responder):
             return None
         now = ctx.clock.now()
         return Reply(f"It's {_say_time(now.hour, now.minute)}.")
+
+    def _capabilities(self, text: str, ctx: Context) -> Reply | None:
+        if not re.search(r"\bwhat (can|do) you do\b|\bwhat are you (good|able) (for|to do)\b", text):
+            return None
+        return Reply(_CAPABILITIES)
 
     def _greeting(self, text: str, ctx: Context) -> Reply | None:
         if not re.fullmatch(r"(hi|hello|hey|good (morning|afternoon|evening))( there)?( \w+)?", text):

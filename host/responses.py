@@ -88,8 +88,7 @@ class Responses:
             )
         )  # fmt: skip
         first_sent = 0.0
-        for i in range(len(draft.units)):
-            piece = await self.pipeline.piece(draft, i)
+        async for piece in self.pipeline.pieces(draft):
             handle.sentence(piece.text, piece.speech_samples)
             for packet in piece.packets:
                 seq = handle.next_frame

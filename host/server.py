@@ -22,6 +22,8 @@ from grpc_reflection.v1alpha import reflection
 
 from sottovoce.host.answer import HostModels
 from sottovoce.host.asr import AsrConfig, WhisperAsr
+from sottovoce.host.llm import LlmConfig, open_model
+from sottovoce.host.responder import ChainResponder, SkillResponder
 from sottovoce.host.session import Session, SessionConfig
 from sottovoce.host.stream import Outbox, Stream, StreamConfig
 from sottovoce.host.tts import TTS_ENGINES, make_engine
@@ -47,6 +49,7 @@ class HostConfig:
     )  # fmt: skip
     stream: StreamConfig = field(default_factory=StreamConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
+    language_model: LlmConfig = field(default_factory=LlmConfig)
 
 
 class BindError(OSError):
@@ -54,9 +57,16 @@ class BindError(OSError):
 
 
 def load_models(config: HostConfig) -> HostModels:
-    """Blocking: load ASR and TTS (about a second); run it in a thread from async code."""
+    """Blocking: load ASR, TTS and the language model (a few seconds); run it in a thread from
+    async code. Every session's responder shares the one language model."""
     asr = WhisperAsr(AsrConfig(cpu_threads=config.asr_threads))
-    return HostModels(asr=asr, voice=WhisperVoice(make_engine(config.tts)))
+    voice = WhisperVoice(make_engine(config.tts))
+    model = open_model(config.language_model)
+
+    def responder() -> ChainResponder:
+        return ChainResponder(SkillResponder(), model, config.language_model)
+
+    return HostModels(asr=asr, voice=voice, responder_factory=responder)
 
 
 class DuplexService(pb_grpc.DuplexServicer):

@@ -3,13 +3,16 @@ session, plain audio or text in, whispered Opus pieces out."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from sottovoce.host.answer import AnswerPipeline, HostModels
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
-from sottovoce.host.responder import Context, SkillResponder
+from sottovoce.host.responder import REFUSAL, Context, SkillResponder, split_sentences, split_speech_units
 from sottovoce.host.server import HostConfig, load_models
 from sottovoce.host.timers import Timers
 from sottovoce.host.tts import PiperTts
@@ -53,3 +56,56 @@ async def test_no_words_no_answer(pipeline):
     heard, draft = await pipeline.answer_audio(np.zeros(16000, dtype=np.int16))
     assert heard.text == "" and draft is None
     assert (pipeline.counters.no_words, pipeline.counters.replies) == (1, 0)
+
+
+async def test_the_refusal_is_under_two_seconds_of_audio(pipeline):
+    draft = await pipeline.answer_text("Tell me a joke about penguins.")
+    assert draft is not None and draft.reply.text == REFUSAL
+    pieces = [p async for p in pipeline.pieces(draft)]
+    assert 0 < sum(p.speech_samples for p in pieces) <= 2 * 16000
+
+
+def _chain_pipeline(models: HostModels, **caps: int) -> AnswerPipeline:
+    """The host's own chain (skills, then its offline model), with other caps if given."""
+    chain = models.responder_factory()
+    chain.config = replace(chain.config, **caps)
+    clock = Clock()
+    return AnswerPipeline(models.asr, models.voice, chain, Context(History(), clock, Timers(clock)))
+
+
+async def test_a_model_answer_streams_into_whispered_pieces(models):
+    pipeline = _chain_pipeline(models)
+    draft = await pipeline.answer_text("What's the capital of France?")
+    assert draft is not None and draft.reply.by == "model" and draft.first is not None
+    first_text = draft.reply.text  # only what the model had written when its first piece was rendered
+    pieces = [p async for p in pipeline.pieces(draft)]
+    text = draft.reply.text  # whole once the pieces end
+    assert text.startswith(first_text) and text != REFUSAL and 1 <= len(split_sentences(text)) <= 2
+    assert [p.text for p in pieces] == split_speech_units(text)
+    assert all(p.speech_samples > 0 for p in pieces) and draft.reply.tokens > 0
+
+
+async def test_a_barge_in_cancels_the_answer_and_its_model(models):
+    pipeline = _chain_pipeline(models, max_sentences=50, max_tokens=400)
+    draft = await pipeline.answer_text("Tell me a very long story about a dragon.")
+    assert draft is not None and draft.first is not None
+    second = asyncio.Event()
+
+    async def speak() -> None:
+        async for i, _ in aenumerate(pipeline.pieces(draft)):
+            if i == 1:
+                second.set()
+
+    speaking = asyncio.ensure_future(speak())
+    await asyncio.wait_for(second.wait(), 60)  # the model is writing the rest while this plays
+    speaking.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await speaking
+    assert not pipeline.responder.model.generating and draft.reply.tokens < 400
+
+
+async def aenumerate(items):
+    i = 0
+    async for item in items:
+        yield i, item
+        i += 1

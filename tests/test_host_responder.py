@@ -10,7 +10,7 @@ import pytest
 from sottovoce.host.clock import ManualClock
 from sottovoce.host.history import Exchange, History
 from sottovoce.host.numbers import int_to_words, number_to_words, ordinal_words, words_to_digits
-from sottovoce.host.responder import Context, SkillResponder, split_sentences, split_speech_units
+from sottovoce.host.responder import REFUSAL, Context, SkillResponder, split_sentences, split_speech_units
 from sottovoce.host.timers import Timers
 
 NOW = datetime(2025, 11, 25, 15, 7).astimezone()
@@ -66,9 +66,15 @@ async def test_battery(ctx, question):
     assert "don't know" in await ask(ctx, question)
 
 
-async def test_fallback_is_a_few_short_sentences(ctx):
+async def test_the_refusal_is_one_short_sentence(ctx):
+    # without a language model, words no skill is for get one short sentence, not a list of skills
     text = await ask(ctx, "Tell me a joke about penguins.")
-    assert 2 <= len(split_sentences(text)) <= 3 and "timers" in text
+    assert text == REFUSAL and len(split_sentences(text)) == 1 and len(text.split()) <= 7
+
+
+async def test_what_it_can_do(ctx):
+    text = await ask(ctx, "What can you do?")
+    assert len(split_sentences(text)) == 2 and "timers" in text
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ sottovoce demo   [--out DIR]      controllers + simulator + edge + host, a scrip
 sottovoce host   [--listen ...]   the inference node (gRPC)
 sottovoce edge   --device URL     the edge daemon
 sottovoce sim    --transport URL  the simulated glasses (bumble BLE peripheral)
+sottovoce ask    "question"       the responder chain (skills, then the language model) as text
 sottovoce bench  NAME [...]       a benchmark against its baseline ("sottovoce bench" lists them)
 """
 
@@ -19,6 +20,7 @@ PROGRAMS = {
     "host": ("sottovoce.host.cli", "serve the inference node (ASR, responder, whispered TTS) over gRPC"),
     "edge": ("sottovoce.edge.cli", "run the edge daemon between a wearable and a host"),
     "sim": ("sottovoce.firmware_sim.cli", "run the simulated glasses as a BLE peripheral"),
+    "ask": ("sottovoce.tools.ask", "answer a question as text: the skills, then the language model"),
 }
 BENCHES = {
     "turn": ("sottovoce.tools.bench_turn", "end-of-turn model vs fixed silence rules on held-out speech"),
