@@ -232,7 +232,7 @@ class ChainResponder(Responder):
     counters: ChainCounters = field(default_factory=ChainCounters)
 
     async def respond(self, transcript: str, ctx: Context) -> Reply | None:
-        if not _normalise(transcript):
+        if wants_silence(transcript):
             return None
         reply = self.skills.match(transcript, ctx)
         if reply is not None:
@@ -423,6 +423,12 @@ _STOP_ONLY = re.compile(rf"(?:(?:okay|ok|oh) )?{_STOP_WORD}(?: {_STOP_WORD})*(?:
 _NAME_LIKENESS = 0.6  # difflib ratio: "anna"/"anne" 0.75, "jon"/"john" 0.86; "anne"/"in" 0.33
 
 
+def wants_silence(transcript: str) -> bool:
+    """No words, or words that only stop the assistant: the answer is to say nothing."""
+    text = _normalise(transcript)
+    return not text or _STOP_ONLY.fullmatch(text) is not None
+
+
 @dataclass(frozen=True)
 class Correction:
     """A changed detail of a request: ``new`` as said ("10 minutes", "anne"), and ``old`` when the
@@ -513,7 +519,7 @@ class SkillResponder(Responder):
         ]  # fmt: skip
 
     async def respond(self, transcript: str, ctx: Context) -> Reply | None:
-        if not _normalise(transcript):
+        if wants_silence(transcript):
             return None
         return self.match(transcript, ctx) or Reply(self.fallback)
 
@@ -521,7 +527,7 @@ class SkillResponder(Responder):
         """The reply of the skill the words are for; None when they are for none (or empty)."""
         text = _normalise(transcript)
         if not text or _STOP_ONLY.fullmatch(text):
-            return None
+            return None  # see wants_silence
         correction = self._correction(text, ctx)
         if correction is not None:
             return correction

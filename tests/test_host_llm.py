@@ -110,6 +110,13 @@ async def test_hard_caps_cut_at_sentence_ends(model, ctx, question, max_sentence
     assert "*" not in text and not re.match(r"\d+\. ", text)  # no markup or list numbers read aloud
 
 
+@pytest.mark.parametrize("words", ["Stop.", "Wait.", "No, stop.", "Hold on, please."])
+async def test_words_that_only_stop_it_get_silence_not_the_model(model, ctx, words):
+    chain = ChainResponder(SkillResponder(), model)
+    assert await chain.respond(words, ctx) is None
+    assert chain.counters.by_model == 0 and not model.generating
+
+
 def test_the_context_is_what_the_wearer_heard():
     history = History()
     history.add(Exchange("What's the tallest mountain?", "Mount Everest is the tallest", 1, interrupted=True))
