@@ -22,9 +22,9 @@ QUIET_ROOM: dict[str, Any] = {
     "noise": {"level_dbfs": -55.0, "color": "pink"},
     "echo": {"delay_ms": 2.0, "gain_db": -24.0, "lowpass_hz": 3000.0},
 }
-# Nothing the assistant can do, so it answers with its ~9 s list of what it can: the long answer
-# the wearer talks over.
-LONG_REQUEST = "Tell me about the history of Rome."
+# A skill's answer, the same every time: the ~8.5 s list of what the assistant can do is the long
+# answer the wearer talks over (a language model's answer would vary in length from run to run).
+LONG_REQUEST = "What can you do?"
 OVER_ANSWER_S = 1.5  # the wearer speaks this long into the answer
 
 SMOOTH_SAID = [
