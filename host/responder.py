@@ -26,12 +26,14 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
 from sottovoce.host.llm import ChatModel, LlmConfig, LlmError, TextStream, chat_messages
 from sottovoce.host.numbers import int_to_words, number_to_words, ordinal_words, words_to_digits
 from sottovoce.host.timers import TimerRequest, Timers
+from sottovoce.host.units import parse_conversion, parse_follow_up
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class Context:
     clock: Clock
     timers: Timers
     battery_percent: int | None = None  # None until the device reports it
+    volume_percent: int = 100  # the device's speaker level, as last set (it starts at full)
 
 
 @dataclass
@@ -54,7 +57,8 @@ class Reply:
     cancel_timers: bool = False
     replace_timers: tuple[int, ...] = ()  # ids of pending timers cancelled before arm_timers are armed
     request: str = ""  # the request carried out when a correction changed it; empty: the words heard
-    by: str = "skill"  # which part of the chain answered: "skill" or "model"
+    by: str = "skill"  # which part of the chain answered: "skill", "model", or "tool" (a skill the model chose)
+    volume: int | None = None  # a new speaker level for the device, 0..100 (its SetVolume control message)
     model: ModelAnswer | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -250,7 +254,7 @@ class ChainResponder(Responder):
 _UNIT_SECONDS = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?|an?|half an?)\s*(second|sec|minute|min|hour)s?\b")
 _NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
-_ASK_TIMERS = re.compile(r"\b(what|which|any|list|how many)\b.*\b(timers?|reminders?)\b")
+_ASK_TIMERS = re.compile(r"\b(what|which|any|list|how many)\b.*\b(timers?|reminders?|alarms?)\b")
 _OPS = {
     "plus": "+", "add": "+", "+": "+", "minus": "-", "-": "-", "subtract": "-", "times": "*",
     "multiplied by": "*", "x": "*", "×": "*", "*": "*", "divided by": "/", "over": "/", "/": "/",
@@ -261,6 +265,7 @@ _TOKEN = re.compile(
     r"(\d+(?:\.\d+)?)|(multiplied by|divided by|to the power of|squared|cubed|plus|minus|times|over|"
     r"add|subtract|[x×*/÷+\-])"
 )
+VOLUME_STEP = 20  # percent per "louder": a step the wearer hears in a whisper
 _CAPABILITIES = (
     "I can tell you the time and the date, check your battery, set timers and reminders, and do quick sums. "
     "Anything else, I'll answer as best I can."
@@ -309,6 +314,49 @@ def _say_time(hour: int, minute: int) -> str:
         return f"{int_to_words(h12)} o'clock {suffix}"
     mins = f"oh {int_to_words(minute)}" if minute < 10 else int_to_words(minute)
     return f"{int_to_words(h12)} {mins} {suffix}"
+
+
+# "at 5 pm", "for 7 30" (Whisper's "7:30"), "at 17 00", "at noon"; never "for 5 minutes".
+_CLOCK = re.compile(
+    r"\b(?:at|for|by) (?:(?P<noon>noon|midday|midnight)|(?P<h>\d{1,2})(?: (?P<m>\d{2}))?"
+    r"(?! ?(?:second|sec|minute|min|hour|percent|%))"
+    r"(?: ?(?P<part>am|pm|a m|p m|o'clock|in the morning|in the afternoon|in the evening|at night|tonight))?)\b"
+)
+_PM = ("pm", "p m", "in the afternoon", "in the evening", "at night", "tonight")
+_AM = ("am", "a m", "in the morning")
+
+
+def _clock_due(text: str, now: datetime) -> datetime | None:
+    """The next moment at the clock time said in ``text``, or None if it names none. Without am or
+    pm, the sooner of the two: at three in the afternoon, "at 5" is five this afternoon."""
+    m = _CLOCK.search(text)
+    if m is None:
+        return None
+    if m["noon"]:
+        hours, minute = [0 if m["noon"] == "midnight" else 12], 0
+    else:
+        hour, minute = int(m["h"]), int(m["m"] or 0)
+        if hour > 23 or minute > 59 or (m["part"] in (*_PM, *_AM) and not 1 <= hour <= 12):
+            return None
+        if m["part"] in _PM:
+            hours = [hour % 12 + 12]
+        elif m["part"] in _AM:
+            hours = [hour % 12]
+        else:
+            hours = [hour] if hour == 0 or hour > 12 else [hour % 12, hour % 12 + 12]
+    tomorrow = "tomorrow" in text
+    candidates = []
+    for h in hours:
+        due = now.replace(hour=h, minute=minute, second=0, microsecond=0)
+        if due <= now or (tomorrow and due.date() == now.date()):
+            due += timedelta(days=1)
+        candidates.append(due)
+    return min(candidates)
+
+
+def _say_due(due: datetime, now: datetime) -> str:
+    day = " tomorrow" if due.date() != now.date() else ""
+    return f"{_say_time(due.hour, due.minute)}{day}"
 
 
 class _NotArithmetic(ValueError):
@@ -514,8 +562,9 @@ class SkillResponder(Responder):
         # Order matters: the first skill that answers wins (reminders mention time, timers
         # mention minutes, and so on).
         self._skills = [
-            self._repeat, self._cancel_timers, self._list_timers, self._reminder, self._timer,
-            self._arithmetic, self._battery, self._date, self._time, self._capabilities, self._greeting, self._thanks,
+            self._repeat, self._cancel_timers, self._list_timers, self._reminder, self._alarm, self._timer,
+            self._volume, self._conversion, self._arithmetic, self._battery, self._date, self._time,
+            self._capabilities, self._greeting, self._thanks,
         ]  # fmt: skip
 
     async def respond(self, transcript: str, ctx: Context) -> Reply | None:
@@ -531,6 +580,9 @@ class SkillResponder(Responder):
         correction = self._correction(text, ctx)
         if correction is not None:
             return correction
+        follow_up = self._follow_up(text, ctx)
+        if follow_up is not None:
+            return follow_up
         corrected = corrected_in_turn(text)  # "set a timer for five, no, ten minutes"
         if corrected is not None:
             reply = self._answer(corrected, ctx)
@@ -567,6 +619,16 @@ class SkillResponder(Responder):
             detail = correction.new.capitalize()
         return dataclasses.replace(reply, text=f"Okay, {detail} instead.", replace_timers=last.timer_ids)
 
+    def _follow_up(self, text: str, ctx: Context) -> Reply | None:
+        """ "And in miles?" after a conversion: the last request with one part changed. The
+        request carried out is noted, so a second follow-up changes that one."""
+        last = ctx.history.last_request()
+        previous = parse_conversion(_normalise(last.asked)) if last is not None else None
+        conversion = parse_follow_up(text, previous) if previous is not None else None
+        if conversion is None:
+            return None
+        return Reply(conversion.say(), request=conversion.request)
+
     # Each skill returns None when the request is not for it.
 
     def _repeat(self, text: str, ctx: Context) -> Reply | None:
@@ -582,7 +644,7 @@ class SkillResponder(Responder):
         return Reply(last)
 
     def _cancel_timers(self, text: str, ctx: Context) -> Reply | None:
-        if not re.search(r"\b(cancel|stop|clear|delete)\b.*\b(timers?|reminders?)\b", text):
+        if not re.search(r"\b(cancel|stop|clear|delete|turn off)\b.*\b(timers?|reminders?|alarms?)\b", text):
             return None
         n = len(ctx.timers.pending())
         if n == 0:
@@ -596,16 +658,24 @@ class SkillResponder(Responder):
             return None
         rest = m.group(1)
         seconds = _seconds_in(rest)
-        task_match = re.search(r"\b(?:to|that|about)\b (.+?)(?= in \d| in an?\b| in half\b|$)", rest)
+        task_match = re.search(
+            r"\b(?:to|that|about)\b (.+?)(?= in \d| in an?\b| in half\b| (?:at|by) (?:\d|noon|midday|midnight)"
+            r"| tomorrow\b|$)",
+            rest,
+        )
         task = task_match.group(1).strip() if task_match else ""
         task = re.sub(r"\b(my|i)\b", lambda w: {"my": "your", "i": "you"}[w.group(1)], task)
+        now = ctx.clock.now()
+        due = _clock_due(rest, now) if seconds is None else None
+        if due is not None:
+            seconds = (due - now).total_seconds()
         if seconds is None:
             return Reply("When should I remind you? Say, for example, remind me in ten minutes.")
         if not 0 < seconds <= self.max_timer_seconds:
             return Reply("I can set reminders up to a day ahead.")
         announcement = f"Reminder: {task}." if task else "This is your reminder."
-        when = _say_duration(seconds)
-        said = f"Okay, I'll remind you in {when}" + (f" to {task}." if task else ".")
+        when = f"at {_say_due(due, now)}" if due is not None else f"in {_say_duration(seconds)}"
+        said = f"Okay, I'll remind you {when}" + (f" to {task}." if task else ".")
         return Reply(said, arm_timers=(TimerRequest(seconds, announcement, "reminder", task),))
 
     def _list_timers(self, text: str, ctx: Context) -> Reply | None:
@@ -619,11 +689,52 @@ class SkillResponder(Responder):
             req, left = timer.request, _round_left(ctx.timers.seconds_left(timer))
             if req.label == "reminder":
                 what = f"a reminder to {req.subject}" if req.subject else "a reminder"
+            elif req.label == "alarm":
+                what = f"an alarm for {_say_time(timer.due.hour, timer.due.minute)}"
             else:
                 what = f"a {_say_duration(req.seconds, adjective=True)} timer"
             said.append(f"{what}, {_say_duration(left)} left")
         listed = said[0] if len(said) == 1 else "; ".join(said[:-1]) + "; and " + said[-1]
         return Reply(f"You have {listed}.")
+
+    def _alarm(self, text: str, ctx: Context) -> Reply | None:
+        if not re.search(r"\b(alarm|wake me)\b", text):
+            return None
+        now = ctx.clock.now()
+        seconds, due = _seconds_in(text), None
+        if seconds is None:
+            due = _clock_due(text, now)
+            if due is None:
+                return Reply("For what time? Say, for example, set an alarm for seven thirty.")
+            seconds = (due - now).total_seconds()
+        if not 0 < seconds <= self.max_timer_seconds:
+            return Reply("I can set alarms up to a day ahead.")
+        due = due or now + timedelta(seconds=seconds)
+        at = _say_time(due.hour, due.minute)
+        said = f"Okay, an alarm for {_say_due(due, now)}."
+        return Reply(said, arm_timers=(TimerRequest(seconds, f"It's {at}. This is your alarm.", "alarm"),))
+
+    def _volume(self, text: str, ctx: Context) -> Reply | None:
+        level = ctx.volume_percent
+        if re.search(r"\b(louder|speak up|volume up|turn (it|the volume|yourself) up|raise the volume)\b", text):
+            level = min(100, level + VOLUME_STEP)
+        elif re.search(r"\b(quieter|softer|volume down|turn (it|the volume|yourself) down|lower the volume)\b", text):
+            level = max(VOLUME_STEP, level - VOLUME_STEP)  # never down to silence by steps
+        elif m := re.search(r"\bvolume\b(?:.*?\b(?:to|at))? (\d+(?:\.\d+)?) ?(?:%|percent)?$", text):
+            level = round(float(m.group(1)))
+            if level > 100:
+                return Reply("The volume goes up to a hundred percent.")
+        elif re.search(r"\bvolume\b", text):
+            return Reply(f"The volume is at {int_to_words(level)} percent.")
+        else:
+            return None
+        if level == ctx.volume_percent:
+            return Reply(f"The volume is already at {int_to_words(level)} percent.")
+        return Reply(f"Okay, volume {int_to_words(level)} percent.", volume=level)
+
+    def _conversion(self, text: str, ctx: Context) -> Reply | None:
+        conversion = parse_conversion(text)
+        return Reply(conversion.say()) if conversion is not None else None
 
     def _timer(self, text: str, ctx: Context) -> Reply | None:
         if not re.search(r"\btimer\b", text):
