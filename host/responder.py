@@ -30,8 +30,9 @@ from datetime import datetime, timedelta
 
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
-from sottovoce.host.llm import ChatModel, LlmConfig, LlmError, TextStream, chat_messages
+from sottovoce.host.llm import ChatModel, LlmConfig, LlmError, TextStream, ToolCall, chat_messages
 from sottovoce.host.numbers import int_to_words, number_to_words, ordinal_words, words_to_digits
+from sottovoce.host.skill_tools import TOOLS, tool_words
 from sottovoce.host.timers import TimerRequest, Timers
 from sottovoce.host.units import parse_conversion, parse_follow_up
 
@@ -218,16 +219,63 @@ class ModelAnswer:
         return split_speech_units(" ".join(sentences)) or split_speech_units(self.refusal)
 
 
+class _Opened(TextStream):
+    """A stream whose start has been read: its first piece of text, or its end (and with it the
+    tool calls), or its failure, given back in order."""
+
+    def __init__(self, inner: TextStream) -> None:
+        self._inner = inner
+        self._first: str | None = None
+        self._error: LlmError | None = None
+        self.ended = False
+
+    async def open(self) -> None:
+        try:
+            self._first = await anext(self._inner)
+        except StopAsyncIteration:
+            self.ended = True
+        except LlmError as exc:
+            self._error = exc
+
+    @property
+    def tokens(self) -> int:  # type: ignore[override]
+        return self._inner.tokens
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:  # type: ignore[override]
+        return self._inner.tool_calls
+
+    async def __anext__(self) -> str:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        if self.ended:
+            raise StopAsyncIteration
+        return await anext(self._inner)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 @dataclass
 class ChainCounters:
     by_skill: int = 0
     by_model: int = 0
+    by_tool: int = 0  # a skill the model chose with a tool call
 
 
 @dataclass
 class ChainResponder(Responder):
     """The skills first, for what must be exact and instant; the model for everything else, with
-    the conversation as the wearer heard it as context."""
+    the conversation as the wearer heard it as context.
+
+    Where the model takes tools, it is offered the skills as tools, and a tool call it makes is
+    carried out by the skill and answered with the skill's words. Then the reply waits for the
+    model's first words (or its tool call) before it is returned: a reply is either a skill's,
+    with its effects known from the start, or the model's text."""
 
     skills: SkillResponder
     model: ChatModel
@@ -242,11 +290,28 @@ class ChainResponder(Responder):
         if reply is not None:
             self.counters.by_skill += 1
             return reply
-        self.counters.by_model += 1
         messages = chat_messages(ctx.history, transcript.strip(), self.config)
-        stream = self.model.stream(messages, self.config.max_tokens, self.config.temperature)
+        tools = TOOLS if self.model.takes_tools else ()
+        stream: TextStream = self.model.stream(messages, self.config.max_tokens, self.config.temperature, tools)
+        if tools:
+            stream = _Opened(stream)
+            await stream.open()
+            if stream.tool_calls:  # known at the start only when the reply came whole, or held nothing else
+                await stream.aclose()
+                self.counters.by_tool += 1
+                return self._carry_out(stream.tool_calls[0], ctx)
+        self.counters.by_model += 1
         answer = ModelAnswer(stream, self.config.max_sentences, self.config.max_words, self.refusal)
         return Reply("", by="model", model=answer)
+
+    def _carry_out(self, call: ToolCall, ctx: Context) -> Reply:
+        """The skill's reply to the words the tool call stands for; the refusal when no skill can."""
+        words = tool_words(call)
+        reply = self.skills.match(words, ctx) if words is not None else None
+        if reply is None:
+            log.info("tool call %s(%s): no skill carries it out", call.name, call.arguments[:200])
+            return Reply(self.refusal, by="tool")
+        return dataclasses.replace(reply, by="tool", request=reply.request or words)
 
 
 # ---------------------------------------------------------------------------------- skills

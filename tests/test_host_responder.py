@@ -6,12 +6,23 @@ import asyncio
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sottovoce.host.clock import ManualClock
 from sottovoce.host.history import Exchange, History
 from sottovoce.host.numbers import int_to_words, number_to_words, ordinal_words, words_to_digits
-from sottovoce.host.responder import REFUSAL, Context, SkillResponder, split_sentences, split_speech_units
+from sottovoce.host.responder import (
+    REFUSAL,
+    VOLUME_STEP,
+    Context,
+    Reply,
+    SkillResponder,
+    split_sentences,
+    split_speech_units,
+)
 from sottovoce.host.timers import Timers
+from sottovoce.host.units import parse_conversion
 
 NOW = datetime(2025, 11, 25, 15, 7).astimezone()
 
@@ -178,3 +189,145 @@ async def test_what_timers_are_running_with_the_time_left(ctx):
     assert await ask(ctx, "Which timers are running?") == (
         "You have a ten minute timer, thirty seconds left; and a reminder to call anne, fifty minutes left."
     )
+
+
+# ---------------------------------------------------------------------------------- clock times, alarms
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "seconds", "announcement"),
+    [
+        ("Remind me at 5 pm to call Anne.", "Okay, I'll remind you at five o'clock in the afternoon to call anne.",
+         6780, "Reminder: call anne."),
+        ("remind me to call Anne at 5:30 p.m.", "Okay, I'll remind you at five thirty in the afternoon to call anne.",
+         8580, "Reminder: call anne."),
+        # no am or pm: the sooner of the two
+        ("Remind me at 4 to stretch.", "Okay, I'll remind you at four o'clock in the afternoon to stretch.",
+         3180, "Reminder: stretch."),
+        ("Remind me at 17:00 to leave", "Okay, I'll remind you at five o'clock in the afternoon to leave.",
+         6780, "Reminder: leave."),
+        ("Set an alarm for 7:30 a.m.", "Okay, an alarm for seven thirty in the morning tomorrow.",
+         58980, "It's seven thirty in the morning. This is your alarm."),
+        ("Wake me up at 6 tomorrow.", "Okay, an alarm for six o'clock in the morning tomorrow.",
+         53580, "It's six o'clock in the morning. This is your alarm."),
+        ("Set an alarm for 5 minutes.", "Okay, an alarm for three twelve in the afternoon.",
+         300, "It's three twelve in the afternoon. This is your alarm."),
+    ],
+)  # fmt: skip
+async def test_clock_time_reminders_and_alarms_fire_at_that_time(ctx, question, answer, seconds, announcement):
+    reply = await SkillResponder().respond(question, ctx)
+    assert reply.text == answer
+    (req,) = reply.arm_timers
+    assert req.seconds == seconds and req.announcement == announcement
+    ctx.timers.arm(req)
+    fired = asyncio.ensure_future(ctx.timers.next_fired())
+    await ctx.clock.advance(seconds - 1)
+    assert not fired.done()
+    await ctx.clock.advance(1)
+    assert fired.result().request.announcement == announcement
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [("Set an alarm.", "For what time? Say, for example, set an alarm for seven thirty."),
+     ("Remind me at 25 to eat.", "When should I remind you? Say, for example, remind me in ten minutes."),
+     ("Remind me tomorrow at 5 pm to eat.", "I can set reminders up to a day ahead.")],
+)  # fmt: skip
+async def test_clock_times_it_cannot_keep(ctx, question, answer):
+    reply = await SkillResponder().respond(question, ctx)
+    assert reply.text == answer and reply.arm_timers == ()
+
+
+async def test_alarms_are_listed_and_cancelled(ctx):
+    responder = SkillResponder()
+    ctx.timers.arm((await responder.respond("Set an alarm for 7:30 pm", ctx)).arm_timers[0])
+    assert await ask(ctx, "What alarms do I have?") == (
+        "You have an alarm for seven thirty in the evening, four hours and twenty-three minutes left."
+    )
+    reply = await responder.respond("Turn off the alarm.", ctx)
+    assert reply.cancel_timers
+
+
+# ---------------------------------------------------------------------------------- conversions
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("How many kilometres is ten miles?", "Ten miles is about sixteen point one kilometres."),
+        ("72 Fahrenheit in Celsius", "Seventy-two degrees Fahrenheit is about twenty-two point two degrees Celsius."),
+        ("Convert 5 pounds to kg.", "Five pounds is about two point two seven kilograms."),
+        ("How many ounces in a pound?", "One pound is sixteen ounces."),
+        ("What's 6 feet in metres?", "Six feet is about one point eight three metres."),
+        ("How many gallons is 20 litres?", "Twenty litres is about five point two eight gallons."),
+        ("minus 40 degrees Celsius in Fahrenheit", "Minus forty degrees Celsius is minus forty degrees Fahrenheit."),
+        ("One kilometer in meters", "One kilometre is one thousand metres."),
+        ("100 km/h in mph", "One hundred kilometres per hour is about sixty-two point one miles per hour."),
+        ("How many centimetres in an inch?", "One inch is two point five four centimetres."),
+    ],
+)
+async def test_conversions_are_exact_and_rounded_only_when_said(ctx, question, answer):
+    assert await ask(ctx, question) == answer
+
+
+async def test_follow_ups_change_one_part_of_the_last_conversion(ctx):
+    responder = SkillResponder()
+    turns = [
+        ("How many kilometres is ten miles?", "Ten miles is about sixteen point one kilometres."),
+        ("And in metres?", "Ten miles is about sixteen thousand ninety-three metres."),
+        ("What about 20?", "Twenty miles is about thirty-two thousand one hundred and eighty-seven metres."),
+        ("And in feet?", "Twenty miles is one hundred and five thousand six hundred feet."),
+    ]
+    for i, (question, answer) in enumerate(turns, 1):
+        reply = await responder.respond(question, ctx)
+        assert reply.text == answer
+        ctx.history.add(Exchange(question, reply.text, i, request=reply.request))
+    # a follow-up in another dimension is no follow-up: the skills have nothing for it
+    assert await responder.respond("And in kilograms?", ctx) == Reply(REFUSAL)
+
+
+async def test_a_follow_up_without_a_conversion_before_it_is_not_one(ctx):
+    assert await ask(ctx, "And in miles?") == REFUSAL
+    ctx.history.add(Exchange("What time is it?", "It's three oh seven in the afternoon.", 1))
+    assert await ask(ctx, "What about 20?") == REFUSAL
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("0123456789 .-/%'abcdefgiklmnoprstuvwxyz")), max_size=60))
+def test_any_words_give_a_conversion_or_none(text):
+    # transcripts are outside input: never an exception, and a conversion found says itself
+    conversion = parse_conversion(text)
+    if conversion is not None:
+        assert conversion.source.dimension == conversion.target.dimension
+        assert conversion.say().endswith(".")
+        assert parse_conversion(conversion.request) == conversion
+
+
+# ---------------------------------------------------------------------------------- volume
+
+
+async def test_volume_changes_give_the_level_for_the_device(ctx):
+    responder = SkillResponder()
+    turns = [
+        ("Louder, please.", "The volume is already at one hundred percent.", None),
+        ("Quieter.", "Okay, volume eighty percent.", 80),
+        ("Turn it down.", "Okay, volume sixty percent.", 60),
+        ("Speak up.", "Okay, volume eighty percent.", 80),
+        ("Set the volume to 35 percent.", "Okay, volume thirty-five percent.", 35),
+        ("Volume 150%", "The volume goes up to a hundred percent.", None),
+        ("What's the volume?", "The volume is at thirty-five percent.", None),
+    ]
+    for question, answer, level in turns:
+        reply = await responder.respond(question, ctx)
+        assert (reply.text, reply.volume) == (answer, level)
+        if reply.volume is not None:
+            ctx.volume_percent = reply.volume  # what the session does once the device has it
+    assert await responder.respond("Be quiet.", ctx) is None  # only stops the assistant
+
+
+async def test_quieter_never_reaches_silence(ctx):
+    responder = SkillResponder()
+    for _ in range(10):
+        reply = await responder.respond("Quieter", ctx)
+        ctx.volume_percent = reply.volume if reply.volume is not None else ctx.volume_percent
+    assert ctx.volume_percent == VOLUME_STEP
