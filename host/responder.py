@@ -60,6 +60,9 @@ class Reply:
     request: str = ""  # the request carried out when a correction changed it; empty: the words heard
     by: str = "skill"  # which part of the chain answered: "skill", "model", or "tool" (a skill the model chose)
     volume: int | None = None  # a new speaker level for the device, 0..100 (its SetVolume control message)
+    # The skill asks for a detail the words lack ("For how long?"): a model that takes tools may
+    # work it out instead ("the time it takes to boil an egg").
+    asks_detail: bool = False
     model: ModelAnswer | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -287,7 +290,7 @@ class ChainResponder(Responder):
         if wants_silence(transcript):
             return None
         reply = self.skills.match(transcript, ctx)
-        if reply is not None:
+        if reply is not None and not (reply.asks_detail and self.model.takes_tools):
             self.counters.by_skill += 1
             return reply
         messages = chat_messages(ctx.history, transcript.strip(), self.config)
@@ -735,7 +738,7 @@ class SkillResponder(Responder):
         if due is not None:
             seconds = (due - now).total_seconds()
         if seconds is None:
-            return Reply("When should I remind you? Say, for example, remind me in ten minutes.")
+            return Reply("When should I remind you? Say, for example, remind me in ten minutes.", asks_detail=True)
         if not 0 < seconds <= self.max_timer_seconds:
             return Reply("I can set reminders up to a day ahead.")
         announcement = f"Reminder: {task}." if task else "This is your reminder."
@@ -770,7 +773,7 @@ class SkillResponder(Responder):
         if seconds is None:
             due = _clock_due(text, now)
             if due is None:
-                return Reply("For what time? Say, for example, set an alarm for seven thirty.")
+                return Reply("For what time? Say, for example, set an alarm for seven thirty.", asks_detail=True)
             seconds = (due - now).total_seconds()
         if not 0 < seconds <= self.max_timer_seconds:
             return Reply("I can set alarms up to a day ahead.")
@@ -811,7 +814,7 @@ class SkillResponder(Responder):
             return Reply(f"You have {int_to_words(n)} timer{'s' if n > 1 else ''} running.")
         seconds = _seconds_in(text)
         if seconds is None:
-            return Reply("For how long? Say, for example, set a timer for five minutes.")
+            return Reply("For how long? Say, for example, set a timer for five minutes.", asks_detail=True)
         if not 0 < seconds <= self.max_timer_seconds:
             return Reply("I can set timers up to a day long.")
         length = _say_duration(seconds, adjective=True)

@@ -13,13 +13,18 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from sottovoce.host.clock import ManualClock
+from sottovoce.host.history import History
 from sottovoce.host.llm import LlmConfig, Message, OpenAIChatModel, offline_model_path
-from sottovoce.host.responder import REFUSAL, split_sentences
+from sottovoce.host.responder import REFUSAL, ChainResponder, Context, SkillResponder, split_sentences
+from sottovoce.host.timers import Timers
 
 SERVER_START_S = 120  # loading is quick; a busy shared CPU is not
 SERVER_NOTICES_S = 30  # the server checks for its client after every token it sends
@@ -53,14 +58,16 @@ class Server:
     log: Path  # what the server prints
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
+@contextmanager
+def _serve(tmp: Path, *extra: str) -> Iterator[Server]:
+    """llama_cpp.server serving the offline model on a free port, until the block ends."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("llm-server") / "server.log"
+    log = tmp / "server.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(offline_model_path()), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--model_alias", LlmConfig().llm_model],
+             "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--model_alias", LlmConfig().llm_model,
+             *extra],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"
@@ -83,6 +90,19 @@ def server(tmp_path_factory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    with _serve(tmp_path_factory.mktemp("llm-server")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def tool_server(tmp_path_factory) -> Iterator[Server]:
+    """The same server with llama.cpp's function-calling chat format: the model may answer with a tool call."""
+    with _serve(tmp_path_factory.mktemp("llm-tool-server"), "--chat_format", "chatml-function-calling") as running:
+        yield running
 
 
 def test_ask_json_offline_model():
@@ -126,3 +146,49 @@ async def test_closing_a_stream_mid_answer_stops_the_server(server):
             await asyncio.sleep(0.1)
     finally:
         await model.aclose()
+
+
+def _ctx() -> Context:
+    clock = ManualClock(datetime(2025, 11, 25, 15, 7).astimezone())
+    return Context(History(), clock, Timers(clock), battery_percent=57)
+
+
+async def _chain_reply(url: str, tools: str, question: str) -> tuple[ChainResponder, object, str]:
+    config = LlmConfig(llm=url, llm_tools=tools)
+    model = OpenAIChatModel(url, config.llm_model, "", 60, tools)
+    chain = ChainResponder(SkillResponder(), model, config)
+    try:
+        reply = await chain.respond(question, _ctx())
+        async with aclosing(reply.units()) as units:
+            said = " ".join([u async for u in units])
+    finally:
+        await model.aclose()
+    return chain, reply, said
+
+
+async def test_a_tool_call_is_carried_out_by_the_skill_it_names(tool_server):
+    # The 135M model calls a tool for nearly anything when it may (see the README): here, a timer
+    # it has to work out the length of. Whatever it chose, the wearer hears the skill's own answer
+    # to the words the call stands for, with the skill's effects.
+    chain, reply, said = await _chain_reply(
+        tool_server.url, "whole", "Set a timer for the time it takes to boil an egg."
+    )
+    assert reply.by == "tool" and chain.counters.by_tool == 1 and chain.counters.by_model == 0
+    assert reply.request
+    expected = SkillResponder().match(reply.request, _ctx())
+    assert expected is not None and (said, reply.arm_timers) == (expected.text, expected.arm_timers)
+
+
+async def test_a_server_that_cannot_stream_a_tool_choice_gets_the_refusal(tool_server):
+    # llama-cpp-python refuses to stream a reply in which the model may choose a tool: a failure
+    # the wearer hears as the one short refusal, never as silence.
+    chain, reply, said = await _chain_reply(tool_server.url, "stream", "Set a timer for five minutes, the egg way.")
+    assert (reply.by, said, chain.counters.by_tool) == ("model", REFUSAL, 0)
+    assert "Automatic streaming tool choice is not supported" in tool_server.log.read_text()
+
+
+async def test_a_model_offered_tools_may_still_answer_in_words(server):
+    # the server's own chat format ignores the tools: the reply comes whole, as text, within the caps
+    chain, reply, said = await _chain_reply(server.url, "whole", "What's the capital of France?")
+    assert reply.by == "model" and chain.counters.by_model == 1 and reply.tokens > 0
+    assert said == reply.text and said != REFUSAL and 1 <= len(split_sentences(said)) <= 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from sottovoce.host.clock import ManualClock
 from sottovoce.host.history import Exchange, History
+from sottovoce.host.llm import ToolCall
 from sottovoce.host.numbers import int_to_words, number_to_words, ordinal_words, words_to_digits
 from sottovoce.host.responder import (
     REFUSAL,
@@ -21,6 +23,7 @@ from sottovoce.host.responder import (
     split_sentences,
     split_speech_units,
 )
+from sottovoce.host.skill_tools import TOOLS, tool_words
 from sottovoce.host.timers import Timers
 from sottovoce.host.units import parse_conversion
 
@@ -331,3 +334,71 @@ async def test_quieter_never_reaches_silence(ctx):
         reply = await responder.respond("Quieter", ctx)
         ctx.volume_percent = reply.volume if reply.volume is not None else ctx.volume_percent
     assert ctx.volume_percent == VOLUME_STEP
+
+
+# ---------------------------------------------------------------------------------- skills as tools
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "words", "answer"),
+    [
+        ("set_timer", '{"minutes": 9}', "set a timer for 540 seconds", "Okay, a nine minute timer, starting now."),
+        ("set_reminder", '{"task": "Call Anne!", "time": "17:00"}', "remind me at 5 00 pm to call anne",
+         "Okay, I'll remind you at five o'clock in the afternoon to call anne."),
+        ("set_alarm", '{"time": "07:30"}', "set an alarm for 7 30 am",
+         "Okay, an alarm for seven thirty in the morning tomorrow."),
+        ("convert_units", '{"amount": 10, "from_unit": "miles", "to_unit": "km"}', "convert 10 miles to km",
+         "Ten miles is about sixteen point one kilometres."),
+        ("calculate", '{"expression": "12 * 7"}', "what is 12 * 7", "Twelve times seven is eighty-four."),
+        ("set_volume", '{"change": "down"}', "quieter", "Okay, volume eighty percent."),
+        ("get_battery", "", "how much battery is left", "Your glasses are at fifty-seven percent."),
+    ],
+)  # fmt: skip
+async def test_a_tool_call_becomes_the_words_its_skill_answers(ctx, name, arguments, words, answer):
+    said = tool_words(ToolCall(name, arguments))
+    assert said == words
+    assert SkillResponder().match(said, ctx).text == answer
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments"),
+    [("launch_rockets", "{}"), ("set_timer", "{not json"), ("set_timer", "[1, 2]"), ("set_timer", '{"minutes": "9"}'),
+     ("set_timer", '{"minutes": true}'), ("set_timer", '{"minutes": 1e300}'), ("set_alarm", '{"time": "25:00"}'),
+     ("set_reminder", '{"minutes": 5}'), ("convert_units", '{"amount": 1, "from_unit": 3, "to_unit": "m"}')],
+)  # fmt: skip
+def test_a_tool_call_the_skills_cannot_do_gives_no_words(name, arguments):
+    assert tool_words(ToolCall(name, arguments)) is None
+
+
+def test_every_tool_has_a_schema_a_server_takes():
+    for tool in TOOLS:
+        schema = tool.schema()
+        assert schema["type"] == "function" and schema["function"]["name"] == tool.name
+        assert schema["function"]["parameters"]["type"] == "object"
+        assert set(schema["function"]["parameters"]["required"]) <= set(schema["function"]["parameters"]["properties"])
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from([*(t.name for t in TOOLS), "nothing"]),
+    arguments=st.one_of(
+        st.text(max_size=80),
+        st.dictionaries(st.sampled_from(["minutes", "seconds", "task", "time", "amount", "from_unit", "to_unit",
+                                         "expression", "level", "change", "x"]), _JSON, max_size=4).map(json.dumps),
+    ),
+)  # fmt: skip
+def test_any_tool_call_gives_words_a_skill_answers_or_none(name, arguments):
+    # a model's tool call is outside input: never an exception, in the decoding or in the skill
+    clock = ManualClock(NOW)
+    ctx = Context(History(), clock, Timers(clock), battery_percent=57)
+    words = tool_words(ToolCall(name, arguments))
+    if words is not None:
+        reply = SkillResponder().match(words, ctx)
+        assert reply is None or reply.text
