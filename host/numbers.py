@@ -85,6 +85,8 @@ _NUMBER_WORD = "|".join(sorted([*_WORD_VALUE, *_MULTIPLIERS], key=len, reverse=T
 # "twenty-seven") but not between plain numbers ("five and six" stays two numbers).
 _JOIN = r"(?:[\s-]+|(?:(?<=hundred)|(?<=thousand)|(?<=million))\s+and\s+)"
 _RUN = re.compile(rf"\b(?:{_NUMBER_WORD}|a(?= (?:hundred|thousand|million)\b))(?:{_JOIN}(?:{_NUMBER_WORD})\b)*\b")
+# The digits after "point" are said one by one: "one point eight three" is 1.83, not 1 point 11.
+_AFTER_POINT = re.compile(r"\bpoint((?: (?:zero|one|two|three|four|five|six|seven|eight|nine|\d))+)\b")
 _POINT = re.compile(r"\b(\d+) point ((?:(?:zero|one|two|three|four|five|six|seven|eight|nine|\d)\s?)+)")
 
 
@@ -111,7 +113,10 @@ def words_to_digits(text: str) -> str:
         words = [w for w in re.split(r"[\s-]+", m.group(0)) if w and w != "and"]
         return str(_run_value(words))
 
-    text = _RUN.sub(repl, text)
+    def after_point(m: re.Match[str]) -> str:
+        return "point " + "".join(w if w.isdigit() else str(_WORD_VALUE[w]) for w in m.group(1).split())
+
+    text = _RUN.sub(repl, _AFTER_POINT.sub(after_point, text))
 
     def point(m: re.Match[str]) -> str:
         digits = [d if d.isdigit() else str(_WORD_VALUE[d]) for d in m.group(2).split()]

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
-from sottovoce.host.llm import ChatModel, LlmConfig, LlmError, TextStream, ToolCall, chat_messages
+from sottovoce.host.llm import ChatModel, LlmConfig, LlmError, TextStream, Tool, ToolCall, chat_messages
 from sottovoce.host.numbers import int_to_words, number_to_words, ordinal_words, words_to_digits
 from sottovoce.host.skill_tools import TOOLS, tool_words
 from sottovoce.host.timers import TimerRequest, Timers
@@ -285,6 +285,7 @@ class ChainResponder(Responder):
     config: LlmConfig = field(default_factory=LlmConfig)
     refusal: str = REFUSAL
     counters: ChainCounters = field(default_factory=ChainCounters)
+    tools: tuple[Tool, ...] = TOOLS  # the skills offered to a model that takes tools
 
     async def respond(self, transcript: str, ctx: Context) -> Reply | None:
         if wants_silence(transcript):
@@ -294,7 +295,7 @@ class ChainResponder(Responder):
             self.counters.by_skill += 1
             return reply
         messages = chat_messages(ctx.history, transcript.strip(), self.config)
-        tools = TOOLS if self.model.takes_tools else ()
+        tools = self.tools if self.model.takes_tools else ()
         stream: TextStream = self.model.stream(messages, self.config.max_tokens, self.config.temperature, tools)
         if tools:
             stream = _Opened(stream)

@@ -24,10 +24,12 @@ from sottovoce.host.clock import ManualClock
 from sottovoce.host.history import History
 from sottovoce.host.llm import LlmConfig, Message, OpenAIChatModel, offline_model_path
 from sottovoce.host.responder import REFUSAL, ChainResponder, Context, SkillResponder, split_sentences
+from sottovoce.host.skill_tools import SKILL_TOOLS
 from sottovoce.host.timers import Timers
 
 SERVER_START_S = 120  # loading is quick; a busy shared CPU is not
 SERVER_NOTICES_S = 30  # the server checks for its client after every token it sends
+TOOL_CALL_S = 300  # llama.cpp's function-calling format ignores max_tokens: a reply may take minutes
 DISCONNECTED = "Disconnected from client"  # what llama_cpp.server prints when it stops for a client gone
 
 
@@ -155,8 +157,10 @@ def _ctx() -> Context:
 
 async def _chain_reply(url: str, tools: str, question: str) -> tuple[ChainResponder, object, str]:
     config = LlmConfig(llm=url, llm_tools=tools)
-    model = OpenAIChatModel(url, config.llm_model, "", 60, tools)
-    chain = ChainResponder(SkillResponder(), model, config)
+    model = OpenAIChatModel(url, config.llm_model, "", TOOL_CALL_S, tools)
+    # The timer alone: llama.cpp samples a tool choice through a grammar of every tool offered, which
+    # takes the 135M model minutes on a busy shared CPU when it is offered all of them.
+    chain = ChainResponder(SkillResponder(), model, config, tools=(SKILL_TOOLS["set_timer"][0],))
     try:
         reply = await chain.respond(question, _ctx())
         async with aclosing(reply.units()) as units:

@@ -29,6 +29,7 @@ BENCHES = {
     "echo": ("sottovoce.tools.bench_echo", "echo cancellation on vs off at echo levels up to +12 dB over the wearer"),
     "voice": ("sottovoce.tools.bench_voice", "whispered voices vs the plain voice: voicing, words, speed"),
     "overlap": ("sottovoce.tools.bench_overlap", "speech over an answer read by its words vs by words and sound"),
+    "answers": ("sottovoce.tools.bench_answers", "the responder chain on wearers' questions vs the skills alone"),
     "duplex": (
         "sottovoce.tools.bench_duplex",
         "full duplex through the whole stack: takeover, barge-in, backchannels, corrections, echo, noise",
