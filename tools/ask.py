@@ -2,9 +2,10 @@
 skills first, then the language model (the offline one, or the server at ``--llm``).
 
 Prints the answer as its speech units come, or with ``--json`` one object: the answer (``text``),
-which part answered (``by``: skill or model), the model's ``tokens``, and ``first_chunk_s``, the
-seconds from the question to the first speech unit (what TTS would start rendering). A timer or
-reminder a skill sets is only said, never armed: nothing here keeps running.
+which part answered (``by``: skill, model, or tool: a skill the model chose with ``--llm-tools``),
+the model's ``tokens``, and ``first_chunk_s``, the seconds from the question to the first speech
+unit (what TTS would start rendering). A timer or reminder a skill sets is only said, never armed,
+and a volume change never reaches a device: nothing here keeps running.
 """
 
 from __future__ import annotations
