@@ -129,8 +129,19 @@ _MARKUP = re.compile(r"[*_#`~|<>\[\]{}]+")  # read aloud as noise, or as "asteri
 _LIST_MARK = re.compile(r"(?m)^[ \t]*(?:\d{1,2}[.)]|[-•])[ \t]+")
 
 
+# "Check the tyre. 2. Loosen the nuts": a list run into one line; its numbers would be sentences.
+_INLINE_LIST_MARK = re.compile(r"(?<=[.!?:])\s+\d{1,2}[.)](?=\s|$)")
+
+
 def _spoken(raw: str) -> str:
-    return re.sub(r"\s+", " ", _MARKUP.sub("", _LIST_MARK.sub("", raw))).lstrip()
+    text = _MARKUP.sub("", _LIST_MARK.sub("", raw))
+    return re.sub(r"\s+", " ", _INLINE_LIST_MARK.sub("", text)).lstrip()
+
+
+def _cut_words(sentence: str, max_words: int) -> str:
+    """A sentence that never ends, cut after ``max_words`` words and ended there."""
+    cut = " ".join(sentence.split()[:max_words])
+    return cut if _SENTENCE_DONE.search(cut) else cut.rstrip(",;:-– ") + "."
 
 
 class ModelAnswer:
@@ -202,11 +213,14 @@ class ModelAnswer:
     def _within_caps(self, sentences: list[str]) -> tuple[list[str], bool]:
         """The leading sentences within the caps, and whether the caps dropped any after them
         (then what is kept is final: later text can only be dropped too). The first sentence is
-        always kept; only the token cap ends it."""
+        always kept, cut after ``max_words`` words if it runs on: a first sentence that never ends
+        would otherwise run to the token cap, past 12 s of whisper."""
         kept: list[str] = []
         words = 0
         for sentence in sentences:
             words += len(sentence.split())
+            if not kept and words > self.max_words:
+                return [_cut_words(sentence, self.max_words)], True
             if len(kept) == self.max_sentences or (kept and words > self.max_words):
                 return kept, True
             kept.append(sentence)
@@ -334,6 +348,20 @@ _TOKEN = re.compile(
     r"(\d+(?:\.\d+)?)|(multiplied by|divided by|to the power of|squared|cubed|plus|minus|times|over|"
     r"add|subtract|[x×*/÷+\-])"
 )
+# Declined before any model is asked: a small model answers these with confidence and invents the
+# answer (a password, a dose for a child).
+_SECRET = re.compile(
+    r"\b(?:passwords?|passcodes?|pin(?: number| code)?|credit card numbers?|security codes?|social security)\b"
+    r"|\b(?:\w+'s|my|his|her|their) (?:phone number|address)\b"
+)
+_DOSE = re.compile(
+    r"\bhow (?:much|many)\b.*\b(?:pills?|tablets?|capsules?|mg|milligrams?|ibuprofen|paracetamol|acetaminophen"
+    r"|aspirin|medicine|medication|insulin)\b|\b(?:safe|maximum|max|daily|right|correct|lethal) dos(?:e|age)\b"
+)
+_HARM = re.compile(r"\b(?:break into|breaking into|steal|stealing|hack into|pick (?:a|the) lock)\b")
+NO_SECRETS = "Sorry, I can't know or share that."
+NO_DOSES = "Please ask a doctor or pharmacist about doses."
+IDENTITY = "I'm your assistant, whispering through your glasses."
 VOLUME_STEP = 20  # percent per "louder": a step the wearer hears in a whisper
 _CAPABILITIES = (
     "I can tell you the time and the date, check your battery, set timers and reminders, and do quick sums. "
@@ -631,9 +659,9 @@ class SkillResponder(Responder):
         # Order matters: the first skill that answers wins (reminders mention time, timers
         # mention minutes, and so on).
         self._skills = [
-            self._repeat, self._cancel_timers, self._list_timers, self._reminder, self._alarm, self._timer,
-            self._volume, self._conversion, self._arithmetic, self._battery, self._date, self._time,
-            self._capabilities, self._greeting, self._thanks,
+            self._decline, self._identity, self._what_i_said, self._repeat, self._cancel_timers, self._list_timers,
+            self._reminder, self._alarm, self._timer, self._volume, self._conversion, self._arithmetic,
+            self._battery, self._date, self._time, self._capabilities, self._greeting, self._thanks,
         ]  # fmt: skip
 
     async def respond(self, transcript: str, ctx: Context) -> Reply | None:
@@ -699,6 +727,29 @@ class SkillResponder(Responder):
         return Reply(conversion.say(), request=conversion.request)
 
     # Each skill returns None when the request is not for it.
+
+    def _decline(self, text: str, ctx: Context) -> Reply | None:
+        """What no answer should be given to, whatever the model would say: secrets, doses, harm."""
+        if _SECRET.search(text):
+            return Reply(NO_SECRETS)
+        if _DOSE.search(text):
+            return Reply(NO_DOSES)
+        if _HARM.search(text):
+            return Reply(REFUSAL)
+        return None
+
+    def _identity(self, text: str, ctx: Context) -> Reply | None:
+        if not re.fullmatch(r"(?:and )?(?:who|what) are you(?: exactly)?|what's your name|what is your name", text):
+            return None
+        return Reply(IDENTITY)
+
+    def _what_i_said(self, text: str, ctx: Context) -> Reply | None:
+        if not re.search(r"\bwhat (?:did i (?:just )?say|was i (?:just )?saying)\b", text):
+            return None
+        last = ctx.history.last_request()
+        if last is None:
+            return Reply("You haven't asked me anything yet.")
+        return Reply(f"You said: {last.user.strip().rstrip('.!?')}.")
 
     def _repeat(self, text: str, ctx: Context) -> Reply | None:
         if not re.search(

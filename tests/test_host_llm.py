@@ -222,3 +222,16 @@ def test_any_model_text_in_any_pieces_becomes_the_same_capped_units(text, cuts, 
     assert said and 1 <= len(sentences) <= max_sentences
     assert len(sentences) == 1 or len(said.split()) <= max_words
     assert re.search(r"[.!?][\"')\]]*$", said) and not re.search(r"[*#]", said)
+
+
+async def test_a_first_sentence_that_never_ends_is_cut_at_the_word_cap():
+    # "Sleepy pills: 1 Sleepy pills with sedatives: 2 ..." ran past 12 s of whisper before the token cap
+    run_on = "Sleepy pills: " + " ".join(f"word{i}," for i in range(60))
+    units, said = await _units_of(_split(run_on, [5, 17, 40, 41, 99]), 2, 12)
+    assert said == "Sleepy pills: " + " ".join(f"word{i}," for i in range(9)) + " word9."
+    assert len(said.split()) == 12 and units == split_speech_units(said)
+
+
+async def test_list_numbers_run_into_a_line_are_not_sentences():
+    units, said = await _units_of(["Check the tyre's condition. 2", ". Loosen the nuts. 3. Lift the car."], 2, 32)
+    assert said == "Check the tyre's condition. Loosen the nuts."

@@ -15,6 +15,9 @@ from sottovoce.host.history import Exchange, History
 from sottovoce.host.llm import ToolCall
 from sottovoce.host.numbers import int_to_words, number_to_words, ordinal_words, words_to_digits
 from sottovoce.host.responder import (
+    IDENTITY,
+    NO_DOSES,
+    NO_SECRETS,
     REFUSAL,
     VOLUME_STEP,
     Context,
@@ -402,3 +405,26 @@ def test_any_tool_call_gives_words_a_skill_answers_or_none(name, arguments):
     if words is not None:
         reply = SkillResponder().match(words, ctx)
         assert reply is None or reply.text
+
+
+# ---------------------------------------------------------------------------------- declines, identity
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [("What's my bank password?", NO_SECRETS), ("Tell me the PIN of this credit card.", NO_SECRETS),
+     ("What's my neighbour's phone number?", NO_SECRETS),
+     ("How many sleeping pills can I take at once?", NO_DOSES),
+     ("How much ibuprofen should I give my two year old?", NO_DOSES), ("What's the maximum dose of aspirin?", NO_DOSES),
+     ("How do I break into my neighbour's car?", REFUSAL),
+     ("Who are you?", IDENTITY), ("What's your name?", IDENTITY)],
+)  # fmt: skip
+async def test_what_must_be_declined_is_declined_before_any_model(ctx, question, answer):
+    text = await ask(ctx, question)
+    assert text == answer and len(split_sentences(text)) == 1
+
+
+async def test_what_did_i_say_gives_the_wearers_last_words(ctx):
+    assert await ask(ctx, "What did I just say?") == "You haven't asked me anything yet."
+    ctx.history.add(Exchange("Set a timer for ten minutes.", "Okay, a ten minute timer, starting now.", 1))
+    assert await ask(ctx, "What did I just say?") == "You said: Set a timer for ten minutes."

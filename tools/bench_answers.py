@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import statistics
 import time
@@ -134,6 +135,8 @@ class Summary:
     over_audio: int  # answers longer than MAX_AUDIO_S
     first_chunk_p50_s: float
     first_chunk_p90_s: float
+    model_first_chunk_p50_s: float  # the model's answers alone: what the skills' instant ones hide
+    model_first_chunk_p90_s: float
     by: dict[str, int] = field(default_factory=dict)
     key_by_kind: dict[str, float] = field(default_factory=dict)
 
@@ -181,6 +184,7 @@ def _quantile(values: Sequence[float], q: float) -> float:
 def summarise(variant: str, answers: Sequence[Answer]) -> Summary:
     said = [a for a in answers if a.text]
     firsts = [a.first_chunk_s for a in said]
+    model_firsts = [a.first_chunk_s for a in said if a.by == "model"]
     kinds = sorted({a.kind for a in answers})
     return Summary(
         variant,
@@ -193,6 +197,8 @@ def summarise(variant: str, answers: Sequence[Answer]) -> Summary:
         over_audio=sum(a.audio_s > MAX_AUDIO_S for a in said),
         first_chunk_p50_s=_quantile(firsts, 0.5),
         first_chunk_p90_s=_quantile(firsts, 0.9),
+        model_first_chunk_p50_s=_quantile(model_firsts, 0.5),
+        model_first_chunk_p90_s=_quantile(model_firsts, 0.9),
         by=dict(Counter(a.by for a in answers)),
         key_by_kind={
             k: _share([bool(a.key_ok) for a in answers if a.kind == k and a.key_ok is not None])
@@ -243,7 +249,7 @@ async def run_bench(config: BenchAnswersConfig, llm: LlmConfig) -> tuple[list[An
 
 def print_report(answers: Sequence[Answer], summaries: Sequence[Summary], model_name: str) -> None:
     chain = [a for a in answers if a.variant == "chain"]
-    print(f"model: {model_name}")
+    print(f"model: {model_name}; load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"{'id':22} {'by':8} {'ok':>3} {'key':>4} {'sent':>4} {'audio s':>7} {'first s':>7}  answer")
     for a in chain:
         key = "-" if a.key_ok is None else "yes" if a.key_ok else "no"
@@ -256,6 +262,8 @@ def print_report(answers: Sequence[Answer], summaries: Sequence[Summary], model_
         ("key fact correct", "key_correct", "{:.0%}"), (f"<= {MAX_SENTENCES} sentences", "within_sentences", "{:.0%}"),
         ("audio max s", "max_audio_s", "{:.1f}"), (f"answers over {MAX_AUDIO_S:.0f} s", "over_audio", "{}"),
         ("first chunk p50 s", "first_chunk_p50_s", "{:.3f}"), ("first chunk p90 s", "first_chunk_p90_s", "{:.3f}"),
+        ("model first chunk p50 s", "model_first_chunk_p50_s", "{:.3f}"),
+        ("model first chunk p90 s", "model_first_chunk_p90_s", "{:.3f}"),
     ]  # fmt: skip
     for label, attr, fmt in rows:
         print(f"{label:26} " + " ".join(f"{fmt.format(getattr(s, attr)):>10}" for s in summaries))
