@@ -234,4 +234,4 @@ async def test_a_first_sentence_that_never_ends_is_cut_at_the_word_cap():
 
 async def test_list_numbers_run_into_a_line_are_not_sentences():
     units, said = await _units_of(["Check the tyre's condition. 2", ". Loosen the nuts. 3. Lift the car."], 2, 32)
-    assert said == "Check the tyre's condition. Loosen the nuts."
+    assert units == ["Check the tyre's condition.", "Loosen the nuts."] and said == " ".join(units)
