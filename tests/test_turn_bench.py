@@ -109,3 +109,33 @@ def test_the_groups_of_a_replay_add_up_to_the_whole():
     assert sum(o.pauses for o in groups.values()) == whole.pauses
     assert sum(o.cutoffs for o in groups.values()) == whole.cutoffs
     assert groups["one sentence"].pauses == 0  # one sentence: nothing to cut off
+
+
+def test_a_real_turn_cut_in_its_pauses_is_answered_whole():
+    """A real speaker's turn with two pauses, ended early in both by a 300 ms silence rule: the
+    host's ledger, fed the edge's turn signals, repairs each cut, and the real ASR pass over the
+    span it finally answers keeps the words of the turn heard whole."""
+    import pytest
+
+    from sottovoce.edge.end_rules import SilencePolicy
+    from sottovoce.host.asr import WhisperAsr
+    from sottovoce.tools.turn import evaluate as ev
+    from sottovoce.tools.turn import real_set
+
+    turn = next(t for t in real_set.real_set().split("dev") if t.id == "ls_2033_164914_0003")
+    episode = ev.prepare(real_set.rendered([turn]))[0]
+    policy = SilencePolicy(confirm_ms=300)
+    spans = ev.answered_spans(episode, list(ev.replay_signals(policy, episode)))
+    last_word = episode.turn.speech_end // 320
+    assert len(spans) == 3 and spans[0][1] < last_word and spans[1][1] < last_word  # cut twice
+    assert {first for first, _, _ in spans} == {spans[0][0]} and spans[-1][1] >= last_word
+    assert [repaired for _, _, repaired in spans] == [False, True, True]
+    asr = WhisperAsr()
+    try:
+        recovery = ev.recovered_words(policy, [episode], asr.transcribe)
+    finally:
+        asr.close()
+    assert recovery.turns == 1 and recovery.split_turns == 0
+    assert recovery.min_recall >= 0.95
+    assert ev.word_recall("hold on, hold fast", "Hold on. Hold fast!") == 1.0
+    assert ev.word_recall("point him out to me", "out to me") == pytest.approx(0.6)
