@@ -139,3 +139,31 @@ def test_a_real_turn_cut_in_its_pauses_is_answered_whole():
     assert recovery.min_recall >= 0.95
     assert ev.word_recall("hold on, hold fast", "Hold on. Hold fast!") == 1.0
     assert ev.word_recall("point him out to me", "out to me") == pytest.approx(0.6)
+
+
+def test_the_real_speech_reading_is_chosen_within_the_caps_on_tuning_speakers_only():
+    from sottovoce.edge.turn_model import TurnModel
+    from sottovoce.host.asr import WhisperAsr
+    from sottovoce.tools.turn import evaluate as ev
+    from sottovoce.tools.turn import real_policy, real_set
+
+    assert set(real_policy.TUNING_SPLITS) == {"train", "dev"}  # the eval speakers stay held out
+    wanted = ("ls_2033_164914_0003", "ls_367_130732_0000", "fsdd_nicolas_0")
+    turns = [t for t in real_set.real_set().split("dev") if t.id in wanted]
+    episodes = ev.prepare(real_set.rendered(turns))
+    asr = WhisperAsr()
+    try:
+        host = ev.HostReading(asr.transcribe, delay_ms=250)
+        chosen = real_policy.choose_reading(TurnModel(), episodes, episodes, host)  # the guard: the same turns
+    finally:
+        asr.close()
+    rows = chosen["real_sweep"]  # the current policy, then each choice
+    assert len(rows) == 1 + len(real_policy.READ_SILENCE_CHOICES_MS) * len(real_policy.WORDS_LATE_CHOICES)
+    row = next(r for r in rows if all(r[k] == chosen[k] for k in real_policy.SETTINGS))
+    slack = real_policy.SYNTHETIC_SLACK
+    within = [r for r in rows if r["false_cutoff_rate"] <= real_policy.MAX_FALSE_CUTOFF
+              and all(r[f"synthetic_{k}"] <= rows[0][f"synthetic_{k}"] + slack[k] + 1e-4 for k in slack)]  # fmt: skip
+    if within:
+        assert row in within and row["median_latency_s"] == min(r["median_latency_s"] for r in within)
+    else:
+        assert row == rows[0]

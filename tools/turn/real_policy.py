@@ -59,12 +59,13 @@ def synthetic_episodes() -> list[ev.Episode]:
 def choose_reading(
     model: TurnModel, episodes: list[ev.Episode], synthetic: list[ev.Episode], host: ev.HostReading, **policy_args
 ) -> dict:
-    """The settings (metadata entries, and the sweep under ``real_sweep``): among the choices
+    """The settings (metadata entries, and the sweep under ``real_sweep``, the current choice
+    first): among the choices
     within ``MAX_FALSE_CUTOFF`` on the real ``episodes`` and within ``SYNTHETIC_SLACK`` of the
     current policy on the ``synthetic`` ones, the lowest median latency, then the fewest
     cut-offs the host cannot repair, then the lowest mean answer latency. The model policy's
-    other settings are the metadata's (or ``policy_args``)."""
-    current = {k: getattr(model.meta, k) for k in SETTINGS}
+    other settings, and the current choice, are the metadata's or ``policy_args``'."""
+    current = {k: policy_args.pop(k) if k in policy_args else getattr(model.meta, k) for k in SETTINGS}
     choices = [current] + [{"read_silence_ms": r, "words_late_ms": ms, "words_late_threshold": th}
                            for r in READ_SILENCE_CHOICES_MS for ms, th in WORDS_LATE_CHOICES]  # fmt: skip
     rows = ev.sweep(model, episodes, choices, host, **policy_args)
@@ -94,7 +95,7 @@ def choose_reading(
                 "synthetic_false_cutoff_rate": round(so.false_cutoff_rate, 4),
                 "synthetic_median_latency_s": round(so.median_latency_s, 4),
             }
-            for (c, o), (_, so) in zip(rows[1:], synthetic_rows[1:], strict=True)
+            for (c, o), (_, so) in zip(rows, synthetic_rows, strict=True)
         ],
     }
 
