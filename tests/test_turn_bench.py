@@ -114,9 +114,7 @@ def test_the_groups_of_a_replay_add_up_to_the_whole():
 def test_a_real_turn_cut_in_its_pauses_is_answered_whole():
     """A real speaker's turn with two pauses, ended early in both by a 300 ms silence rule: the
     host's ledger, fed the edge's turn signals, repairs each cut, and the real ASR pass over the
-    span it finally answers keeps the words of the turn heard whole."""
-    import pytest
-
+    span it finally answers holds all the words of the turn."""
     from sottovoce.edge.end_rules import SilencePolicy
     from sottovoce.host.asr import WhisperAsr
     from sottovoce.tools.turn import evaluate as ev
@@ -137,8 +135,6 @@ def test_a_real_turn_cut_in_its_pauses_is_answered_whole():
         asr.close()
     assert recovery.turns == 1 and recovery.split_turns == 0
     assert recovery.min_recall >= 0.95
-    assert ev.word_recall("hold on, hold fast", "Hold on. Hold fast!") == 1.0
-    assert ev.word_recall("point him out to me", "out to me") == pytest.approx(0.6)
 
 
 def test_the_real_speech_reading_is_chosen_within_the_caps_on_tuning_speakers_only():

@@ -24,10 +24,10 @@ and ends (before noise and Opus).
   heard whole and answered once; they cost the wearer the start of a withdrawn answer, not their
   request. Only cut-offs in a pause count; the false cut-off rate counts them all.
 - **Recovered words**: for each turn the host repairs, replayed through the host's own turn
-  ledger (``host.turn_ledger``): the share of the words of the turn heard whole (the ASR pass
-  over all of its speech) that the ASR pass over the span the ledger answers keeps (word
-  alignment, so misheard words count against neither). The answer counts as started at the
-  answer latency above, and the wearer is taken to have heard none of it when they go on.
+  ledger (``host.turn_ledger``): the share of the turn's words inside the span the ledger
+  finally answers, each spoken chunk's words counted by the ASR pass over that chunk. The answer
+  counts as started at the answer latency above, and the wearer is taken to have heard none of
+  it when they go on.
 - **At 5 % false cut-offs**: the model's confirm threshold is swept, and the operating point is
   the one with the lowest median latency among those with a false cut-off rate <= 5 %. A fixed
   silence rule has no knob: its latency counts only if its own false cut-off rate is <= 5 %.
@@ -35,7 +35,6 @@ and ends (before noise and Opus).
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -300,15 +299,6 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[\w']+", text.lower())
 
 
-def word_recall(reference: str, heard: str) -> float:
-    """Share of ``reference``'s words that ``heard`` keeps, aligned in order (1.0 if none)."""
-    ref, got = _words(reference), _words(heard)
-    if not ref:
-        return 1.0
-    matched = sum(b.size for b in difflib.SequenceMatcher(None, ref, got, autojunk=False).get_matching_blocks())
-    return matched / len(ref)
-
-
 def answered_spans(episode: Episode, signals: Sequence[TurnSignal]) -> list[tuple[int, int, bool]]:
     """The spans the host's turn ledger answers, as [first, last] frames, and whether each is a
     turn it repaired (one the wearer went on from): the episode's turn signals fed to the ledger
@@ -372,7 +362,7 @@ def recovered_words(
 ) -> Recovery:
     """The words each turn the ledger repairs keeps, against the turn heard whole."""
     recalls, split = [], 0
-    preroll = _HOST.preroll_ms * SAMPLE_RATE // 1000
+    guard = RESUME_SLACK  # a chunk's edges, as far as the labels and the VAD can place them
     for episode in episodes:
         spans = answered_spans(episode, list(replay_signals(policy, episode, host, model)))
         turn = episode.turn
@@ -383,9 +373,13 @@ def recovered_words(
         if not repaired:
             split += spans[0] != ends_turn[0]  # an earlier part was answered on its own
             continue
-        whole = transcribe(turn.pcm[max(0, turn.speech[0][0] - preroll) : (last + 1) * FRAME_SAMPLES]).text
-        heard = transcribe(turn.pcm[first * FRAME_SAMPLES : (last + 1) * FRAME_SAMPLES]).text
-        recalls.append(word_recall(whole, heard))
+        # Each spoken chunk's words, counted by an ASR pass over it alone: the measure is which
+        # words the answered span holds, not how well the recogniser hears them (tiny.en reads
+        # the same eSpeak turn differently when it starts a frame later).
+        counts = [len(_words(transcribe(turn.pcm[max(0, s - guard) : e + guard]).text)) for s, e in turn.speech]
+        held = [s >= first * FRAME_SAMPLES - guard and e <= (last + 1) * FRAME_SAMPLES for s, e in turn.speech]
+        total = sum(counts)
+        recalls.append(sum(c for c, h in zip(counts, held, strict=True) if h) / total if total else 1.0)
     return Recovery(recalls, split)
 
 

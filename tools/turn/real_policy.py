@@ -43,8 +43,10 @@ MAX_FALSE_CUTOFF = ev.MAX_FALSE_CUTOFF
 SETTINGS = ("read_silence_ms", "words_late_ms", "words_late_threshold")
 SYNTHETIC_TURNS = 300  # each choice of read_silence_ms costs an ASR pass per pause read
 SYNTHETIC_SEED = 99
-# About one pause in 240 and one 20 ms frame: what a choice may cost synthetic validation.
-SYNTHETIC_SLACK = {"false_cutoff_rate": 0.005, "median_latency_s": 0.02}
+# What a choice may cost synthetic validation: no cut-off, and a frame of median latency. With
+# one pause in 240 allowed, 200 ms / p 0.4 was chosen and cut 4.5 % of held-out synthetic pauses
+# with the words (1.2 % unrepaired), against 3.3 % (0.8 %): see the card's "Tried, not kept".
+SYNTHETIC_SLACK = {"false_cutoff_rate": 0.0, "median_latency_s": 0.02}
 
 
 def tuning_episodes(splits: Sequence[str] = TUNING_SPLITS) -> list[ev.Episode]:
@@ -63,7 +65,8 @@ def choose_reading(
     first): among the choices
     within ``MAX_FALSE_CUTOFF`` on the real ``episodes`` and within ``SYNTHETIC_SLACK`` of the
     current policy on the ``synthetic`` ones, the lowest median latency, then the fewest
-    cut-offs the host cannot repair, then the lowest mean answer latency. The model policy's
+    cut-offs the host cannot repair, then the lowest mean answer latency, then the higher
+    late-stage bar. The model policy's
     other settings, and the current choice, are the metadata's or ``policy_args``'."""
     current = {k: policy_args.pop(k) if k in policy_args else getattr(model.meta, k) for k in SETTINGS}
     choices = [current] + [{"read_silence_ms": r, "words_late_ms": ms, "words_late_threshold": th}
@@ -81,7 +84,9 @@ def choose_reading(
         for (c, o), (_, so) in zip(rows, synthetic_rows, strict=True)
         if o.false_cutoff_rate <= MAX_FALSE_CUTOFF and all(getattr(so, k) <= bar for k, bar in bars.items())
     ]
-    key = lambda item: (item[1].median_latency_s, item[1].unrepaired_cutoff_rate, item[1].mean_answer_s)  # noqa: E731
+    # At equal figures, the choice that leaves the model the larger say (its late-stage bar).
+    key = lambda item: (item[1].median_latency_s, item[1].unrepaired_cutoff_rate, item[1].mean_answer_s,  # noqa: E731
+                        -item[0]["words_late_threshold"])  # fmt: skip
     best = min(ok, key=key)[0] if ok else current
     return {
         **best,
