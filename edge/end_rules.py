@@ -65,7 +65,7 @@ class SilenceTentative(_Stateless):
     name: str = "silence tentative"
 
     def decide(self, ctx: EndContext) -> EndCall | None:
-        return TENTATIVE if ctx.silence_ms >= self.tentative_ms else None
+        return TENTATIVE if 0 < ctx.silence_ms and ctx.silence_ms >= self.tentative_ms else None
 
 
 # --- the model's parts ------------------------------------------------------------------------------
@@ -237,6 +237,11 @@ class ModelPolicy:
       end, so starting them at the model's first hint of an end, not at the VAD's, is what most
       shortens the wait for the answer (and brings the host's reading of the words sooner). A
       false one costs the host wasted work.
+    - ``SilenceTentative``: TENTATIVE_END after ``read_silence_ms`` of VAD silence, whatever the
+      model says. On real voices the model's probability often stays low at a true end (it was
+      trained on synthetic ones), so it never asks the host for the words and every such turn
+      waits for the fallback; after this much silence the host reads them anyway, and ``Words``/
+      ``WordsLate``/``ModelSure`` weigh the reading as above (``max_silence_ms``: never).
     The VAD's speech/silence hysteresis defaults to the model's (``vad_offset``: a quicker release
     than the generic default, since the model, not a timeout, guards against pauses). The model's
     state is cleared after each confirmed end (by whoever runs it): the next turn starts fresh, as
@@ -260,6 +265,7 @@ class ModelPolicy:
     words_late_threshold: float
     max_silence_ms: int
     vad: VadThresholds
+    read_silence_ms: int | None = None  # None: never (max_silence_ms)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tentative", min(self.confirm, self.tentative))
@@ -287,6 +293,7 @@ class ModelPolicy:
             "words_late_ms": meta.words_late_ms,
             "words_late_threshold": meta.words_late_threshold,
             "max_silence_ms": meta.max_silence_ms,
+            "read_silence_ms": meta.read_silence_ms,
             "vad": VadThresholds.releasing_at(meta.vad_offset),
         }
         return cls(**{**settings, **overrides})
@@ -300,6 +307,7 @@ class ModelPolicy:
             WordsLate(self.words_late_ms, self.words_late_threshold),
             ModelSure(self.confirm, self.decision_window_ms, self.words_wait_ms),
             Probable(self.tentative),
+            SilenceTentative(self.max_silence_ms if self.read_silence_ms is None else self.read_silence_ms),
         ]
 
 

@@ -66,6 +66,7 @@ class TurnModelMeta:
     max_silence_ms: int
     vad_offset: float
     sha256: str
+    read_silence_ms: int | None = None  # VAD silence after which the host reads the words (None: never)
 
     @classmethod
     def load(cls, path: Path) -> TurnModelMeta:
@@ -91,6 +92,7 @@ class TurnModelMeta:
                 max_silence_ms=int(raw["max_silence_ms"]),
                 vad_offset=float(raw["vad_offset"]),
                 sha256=str(raw["sha256"]),
+                read_silence_ms=None if raw.get("read_silence_ms") is None else int(raw["read_silence_ms"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise TurnModelError(f"bad model metadata {path}: {exc}") from None

@@ -249,8 +249,15 @@ class TurnLedger:
             return None
         if answer is not None and answer.started_seq is not None:
             # The uplink runs in real time while the answer plays; the edge may also have said
-            # how much was heard already (a playback that ended before this speech began).
-            heard_ms = max(ms_between(answer.started_seq, event.audio_seq), answer.heard_samples * 1000 // SAMPLE_RATE)
+            # how much was heard already (a playback that ended before this speech began). Not
+            # when this very speech stopped the answer (a barge-in): the edge then reports all it
+            # played up to the stop, ducked under the wearer's voice and while the host read
+            # their words, and what they heard after they went on cannot be what they reply to;
+            # counting it made a wearer who simply finished their sentence over an early answer
+            # start a turn of their own, heard and answered without its first part.
+            heard_ms = ms_between(answer.started_seq, event.audio_seq)
+            if not event.barge_in:
+                heard_ms = max(heard_ms, answer.heard_samples * 1000 // SAMPLE_RATE)
             if heard_ms > cfg.continuation_react_ms:
                 return None
         return last

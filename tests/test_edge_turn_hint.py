@@ -109,8 +109,8 @@ def test_the_host_being_up_tells_the_policy_words_will_come(tmp_path):
 SPEECH, SURE = 20, 0.97  # the model's probability scripted: 0 while the wearer speaks, then SURE
 
 
-def _drive(policy: ModelPolicy, frames: int, reading: tuple | None = None, host: bool = False) -> list:
-    """Speech then silence, the model's probability SURE from the third silent frame on (crafted
+def _drive(policy: ModelPolicy, frames: int, reading: tuple | None = None, host: bool = False, p: float = SURE) -> list:
+    """Speech then silence, the model's probability ``p`` from the third silent frame on (crafted
     cases of the words stage's timing); the host's reading (delay in frames after the tentative
     end, complete, [question]); ``host``: a host that reads the words is listening."""
     detector = TurnDetector(policy)
@@ -119,7 +119,7 @@ def _drive(policy: ModelPolicy, frames: int, reading: tuple | None = None, host:
     for i in range(frames):
         if due is not None and i == due[0]:
             detector.words_read(WordsReading(*due[1:]))
-        for s in detector.push(0.9 if i < SPEECH else 0.0, SURE if i >= SPEECH + 2 else 0.0):
+        for s in detector.push(0.9 if i < SPEECH else 0.0, p if i >= SPEECH + 2 else 0.0):
             signals.append(s)
             if s.kind is TurnKind.TENTATIVE_END and reading is not None:
                 due = (s.frame + reading[0], s.frame, *reading[1:])
@@ -171,3 +171,25 @@ def test_complete_words_end_an_unsure_turn_after_the_words_late_silence(model):
     assert _drive(policy, 90, (5, False), host=True) == [(TENTATIVE, sure, ""), (CONFIRMED, SPEECH + 49, "fallback")]
     policy = dataclasses.replace(policy, words_late_threshold=0.98)  # the model's p must reach the late bar too
     assert _drive(policy, 90, (5, True), host=True) == [(TENTATIVE, sure, ""), (CONFIRMED, SPEECH + 49, "fallback")]
+
+
+def test_words_are_read_after_some_silence_even_when_the_model_stays_unsure(model):
+    # Real voices: the model's p stays at 0.2, below its tentative threshold. After 100 ms of
+    # silence (frame 20 + 4) the host is asked for the words anyway; complete words end the turn
+    # at the words' late stage (300 ms, frame 20 + 14), unfinished ones leave it to the fallback.
+    policy = ModelPolicy.from_meta(model.meta, confirm=0.99, hint=0.99, question=0.99, words_wait_ms=300,
+                                   max_silence_ms=1000, words_late_ms=300, words_late_threshold=0.1,
+                                   read_silence_ms=100)  # fmt: skip
+    read = SPEECH + 4
+    assert _drive(policy, 90, (5, True), host=True, p=0.2) == [(TENTATIVE, read, ""),
+                                                               (CONFIRMED, SPEECH + 14, "words late")]  # fmt: skip
+    assert _drive(policy, 90, (5, False), host=True, p=0.2) == [(TENTATIVE, read, ""),
+                                                                (CONFIRMED, SPEECH + 49, "fallback")]  # fmt: skip
+    # the model's veto: below the late stage's bar, complete words do not end the turn
+    assert _drive(policy, 90, (5, True), host=True, p=0.05)[-1] == (CONFIRMED, SPEECH + 49, "fallback")
+    # no host: the edge decides alone, at the fallback
+    assert _drive(policy, 90, p=0.2) == [(TENTATIVE, read, ""), (CONFIRMED, SPEECH + 49, "fallback")]
+    # without the setting, an unsure model never asks for the words
+    unread = dataclasses.replace(policy, read_silence_ms=None)
+    assert _drive(unread, 90, (5, True), host=True, p=0.2) == [(TENTATIVE, SPEECH + 49, ""),
+                                                               (CONFIRMED, SPEECH + 49, "fallback")]  # fmt: skip

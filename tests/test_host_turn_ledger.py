@@ -109,6 +109,23 @@ def test_speech_long_after_the_end_or_after_hearing_the_answer_is_a_turn_of_its_
     assert ledger.feed(SpeechStart(2, 201 + react, answer=playing))[0] == TakeBack(1, 2, (1 + react) * 20)
 
 
+def test_a_barge_in_that_goes_on_with_the_turn_is_judged_by_what_was_heard_before_it():
+    # The wearer finishes their sentence 200 ms into an early answer; the edge stops the answer
+    # only once the host has read the overlap, 1.2 s of it played by then. The new words continue
+    # the turn: it is heard again from its first words, not from where the wearer went on.
+    ledger = TurnLedger()
+    confirmed_turn(ledger, 1, start=100, end=200)
+    stopped = AnswerProgress(started_seq=205, heard_samples=19200, heard_whole=False)
+    decisions = ledger.feed(SpeechStart(2, 215, barge_in=True, answer=stopped))
+    assert decisions == [TakeBack(1, 2, 300), Interrupt(), Open(2, 100 - PREROLL)]
+    # Answer audio that had played long before the wearer spoke is still a reply to it.
+    ledger = TurnLedger()
+    confirmed_turn(ledger, 1, start=100, end=200)
+    react = LedgerConfig().continuation_react_ms // 20
+    late = SpeechStart(2, 206 + react, barge_in=True, answer=stopped)
+    assert ledger.feed(late) == [Interrupt(), Open(2, 206 + react - PREROLL)]
+
+
 def test_the_audio_clock_wraps():
     ledger = TurnLedger()
     top = AUDIO_SEQ.modulus - 1

@@ -35,7 +35,9 @@ Metrics (precise definitions in ``sottovoce.tools.turn.evaluate``):
   tentative end runs the real final ASR pass (faster-whisper tiny.en) on the audio so far and
   reads the words (``sottovoce.host.completeness``); a sure reading, complete or unfinished,
   reaches the policy after the measured recognition time, and an end the model alone is sure of
-  waits for it. Needs the ``host`` extra; adds an ASR pass per tentative end.
+  waits for it. Needs the ``host`` extra; adds an ASR pass per tentative end. Its ``recovered``:
+  the turns the host's ledger repairs after a cut-off, the share of their words the answered
+  span keeps (``evaluate.recovered_words``), and the turns answered in parts.
 """
 
 from __future__ import annotations
@@ -194,6 +196,13 @@ def score_turns(
             "asr_passes": len(host.decode_s),
             "asr_median_s": _num(float(np.median(host.decode_s))) if host.decode_s else None,
         }
+        recovery = ev.recovered_words(policy, episodes, asr.transcribe, host, model)
+        result["model_with_words"]["recovered"] = {
+            "turns": recovery.turns,
+            "mean_word_recall": _num(recovery.mean_recall),
+            "min_word_recall": _num(recovery.min_recall),
+            "split_turns": recovery.split_turns,
+        }
         asr.close()
     if by_kind is not None:
         result["model"]["by_kind"] = _by_shape(ev.evaluate_by(policy, episodes, by_kind, model=model)[1])
@@ -258,6 +267,11 @@ def table(result: dict) -> str:
         lines.append(
             f"model + host's words: {_fmt(w['false_cutoff_unrepaired'], True)} of pauses cut off beyond repair "
             f"({ev.UNREPAIRED})"
+        )
+        rec = w["recovered"]
+        lines.append(
+            f"model + host's words: {rec['turns']} turns repaired, keeping {_fmt(rec['mean_word_recall'], True)} of "
+            f"their words (least {_fmt(rec['min_word_recall'], True)}); {rec['split_turns']} turns answered in parts"
         )
     shown = ("model (int8 GRU)", "model + host's words", "silence 500 ms")
     shaped = [(name, r["by_shape"]) for name, r in rows if name in shown]

@@ -26,7 +26,7 @@ from sottovoce.edge.features import N_FEATURES, batch_features
 from sottovoce.edge.turn import VadThresholds
 from sottovoce.edge.turn_model import MODEL_NAME, TurnModel, default_model_path
 from sottovoce.tools import bench_turn
-from sottovoce.tools.turn import card
+from sottovoce.tools.turn import card, real_policy
 from sottovoce.tools.turn import evaluate as ev
 from sottovoce.tools.turn.corpus import CORPUS_VERSION, DECISION_WINDOW_MS, Turn, corpus
 
@@ -216,6 +216,24 @@ def choose_words(model: TurnModel, policy_args: dict, val_episodes: list[ev.Epis
     }
 
 
+# The metadata entries of the words stage that are ``ModelPolicy`` fields (by their field names).
+WORDS_KEYS = {"hint": "hint_threshold", "question": "question_threshold", "words_wait_ms": "words_wait_ms",
+              "words_late_ms": "words_late_ms", "words_late_threshold": "words_late_threshold"}  # fmt: skip
+
+
+def choose_real(model: TurnModel, policy_args: dict, val_episodes: list[ev.Episode]) -> dict:
+    """When the host reads the words on real voices, with the words' late stage (metadata
+    entries; ``real_policy``), validation turns guarding the synthetic figures."""
+    from sottovoce.host.asr import WhisperAsr  # the host's recogniser: the host extra
+
+    asr = WhisperAsr()
+    try:
+        host = ev.HostReading(asr.transcribe, delay_ms=HINT_DELAY_MS)
+        return real_policy.choose_reading(model, real_policy.tuning_episodes(), val_episodes, host, **policy_args)
+    finally:
+        asr.close()
+
+
 def choose_operating_point(model_path: Path, meta: dict, val_turns: list[Turn]) -> dict:
     """The policy settings, on validation turns, as deployed (int8 model, real VAD): the lowest
     median latency within the false cut-off cap, over the VAD release, the minimum silence, the
@@ -255,6 +273,9 @@ def choose_operating_point(model_path: Path, meta: dict, val_turns: list[Turn]) 
     meta["tentative_threshold"] = min(tentative[0], confirm[0])
     meta.update(choose_words(model, {**_policy_args(chosen), "confirm": confirm[0],
                                     "tentative": meta["tentative_threshold"]}, val_episodes))  # fmt: skip
+    words = {k: meta[v] for k, v in WORDS_KEYS.items()}
+    meta.update(choose_real(model, {**_policy_args(chosen), "confirm": confirm[0],
+                                    "tentative": meta["tentative_threshold"], **words}, val_episodes))  # fmt: skip
     meta["validation_sweep"] = _sweep_rows(sweep)
     meta_path.write_text(json.dumps(meta, indent=1) + "\n")
     print(f"operating point: tentative {meta['tentative_threshold']}, confirm {meta['confirm_threshold']}, "

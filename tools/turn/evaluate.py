@@ -23,6 +23,11 @@ and ends (before noise and Opus).
   hearing that much of the answer (taken to start at the answer latency above), so their turn is
   heard whole and answered once; they cost the wearer the start of a withdrawn answer, not their
   request. Only cut-offs in a pause count; the false cut-off rate counts them all.
+- **Recovered words**: for each turn the host repairs, replayed through the host's own turn
+  ledger (``host.turn_ledger``): the share of the turn's words inside the span the ledger
+  finally answers, each spoken chunk's words counted by the ASR pass over that chunk. The answer
+  counts as started at the answer latency above, and the wearer is taken to have heard none of
+  it when they go on.
 - **At 5 % false cut-offs**: the model's confirm threshold is swept, and the operating point is
   the one with the lowest median latency among those with a false cut-off rate <= 5 %. A fixed
   silence rule has no knob: its latency counts only if its own false cut-off rate is <= 5 %.
@@ -31,6 +36,7 @@ and ends (before noise and Opus).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -44,7 +50,19 @@ from sottovoce.edge.turn_model import TurnModel
 from sottovoce.edge.vad import SileroVad, Vad
 from sottovoce.host import completeness
 from sottovoce.host.asr import AsrResult
-from sottovoce.host.turn_ledger import LedgerConfig
+from sottovoce.host.turn_ledger import (
+    AnswerProgress,
+    ConfirmedEnd,
+    LedgerConfig,
+    Open,
+    Release,
+    Resumed,
+    SpeechStart,
+    TakeBack,
+    TentativeEnd,
+    TurnInput,
+    TurnLedger,
+)
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE, frames_of
 from sottovoce.tools.turn.corpus import FINAL_SILENCE_MS, Turn
 
@@ -275,6 +293,94 @@ def evaluate(
     model: TurnModel | None = None,
 ) -> Outcome:
     return score(episodes, [confirmed_ends(policy, e, host, model) for e in episodes])
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w']+", text.lower())
+
+
+def answered_spans(episode: Episode, signals: Sequence[TurnSignal]) -> list[tuple[int, int, bool]]:
+    """The spans the host's turn ledger answers, as [first, last] frames, and whether each is a
+    turn it repaired (one the wearer went on from): the episode's turn signals fed to the ledger
+    as the session feeds them, frame numbers as the audio clock."""
+    ledger = TurnLedger(_HOST)
+    prep = math.ceil(ANSWER_PREP_MS / (1000 * FRAME_SAMPLES / SAMPLE_RATE))
+    turn_id, answer_at, tentative = 0, None, -1
+    starts: dict[int, int] = {}
+    continued: set[int] = set()
+    spans = []
+    for signal in signals:
+        event: TurnInput
+        if signal.kind is TurnKind.SPEECH_START:
+            turn_id += 1
+            started = answer_at if answer_at is not None and answer_at <= signal.frame else None
+            progress = None if answer_at is None else AnswerProgress(started, 0, False)
+            event = SpeechStart(turn_id, signal.frame, answer=progress)
+        elif signal.kind is TurnKind.TENTATIVE_END:
+            tentative, event = signal.frame, TentativeEnd(turn_id, signal.frame)
+        elif signal.kind is TurnKind.RESUMED:
+            event = Resumed(turn_id, signal.frame)
+        else:
+            answer_at = max(signal.frame, tentative + prep)
+            event = ConfirmedEnd(turn_id, signal.frame)
+        for decision in ledger.feed(event):
+            if isinstance(decision, TakeBack):
+                continued.add(decision.by_turn)
+            elif isinstance(decision, Open):
+                starts[decision.turn_id] = decision.start_seq
+            elif isinstance(decision, Release):
+                spans.append((max(0, starts[decision.turn_id]), decision.end_seq, decision.turn_id in continued))
+    return spans
+
+
+@dataclass
+class Recovery:
+    """What the repaired turns kept of their words (see the module docstring)."""
+
+    recalls: list[float]  # one per repaired turn
+    split_turns: int  # turns answered in parts, a cut the ledger did not repair
+
+    @property
+    def turns(self) -> int:
+        return len(self.recalls)
+
+    @property
+    def mean_recall(self) -> float:
+        return float(np.mean(self.recalls)) if self.recalls else math.nan
+
+    @property
+    def min_recall(self) -> float:
+        return float(np.min(self.recalls)) if self.recalls else math.nan
+
+
+def recovered_words(
+    policy: EndOfTurnPolicy,
+    episodes: Sequence[Episode],
+    transcribe: Callable[[np.ndarray], AsrResult],
+    host: HostReading | None = None,
+    model: TurnModel | None = None,
+) -> Recovery:
+    """The words each turn the ledger repairs keeps, against the turn heard whole."""
+    recalls, split = [], 0
+    guard = RESUME_SLACK  # a chunk's edges, as far as the labels and the VAD can place them
+    for episode in episodes:
+        spans = answered_spans(episode, list(replay_signals(policy, episode, host, model)))
+        turn = episode.turn
+        ends_turn = [span for span in spans if (span[1] + 1) * FRAME_SAMPLES >= turn.speech_end][:1]
+        if not ends_turn:
+            continue
+        first, last, repaired = ends_turn[0]
+        if not repaired:
+            split += spans[0] != ends_turn[0]  # an earlier part was answered on its own
+            continue
+        # Each spoken chunk's words, counted by an ASR pass over it alone: the measure is which
+        # words the answered span holds, not how well the recogniser hears them (tiny.en reads
+        # the same eSpeak turn differently when it starts a frame later).
+        counts = [len(_words(transcribe(turn.pcm[max(0, s - guard) : e + guard]).text)) for s, e in turn.speech]
+        held = [s >= first * FRAME_SAMPLES - guard and e <= (last + 1) * FRAME_SAMPLES for s, e in turn.speech]
+        total = sum(counts)
+        recalls.append(sum(c for c, h in zip(counts, held, strict=True) if h) / total if total else 1.0)
+    return Recovery(recalls, split)
 
 
 def turn_shape(episode: Episode) -> str:
