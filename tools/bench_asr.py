@@ -26,7 +26,7 @@ import numpy as np
 
 from sottovoce.firmware_sim.recordings import recording
 from sottovoce.firmware_sim.scenario import read_wav
-from sottovoce.host.asr import AsrConfig, StreamingTranscriber, WhisperAsr, word_error_rate
+from sottovoce.host.asr import StreamingTranscriber, WhisperAsr, word_error_rate
 from sottovoce.host.tts import PiperTts
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
 from sottovoce.tools.options import add_logging_option, add_options, config_from, option, setup_logging
@@ -83,10 +83,7 @@ async def stream_turn(asr: WhisperAsr, pcm: np.ndarray) -> tuple[StreamingTransc
     cpu0 = time.process_time()
     for have in range(FRAME_SAMPLES, len(pcm) + 1, FRAME_SAMPLES):
         st.audio_grew(have)
-        await asyncio.sleep(0)  # let a partial just started reach the worker
-        while not asr.idle:
-            await asyncio.sleep(0.002)
-    await asyncio.sleep(0)
+        await st.caught_up()  # every partial that is due runs, as on a host that keeps up
     cpu1 = time.process_time()
     final = await st.final(pcm)
     cpu2 = time.process_time()
