@@ -102,7 +102,7 @@ class Responses:
         await self.out.send(
             response=pb.ResponseEvent(
                 kind=pb.ResponseEvent.DONE, response_id=handle.response_id, turn_id=handle.turn_id,
-                total_samples=handle.sent_samples,
+                text=handle.reply.text, total_samples=handle.sent_samples,
             )
         )  # fmt: skip
         loop.call_at(handle.play_until + 0.01, self.on_quiet)
@@ -119,16 +119,20 @@ class Responses:
         if handle is None:
             await self.out.bad_request(BadRequest.CANCEL, f"cancel for unknown response {response_id}")
             return
+        asked = time.perf_counter()
         if not await handle.cancel():
             return
+        # the answer's task is gone: its model no longer writes, no further piece is rendered
+        stopped_ms = 1000 * (time.perf_counter() - asked)
         self.counters.cancelled += 1
         heard = handle.heard_text(handle.sent_samples)
         ex = self.history.find(response_id)
         if ex is not None and not ex.interrupted:
             ex.assistant = heard
         log.info(
-            "response %d cancelled (%s) after %d samples: kept %r", response_id, reason, handle.sent_samples, heard
-        )
+            "response %d cancelled (%s) after %d samples, stopped in %.0f ms: kept %r",
+            response_id, reason, handle.sent_samples, stopped_ms, heard,
+        )  # fmt: skip
         await self.out.send(
             response=pb.ResponseEvent(
                 kind=pb.ResponseEvent.CANCELLED, response_id=response_id, turn_id=handle.turn_id, text=heard,

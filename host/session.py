@@ -115,6 +115,13 @@ _OVERLAP_KINDS = {
 }
 
 
+async def _close_draft(prepared: asyncio.Task[Prepared]) -> None:
+    if not prepared.cancelled() and prepared.exception() is None:
+        draft = prepared.result().draft
+        if draft is not None:
+            await draft.aclose()
+
+
 class Session:
     def __init__(
         self,
@@ -296,9 +303,14 @@ class Session:
                  decision.by_turn, work.turn_id, decision.gap_ms)  # fmt: skip
 
     def _discard(self, work: TurnWork) -> None:
-        if work.prepared is not None:
-            work.prepared.cancel()
-            work.prepared = None
+        """Throw away the answer prepared at a tentative end: a model still writing it stops."""
+        task, work.prepared = work.prepared, None
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()  # a draft being made is closed by ``draft`` itself
+        else:  # a draft made, waiting for a confirmation that will not come
+            self._tasks.spawn(_close_draft(task), f"discard-{work.turn_id}")
 
     def _drop(self, work: TurnWork) -> None:
         self._discard(work)
