@@ -29,6 +29,7 @@ BENCHES = {
     "echo": ("sottovoce.tools.bench_echo", "echo cancellation on vs off at echo levels up to +12 dB over the wearer"),
     "voice": ("sottovoce.tools.bench_voice", "whispered voices vs the plain voice: voicing, words, speed"),
     "asr": ("sottovoce.tools.bench_asr", "streaming ASR: incremental partials vs re-decoding the whole turn"),
+    "stop": ("sottovoce.tools.bench_stop", "a barge-in stopping a model answer vs letting it run to its end"),
     "overlap": ("sottovoce.tools.bench_overlap", "speech over an answer read by its words vs by words and sound"),
     "duplex": (
         "sottovoce.tools.bench_duplex",
