@@ -10,6 +10,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from sottovoce.host.answer import AnswerPipeline, Draft
@@ -88,14 +89,17 @@ class Responses:
             )
         )  # fmt: skip
         first_sent = 0.0
-        async for piece in self.pipeline.pieces(draft):
-            handle.sentence(piece.text, piece.speech_samples)
-            for packet in piece.packets:
-                seq = handle.next_frame
-                await self.out.send(audio=pb.ResponseAudio(response_id=handle.response_id, seq=seq, opus=packet))
-                if seq == 0:
-                    first_sent = time.perf_counter()
-                handle.frame_sent(self.uplink_seq())
+        # Closed however this ends: a cancel that lands while a piece is being sent must stop the
+        # model there and then, not whenever the abandoned generator is collected.
+        async with aclosing(self.pipeline.pieces(draft)) as pieces:
+            async for piece in pieces:
+                handle.sentence(piece.text, piece.speech_samples)
+                for packet in piece.packets:
+                    seq = handle.next_frame
+                    await self.out.send(audio=pb.ResponseAudio(response_id=handle.response_id, seq=seq, opus=packet))
+                    if seq == 0:
+                        first_sent = time.perf_counter()
+                    handle.frame_sent(self.uplink_seq())
         loop = asyncio.get_running_loop()
         handle.all_sent(loop.time() + handle.sent_samples / SAMPLE_RATE + self.playback_grace_s)
         self.counters.done += 1
