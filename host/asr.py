@@ -6,8 +6,9 @@ hypothesis is decoded every ~0.6 s of new speech with cheap settings (greedy, no
 VAD); at the end of the turn one final pass decodes the whole turn, so partials never cost the
 final transcript any accuracy.
 
-Partials are incremental: re-decoding the whole turn for each one cost an 8 s turn ~3 CPU-s,
-growing with the square of its length. A partial decodes only the audio after a committed prefix,
+Partials are incremental, since re-decoding the whole turn for each one would cost an 8 s turn
+~2 CPU-s of partials, growing with the square of its length. A partial decodes only the audio after
+a committed prefix,
 with the prefix's words as Whisper's prompt (its "previous text", so the words go on in context);
 once that uncommitted span is ``partial_span_s`` long, it is committed at the quietest frame near
 its end (a gap between words, as far as there is one) and the next partial starts there. Each
