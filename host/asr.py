@@ -7,13 +7,12 @@ VAD); at the end of the turn one final pass decodes the whole turn, so partials 
 final transcript any accuracy.
 
 Partials are incremental, since re-decoding the whole turn for each one would cost an 8 s turn
-~2 CPU-s of partials, growing with the square of its length. A partial decodes only the audio after
-a committed prefix,
-with the prefix's words as Whisper's prompt (its "previous text", so the words go on in context);
-once that uncommitted span is ``partial_span_s`` long, it is committed at the quietest frame near
-its end (a gap between words, as far as there is one) and the next partial starts there. Each
-partial then costs about the same however long the turn, and a turn's partials cost linearly in
-its length (``sottovoce bench asr`` measures both ways).
+~2 CPU-s of partials, growing with the square of its length. A partial decodes only the audio
+after a committed prefix, with the prefix's words as Whisper's prompt (its "previous text", so the
+words go on in context); once that uncommitted span is ``partial_span_s`` long, it is committed at
+the quietest frame near its end (a gap between words, as far as there is one) and the next partial
+starts there. Each partial then costs about the same however long the turn, and a turn's partials
+cost linearly in its length (``sottovoce bench asr`` measures both ways).
 
 Speed: Whisper's encoder normally sees a 30 s window, and on 2 cores that alone costs ~300 ms
 however short the utterance is. CTranslate2 accepts shorter windows, so the audio is zero-padded
