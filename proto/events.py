@@ -268,11 +268,13 @@ class ResponseStarted(EdgeEvent):
 
 @dataclass(frozen=True)
 class ResponseDone(EdgeEvent):
-    """The host has sent the whole answer: ``samples`` long."""
+    """The host has sent the whole answer: ``samples`` long, saying ``text`` (all of it: a model's
+    answer is still being written when it starts, so ResponseStarted may carry only its opening)."""
 
     EVENT: ClassVar[str] = "response_done"
     response_id: int
     samples: int
+    text: str = ""
 
 
 @dataclass(frozen=True)

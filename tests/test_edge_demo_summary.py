@@ -128,3 +128,17 @@ def test_the_demos_options_come_from_its_config():
     config = demo.DemoConfig()
     assert dataclasses.replace(config, turn="silence").turn == "silence"
     assert bench_demo.BenchDemoConfig().timeout == config.timeout and bench_demo.POLICIES[0] == config.turn
+
+
+def test_the_summary_shows_the_whole_text_of_an_answer_once_it_was_sent(tmp_path):
+    # A model's answer starts with only its first clause known; DONE brings the whole of it.
+    run = _run(tmp_path, WHOLE, TAP)
+    written = ev.read_events(run / "edge_events.jsonl")
+    log = ev.EventLog(run / "edge_events.jsonl", clock=lambda: 0.0)
+    for event in written:
+        if isinstance(event, ev.ResponseDone) and event.response_id == 2:
+            event = dataclasses.replace(event, text="answer 2, and the rest of it.")
+        log.write(event)
+    log.close()
+    replies = [t["reply_text"] for t in demo.analyse(run, "model")["turns"]]
+    assert replies == ["answer 1", "answer 2, and the rest of it.", "answer 3", "answer 4"]

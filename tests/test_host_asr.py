@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import numpy as np
 import pytest
 
-from sottovoce.host.asr import StreamingTranscriber, WhisperAsr, collapse_repeat, word_error_rate
+from sottovoce.firmware_sim.recordings import recording
+from sottovoce.firmware_sim.scenario import read_wav
+from sottovoce.host.asr import StreamingTranscriber, WhisperAsr, collapse_repeat, quietest_cut, word_error_rate
 from sottovoce.host.tts import PiperTts
 from sottovoce.host.uplink_audio import UplinkAudio
 from sottovoce.proto.codec import FRAME_SAMPLES, OpusEncoder, frames_of
@@ -114,3 +117,57 @@ def test_trailing_silence_does_not_make_whisper_repeat(asr, tts):
     pcm = np.concatenate([np.zeros(4800, np.int16), speech, np.zeros(int(1.8 * 16000), np.int16)])
     result = asr.transcribe(pcm)
     assert word_error_rate("Tell me about the history of Rome.", result.text) <= 0.15, result.text
+
+
+def test_quietest_cut_finds_the_gap_between_words():
+    rng = np.random.default_rng(3)
+    speech = (rng.standard_normal(16000) * 3000).astype(np.int16)
+    speech[12000:12640] = 0  # a 40 ms gap, 0.2 s before the end
+    assert 12000 <= quietest_cut(speech, 6400) <= 12640 - 320  # a whole frame of the gap follows the cut
+    assert quietest_cut(speech, 2000) > 14000  # the gap is outside the search: some frame near the end
+    assert quietest_cut(speech[:100], 6400) == 100  # less than a frame: cut at the end
+
+
+def _real_turn(*clips: str) -> tuple[str, np.ndarray]:
+    gap = np.zeros(4800, np.int16)
+    parts = [p for c in clips for p in (read_wav(recording(c).path), gap)]
+    return " ".join(recording(c).transcript for c in clips), np.concatenate(parts[:-1])
+
+
+async def _stream(asr: WhisperAsr, pcm: np.ndarray) -> tuple[StreamingTranscriber, list[str], str]:
+    got: list[str] = []
+
+    async def on_partial(text: str) -> None:
+        got.append(text)
+
+    have = 0
+    st = StreamingTranscriber(asr, lambda: pcm[:have], on_partial)
+    for have in range(FRAME_SAMPLES, len(pcm) + 1, FRAME_SAMPLES):
+        st.audio_grew(have)
+        await st.caught_up()  # every partial that is due runs, as on a host that keeps up
+    final = await st.final(pcm)
+    return st, got, final.text
+
+
+async def test_partials_of_a_long_real_turn_decode_only_new_audio(asr):
+    reference, pcm = _real_turn("ls_another_engineer", "arctic_aew_a0002")  # ~8 s, two real voices
+    st, got, final = await _stream(asr, pcm)
+    cfg = asr.config
+    assert st.partial_decodes >= 10
+    # each partial reads at most its span plus the audio that came while it was due
+    bound = cfg.partial_span_s + cfg.partial_every_s + cfg.partial_cut_search_s
+    assert st.partial_audio_s <= st.partial_decodes * bound
+    # re-decoding the whole turn each time would have read the turn's growing length, ~half of it on average
+    assert st.partial_audio_s < 0.7 * st.partial_decodes * len(pcm) / 2 / 16000
+    # committed words stay: the last partial covers the whole turn, in words close to it
+    assert word_error_rate(reference, got[-1]) <= 0.25, got[-1]
+    assert word_error_rate(reference, final) <= 0.1, final
+    assert final == asr.transcribe(pcm).text  # the final pass is the whole turn's, as without partials
+
+
+async def test_whole_turn_partials_remain_available_as_the_baseline(asr):
+    whole = WhisperAsr(dataclasses.replace(asr.config, partial_span_s=0.0))
+    reference, pcm = _real_turn("ls_another_door", "arctic_axb_a0004")
+    st, _, final = await _stream(whole, pcm)
+    assert st.partial_audio_s > 0.4 * st.partial_decodes * len(pcm) / 16000  # the turn so far, every time
+    assert word_error_rate(reference, final) <= 0.15, final

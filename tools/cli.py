@@ -28,6 +28,8 @@ BENCHES = {
     "demo": ("sottovoce.tools.bench_demo", "the demo conversation: end-of-turn model vs the 500 ms silence rule"),
     "echo": ("sottovoce.tools.bench_echo", "echo cancellation on vs off at echo levels up to +12 dB over the wearer"),
     "voice": ("sottovoce.tools.bench_voice", "whispered voices vs the plain voice: voicing, words, speed"),
+    "asr": ("sottovoce.tools.bench_asr", "streaming ASR: incremental partials vs re-decoding the whole turn"),
+    "stop": ("sottovoce.tools.bench_stop", "a barge-in stopping a model answer vs letting it run to its end"),
     "overlap": ("sottovoce.tools.bench_overlap", "speech over an answer read by its words vs by words and sound"),
     "answers": ("sottovoce.tools.bench_answers", "the responder chain on wearers' questions vs the skills alone"),
     "duplex": (

@@ -395,6 +395,7 @@ class EdgeLog:
     transcripts: dict[int, str] = field(default_factory=dict)
     end_reasons: dict[int, str] = field(default_factory=dict)  # turn id -> what confirmed its end
     lengths: dict[int, int] = field(default_factory=dict)  # response id -> samples the host sent
+    texts: dict[int, str] = field(default_factory=dict)  # response id -> the whole answer, once sent
     counters: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -411,6 +412,7 @@ class EdgeLog:
                 result.end_reasons[event.turn_id] = event.reason
             elif isinstance(event, events.ResponseDone):
                 result.lengths[event.response_id] = event.samples
+                result.texts[event.response_id] = event.text
             elif isinstance(event, events.EdgeStopped):
                 result.counters = event.counters
         return result
@@ -469,7 +471,7 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
             result.cue_s = None if cue is None else round(cue.start_s - u.end_s, 3)
         if answer is not None:
             started = edge.by_stream[answer.stream]
-            result.reply_text = started.text
+            result.reply_text = edge.texts.get(started.response_id) or started.text
             result.asr_text = edge.transcripts.get(started.turn_id)
             result.end_by = edge.end_reasons.get(started.turn_id)
             result.response_latency_s = round(answer.start_s - u.end_s, 3)
