@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_parser(name, help=help_text, add_help=False)
     # No help option of its own: "sottovoce bench turn --help" is the bench's own help.
     bench = sub.add_parser("bench", help="benchmarks; each compares against a baseline in the same run", add_help=False)
-    bench.add_argument("which", nargs="?", choices=sorted(BENCHES))
+    bench.add_argument("which", nargs="?", choices=sorted(BENCHES), metavar="NAME")
     args, rest = parser.parse_known_args(argv)
 
     if args.command == "bench":
