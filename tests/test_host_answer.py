@@ -4,6 +4,7 @@ session, plain audio or text in, whispered Opus pieces out."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from dataclasses import replace
 
 import numpy as np
@@ -91,10 +92,11 @@ async def test_a_barge_in_cancels_the_answer_and_its_model(models):
     assert draft is not None and draft.first is not None
     second = asyncio.Event()
 
-    async def speak() -> None:
-        async for i, _ in aenumerate(pipeline.pieces(draft)):
-            if i == 1:
-                second.set()
+    async def speak() -> None:  # as the session speaks an answer: its pieces closed however it ends
+        async with aclosing(pipeline.pieces(draft)) as pieces:
+            async for i, _ in aenumerate(pieces):
+                if i == 1:
+                    second.set()
 
     speaking = asyncio.ensure_future(speak())
     await asyncio.wait_for(second.wait(), 60)  # the model is writing the rest while this plays

@@ -18,6 +18,7 @@ import asyncio
 import json
 import statistics
 import time
+from contextlib import aclosing
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -62,12 +63,13 @@ async def _round(models: HostModels, question: str, cancel: bool) -> Round:
     assert draft is not None and draft.reply.by == "model"
     second = asyncio.Event()
 
-    async def speak() -> None:
+    async def speak() -> None:  # as the session speaks an answer: its pieces closed however it ends
         count = 0
-        async for _ in pipeline.pieces(draft):
-            count += 1
-            if count == 2:
-                second.set()
+        async with aclosing(pipeline.pieces(draft)) as pieces:
+            async for _ in pieces:
+                count += 1
+                if count == 2:
+                    second.set()
 
     speaking = asyncio.ensure_future(speak())
     await asyncio.wait_for(asyncio.wait([speaking, asyncio.ensure_future(second.wait())],
