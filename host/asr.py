@@ -168,7 +168,7 @@ class WhisperAsr:
                 break
         return prob
 
-    def _decode(self, audio: np.ndarray, window_s: float) -> tuple[str, float, float, float]:
+    def _decode(self, audio: np.ndarray, window_s: float, prompt: str = "") -> tuple[str, float, float, float]:
         n = max(len(audio), round(window_s * SAMPLE_RATE))
         padded = np.zeros(n, dtype=np.float32)
         padded[: len(audio)] = audio
@@ -176,11 +176,15 @@ class WhisperAsr:
         encoded = self._model.model.encode(self._ct2.StorageView.from_array(np.ascontiguousarray(features[None])))
         # Bound the output by the audio length: ~6 tokens/s of speech is generous for English.
         max_new = 10 + int(8 * len(audio) / SAMPLE_RATE)
+        sequence = self._prompt
+        if prompt.strip():  # Whisper's previous-text prompt: words of the conversation spelled as said
+            previous = self._tokenizer.encode(" " + prompt.strip())
+            sequence = self._model.get_prompt(self._tokenizer, previous, without_timestamps=True)
         result = self._model.model.generate(
             encoded,
-            [self._prompt],
+            [sequence],
             beam_size=1,
-            max_length=len(self._prompt) + max_new,
+            max_length=len(sequence) + max_new,
             suppress_blank=True,
             suppress_tokens=self._suppress,
             return_scores=True,
@@ -193,14 +197,15 @@ class WhisperAsr:
         last_word = self._last_word_prob(tokens, result.logits[0][: len(tokens)])
         return text, float(result.no_speech_prob), float(avg_logprob), last_word
 
-    def transcribe(self, pcm: np.ndarray) -> AsrResult:
-        """Blocking: one decode of int16 16 kHz audio. Safe to call from any thread."""
+    def transcribe(self, pcm: np.ndarray, prompt: str = "") -> AsrResult:
+        """Blocking: one decode of int16 16 kHz audio. Safe to call from any thread. ``prompt``:
+        text said just before it (the answer the wearer talked over), for Whisper's context."""
         cfg = self.config
         audio = to_float(pcm[-int(cfg.max_audio_s * SAMPLE_RATE) :])
         t0 = time.perf_counter()
         window = min(30.0, max(cfg.min_window_s, len(audio) / SAMPLE_RATE + cfg.tail_pad_s))
         with self._lock:
-            text, no_speech, logprob, last_word = self._decode(audio, window)
+            text, no_speech, logprob, last_word = self._decode(audio, window, prompt)
             looping = (
                 _compression_ratio(text) > cfg.max_compression_ratio
                 or _repeated_run(text) is not None
@@ -210,7 +215,7 @@ class WhisperAsr:
                 # worth a line: the full window costs ~0.4 s more, which the wearer waits for
                 log.info("decode looked repetitive (%r): redone with the 30 s window", text)
                 window = 30.0
-                text, no_speech, logprob, last_word = self._decode(audio, window)
+                text, no_speech, logprob, last_word = self._decode(audio, window, prompt)
         # (a repeat collapsed off the end leaves last_word describing a word no longer there: the
         # reading errs towards unsure, which only means the edge decides without the words)
         text = collapse_repeat(text)
@@ -221,11 +226,11 @@ class WhisperAsr:
         audio_s, decode_s = len(audio) / SAMPLE_RATE, time.perf_counter() - t0
         return AsrResult(text, no_speech, logprob, audio_s, decode_s, window, last_word)
 
-    async def transcribe_async(self, pcm: np.ndarray) -> AsrResult:
+    async def transcribe_async(self, pcm: np.ndarray, prompt: str = "") -> AsrResult:
         loop = asyncio.get_running_loop()
         self._queued += 1
         try:
-            return await loop.run_in_executor(self._executor, self.transcribe, pcm)
+            return await loop.run_in_executor(self._executor, self.transcribe, pcm, prompt)
         finally:
             self._queued -= 1
 
@@ -250,6 +255,7 @@ class StreamingTranscriber:
         self._task: asyncio.Task[None] | None = None
         self._finalising = False
         self.partials = 0
+        self.prompt = ""  # text said just before the turn (WhisperAsr.transcribe)
 
     def audio_grew(self, total_samples: int) -> None:
         """Called as frames arrive; starts a partial when enough new audio has come and the ASR
@@ -265,7 +271,7 @@ class StreamingTranscriber:
 
     async def _partial(self) -> None:
         try:
-            result = await self.asr.transcribe_async(self.audio_source())
+            result = await self.asr.transcribe_async(self.audio_source(), self.prompt)
         except Exception:  # a failed partial is not worth a turn; the final pass will tell
             log.exception("partial ASR failed")
             return
@@ -277,7 +283,7 @@ class StreamingTranscriber:
 
     async def final(self, pcm: np.ndarray) -> AsrResult:
         self._finalising = True
-        return await self.asr.transcribe_async(pcm)
+        return await self.asr.transcribe_async(pcm, self.prompt)
 
     def close(self) -> None:
         self._finalising = True

@@ -31,6 +31,7 @@ from sottovoce.host.overlap import OverlapKind, OverlapReading, read_overlap
 from sottovoce.host.overlap_sound import WearerLevel
 from sottovoce.host.responder import Context, Reply
 from sottovoce.host.responses import Responses
+from sottovoce.host.speech_handle import SpeechHandle
 from sottovoce.host.stream import BadRequest, Outbox
 from sottovoce.host.tasks import TaskSet
 from sottovoce.host.timers import Timer, Timers, TooManyTimers
@@ -96,6 +97,7 @@ class TurnWork:
     confirmed_at: float | None = None
     release: asyncio.Task[None] | None = None
     armed: list[Timer] = field(default_factory=list)  # timers its answer set
+    talked_over: SpeechHandle | None = None  # the answer this turn barged in on
 
 
 LedgerObserver = Callable[[TurnInput, list[Decision]], None]
@@ -148,6 +150,7 @@ class Session:
         self._tasks = TaskSet(lambda: self.session_id)
         self._open: TurnWork | None = None  # the ledger's open turn
         self._last: TurnWork | None = None  # the ledger's last confirmed turn
+        self._barged_in_on: tuple[int, SpeechHandle] | None = None  # (turn id, answer) of a barge-in
         self._notifications: deque[Timer] = deque()
         self._closing = False
         self._tasks.spawn(self._timer_loop(), "timers")
@@ -187,6 +190,7 @@ class Session:
         if kind is SpeechStart:
             last = self.ledger.last_confirmed
             answer = self.responses.answer_to(last) if last is not None else None
+            self._barged_in_on = (ev.turn_id, answer) if ev.barge_in and answer is not None else None
             event: TurnInput = SpeechStart(
                 ev.turn_id, ev.audio_seq, ev.barge_in, answer.progress() if answer is not None else None
             )
@@ -210,6 +214,7 @@ class Session:
                 self.uplink.slice(query.first_seq, query.last_seq),
                 self.uplink.noise.dbfs,
                 self.wearer_level.dbfs,
+                prompt=_said_so_far(self.responses.current),
             )
         except Exception as exc:  # the edge decides without the words; it must not wait for nothing
             log.exception("session %s: overlap %d could not be read", self.session_id, query.query_id)
@@ -276,6 +281,8 @@ class Session:
             lambda text: self.out.send(transcript=pb.Transcript(turn_id=turn_id, text=text, final=False)),
         )
         self._open = TurnWork(turn_id, start_seq, transcriber)
+        if self._barged_in_on is not None and self._barged_in_on[0] == turn_id:
+            self._open.talked_over = self._barged_in_on[1]
         self.uplink.in_turn = True
         # The edge announces speech a few frames after its onset: that audio is already here.
         transcriber.audio_grew(self.uplink.samples_since(start_seq))
@@ -309,6 +316,8 @@ class Session:
     # ------------------------------------------------------------------ answering a turn
 
     async def _prepare(self, work: TurnWork, end_seq: int) -> Prepared:
+        # A correction names what the answer said ("No, Anne."): Whisper spells it as it was said
+        work.transcriber.prompt = _said_so_far(work.talked_over)
         result = await self.pipeline.hear(self.uplink.slice(work.start_seq, end_seq), work.transcriber)
         asr_done = time.perf_counter()
         if work.confirmed_at is None:  # the edge is still deciding: tell it what the words say
@@ -407,3 +416,10 @@ class Session:
         await self.responses.speak(handle, await self.pipeline.draft(reply, render_first=False))
         self.session_counters.notifications_spoken += 1
         log.info("timer %d: said %r", timer.id, reply.text)
+
+
+def _said_so_far(answer: SpeechHandle | None) -> str:
+    """The words of ``answer`` the wearer has heard (all it has sent while it still plays)."""
+    if answer is None or not answer.started:
+        return ""
+    return answer.heard_text(answer.heard_samples or answer.sent_samples)
