@@ -37,8 +37,8 @@ the host could not make sense of (``unsure``: a murmur Whisper writes as "the", 
 trusts) is no evidence of an interruption: speech that short over an answer is let go as a
 backchannel, since the commands that must stop it ("stop", "wait", "no") read reliably. Without a
 reading in time (the host slow or gone), length decides as it does without a host. So that
-"stop" and "wait" do not wait for their end, speech that has lasted ``barge_in_ms`` is read while it goes on (again every ``REREAD_MS`` more of it, one reading at a
-time): a reading that it begins with a command to stop stops the answer there; any other reading
+"stop" and "wait" do not wait for their end, speech that has lasted ``barge_in_ms`` is read
+while it goes on (again every ``REREAD_MS`` more of it, one reading at a time): a reading that it begins with a command to stop stops the answer there; any other reading
 of a word cut off half-way is no evidence either way (the first 350 ms of a real "right" reads as
 "Bye.", the first 250 ms of a real "stop" as nothing) and the end is awaited.
 """
