@@ -30,17 +30,18 @@ go on, their next voiced frame ducks it again. A ``Duck`` never sets a held answ
 Length alone does not tell a backchannel from an interruption: a real "yes" lasts half a second,
 a quick "stop" less. With ``OverlapRules`` and a host to read words, speech over an answer that
 falls silent is read by the host (``AskOverlap``; its ``OverlapRead`` answers) while the answer
-stays held: listening words ("yeah", "I see"), hesitations and sounds with no words bring it back
-and get no turn; anything else stops it and opens a turn from its onset, as a barge-in by length
-does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says. A reading
-the host could not make sense of (``unsure``: a murmur Whisper writes as "the", or nothing it
-trusts) is no evidence of an interruption: speech that short over an answer is let go as a
-backchannel, since the commands that must stop it ("stop", "wait", "no") read reliably. Without a
-reading in time (the host slow or gone), length decides as it does without a host. So that
-"stop" and "wait" do not wait for their end, speech that has lasted ``barge_in_ms`` is read
-while it goes on (again every ``REREAD_MS`` more of it, one reading at a time): a reading that it begins with a command to stop stops the answer there; any other reading
-of a word cut off half-way is no evidence either way (the first 350 ms of a real "right" reads as
-"Bye.", the first 250 ms of a real "stop" as nothing) and the end is awaited.
+stays held: listening words ("yeah", "I see"), hesitations and sounds with no words bring it
+back and get no turn; anything else stops it and opens a turn from its onset, as a barge-in by
+length does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says. A
+reading the host could not make sense of (``unsure``: a murmur Whisper writes as "the", or
+nothing it trusts) is no evidence of an interruption: speech that short over an answer is let go
+as a backchannel, since the commands that must stop it ("stop", "wait", "no") read reliably.
+Without a reading in time (the host slow or gone), length decides as it does without a host. So
+that "stop" and "wait" do not wait for their end, speech that has lasted ``barge_in_ms`` is read
+while it goes on (again every ``REREAD_MS`` more of it, one reading at a time): a reading that
+it begins with a command to stop stops the answer there; any other reading of a word cut off
+half-way is no evidence either way (the first 350 ms of a real "right" reads as "Bye.", the
+first 250 ms of a real "stop" as nothing) and the end is awaited.
 """
 
 from __future__ import annotations
