@@ -17,6 +17,13 @@ for seconds; the echo itself, a cue or not, is learned that much later and stops
 Until enough has been learned, frames with the answer playing are no cue: the echo must never
 duck the answer it came from. The cue only ducks; the VAD still decides what is speech, and so
 what holds or stops the answer.
+
+The raw level also says when the answer cannot be heard at the microphone at all: its echo, the
+loudest reference of the last second plus the most the answer has been seen to put into the
+level, below the background (a whisper in a quiet room, through the glasses' mild echo path).
+There the canceller has no echo to converge on, and its suppressor still eats the wearer's short
+words; the VAD may then read the microphone as heard (``answer_inaudible``), since nothing of the
+answer in it could be taken for speech.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ ECHO_SPAN_FRAMES = 2  # reference frames whose echo may still be in this frame (
 EVIDENT_DB = 6.0  # the answer's part this far above the background is measured; below it, it is lost in it
 SILENT_DBFS = -70.0  # a reference quieter than this is no answer playing
 UNKNOWN_DB = -120.0  # a counter's value for "nothing learned yet"
+# The answer's loudest reference over this span bounds its echo: the VAD's state remembers the
+# last syllables it heard, so a pause in the answer must not count as an answer unheard.
+INAUDIBLE_SPAN_FRAMES = 50
 
 
 @dataclass
@@ -46,6 +56,7 @@ class OnsetCounters:
     cues_raw_only: int = 0  # ... that only the microphone's level made one
     echo_path_db: int = int(UNKNOWN_DB)  # the most seen: microphone minus reference level, dB
     residual_db: int = int(UNKNOWN_DB)  # the most seen: cancelled minus reference level, dB
+    inaudible_frames: int = 0  # frames of an answer whose echo was below the background
 
 
 class _Level:
@@ -100,14 +111,27 @@ class OnsetCue:
         self.counters = OnsetCounters()
         self._raw, self._cancelled = _Level(), _Level()
         self._refs: deque[float] = deque(maxlen=ECHO_SPAN_FRAMES)
+        self._recent: deque[float] = deque(maxlen=INAUDIBLE_SPAN_FRAMES)
 
     def frame(self, mic_dbfs: float, out_dbfs: float, ref_dbfs: float) -> bool:
         self._refs.append(ref_dbfs)
+        self._recent.append(ref_dbfs)
         ref = max(self._refs)
         raw, cancelled = self._raw.cue(mic_dbfs, ref), self._cancelled.cue(out_dbfs, ref)
         self.counters.cues += raw or cancelled
         self.counters.cues_raw_only += raw and not cancelled
         return raw or cancelled
+
+    def answer_inaudible(self) -> bool:
+        """Whether, as of the frame just given, an answer has been playing and its echo at the
+        microphone is below the background (measured: nothing of it was ever evident there)."""
+        raw = self._raw
+        loudest = max(self._recent, default=UNKNOWN_DB)
+        if loudest <= SILENT_DBFS or raw.floor is None or raw.learned < LEARN_FRAMES:
+            return False
+        inaudible = loudest + raw.echo < raw.floor
+        self.counters.inaudible_frames += inaudible
+        return inaudible
 
     def near_end(self, speech: bool) -> None:
         """Whether the VAD heard the wearer in the frame just scored."""
@@ -122,3 +146,4 @@ class OnsetCue:
         self._raw.reset()
         self._cancelled.reset()
         self._refs.clear()
+        self._recent.clear()
