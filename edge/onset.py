@@ -18,9 +18,9 @@ Until enough has been learned, frames with the answer playing are no cue: the ec
 duck the answer it came from. The cue only ducks; the VAD still decides what is speech, and so
 what holds or stops the answer.
 
-The raw level also says when the answer cannot be heard at the microphone at all: its echo, the
-loudest reference of the last second plus the most the answer has been seen to put into the
-level, below the background (a whisper in a quiet room, through the glasses' mild echo path).
+The raw level also says when the answer cannot be heard at the microphone at all: on the frames
+learned from, the answer playing raises the level no more than the background's own ups and
+downs do (a whisper in a quiet room, through the glasses' mild echo path).
 There the canceller has no echo to converge on, and its suppressor still eats the wearer's short
 words; the VAD may then read the microphone as heard (``answer_inaudible``), since nothing of the
 answer in it could be taken for speech.
@@ -31,6 +31,8 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+
+import numpy as np
 
 # The quietest frame that may be a cue: the wearer's voice at the mic is well above it, and a
 # room so quiet that its floor is near digital silence would otherwise make a cue of anything.
@@ -45,9 +47,15 @@ ECHO_SPAN_FRAMES = 2  # reference frames whose echo may still be in this frame (
 EVIDENT_DB = 6.0  # the answer's part this far above the background is measured; below it, it is lost in it
 SILENT_DBFS = -70.0  # a reference quieter than this is no answer playing
 UNKNOWN_DB = -120.0  # a counter's value for "nothing learned yet"
-# The answer's loudest reference over this span bounds its echo: the VAD's state remembers the
-# last syllables it heard, so a pause in the answer must not count as an answer unheard.
-INAUDIBLE_SPAN_FRAMES = 50
+# The answer is inaudible at the microphone when, over its last INAUDIBLE_FRAMES learned from, the
+# median frame with the answer within LOUD_REFERENCE_DB of its loudest stands less than
+# INAUDIBLE_EXCESS_DB above the background: an echo 6 dB under the background adds 1 dB to it, one
+# at its level 3 dB. A median, because the wearer's first frames, before the VAD hears them, are
+# learned from too.
+INAUDIBLE_FRAMES = 100
+LOUD_REFERENCE_DB = 10.0
+INAUDIBLE_EXCESS_DB = 2.0
+PLAYED_SPAN_FRAMES = 50
 
 
 @dataclass
@@ -67,7 +75,10 @@ class _Level:
         self.echo = -math.inf  # the level minus the reference's, the most seen lately
         self.learned = 0
         self._last: tuple[float, float, float] | None = None  # (level, reference, floor) of the last frame
-        self._unsure: deque[float | None] = deque()  # level minus reference of frames not yet learned from
+        # (level minus reference, level minus floor, reference) of frames not yet learned from
+        self._unsure: deque[tuple[float, float, float] | None] = deque()
+        # (level minus floor, reference) of the last frames learned from, with the answer playing
+        self.excess: deque[tuple[float, float]] = deque(maxlen=INAUDIBLE_FRAMES)
 
     def cue(self, level: float, ref: float) -> bool:
         floor = self.floor = level if self.floor is None else min(level, self.floor + FLOOR_RISE_DB)
@@ -88,14 +99,17 @@ class _Level:
         if ref <= SILENT_DBFS:
             self._unsure.append(None)  # no answer: nothing to learn
         else:  # the answer's part lost in the background says only that it is below it
-            self._unsure.append(level - ref if level >= floor + EVIDENT_DB else -math.inf)
+            gap = level - ref if level >= floor + EVIDENT_DB else -math.inf
+            self._unsure.append((gap, level - floor, ref))
         if len(self._unsure) <= LEARN_DELAY_FRAMES:
             return
-        gap = self._unsure.popleft()
+        learned = self._unsure.popleft()
         self.echo -= ECHO_DECAY_DB
-        if gap is not None:
+        if learned is not None:
+            gap, excess, ref = learned
             self.learned += 1
             self.echo = max(gap, self.echo)
+            self.excess.append((excess, ref))
 
     def reset(self) -> None:
         self.floor, self._last = None, None
@@ -111,7 +125,8 @@ class OnsetCue:
         self.counters = OnsetCounters()
         self._raw, self._cancelled = _Level(), _Level()
         self._refs: deque[float] = deque(maxlen=ECHO_SPAN_FRAMES)
-        self._recent: deque[float] = deque(maxlen=INAUDIBLE_SPAN_FRAMES)
+        # a second: a pause in the answer is still the answer (the VAD's state spans pauses too)
+        self._recent: deque[float] = deque(maxlen=PLAYED_SPAN_FRAMES)
 
     def frame(self, mic_dbfs: float, out_dbfs: float, ref_dbfs: float) -> bool:
         self._refs.append(ref_dbfs)
@@ -125,11 +140,11 @@ class OnsetCue:
     def answer_inaudible(self) -> bool:
         """Whether, as of the frame just given, an answer has been playing and its echo at the
         microphone is below the background (measured: nothing of it was ever evident there)."""
-        raw = self._raw
-        loudest = max(self._recent, default=UNKNOWN_DB)
-        if loudest <= SILENT_DBFS or raw.floor is None or raw.learned < LEARN_FRAMES:
+        if max(self._recent, default=UNKNOWN_DB) <= SILENT_DBFS or len(self._raw.excess) < LEARN_FRAMES:
             return False
-        inaudible = loudest + raw.echo < raw.floor
+        loudest = max(ref for _, ref in self._raw.excess)
+        loud = [excess for excess, ref in self._raw.excess if ref >= loudest - LOUD_REFERENCE_DB]
+        inaudible = float(np.median(loud)) < INAUDIBLE_EXCESS_DB
         self.counters.inaudible_frames += inaudible
         return inaudible
 
