@@ -19,8 +19,8 @@ duck the answer it came from. The cue only ducks; the VAD still decides what is 
 what holds or stops the answer.
 
 The raw level also says when the answer cannot be heard at the microphone at all: on the frames
-learned from, the answer playing raises the level no more than the background's own ups and
-downs do (a whisper in a quiet room, through the glasses' mild echo path).
+learned from, the answer playing raises the level above the background without it no more than
+the background's own ups and downs do (a whisper in a quiet room, through the glasses' mild echo path).
 There the canceller has no echo to converge on, and its suppressor still eats the wearer's short
 words; the VAD may then read the microphone as heard (``answer_inaudible``), since nothing of the
 answer in it could be taken for speech.
@@ -72,17 +72,20 @@ class _Level:
 
     def __init__(self) -> None:
         self.floor: float | None = None
+        self.quiet_floor: float | None = None  # the floor when last no answer played
         self.echo = -math.inf  # the level minus the reference's, the most seen lately
         self.learned = 0
         self._last: tuple[float, float, float] | None = None  # (level, reference, floor) of the last frame
         # (level minus reference, level minus floor, reference) of frames not yet learned from
         self._unsure: deque[tuple[float, float, float] | None] = deque()
-        # (level minus floor, reference) of the last frames learned from, with the answer playing
+        # (level minus quiet_floor, reference) of the last frames learned from, with the answer playing
         self.excess: deque[tuple[float, float]] = deque(maxlen=INAUDIBLE_FRAMES)
 
     def cue(self, level: float, ref: float) -> bool:
         floor = self.floor = level if self.floor is None else min(level, self.floor + FLOOR_RISE_DB)
         self._last = (level, ref, floor)
+        if ref <= SILENT_DBFS:
+            self.quiet_floor = floor
         cue = level >= max(floor + ABOVE_FLOOR_DB, MIN_CUE_DBFS)
         if ref > SILENT_DBFS:
             cue = cue and self.learned >= LEARN_FRAMES and level >= ref + self.echo + ABOVE_ECHO_DB
@@ -100,7 +103,10 @@ class _Level:
             self._unsure.append(None)  # no answer: nothing to learn
         else:  # the answer's part lost in the background says only that it is below it
             gap = level - ref if level >= floor + EVIDENT_DB else -math.inf
-            self._unsure.append((gap, level - floor, ref))
+            # against the background without the answer: under an answer that never pauses the
+            # floor rises to its echo
+            quiet = math.inf if self.quiet_floor is None else level - self.quiet_floor
+            self._unsure.append((gap, quiet, ref))
         if len(self._unsure) <= LEARN_DELAY_FRAMES:
             return
         learned = self._unsure.popleft()
@@ -112,7 +118,7 @@ class _Level:
             self.excess.append((excess, ref))
 
     def reset(self) -> None:
-        self.floor, self._last = None, None
+        self.floor, self.quiet_floor, self._last = None, None, None
         self._unsure.clear()
 
 
