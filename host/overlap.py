@@ -193,13 +193,11 @@ async def read_overlap(
     ambient_dbfs: float | None = None,
     wearer_dbfs: float | None = None,
     config: SoundConfig | None = None,
-    prompt: str = "",
 ) -> OverlapReading:
     """Transcribe the overlap's audio (int16, 16 kHz), measure how it sounds, and read both.
     ``ambient_dbfs`` is the uplink's noise floor, ``wearer_dbfs`` the wearer's speaking level in
-    this session (``WearerLevel``); either may be unknown. ``prompt``: what the answer had said,
-    so that names the wearer repeats from it are spelled as it spelled them."""
+    this session (``WearerLevel``); either may be unknown."""
     if len(pcm) == 0:
         return OverlapReading(OverlapKind.UNSURE, "", "no audio")
     sound = classify(measure(pcm, ambient_dbfs, config), wearer_dbfs, config)
-    return judge_overlap_result(await asr.transcribe_async(pcm, prompt), sound)
+    return judge_overlap_result(await asr.transcribe_async(pcm), sound)

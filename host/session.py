@@ -214,7 +214,6 @@ class Session:
                 self.uplink.slice(query.first_seq, query.last_seq),
                 self.uplink.noise.dbfs,
                 self.wearer_level.dbfs,
-                prompt=_said_so_far(self.responses.current),
             )
         except Exception as exc:  # the edge decides without the words; it must not wait for nothing
             log.exception("session %s: overlap %d could not be read", self.session_id, query.query_id)
@@ -316,7 +315,9 @@ class Session:
     # ------------------------------------------------------------------ answering a turn
 
     async def _prepare(self, work: TurnWork, end_seq: int) -> Prepared:
-        # A correction names what the answer said ("No, Anne."): Whisper spells it as it was said
+        # A correction names what the answer said ("No, Anne."): with the answer as its prompt Whisper
+        # reads a name there (measured: "No, and..." without, "No, Ann." with). Readings of speech
+        # over an answer get no prompt: with one, Whisper made "Mm-hm." content ("And then may Chen.")
         work.transcriber.prompt = _said_so_far(work.talked_over)
         result = await self.pipeline.hear(self.uplink.slice(work.start_seq, end_seq), work.transcriber)
         asr_done = time.perf_counter()
