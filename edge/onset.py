@@ -19,8 +19,8 @@ duck the answer it came from. The cue only ducks; the VAD still decides what is 
 what holds or stops the answer.
 
 The raw level also says when the answer cannot be heard at the microphone at all: on the frames
-learned from, the answer playing raises the level above the background without it no more than
-the background's own ups and downs do (a whisper in a quiet room, through the glasses' mild echo path).
+learned from, the answer playing raises the median level over that with no answer by less than
+an echo at the background's level would (a whisper in a quiet room, through the glasses' mild echo path).
 There the canceller has no echo to converge on, and its suppressor still eats the wearer's short
 words; the VAD may then read the microphone as heard (``answer_inaudible``), since nothing of the
 answer in it could be taken for speech.
@@ -47,11 +47,11 @@ ECHO_SPAN_FRAMES = 2  # reference frames whose echo may still be in this frame (
 EVIDENT_DB = 6.0  # the answer's part this far above the background is measured; below it, it is lost in it
 SILENT_DBFS = -70.0  # a reference quieter than this is no answer playing
 UNKNOWN_DB = -120.0  # a counter's value for "nothing learned yet"
-# The answer is inaudible at the microphone when, over its last INAUDIBLE_FRAMES learned from, the
-# median frame with the answer within LOUD_REFERENCE_DB of its loudest stands less than
-# INAUDIBLE_EXCESS_DB above the background: an echo 6 dB under the background adds 1 dB to it, one
-# at its level 3 dB. A median, because the wearer's first frames, before the VAD hears them, are
-# learned from too.
+# The answer is inaudible at the microphone when, over the last INAUDIBLE_FRAMES learned from, the
+# median level of frames with the answer within LOUD_REFERENCE_DB of its loudest stands less than
+# INAUDIBLE_EXCESS_DB above the median level of frames with no answer: an echo 6 dB under the
+# background adds 1 dB to it, one at its level 3 dB. Medians, because the wearer's first frames,
+# before the VAD hears them, are learned from too.
 INAUDIBLE_FRAMES = 100
 LOUD_REFERENCE_DB = 10.0
 INAUDIBLE_EXCESS_DB = 2.0
@@ -72,20 +72,18 @@ class _Level:
 
     def __init__(self) -> None:
         self.floor: float | None = None
-        self.quiet_floor: float | None = None  # the floor when last no answer played
         self.echo = -math.inf  # the level minus the reference's, the most seen lately
         self.learned = 0
         self._last: tuple[float, float, float] | None = None  # (level, reference, floor) of the last frame
-        # (level minus reference, level minus floor, reference) of frames not yet learned from
-        self._unsure: deque[tuple[float, float, float] | None] = deque()
-        # (level minus quiet_floor, reference) of the last frames learned from, with the answer playing
-        self.excess: deque[tuple[float, float]] = deque(maxlen=INAUDIBLE_FRAMES)
+        # (level minus reference or None with no answer, level, reference) of frames not yet learned from
+        self._unsure: deque[tuple[float | None, float, float]] = deque()
+        # the levels of the last frames learned from: with no answer, and (level, reference) with one
+        self.quiet: deque[float] = deque(maxlen=INAUDIBLE_FRAMES)
+        self.playing: deque[tuple[float, float]] = deque(maxlen=INAUDIBLE_FRAMES)
 
     def cue(self, level: float, ref: float) -> bool:
         floor = self.floor = level if self.floor is None else min(level, self.floor + FLOOR_RISE_DB)
         self._last = (level, ref, floor)
-        if ref <= SILENT_DBFS:
-            self.quiet_floor = floor
         cue = level >= max(floor + ABOVE_FLOOR_DB, MIN_CUE_DBFS)
         if ref > SILENT_DBFS:
             cue = cue and self.learned >= LEARN_FRAMES and level >= ref + self.echo + ABOVE_ECHO_DB
@@ -100,25 +98,22 @@ class _Level:
             self._unsure.clear()
             return
         if ref <= SILENT_DBFS:
-            self._unsure.append(None)  # no answer: nothing to learn
+            self._unsure.append((None, level, ref))  # no answer: the background alone
         else:  # the answer's part lost in the background says only that it is below it
-            gap = level - ref if level >= floor + EVIDENT_DB else -math.inf
-            # against the background without the answer: under an answer that never pauses the
-            # floor rises to its echo
-            quiet = math.inf if self.quiet_floor is None else level - self.quiet_floor
-            self._unsure.append((gap, quiet, ref))
+            self._unsure.append((level - ref if level >= floor + EVIDENT_DB else -math.inf, level, ref))
         if len(self._unsure) <= LEARN_DELAY_FRAMES:
             return
-        learned = self._unsure.popleft()
+        gap, level, ref = self._unsure.popleft()
         self.echo -= ECHO_DECAY_DB
-        if learned is not None:
-            gap, excess, ref = learned
+        if gap is None:
+            self.quiet.append(level)
+        else:
             self.learned += 1
             self.echo = max(gap, self.echo)
-            self.excess.append((excess, ref))
+            self.playing.append((level, ref))
 
     def reset(self) -> None:
-        self.floor, self.quiet_floor, self._last = None, None, None
+        self.floor, self._last = None, None
         self._unsure.clear()
 
 
@@ -146,11 +141,12 @@ class OnsetCue:
     def answer_inaudible(self) -> bool:
         """Whether, as of the frame just given, an answer has been playing and its echo at the
         microphone is below the background (measured: nothing of it was ever evident there)."""
-        if max(self._recent, default=UNKNOWN_DB) <= SILENT_DBFS or len(self._raw.excess) < LEARN_FRAMES:
+        raw = self._raw
+        if max(self._recent, default=UNKNOWN_DB) <= SILENT_DBFS or min(len(raw.quiet), len(raw.playing)) < LEARN_FRAMES:
             return False
-        loudest = max(ref for _, ref in self._raw.excess)
-        loud = [excess for excess, ref in self._raw.excess if ref >= loudest - LOUD_REFERENCE_DB]
-        inaudible = float(np.median(loud)) < INAUDIBLE_EXCESS_DB
+        loudest = max(ref for _, ref in raw.playing)
+        loud = [level for level, ref in raw.playing if ref >= loudest - LOUD_REFERENCE_DB]
+        inaudible = float(np.median(loud)) - float(np.median(raw.quiet)) < INAUDIBLE_EXCESS_DB
         self.counters.inaudible_frames += inaudible
         return inaudible
 

@@ -95,7 +95,7 @@ def test_an_answer_under_the_background_is_inaudible_and_one_above_it_is_not():
     noise = [QUIET + (k % 3) * 0.5 for k in range(200)]  # a background with its small ups and downs
     hidden, heard = OnsetCue(), OnsetCue()
     for cue in (hidden, heard):  # the background before the answer
-        _inaudible_after(cue, [(level, SILENT_REF, False) for level in noise[:20]])
+        _inaudible_after(cue, [(level, SILENT_REF, False) for level in noise[:40]])
     under = _inaudible_after(hidden, [(level + 0.3, -30.0, False) for level in noise])  # echo ~11 dB under it
     over = _inaudible_after(heard, [(level + 8.0, -30.0, False) for level in noise])  # echo above it
     assert not any(under[: LEARN_FRAMES + LEARN_DELAY_FRAMES])  # nothing is known before it is learned
@@ -107,7 +107,7 @@ def test_an_answer_under_the_background_is_inaudible_and_one_above_it_is_not():
 
 def test_the_wearer_unheard_by_the_vad_does_not_make_an_inaudible_answer_audible():
     cue = OnsetCue()
-    _inaudible_after(cue, [(QUIET, SILENT_REF, False)] * 20 + [(QUIET, -30.0, False)] * 100)
+    _inaudible_after(cue, [(QUIET, SILENT_REF, False)] * 40 + [(QUIET, -30.0, False)] * 100)
     # a word the VAD missed, learned from as if it were the answer's echo
     got = _inaudible_after(cue, [(QUIET + 35.0, -30.0, False)] * 20 + [(QUIET, -30.0, False)] * 20)
     assert all(got)
