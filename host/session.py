@@ -27,7 +27,7 @@ from sottovoce.host.answer import AnswerConfig, AnswerPipeline, Draft, HostModel
 from sottovoce.host.asr import AsrResult, StreamingTranscriber
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
-from sottovoce.host.overlap import OverlapKind, OverlapReading, read_overlap
+from sottovoce.host.overlap import ONSET_LEAD_FRAMES, OverlapKind, OverlapReading, read_overlap
 from sottovoce.host.overlap_sound import WearerLevel
 from sottovoce.host.responder import Context, Reply
 from sottovoce.host.responses import Responses
@@ -56,6 +56,7 @@ from sottovoce.host.turn_ledger import (
 )
 from sottovoce.host.uplink_audio import UplinkAudio
 from sottovoce.proto.codec import CodecError
+from sottovoce.proto.timeline import AUDIO_SEQ
 from sottovoce.proto.v1 import duplex_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -211,7 +212,7 @@ class Session:
         try:
             reading = await read_overlap(
                 self.pipeline.asr,
-                self.uplink.slice(query.first_seq, query.last_seq),
+                self.uplink.slice(AUDIO_SEQ.add(query.first_seq, -ONSET_LEAD_FRAMES), query.last_seq),
                 self.uplink.noise.dbfs,
                 self.wearer_level.dbfs,
             )
