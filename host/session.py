@@ -31,7 +31,6 @@ from sottovoce.host.overlap import ONSET_LEAD_FRAMES, OverlapKind, OverlapReadin
 from sottovoce.host.overlap_sound import WearerLevel
 from sottovoce.host.responder import Context, Reply
 from sottovoce.host.responses import Responses
-from sottovoce.host.speech_handle import SpeechHandle
 from sottovoce.host.stream import BadRequest, Outbox
 from sottovoce.host.tasks import TaskSet
 from sottovoce.host.timers import Timer, Timers, TooManyTimers
@@ -98,7 +97,7 @@ class TurnWork:
     confirmed_at: float | None = None
     release: asyncio.Task[None] | None = None
     armed: list[Timer] = field(default_factory=list)  # timers its answer set
-    talked_over: SpeechHandle | None = None  # the answer this turn barged in on
+    talked_over: str = ""  # the words of the request whose answer this turn barged in on
 
 
 LedgerObserver = Callable[[TurnInput, list[Decision]], None]
@@ -151,7 +150,7 @@ class Session:
         self._tasks = TaskSet(lambda: self.session_id)
         self._open: TurnWork | None = None  # the ledger's open turn
         self._last: TurnWork | None = None  # the ledger's last confirmed turn
-        self._barged_in_on: tuple[int, SpeechHandle] | None = None  # (turn id, answer) of a barge-in
+        self._barged_in_on: tuple[int, str] | None = None  # (turn id, TurnWork.talked_over) of a barge-in
         self._notifications: deque[Timer] = deque()
         self._closing = False
         self._tasks.spawn(self._timer_loop(), "timers")
@@ -191,7 +190,7 @@ class Session:
         if kind is SpeechStart:
             last = self.ledger.last_confirmed
             answer = self.responses.answer_to(last) if last is not None else None
-            self._barged_in_on = (ev.turn_id, answer) if ev.barge_in and answer is not None else None
+            self._barged_in_on = (ev.turn_id, _words_of(self._last)) if ev.barge_in else None
             event: TurnInput = SpeechStart(
                 ev.turn_id, ev.audio_seq, ev.barge_in, answer.progress() if answer is not None else None
             )
@@ -316,10 +315,12 @@ class Session:
     # ------------------------------------------------------------------ answering a turn
 
     async def _prepare(self, work: TurnWork, end_seq: int) -> Prepared:
-        # A correction names what the answer said ("No, Anne."): with the answer as its prompt Whisper
-        # reads a name there (measured: "No, and..." without, "No, Ann." with). Readings of speech
-        # over an answer get no prompt: with one, Whisper made "Mm-hm." content ("And then may Chen.")
-        work.transcriber.prompt = _said_so_far(work.talked_over)
+        # A correction refers to the request it corrects ("call Anna" - "No, Anne."): with that
+        # request as its prompt Whisper reads the name (measured on the bench's audio: "No, and..."
+        # without it, "No, Anne." with it; the answer heard so far, cut before the name, did not
+        # help). Readings of speech over an answer get no prompt: with the answer as one, Whisper
+        # made a synthetic "Mm-hm." content ("And then may Chen.").
+        work.transcriber.prompt = work.talked_over
         result = await self.pipeline.hear(self.uplink.slice(work.start_seq, end_seq), work.transcriber)
         asr_done = time.perf_counter()
         if work.confirmed_at is None:  # the edge is still deciding: tell it what the words say
@@ -420,8 +421,9 @@ class Session:
         log.info("timer %d: said %r", timer.id, reply.text)
 
 
-def _said_so_far(answer: SpeechHandle | None) -> str:
-    """The words of ``answer`` the wearer has heard (all it has sent while it still plays)."""
-    if answer is None or not answer.started:
+def _words_of(work: TurnWork | None) -> str:
+    """What the wearer said in ``work``'s turn, once heard ("" before, or if it failed)."""
+    task = None if work is None else work.prepared
+    if task is None or not task.done() or task.cancelled() or task.exception() is not None:
         return ""
-    return answer.heard_text(answer.heard_samples or answer.sent_samples)
+    return task.result().transcript.text
