@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import numpy as np
 import pytest
@@ -114,3 +115,12 @@ def test_trailing_silence_does_not_make_whisper_repeat(asr, tts):
     pcm = np.concatenate([np.zeros(4800, np.int16), speech, np.zeros(int(1.8 * 16000), np.int16)])
     result = asr.transcribe(pcm)
     assert word_error_rate("Tell me about the history of Rome.", result.text) <= 0.15, result.text
+
+
+def test_a_prompt_of_what_was_said_before_spells_a_name_as_it_was_said(asr, tts):
+    """A correction names what its request said: with the request as the prompt, the name is read."""
+    correction = tts.synthesize("No, Anne.")
+    prompted = asr.transcribe(correction, "Remind me in 10 minutes to call Anna.").text.lower()
+    assert re.search(r"\bann(e)?\b", prompted), prompted
+    # a prompt does not put its own words into what is heard
+    assert asr.transcribe(tts.synthesize("No, ten minutes."), "Set a timer for 5 minutes.").text == "No, 10 minutes."
