@@ -112,14 +112,10 @@ def _names(text: str, value: str) -> bool:
 def pivoted(correction_reply: str | None, listing: str | None, expected: Correction) -> bool:
     """The correction's reply names the new value, and the listing after it holds exactly one
     item, naming the new value and not the old."""
-    if not correction_reply or not listing or not any(_names(correction_reply, s) for s in expected.spellings()):
+    if not correction_reply or not listing or not _names(correction_reply, expected.new):
         return False
     items = listed_items(listing)
-    return (
-        len(items) == 1
-        and any(_names(items[0], s) for s in expected.spellings())
-        and not _names(items[0], expected.old)
-    )
+    return len(items) == 1 and _names(items[0], expected.new) and not _names(items[0], expected.old)
 
 
 def extra_turns(out: Path) -> int:
