@@ -30,15 +30,18 @@ go on, their next voiced frame ducks it again. A ``Duck`` never sets a held answ
 Length alone does not tell a backchannel from an interruption: a real "yes" lasts half a second,
 a quick "stop" less. With ``OverlapRules`` and a host to read words, speech over an answer that
 falls silent is read by the host (``AskOverlap``; its ``OverlapRead`` answers) while the answer
-stays held: listening words ("yeah", "I see"), hesitations and sounds with no words bring it back
-and get no turn; anything else stops it and opens a turn from its onset, as a barge-in by length
-does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says. Without a
-reading in time (the host slow or gone) or with an unsure one, length decides as it does without
-a host. So that "stop" and "wait" do not wait for their end, speech that has lasted
-``barge_in_ms`` is read while it goes on (again every ``REREAD_MS`` more of it, one reading at a
-time): a reading that it begins with a command to stop stops the answer there; any other reading
-of a word cut off half-way is no evidence either way (the first 350 ms of a real "right" reads as
-"Bye.", the first 250 ms of a real "stop" as nothing) and the end is awaited.
+stays held: listening words ("yeah", "I see"), hesitations and sounds with no words bring it
+back and get no turn; anything else stops it and opens a turn from its onset, as a barge-in by
+length does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says. A
+reading the host could not make sense of (``unsure``: a murmur Whisper writes as "the", or
+nothing it trusts) is no evidence of an interruption: speech that short over an answer is let go
+as a backchannel, since the commands that must stop it ("stop", "wait", "no") read reliably.
+Without a reading in time (the host slow or gone), length decides as it does without a host. So
+that "stop" and "wait" do not wait for their end, speech that has lasted ``barge_in_ms`` is read
+while it goes on (again every ``REREAD_MS`` more of it, one reading at a time): a reading that
+it begins with a command to stop stops the answer there; any other reading of a word cut off
+half-way is no evidence either way (the first 350 ms of a real "right" reads as "Bye.", the
+first 250 ms of a real "stop" as nothing) and the end is awaited.
 """
 
 from __future__ import annotations
@@ -287,8 +290,8 @@ class OverlapFiled:
     """What decided the speech over an answer asked about as ``query_id``: the host's reading
     (``backchannel`` / ``interruption``; ``command`` for a reading of speech still going on that
     begins with a command to stop, ``partial`` for any other such reading, which decides nothing),
-    its length (``unsure``: the host could not tell,
-    ``late``: no reading in time, ``host_down``, ``went_on``: the wearer spoke again before it
+    ``unsure`` (the host could not tell: let go as a backchannel), its length (``late``: no
+    reading in time, ``host_down``, ``went_on``: the wearer spoke again before it
     came), or nothing (``stale``: a reading of speech already decided)."""
 
     KIND: ClassVar[str] = "overlap_filed"
@@ -347,7 +350,8 @@ class ArbiterCounters:
     overlaps_asked: int = 0  # speech over an answer sent to the host to be read
     overlaps_backchannel: int = 0  # ... read as listening words or no words: the answer played on
     overlaps_interruption: int = 0  # ... read as content: the answer stopped
-    overlaps_by_length: int = 0  # ... decided by length: reading unsure, late, or the host gone
+    overlaps_unsure: int = 0  # ... read as unsure: let go as a backchannel
+    overlaps_by_length: int = 0  # ... decided by length: reading late, or the host gone
     overlap_readings_stale: int = 0  # readings for speech already decided or gone on since
 
 
@@ -483,8 +487,9 @@ class TurnArbiter:
         if self.query is None or read.query_id != self.query.query_id:
             self.counters.overlap_readings_stale += 1
             return [OverlapFiled(read.query_id, "stale")]
-        if read.verdict == "unsure":
-            return self._by_length("unsure")
+        if read.verdict == "unsure":  # shorter than max_overlap_ms, or it would have barged in
+            self.counters.overlaps_unsure += 1
+            return self._decide_overlap(False, "unsure")
         return self._decide_overlap(read.verdict == "interruption", read.verdict)
 
     def _by_length(self, why: str) -> list[Decision]:

@@ -98,7 +98,8 @@ class Edge:
         self.counters = EdgeCounters()
         model = TurnModel() if config.turn == ModelPolicy.NAME else None  # needs the LiteRT runtime
         self.echo = EchoCanceller() if config.aec else None
-        self.scorer = FrameScorer(make_vad(config.vad), model, self.echo)
+        raw_vad = make_vad(config.vad) if self.echo is not None else None
+        self.scorer = FrameScorer(make_vad(config.vad), model, self.echo, raw_vad)
         if policy is None:
             policy = (ModelPolicy.from_meta(model.meta) if model is not None
                       else SilencePolicy(config.confirm_ms, config.tentative_ms))  # fmt: skip

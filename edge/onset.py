@@ -17,6 +17,13 @@ for seconds; the echo itself, a cue or not, is learned that much later and stops
 Until enough has been learned, frames with the answer playing are no cue: the echo must never
 duck the answer it came from. The cue only ducks; the VAD still decides what is speech, and so
 what holds or stops the answer.
+
+The raw level also says when the answer cannot be heard at the microphone at all: on the frames
+learned from, the answer playing raises the median level over that with no answer by less than
+an echo at the background's level would (a whisper in a quiet room, through the glasses' mild echo path).
+There the canceller has no echo to converge on, and its suppressor still eats the wearer's short
+words; the VAD may then read the microphone as heard (``answer_inaudible``), since nothing of the
+answer in it could be taken for speech.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+
+import numpy as np
 
 # The quietest frame that may be a cue: the wearer's voice at the mic is well above it, and a
 # room so quiet that its floor is near digital silence would otherwise make a cue of anything.
@@ -38,6 +47,15 @@ ECHO_SPAN_FRAMES = 2  # reference frames whose echo may still be in this frame (
 EVIDENT_DB = 6.0  # the answer's part this far above the background is measured; below it, it is lost in it
 SILENT_DBFS = -70.0  # a reference quieter than this is no answer playing
 UNKNOWN_DB = -120.0  # a counter's value for "nothing learned yet"
+# The answer is inaudible at the microphone when, over the last INAUDIBLE_FRAMES learned from, the
+# median level of frames with the answer within LOUD_REFERENCE_DB of its loudest stands less than
+# INAUDIBLE_EXCESS_DB above the median level of frames with no answer: an echo 6 dB under the
+# background adds 1 dB to it, one at its level 3 dB. Medians, because the wearer's first frames,
+# before the VAD hears them, are learned from too.
+INAUDIBLE_FRAMES = 100
+LOUD_REFERENCE_DB = 10.0
+INAUDIBLE_EXCESS_DB = 2.0
+PLAYED_SPAN_FRAMES = 50
 
 
 @dataclass
@@ -46,6 +64,7 @@ class OnsetCounters:
     cues_raw_only: int = 0  # ... that only the microphone's level made one
     echo_path_db: int = int(UNKNOWN_DB)  # the most seen: microphone minus reference level, dB
     residual_db: int = int(UNKNOWN_DB)  # the most seen: cancelled minus reference level, dB
+    inaudible_frames: int = 0  # frames of an answer whose echo was below the background
 
 
 class _Level:
@@ -56,7 +75,11 @@ class _Level:
         self.echo = -math.inf  # the level minus the reference's, the most seen lately
         self.learned = 0
         self._last: tuple[float, float, float] | None = None  # (level, reference, floor) of the last frame
-        self._unsure: deque[float | None] = deque()  # level minus reference of frames not yet learned from
+        # (level minus reference or None with no answer, level, reference) of frames not yet learned from
+        self._unsure: deque[tuple[float | None, float, float]] = deque()
+        # the levels of the last frames learned from: with no answer, and (level, reference) with one
+        self.quiet: deque[float] = deque(maxlen=INAUDIBLE_FRAMES)
+        self.playing: deque[tuple[float, float]] = deque(maxlen=INAUDIBLE_FRAMES)
 
     def cue(self, level: float, ref: float) -> bool:
         floor = self.floor = level if self.floor is None else min(level, self.floor + FLOOR_RISE_DB)
@@ -75,16 +98,19 @@ class _Level:
             self._unsure.clear()
             return
         if ref <= SILENT_DBFS:
-            self._unsure.append(None)  # no answer: nothing to learn
+            self._unsure.append((None, level, ref))  # no answer: the background alone
         else:  # the answer's part lost in the background says only that it is below it
-            self._unsure.append(level - ref if level >= floor + EVIDENT_DB else -math.inf)
+            self._unsure.append((level - ref if level >= floor + EVIDENT_DB else -math.inf, level, ref))
         if len(self._unsure) <= LEARN_DELAY_FRAMES:
             return
-        gap = self._unsure.popleft()
+        gap, level, ref = self._unsure.popleft()
         self.echo -= ECHO_DECAY_DB
-        if gap is not None:
+        if gap is None:
+            self.quiet.append(level)
+        else:
             self.learned += 1
             self.echo = max(gap, self.echo)
+            self.playing.append((level, ref))
 
     def reset(self) -> None:
         self.floor, self._last = None, None
@@ -100,14 +126,29 @@ class OnsetCue:
         self.counters = OnsetCounters()
         self._raw, self._cancelled = _Level(), _Level()
         self._refs: deque[float] = deque(maxlen=ECHO_SPAN_FRAMES)
+        # a second: a pause in the answer is still the answer (the VAD's state spans pauses too)
+        self._recent: deque[float] = deque(maxlen=PLAYED_SPAN_FRAMES)
 
     def frame(self, mic_dbfs: float, out_dbfs: float, ref_dbfs: float) -> bool:
         self._refs.append(ref_dbfs)
+        self._recent.append(ref_dbfs)
         ref = max(self._refs)
         raw, cancelled = self._raw.cue(mic_dbfs, ref), self._cancelled.cue(out_dbfs, ref)
         self.counters.cues += raw or cancelled
         self.counters.cues_raw_only += raw and not cancelled
         return raw or cancelled
+
+    def answer_inaudible(self) -> bool:
+        """Whether, as of the frame just given, an answer has been playing and its echo at the
+        microphone is below the background (measured: nothing of it was ever evident there)."""
+        raw = self._raw
+        if max(self._recent, default=UNKNOWN_DB) <= SILENT_DBFS or min(len(raw.quiet), len(raw.playing)) < LEARN_FRAMES:
+            return False
+        loudest = max(ref for _, ref in raw.playing)
+        loud = [level for level, ref in raw.playing if ref >= loudest - LOUD_REFERENCE_DB]
+        inaudible = float(np.median(loud)) - float(np.median(raw.quiet)) < INAUDIBLE_EXCESS_DB
+        self.counters.inaudible_frames += inaudible
+        return inaudible
 
     def near_end(self, speech: bool) -> None:
         """Whether the VAD heard the wearer in the frame just scored."""
@@ -122,3 +163,4 @@ class OnsetCue:
         self._raw.reset()
         self._cancelled.reset()
         self._refs.clear()
+        self._recent.clear()

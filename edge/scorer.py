@@ -4,7 +4,11 @@ answer before the VAD is sure (``onset.py``). The VAD reads the frame with the a
 out of it (echo cancellation, when on), so the answer leaking into the mic is never speech. The
 end-of-turn model reads the frame as the microphone sent it: it was trained on that audio, and
 the canceller's processing (high-pass, suppression) moves the features it relies on enough to
-leave it unsure of ends it finds on the raw audio. The models keep state from frame to frame;
+leave it unsure of ends it finds on the raw audio. Where the answer cannot be heard at the
+microphone at all (``OnsetCue.answer_inaudible``) a second state of the VAD reads the microphone
+as heard too, and either reading hearing speech is speech: the canceller, with no echo to
+converge on, suppresses short words ("Stop.") it should pass, and there is no echo the raw
+reading could take for the wearer. The models keep state from frame to frame;
 the arbiter does not run them, so it can be replayed from the numbers alone."""
 
 from __future__ import annotations
@@ -20,8 +24,15 @@ from .vad import Vad
 
 
 class FrameScorer:
-    def __init__(self, vad: Vad, model: TurnModel | None = None, echo: EchoCanceller | None = None) -> None:
+    def __init__(
+        self,
+        vad: Vad,
+        model: TurnModel | None = None,
+        echo: EchoCanceller | None = None,
+        raw_vad: Vad | None = None,
+    ) -> None:
         self.vad = vad
+        self.raw_vad = raw_vad if echo is not None else None  # the same VAD, on the microphone as heard
         self.model = model  # None: an end-of-turn policy without a model (the silence rule)
         self.echo = echo  # None: echo cancellation off
         # without a canceller the echo is in the frame's level: no cue could tell it from the wearer
@@ -31,10 +42,14 @@ class FrameScorer:
         """One 20 ms int16 frame, in order."""
         cleaned = pcm if self.echo is None else self.echo.process(pcm)
         speech = self.vad.process(cleaned)
+        raw = None if self.raw_vad is None else self.raw_vad.process(pcm)  # every frame: its state follows the audio
         cue = False
         if self.echo is not None and self.onset is not None:
-            self.echo.near_end(speech >= VadThresholds.onset)
             cue = self.onset.frame(*self.echo.last_dbfs)
+            if raw is not None and self.onset.answer_inaudible():
+                speech = max(speech, raw)
+            # what the wearer said is never learned as echo, whichever reading heard it
+            self.echo.near_end(speech >= VadThresholds.onset)
             self.onset.near_end(speech >= VadThresholds.onset)
         return Frame(seq, speech, None if self.model is None else self.model.step(pcm), cue)
 
@@ -47,6 +62,8 @@ class FrameScorer:
     def reset(self) -> None:
         """A new audio stream (the device reconnected): forget everything."""
         self.vad.reset()
+        if self.raw_vad is not None:
+            self.raw_vad.reset()
         if self.echo is not None:
             self.echo.reset()
         if self.onset is not None:

@@ -292,6 +292,7 @@ class StreamingTranscriber:
         self.partials = 0  # partial texts handed on
         self.partial_decodes = 0
         self.partial_audio_s = 0.0  # audio decoded for partials, all told
+        self.prompt = ""  # words said just before the turn, Whisper's context for its first words
 
     def audio_grew(self, total_samples: int) -> None:
         """Called as frames arrive; starts a partial when enough new audio has come and the ASR
@@ -312,7 +313,7 @@ class StreamingTranscriber:
         commit = cfg.partial_span_s > 0 and end - start >= cfg.partial_span_s * SAMPLE_RATE
         if commit:  # end the span at a gap between words: its words are then committed
             end = quietest_cut(audio[:end], int(cfg.partial_cut_search_s * SAMPLE_RATE))
-        context = self._committed if start else ""
+        context = self._committed if start else self.prompt
         try:
             result = await self.asr.transcribe_async(audio[start:end], context)
         except Exception:  # a failed partial is not worth a turn; the final pass will tell
@@ -337,7 +338,7 @@ class StreamingTranscriber:
 
     async def final(self, pcm: np.ndarray) -> AsrResult:
         self._finalising = True
-        return await self.asr.transcribe_async(pcm)
+        return await self.asr.transcribe_async(pcm, self.prompt)
 
     def close(self) -> None:
         self._finalising = True

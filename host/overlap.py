@@ -44,6 +44,11 @@ if TYPE_CHECKING:
 
     from sottovoce.host.asr import AsrResult, WhisperAsr
 
+# The edge names speech over an answer from the VAD's onset, which comes 60-120 ms after the sound's
+# (the "N" of "No." reads as noise to it, and without it Whisper heard "Oh."): the reading starts
+# this many frames earlier.
+ONSET_LEAD_FRAMES = 5
+
 # Phrases a listener says to show they follow, one per line of words after lower-casing and
 # splitting on anything but letters and apostrophes ("Mm-hmm." reads as "mm hmm").
 BACKCHANNEL_PHRASES: frozenset[tuple[str, ...]] = frozenset(

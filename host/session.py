@@ -29,7 +29,7 @@ from sottovoce.host.answer import AnswerConfig, AnswerPipeline, Draft, HostModel
 from sottovoce.host.asr import AsrResult, StreamingTranscriber
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
-from sottovoce.host.overlap import OverlapKind, OverlapReading, read_overlap
+from sottovoce.host.overlap import ONSET_LEAD_FRAMES, OverlapKind, OverlapReading, read_overlap
 from sottovoce.host.overlap_sound import WearerLevel
 from sottovoce.host.responder import Context, Reply
 from sottovoce.host.responses import Responses
@@ -57,6 +57,7 @@ from sottovoce.host.turn_ledger import (
 )
 from sottovoce.host.uplink_audio import UplinkAudio
 from sottovoce.proto.codec import CodecError
+from sottovoce.proto.timeline import AUDIO_SEQ
 from sottovoce.proto.v1 import duplex_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class TurnWork:
     confirmed_at: float | None = None
     release: asyncio.Task[None] | None = None
     armed: list[Timer] = field(default_factory=list)  # timers its answer set
+    talked_over: str = ""  # the words of the request whose answer this turn barged in on
 
 
 LedgerObserver = Callable[[TurnInput, list[Decision]], None]
@@ -157,6 +159,7 @@ class Session:
         self._tasks = TaskSet(lambda: self.session_id)
         self._open: TurnWork | None = None  # the ledger's open turn
         self._last: TurnWork | None = None  # the ledger's last confirmed turn
+        self._barged_in_on: tuple[int, str] | None = None  # (turn id, TurnWork.talked_over) of a barge-in
         self._notifications: deque[Timer] = deque()
         self._closing = False
         self._tasks.spawn(self._timer_loop(), "timers")
@@ -197,6 +200,7 @@ class Session:
         if kind is SpeechStart:
             last = self.ledger.last_confirmed
             answer = self.responses.answer_to(last) if last is not None else None
+            self._barged_in_on = (ev.turn_id, _words_of(self._last)) if ev.barge_in else None
             event: TurnInput = SpeechStart(
                 ev.turn_id, ev.audio_seq, ev.barge_in, answer.progress() if answer is not None else None
             )
@@ -217,7 +221,7 @@ class Session:
         try:
             reading = await read_overlap(
                 self.pipeline.asr,
-                self.uplink.slice(query.first_seq, query.last_seq),
+                self.uplink.slice(AUDIO_SEQ.add(query.first_seq, -ONSET_LEAD_FRAMES), query.last_seq),
                 self.uplink.noise.dbfs,
                 self.wearer_level.dbfs,
             )
@@ -286,6 +290,8 @@ class Session:
             lambda text: self.out.send(transcript=pb.Transcript(turn_id=turn_id, text=text, final=False)),
         )
         self._open = TurnWork(turn_id, start_seq, transcriber)
+        if self._barged_in_on is not None and self._barged_in_on[0] == turn_id:
+            self._open.talked_over = self._barged_in_on[1]
         self.uplink.in_turn = True
         # The edge announces speech a few frames after its onset: that audio is already here.
         transcriber.audio_grew(self.uplink.samples_since(start_seq))
@@ -327,6 +333,12 @@ class Session:
     # ------------------------------------------------------------------ answering a turn
 
     async def _prepare(self, work: TurnWork, end_seq: int) -> Prepared:
+        # A correction refers to the request it corrects ("call Anna" - "No, Anne."): with that
+        # request as its prompt Whisper reads the name (measured on the bench's audio: "No, and..."
+        # without it, "No, Anne." with it; the answer heard so far, cut before the name, did not
+        # help). Readings of speech over an answer get no prompt: with the answer as one, Whisper
+        # made a synthetic "Mm-hm." content ("And then may Chen.").
+        work.transcriber.prompt = work.talked_over
         result = await self.pipeline.hear(self.uplink.slice(work.start_seq, end_seq), work.transcriber)
         asr_done = time.perf_counter()
         if work.confirmed_at is None:  # the edge is still deciding: tell it what the words say
@@ -425,3 +437,11 @@ class Session:
         await self.responses.speak(handle, await self.pipeline.draft(reply, render_first=False))
         self.session_counters.notifications_spoken += 1
         log.info("timer %d: said %r", timer.id, reply.text)
+
+
+def _words_of(work: TurnWork | None) -> str:
+    """What the wearer said in ``work``'s turn, once heard ("" before, or if it failed)."""
+    task = None if work is None else work.prepared
+    if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+        return ""
+    return task.result().transcript.text

@@ -228,3 +228,39 @@ def test_duck_runs_count_a_run_once_until_the_restore_time_has_passed():
     flags[[2, 3, 8, 30]] = True
     assert bench_echo.duck_runs(flags, 10) == [2, 30]
     assert bench_echo.duck_runs(flags, 4) == [2, 8, 30]
+
+
+def test_a_short_word_over_an_answer_too_quiet_to_hear_at_the_mic_is_speech_and_the_answer_never_is(answer):
+    """A whisper in a quiet room under the glasses' mild echo path: its echo is under the noise,
+    the canceller has nothing to converge on, and the wearer's "Stop." must still read as speech."""
+    from sottovoce.edge.scorer import FrameScorer
+    from sottovoce.edge.turn import VadThresholds
+    from sottovoce.firmware_sim.scenario import Noise
+    from sottovoce.host.tts import make_engine, trim_silence
+    from sottovoce.host.whisper import set_level
+
+    frames, answer_dbfs = answer
+    said = set_level(trim_silence(make_engine("piper", deterministic=True).synthesize("Stop.")).astype(np.float32),
+                     WEARER_DBFS).astype(np.float64)  # fmt: skip
+    lead, onset = 60, 60 + 100  # frames: the room before the answer; the wearer's onset
+    wearer = np.zeros((lead + len(frames)) * FRAME_SAMPLES)
+    wearer[onset * FRAME_SAMPLES : onset * FRAME_SAMPLES + len(said)] = said
+    canceller = EchoCanceller()
+    scorer = FrameScorer(make_vad("silero"), None, canceller, make_vad("silero"))
+    mic = Mic(Noise(level_dbfs=-55.0, color="pink"), Echo(delay_ms=2, level_db=-30, lowpass_hz=3000),
+              seed=1, wearer_dbfs=WEARER_DBFS, speaker_dbfs=answer_dbfs)  # fmt: skip
+    ear_decoder = OpusDecoder()
+    canceller.start(7, 1)
+    for f in frames:
+        canceller.add_reference(7, f)
+    speech = []
+    for k in range(lead + len(frames)):
+        if k == lead:
+            canceller.on_report(control.PlaybackReport("started", 1, 0, 0))
+        ear = ear_decoder.decode(frames[k - lead]) if k >= lead else np.zeros(FRAME_SAMPLES, np.int16)
+        mic.hear_speaker(ear)
+        speech.append(scorer.score(k, mic.capture(wearer[k * FRAME_SAMPLES : (k + 1) * FRAME_SAMPLES])).speech)
+    heard = np.array(speech) >= VadThresholds.onset
+    assert not heard[:onset].any()  # the answer's echo is never speech
+    assert heard[onset : onset + 25].sum() >= 5  # the word is, for at least 100 ms
+    assert scorer.onset is not None and scorer.onset.counters.inaudible_frames > 0

@@ -80,3 +80,34 @@ def test_an_onset_the_canceller_holds_down_is_a_cue_on_the_microphone_s_level():
     cue.near_end(False)
     assert cue.frame(-30.0, QUIET + 3, -30.0)  # the wearer, suppressed by the canceller, loud at the mic
     assert cue.counters.cues_raw_only == 1
+
+
+def _inaudible_after(cue: OnsetCue, frames: list[tuple[float, float, bool]]) -> list[bool]:
+    out = []
+    for level, ref, speech in frames:
+        cue.frame(level, level, ref)
+        out.append(cue.answer_inaudible())
+        cue.near_end(speech)
+    return out
+
+
+def test_an_answer_under_the_background_is_inaudible_and_one_above_it_is_not():
+    noise = [QUIET + (k % 3) * 0.5 for k in range(200)]  # a background with its small ups and downs
+    hidden, heard = OnsetCue(), OnsetCue()
+    for cue in (hidden, heard):  # the background before the answer
+        _inaudible_after(cue, [(level, SILENT_REF, False) for level in noise[:40]])
+    under = _inaudible_after(hidden, [(level + 0.3, -30.0, False) for level in noise])  # echo ~11 dB under it
+    over = _inaudible_after(heard, [(level + 8.0, -30.0, False) for level in noise])  # echo above it
+    assert not any(under[: LEARN_FRAMES + LEARN_DELAY_FRAMES])  # nothing is known before it is learned
+    assert all(under[LEARN_FRAMES + LEARN_DELAY_FRAMES + 1 :])
+    assert not any(over)  # an echo plainly above the background never is
+    # no answer playing: nothing to be inaudible
+    assert not any(_inaudible_after(hidden, [(QUIET, SILENT_REF, False)] * 60)[55:])
+
+
+def test_the_wearer_unheard_by_the_vad_does_not_make_an_inaudible_answer_audible():
+    cue = OnsetCue()
+    _inaudible_after(cue, [(QUIET, SILENT_REF, False)] * 40 + [(QUIET, -30.0, False)] * 100)
+    # a word the VAD missed, learned from as if it were the answer's echo
+    got = _inaudible_after(cue, [(QUIET + 35.0, -30.0, False)] * 20 + [(QUIET, -30.0, False)] * 20)
+    assert all(got)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -171,3 +172,12 @@ async def test_whole_turn_partials_remain_available_as_the_baseline(asr):
     st, _, final = await _stream(whole, pcm)
     assert st.partial_audio_s > 0.4 * st.partial_decodes * len(pcm) / 16000  # the turn so far, every time
     assert word_error_rate(reference, final) <= 0.15, final
+
+
+def test_a_prompt_of_what_was_said_before_spells_a_name_as_it_was_said(asr, tts):
+    """A correction names what its request said: with the request as the prompt, the name is read."""
+    correction = tts.synthesize("No, Anne.")
+    prompted = asr.transcribe(correction, "Remind me in 10 minutes to call Anna.").text.lower()
+    assert re.search(r"\bann(e)?\b", prompted), prompted
+    # a prompt does not put its own words into what is heard
+    assert asr.transcribe(tts.synthesize("No, ten minutes."), "Set a timer for 5 minutes.").text == "No, 10 minutes."

@@ -55,10 +55,8 @@ GAP_S = 1.0  # silence between answers
 # The wearer's voice at the mic: loud enough for the VAD, with room for an echo 12 dB louder to
 # stay clear of clipping (a clipped echo is no longer the reference's linear image).
 WEARER_DBFS = -32.0
-TALK_OVER_S = 1.5
-NOISE_DBFS = (
-    -55.0
-)  # a quiet room's pink noise at the mic, as in the demo scenario  # the wearer starts this long into the last answer
+TALK_OVER_S = 1.5  # the wearer starts this long into the last answer
+NOISE_DBFS = -55.0  # a quiet room's pink noise at the mic, as in the demo scenario
 FULL_SCALE = 32768.0
 
 
@@ -155,7 +153,9 @@ def erle_db(mic_power: np.ndarray, out_power: np.ndarray) -> float:
     return round(10 * math.log10(max(float(mic_power.sum()), 1e-9) / max(float(out_power.sum()), 1e-9)), 1)
 
 
-def run_level(track: Track, level_db: float, aec: bool, config: BenchEchoConfig, vad: Vad) -> Result:
+def run_level(
+    track: Track, level_db: float, aec: bool, config: BenchEchoConfig, vad: Vad, raw_vad: Vad | None = None
+) -> Result:
     """One pass over the track at one echo level, with or without the canceller."""
     echo = Echo(delay_ms=config.delay_ms, level_db=level_db, lowpass_hz=3000.0, coloring=config.coloring)
     mic = Mic(Noise(level_dbfs=NOISE_DBFS, color="pink"), echo, seed=config.seed, wearer_dbfs=track.wearer_dbfs,
@@ -163,7 +163,9 @@ def run_level(track: Track, level_db: float, aec: bool, config: BenchEchoConfig,
     canceller = EchoCanceller() if aec else None
     uplink_enc, uplink_dec = OpusEncoder(), OpusDecoder()
     vad.reset()
-    scorer = FrameScorer(vad, None, canceller)
+    if raw_vad is not None:
+        raw_vad.reset()
+    scorer = FrameScorer(vad, None, canceller, raw_vad)
     playing: dict[int, int] = {}  # frame -> answer index
     for i, (start, frames) in enumerate(track.answers):
         playing.update({start + j: i for j in range(len(frames))})
@@ -253,8 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging("bench", args.log_level)
     config = config_from(BenchEchoConfig, args, levels=tuple(args.levels))
     track = build_track(config.seed)
-    vad = make_vad("silero")
-    results = [run_level(track, level, aec, config, vad) for level in config.levels for aec in (True, False)]
+    vad, raw_vad = make_vad("silero"), make_vad("silero")
+    results = [run_level(track, level, aec, config, vad, raw_vad) for level in config.levels for aec in (True, False)]
     print(
         f"{track.frames * FRAME_MS / 1000:.0f} s track: {len(track.answers)} whispered answers, the wearer "
         f"({track.wearer_dbfs:.1f} dBFS) over the last; echo path {config.coloring}, {config.delay_ms:g} ms"
