@@ -34,9 +34,9 @@ stays held: listening words ("yeah", "I see"), hesitations and sounds with no wo
 back and get no turn; anything else stops it and opens a turn from its onset, as a barge-in by
 length does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says. A
 reading the host could not make sense of (``unsure``: a murmur Whisper writes as "the", or
-nothing it trusts) is no evidence of an interruption: speech that short over an answer is let go
-as a backchannel, since the commands that must stop it ("stop", "wait", "no") read reliably.
-Without a reading in time (the host slow or gone), length decides as it does without a host. So
+words it doubts) is decided by length, as without a reading: the wearer's own words said over an
+answer and read as doubted content ("Cole Anna." for "call Anna") must still stop it. Without a
+reading in time (the host slow or gone), length decides as it does without a host. So
 that "stop" and "wait" do not wait for their end, speech that has lasted ``barge_in_ms`` is read
 while it goes on (again every ``REREAD_MS`` more of it, one reading at a time): a reading that
 it begins with a command to stop stops the answer there; any other reading of a word cut off
@@ -290,7 +290,7 @@ class OverlapFiled:
     """What decided the speech over an answer asked about as ``query_id``: the host's reading
     (``backchannel`` / ``interruption``; ``command`` for a reading of speech still going on that
     begins with a command to stop, ``partial`` for any other such reading, which decides nothing),
-    ``unsure`` (the host could not tell: let go as a backchannel), its length (``late``: no
+    its length (``unsure``: the host could not tell, ``late``: no
     reading in time, ``host_down``, ``went_on``: the wearer spoke again before it
     came), or nothing (``stale``: a reading of speech already decided)."""
 
@@ -350,7 +350,7 @@ class ArbiterCounters:
     overlaps_asked: int = 0  # speech over an answer sent to the host to be read
     overlaps_backchannel: int = 0  # ... read as listening words or no words: the answer played on
     overlaps_interruption: int = 0  # ... read as content: the answer stopped
-    overlaps_unsure: int = 0  # ... read as unsure: let go as a backchannel
+    overlaps_unsure: int = 0  # ... read as unsure: decided by length
     overlaps_by_length: int = 0  # ... decided by length: reading late, or the host gone
     overlap_readings_stale: int = 0  # readings for speech already decided or gone on since
 
@@ -487,9 +487,9 @@ class TurnArbiter:
         if self.query is None or read.query_id != self.query.query_id:
             self.counters.overlap_readings_stale += 1
             return [OverlapFiled(read.query_id, "stale")]
-        if read.verdict == "unsure":  # shorter than max_overlap_ms, or it would have barged in
+        if read.verdict == "unsure":
             self.counters.overlaps_unsure += 1
-            return self._decide_overlap(False, "unsure")
+            return self._by_length("unsure")
         return self._decide_overlap(read.verdict == "interruption", read.verdict)
 
     def _by_length(self, why: str) -> list[Decision]:
