@@ -302,6 +302,9 @@ class Session:
         work = self._last
         assert work is not None and work.turn_id == decision.turn_id
         self._last = None
+        # The new turn holds the request it talked over: as Whisper's prompt those words would be
+        # taken as said already and left out ("Call Anna." for the whole reminder).
+        self._barged_in_on = None
         if work.release is not None and not work.release.done():  # still preparing or speaking
             work.release.cancel()
             await asyncio.gather(work.release, return_exceptions=True)
