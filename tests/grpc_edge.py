@@ -4,13 +4,17 @@ events, replies awaited), for the host's session tests."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import grpc
 import numpy as np
 
-from sottovoce.host.server import HostConfig
+from sottovoce.host.answer import HostModels
+from sottovoce.host.server import HostConfig, HostServer, start_server
 from sottovoce.host.stream import StreamConfig
-from sottovoce.proto.codec import FRAME_SAMPLES, OpusDecoder, OpusEncoder
+from sottovoce.host.tts import PiperTts
+from sottovoce.proto.codec import FRAME_SAMPLES, OpusDecoder, OpusEncoder, frames_of
 from sottovoce.proto.v1 import duplex_pb2 as pb
 from sottovoce.proto.v1 import duplex_pb2_grpc as pb_grpc
 
@@ -99,3 +103,22 @@ def response_of(kind: int):
 def decoded(packets: list[bytes]) -> np.ndarray:
     dec = OpusDecoder()
     return np.concatenate([dec.decode(p) for p in packets])
+
+
+@asynccontextmanager
+async def serving(models: HostModels) -> AsyncIterator[HostServer]:
+    """A real host on a free port, serving ``models``, stopped on exit."""
+    host = await start_server(host_config(), load=lambda: models)
+    await host.ready()
+    try:
+        yield host
+    finally:
+        await host.stop(None)
+
+
+def spoken(phrases: dict[str, str]) -> dict[str, list[bytes]]:
+    """Each phrase said by Piper and Opus-encoded as the edge would send it. The same delivery
+    every run: Piper's sampler now and then says "timer for" so that Whisper hears "time or
+    four", and the readings the tests expect would depend on the draw."""
+    tts, enc = PiperTts(deterministic=True), OpusEncoder()
+    return {k: [enc.encode(f) for f in frames_of(tts.synthesize(v))] for k, v in phrases.items()}

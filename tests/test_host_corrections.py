@@ -11,7 +11,8 @@ import asyncio
 from datetime import datetime
 
 import pytest
-from grpc_edge import Edge, host_config, response_of
+from grpc_edge import Edge, response_of, serving
+from grpc_edge import spoken as say
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,10 +28,8 @@ from sottovoce.host.responder import (
     corrected_in_turn,
     parse_correction,
 )
-from sottovoce.host.server import HostConfig, load_models, start_server
+from sottovoce.host.server import HostConfig, load_models
 from sottovoce.host.timers import Timers
-from sottovoce.host.tts import PiperTts
-from sottovoce.proto.codec import OpusEncoder, frames_of
 from sottovoce.proto.v1 import duplex_pb2 as pb
 
 NOW = datetime(2025, 11, 25, 15, 7).astimezone()
@@ -242,21 +241,14 @@ def models() -> HostModels:
 
 @pytest.fixture(scope="module")
 def spoken() -> dict[str, list[bytes]]:
-    tts, enc = PiperTts(deterministic=True), OpusEncoder()
-    phrases = {
-        "timer": "Set a timer for five minutes.",
-        "correction": "No, ten minutes.",
-        "which": "What timers do I have?",
-    }
-    return {k: [enc.encode(f) for f in frames_of(tts.synthesize(v))] for k, v in phrases.items()}
+    return say({"timer": "Set a timer for five minutes.", "correction": "No, ten minutes.",
+                "which": "What timers do I have?"})  # fmt: skip
 
 
 @pytest.fixture
 async def server(models):
-    host = await start_server(host_config(), load=lambda: models)
-    await host.ready()
-    yield host
-    await host.stop(None)
+    async with serving(models) as host:
+        yield host
 
 
 def _started(msgs: list[pb.HostMessage], turn_id: int) -> pb.ResponseEvent:

@@ -9,7 +9,7 @@ import threading
 import grpc
 import numpy as np
 import pytest
-from grpc_edge import TOKEN, WAIT, Edge, decoded, host_config, response_of
+from grpc_edge import TOKEN, WAIT, Edge, decoded, host_config, response_of, serving, spoken
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from sottovoce.firmware_sim.recordings import recording
@@ -36,26 +36,20 @@ def models() -> HostModels:
 
 @pytest.fixture(scope="module")
 def speech() -> dict[str, list[bytes]]:
-    # The same delivery every run: Piper's sampler now and then says "timer for" so that Whisper
-    # hears "time or four", and the readings these tests expect would depend on the draw.
-    tts, enc = PiperTts(deterministic=True), OpusEncoder()
-    phrases = {
+    return spoken({
         "times": "What is twelve times seven?",
         "joke": "Tell me a joke about penguins.",
         "repeat": "Say that again.",
         "time": "What time is it?",
         "unfinished": "Also set a timer for",
         "minutes": "five minutes.",
-    }
-    return {k: [enc.encode(f) for f in frames_of(tts.synthesize(v))] for k, v in phrases.items()}
+    })  # fmt: skip
 
 
 @pytest.fixture
 async def server(models):
-    host = await start_server(host_config(), load=lambda: models)
-    await host.ready()
-    yield host
-    await host.stop(None)
+    async with serving(models) as host:
+        yield host
 
 
 async def test_health_serving_after_models_loaded(server):
