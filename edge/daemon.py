@@ -430,6 +430,10 @@ class Edge:
                 return
             self.events.write(events.OverlapRead(o.query_id, verdict, o.text, o.command))
             self._arbitrate(arb.OverlapRead(o.query_id, verdict, o.command))
+        elif body == "volume":
+            level = min(100, msg.volume.level_percent)
+            log.info("speaker volume %d %% (the wearer asked)", level)
+            self._spawn(self.playback.set_volume(level))
         elif body == "error":
             self.counters.host_errors += 1
             code = pb.Error.Code.Name(msg.error.code)

@@ -78,6 +78,7 @@ class PlaybackCounters:
     holds: int = 0  # ... of them holds
     ducks_unsent: int = 0  # for a stream the device had not been sent a frame of: nothing to duck
     bad_reports: int = 0
+    volume_changes: int = 0  # SetVolume messages written to the device (asked for, or restored on reconnect)
 
 
 # (kind, response_id, heard_samples): kind started / finished / interrupted, or ducked / restored
@@ -102,6 +103,8 @@ class Playback:
         self._by_stream_id: dict[int, Stream] = {}
         self._next_stream_id = 1
         self._wake = asyncio.Event()
+        self.volume_percent = 100  # the wearer's chosen speaker level; a device comes up at full
+        self._volume_unsent = False
 
     # --- device --------------------------------------------------------------------------------
     def attach(self, link: DeviceLink | None) -> None:
@@ -112,7 +115,19 @@ class Playback:
         for s in self._streams.values():
             if s.live:
                 self._close(s, StreamState.FLUSHED, "interrupted")
+        self._volume_unsent = link is not None and self.volume_percent != 100
         self._wake.set()
+
+    async def set_volume(self, level: int) -> None:
+        """Set the device's ear speaker to ``level`` percent, now and on every later connection."""
+        self.volume_percent = level
+        self._volume_unsent = False
+        if self.link is None:
+            return  # the next connection gets it
+        try:
+            await self._write_volume(self.link)
+        except Exception as exc:  # a dropped link: the reconnect sends the level again
+            log.warning("volume write failed: %s", exc)
 
     # --- responses from the host ---------------------------------------------------------------
     def start(self, response_id: int) -> Stream:
@@ -231,12 +246,20 @@ class Playback:
             await self._wake.wait()
             self._wake.clear()
             s = self.active
-            if s is None or self.link is None or not self.link.has_downlink:
+            if self.link is None or not self.link.has_downlink:
                 continue
             try:
-                await self._pump(s)
+                if self._volume_unsent:
+                    self._volume_unsent = False
+                    await self._write_volume(self.link)
+                if s is not None:
+                    await self._pump(s)
             except Exception as exc:  # a dropped link: the reconnect path re-attaches
                 log.warning("downlink write failed: %s", exc)
+
+    async def _write_volume(self, link: DeviceLink) -> None:
+        self.counters.volume_changes += 1
+        await link.write_control(control.SetVolume(level=self.volume_percent).encode())
 
     async def _pump(self, s: Stream) -> None:
         link = self.link

@@ -90,19 +90,30 @@ _AFTER_POINT = re.compile(r"\bpoint((?: (?:zero|one|two|three|four|five|six|seve
 _POINT = re.compile(r"\b(\d+) point ((?:(?:zero|one|two|three|four|five|six|seven|eight|nine|\d)\s?)+)")
 
 
-def _run_value(words: list[str]) -> int:
-    total, current = 0, 0
+def _run_values(words: list[str]) -> list[int]:
+    """The numbers a run of number words says: one ("two hundred thirty", "twenty-five"), or
+    several where English number grammar breaks between two words ("seven thirty" is a clock time,
+    7 30; "nineteen eighty-four" a year, 19 84), never their sum."""
+    values: list[int] = []
+    total, current, last = 0, 0, ""
     for w in words:
-        if w == "a":
-            current = 1
-        elif w in _WORD_VALUE:
-            current += _WORD_VALUE[w]
+        value = 1 if w == "a" else _WORD_VALUE.get(w)
+        if value is not None:
+            kind = "tens" if value >= 20 else "small"
+            # a unit goes after tens ("twenty five"); any number after a hundred or a scale word
+            joins = last in ("", "hundred", "scale") or (last == "tens" and kind == "small" and value < 10)
+            if not joins:
+                values.append(total + current)
+                total, current = 0, 0
+            current += value
+            last = kind
         elif w == "hundred":
             current = max(current, 1) * 100
+            last = "hundred"
         else:  # thousand / million / billion
             total += max(current, 1) * _MULTIPLIERS[w]
-            current = 0
-    return total + current
+            current, last = 0, "scale"
+    return [*values, total + current]
 
 
 def words_to_digits(text: str) -> str:
@@ -111,7 +122,7 @@ def words_to_digits(text: str) -> str:
 
     def repl(m: re.Match[str]) -> str:
         words = [w for w in re.split(r"[\s-]+", m.group(0)) if w and w != "and"]
-        return str(_run_value(words))
+        return " ".join(map(str, _run_values(words)))
 
     def after_point(m: re.Match[str]) -> str:
         return "point " + "".join(w if w.isdigit() else str(_WORD_VALUE[w]) for w in m.group(1).split())

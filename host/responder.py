@@ -702,11 +702,11 @@ class SkillResponder(Responder):
         if correction is None:
             return None
         corrected = correction.apply(_normalise(last.asked)) if last is not None else None
-        if last is None or corrected is None:
-            return Reply(NOTHING_TO_CORRECT)
-        reply = self._answer(corrected, ctx)
-        if reply is None:  # the corrected request is nothing a skill can do either
-            return Reply(NOTHING_TO_CORRECT)
+        reply = self._answer(corrected, ctx) if corrected is not None else None
+        if last is None or reply is None:
+            # Nothing the words change, or nothing a skill can do with the change: words that are a
+            # request on their own ("make it louder") are that request.
+            return self._answer(text, ctx) or Reply(NOTHING_TO_CORRECT)
         reply = dataclasses.replace(reply, request=corrected)
         if not (reply.arm_timers and last.timer_ids):
             return reply  # nothing armed to replace: the corrected request's own answer says it all

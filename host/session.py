@@ -387,6 +387,9 @@ class Session:
             return
         reply = prepared.draft.reply
         work.armed = self._apply_effects(reply)
+        if reply.volume is not None:  # before the reply, so its confirmation is heard at the new level
+            self.ctx.volume_percent = reply.volume
+            await self.out.send(volume=pb.SetVolume(level_percent=reply.volume))
         handle = await self.responses.open(work.turn_id, text, reply)
         # A later correction of this request reads what it asked for and which timers it armed.
         self.history.record_effects(handle.response_id, reply.request, tuple(t.id for t in work.armed))

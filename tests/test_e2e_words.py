@@ -1,6 +1,7 @@
 """End to end: real recorded words over an answer told apart by what they say; separate processes
 over bumble's BLE stack and gRPC. A real "yes" lasts longer than the speech that stops an answer by
-length alone, yet the answer plays on unanswered; a real "stop" stops the next."""
+length alone, yet the answer plays on unanswered; a real "stop" stops the next; the volume asked
+for last is set on the glasses."""
 
 from __future__ import annotations
 
@@ -44,4 +45,11 @@ def test_a_real_stop_over_an_answer_stops_it(run):
     decided = [e.verdict for e in ev.of_type(edge_log, ev.OverlapDecided)]
     assert decided.count("command") + decided.count("interruption") == 1, decided
     starts = [e for e in ev.of_type(edge_log, ev.Turn) if e.kind == "speech_start"]
-    assert [s.barge_in for s in starts] == [False, False, True], starts  # the request, "say that again", "stop"
+    # the request, "say that again", "stop", the volume
+    assert [s.barge_in for s in starts] == [False, False, True, False], starts
+
+
+def test_the_volume_the_wearer_asks_for_is_set_on_the_glasses(run):
+    _, summary, _ = run
+    assert summary["sim_counters"]["volume"] == 60, summary["sim_counters"]
+    assert summary["edge_counters"]["playback.volume_changes"] == 1, summary["edge_counters"]

@@ -232,3 +232,22 @@ async def test_a_held_answer_flushed_reports_the_samples_heard_up_to_the_hold():
         assert link.speaker.playback[0].end_sample == 9 * FRAME_SAMPLES
     finally:
         task.cancel()
+
+
+async def test_the_wearers_volume_reaches_the_device_and_every_later_connection(setup):
+    playback, link, _ = setup
+    await playback.set_volume(40)
+    assert link.controls == [control.SetVolume(level=40)]
+    playback.attach(None)
+    await playback.set_volume(30)  # asked for while the glasses were away
+    again = RecordingLink()
+    playback.attach(again)  # reconnected: the device came up at full
+    await settle()
+    assert again.controls == [control.SetVolume(level=30)]
+    assert playback.counters.volume_changes == 2
+    fresh = RecordingLink()
+    playback.attach(None)
+    await playback.set_volume(100)
+    playback.attach(fresh)  # at full already: nothing to say
+    await settle()
+    assert fresh.controls == []

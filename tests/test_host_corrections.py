@@ -167,6 +167,14 @@ async def test_other_turns_that_open_like_a_correction_go_to_their_skills(chat, 
     assert chat.pending() == [(300, "Your five minute timer is done.")]
 
 
+@pytest.mark.parametrize(("words", "level"), [("Make it louder.", 60), ("Actually, quieter.", 20)])
+async def test_a_request_that_opens_like_a_correction_but_changes_no_detail_is_carried_out(chat, words, level):
+    chat.ctx.volume_percent = 40
+    await chat.say("Set the volume to forty percent.")
+    reply = await chat.say(words)
+    assert reply.volume == level and reply.text != NOTHING_TO_CORRECT
+
+
 @pytest.mark.parametrize("words", ["No.", "No, stop.", "Stop.", "Wait.", "Hold on.", "Wait a second, please.", "Shh!"])
 async def test_a_bare_stop_gets_silence_and_changes_nothing(chat, words):
     await chat.say("Set a timer for five minutes.")

@@ -165,6 +165,14 @@ def test_number_words():
     assert ordinal_words(21) == "twenty-first" and ordinal_words(12) == "twelfth"
     assert words_to_digits("twenty seven plus a hundred and five") == "27 plus 105"
     assert words_to_digits("five and six") == "5 and 6"
+    # where number grammar breaks, two numbers: a clock time or a year, never their sum
+    assert words_to_digits("remind me at seven thirty") == "remind me at 7 30"
+    assert words_to_digits("twelve forty-five or nineteen eighty four") == "12 45 or 19 84"
+
+
+@given(st.integers(min_value=0, max_value=10**9 - 1))
+def test_number_words_read_back_as_the_number(n):
+    assert words_to_digits(int_to_words(n)) == str(n)
 
 
 async def test_one_timer_is_taken_back_and_never_fires(ctx):

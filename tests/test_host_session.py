@@ -43,6 +43,8 @@ def speech() -> dict[str, list[bytes]]:
         "time": "What time is it?",
         "unfinished": "Also set a timer for",
         "minutes": "five minutes.",
+        "volume": "Set the volume to forty percent.",
+        "louder": "Make it louder.",
     })  # fmt: skip
 
 
@@ -89,6 +91,25 @@ async def test_turn_gets_transcript_and_spoken_answer(server, speech):
     assert np.argmax(mag > 0.01 * mag.max()) < 960
     edge.send(end=pb.SessionEnd(reason="done"))
     assert await edge.recv() is None
+    await edge.close()
+
+
+async def test_a_volume_request_sets_the_device_level_before_its_confirmation_plays(server, speech):
+    edge = Edge(server.port)
+    edge.start()
+    await edge.accepted()
+    levels = []
+    for turn_id, phrase in enumerate(("volume", "louder"), start=1):
+        edge.utterance(turn_id, speech[phrase])
+        msgs = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
+        bodies = [m.WhichOneof("body") for m in msgs]
+        assert bodies.count("volume") == 1 and bodies.index("volume") < bodies.index("response"), bodies
+        levels.append(next(m.volume.level_percent for m in msgs if m.WhichOneof("body") == "volume"))
+        done = msgs[-1].response  # heard whole: the next words are a turn of their own
+        edge.send(playback=pb.PlaybackEvent(
+            kind=pb.PlaybackEvent.FINISHED, response_id=done.response_id, heard_samples=done.total_samples
+        ))  # fmt: skip
+    assert levels == [40, 60]  # "louder" steps up from the level the device was set to
     await edge.close()
 
 

@@ -328,8 +328,14 @@ class OverlapVerdict(_message.Message):
     command: bool
     def __init__(self, query_id: _Optional[int] = ..., kind: _Optional[_Union[OverlapVerdict.Kind, str]] = ..., text: _Optional[str] = ..., command: _Optional[bool] = ...) -> None: ...
 
+class SetVolume(_message.Message):
+    __slots__ = ("level_percent",)
+    LEVEL_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    level_percent: int
+    def __init__(self, level_percent: _Optional[int] = ...) -> None: ...
+
 class HostMessage(_message.Message):
-    __slots__ = ("accepted", "transcript", "response", "audio", "error", "hint", "overlap")
+    __slots__ = ("accepted", "transcript", "response", "audio", "error", "hint", "overlap", "volume")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
@@ -337,6 +343,7 @@ class HostMessage(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     HINT_FIELD_NUMBER: _ClassVar[int]
     OVERLAP_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
     accepted: SessionAccepted
     transcript: Transcript
     response: ResponseEvent
@@ -344,4 +351,5 @@ class HostMessage(_message.Message):
     error: Error
     hint: TurnHint
     overlap: OverlapVerdict
-    def __init__(self, accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., response: _Optional[_Union[ResponseEvent, _Mapping]] = ..., audio: _Optional[_Union[ResponseAudio, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., hint: _Optional[_Union[TurnHint, _Mapping]] = ..., overlap: _Optional[_Union[OverlapVerdict, _Mapping]] = ...) -> None: ...
+    volume: SetVolume
+    def __init__(self, accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., response: _Optional[_Union[ResponseEvent, _Mapping]] = ..., audio: _Optional[_Union[ResponseAudio, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., hint: _Optional[_Union[TurnHint, _Mapping]] = ..., overlap: _Optional[_Union[OverlapVerdict, _Mapping]] = ..., volume: _Optional[_Union[SetVolume, _Mapping]] = ...) -> None: ...
