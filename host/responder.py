@@ -91,24 +91,45 @@ class Reply:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
-_CLAUSE_END = re.compile(r"(?<=,)\s+(?=\S)")
 MIN_REST_WORDS = 3
+# A first sentence without an early comma is cut before a word that opens a phrase ("The history
+# of Rome is a tapestry | woven from ..."), once MIN_HEAD_WORDS words stand before it: the wearer
+# hears the first words while the rest is still being written and rendered. Whispered speech has
+# no pitch to carry a sentence's melody across the cut.
+MIN_HEAD_WORDS = 4
+PHRASE_OPENERS = frozenset(
+    "about after and as at because before but by during for from in into of on or since so that "
+    "through to until when where which while who with".split()
+)
 
 
 def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
 
 
+def _first_cut(words: list[str]) -> int | None:
+    """Where the first sentence's first piece ends (a word index): after its first comma, or before
+    its first phrase opener past MIN_HEAD_WORDS words, whichever comes first. It depends only on
+    the words up to the cut, so a sentence still being written never moves a cut once made."""
+    for i, word in enumerate(words[:-1]):
+        if word.endswith(","):
+            return i + 1
+        if i + 1 >= MIN_HEAD_WORDS and words[i + 1].lower() in PHRASE_OPENERS:
+            return i + 1
+    return None
+
+
 def split_speech_units(text: str) -> list[str]:
-    """The pieces TTS renders one at a time: the sentences, the first one cut after its first
-    comma when at least MIN_REST_WORDS words follow. The first piece is what the wearer waits for:
+    """The pieces TTS renders one at a time: the sentences, the first one cut in two (``_first_cut``)
+    when at least MIN_REST_WORDS words follow the cut. The first piece is what the wearer waits for:
     "Okay," renders in ~45 ms where "Okay, a five minute timer, starting now." takes ~180 ms (Piper,
     2 cores), and the rest renders while it plays."""
     units = split_sentences(text)
     if units:
-        head = _CLAUSE_END.split(units[0], maxsplit=1)
-        if len(head) == 2 and len(head[1].split()) >= MIN_REST_WORDS:
-            units[0:1] = head
+        words = units[0].split()
+        cut = _first_cut(words)
+        if cut is not None and len(words) - cut >= MIN_REST_WORDS:
+            units[0:1] = [" ".join(words[:cut]), " ".join(words[cut:])]
     return units
 
 

@@ -224,6 +224,18 @@ def test_any_model_text_in_any_pieces_becomes_the_same_capped_units(text, cuts, 
     assert re.search(r"[.!?][\"')\]]*$", said) and not re.search(r"[*#]", said)
 
 
+@settings(max_examples=200)
+@given(
+    words=st.lists(st.sampled_from(["the", "old", "city,", "of", "from", "walls", "and", "it", "grew."]), max_size=24),
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=30),
+)
+def test_a_first_sentence_cut_before_a_phrase_gives_the_same_units_however_it_arrives(words, cuts):
+    text = " ".join(words)
+    units, said = asyncio.run(_units_of(_split(text, cuts), 3, 40))
+    whole, _ = asyncio.run(_units_of([text], 3, 40))
+    assert units == whole == split_speech_units(said) and said == " ".join(units)
+
+
 async def test_a_first_sentence_that_never_ends_is_cut_at_the_word_cap():
     # "Sleepy pills: 1 Sleepy pills with sedatives: 2 ..." ran past 12 s of whisper before the token cap
     run_on = "Sleepy pills: " + " ".join(f"word{i}," for i in range(60))

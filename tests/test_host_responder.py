@@ -100,7 +100,11 @@ async def test_what_it_can_do(ctx):
      ("Sorry, I can't help with that yet. I can tell you the time, the date, and sums.",
       ["Sorry,", "I can't help with that yet.", "I can tell you the time, the date, and sums."]),
      ("Yes, of course.", ["Yes, of course."]),  # too little after the comma to be worth a render
-     ("It's 1,250 metres.", ["It's 1,250 metres."]), ("", [])],
+     ("It's 1,250 metres.", ["It's 1,250 metres."]), ("", []),
+     # no early comma: cut before the first word that opens a phrase, once four words stand before it
+     ("The history of Rome is a tapestry woven from countless threads. It began small.",
+      ["The history of Rome is a tapestry woven", "from countless threads.", "It began small."]),
+     ("The capital of France is Paris.", ["The capital of France is Paris."])],
 )  # fmt: skip
 def test_the_first_clause_is_rendered_on_its_own(text, units):
     # the wearer waits only for the first piece; later ones render while it plays
