@@ -8,11 +8,12 @@ names the overlap's first and last frame (an OverlapQuery) and the host reads ju
 and answers with a verdict (an OverlapVerdict). It reads how the slice sounds as well
 (``host.overlap_sound``), because the words of a sound that has none are Whisper's invention.
 
-Only speech made entirely of backchannel words and hesitations is a backchannel: "yeah, stop"
-and "okay, but what about Anne" carry content, and the wearer must be let in. An empty reading is
-a backchannel too: Whisper writes nothing for many coughs, laughs and throat-clears (its no-speech
-rule), writes its sound annotations in brackets, a laugh as a run of "ha", and a hum or a puff of
-breath as letters with no vowel ("Mmh", "Pfft!"), none of which is a word.
+Only speech made entirely of backchannel words, hesitations and linking words ("and", "the") is a
+backchannel: "yeah, stop" and "okay, but what about Anne" carry content, and the wearer must be
+let in. An empty reading is a backchannel too: Whisper writes nothing for many coughs, laughs and
+throat-clears (its no-speech rule), writes its sound annotations in brackets, a laugh as a run of
+"ha", and a hum or a puff of breath as letters with no vowel ("Mmh", "Pfft!"), none of which is a
+word.
 
 The sound overrules the words where they are least to be trusted:
 - a *nonverbal* sound (mostly unvoiced and noise-like: a cough, a throat-clear, a breath, a noise
@@ -118,6 +119,10 @@ COMMANDS: frozenset[tuple[str, ...]] = frozenset(
 )
 # Hesitations carry no content of their own: over an answer they are the wearer listening.
 HESITATIONS = FILLERS | {"hm", "ah", "oh"}
+# Articles and conjunctions ask for nothing on their own. Whisper puts them in front of a murmur it
+# cannot spell (a whispered-over "Mm-hm." read as "and the MHM."); a wearer taking the floor goes on
+# to a word that does ask for something ("and the weather?").
+LINKING_WORDS = frozenset("a an the and but or so then".split())
 # Whisper's sound annotations: "(coughs)", "[laughter]", "*clears throat*".
 _ANNOTATION = re.compile(r"\([^)]*\)|\[[^\]]*\]|\*[^*]*\*")
 # Whisper's spellings of a laugh ("Haha", "Hahahaha", "hehe") and of sounds with no vowel in them
@@ -150,7 +155,7 @@ def _backchannel_only(words: list[str]) -> str | None:
     while i < len(words):
         n = next((n for n in range(min(_LONGEST_PHRASE, len(words) - i), 0, -1)
                   if tuple(words[i : i + n]) in BACKCHANNEL_PHRASES), 0)  # fmt: skip
-        if n == 0 and words[i] not in HESITATIONS:
+        if n == 0 and words[i] not in HESITATIONS and words[i] not in LINKING_WORDS:
             return words[i]
         i += max(n, 1)
     return None

@@ -25,7 +25,7 @@ QUIET = SoundReading(SoundKind.VOICED, "short or quiet")
     "text",
     ["Yes.", "Yeah.", "Yeah, yeah.", "Okay.", "OK.", "Right.", "Mm-hmm.", "Mhm.", "Uh-huh.", "I see.", "Sure.",
      "Got it.", "Oh, okay.", "Hmm.", "All right, thank you.", "", "(coughs)", "[laughter]", "*clears throat*",
-     "..."],
+     "...", "And the MHM.", "The."],
 )  # fmt: skip
 def test_listening_words_hesitations_and_sounds_are_backchannels(text):
     assert judge_overlap(text, SURE).kind is OverlapKind.BACKCHANNEL
@@ -34,7 +34,7 @@ def test_listening_words_hesitations_and_sounds_are_backchannels(text):
 @pytest.mark.parametrize(
     "text",
     ["Stop.", "Wait.", "No.", "Go.", "Hold on.", "What about tomorrow?", "Yeah, stop.", "Okay, but what about Anne?",
-     "No, ten minutes.", "I see a problem.", "Right, and set a timer."],
+     "No, ten minutes.", "I see a problem.", "Right, and set a timer.", "And the weather?"],
 )  # fmt: skip
 def test_short_commands_and_any_content_are_interruptions(text):
     reading = judge_overlap(text, SURE)
