@@ -25,6 +25,8 @@ The sound overrules the words where they are least to be trusted:
   heard (two seconds of voice, or a voice raised over the wearer's own turns): a misheard "stop"
   ("start.") said that way is still the wearer taking the floor. Doubted content in any other
   sound stays ``unsure``: the edge decides by length, as it does when no verdict comes.
+Words that are mostly the answer's own are its echo, which a canceller still converging leaves in
+the microphone, and the answer plays on; a command to stop is obeyed even then.
 A reading that begins with a command to stop is marked ``command``: the edge acts on it even while
 the speech goes on, before the end of anything else is awaited. Whisper is often unsure of a lone
 "Stop." (a real one reads at 0.5), so commands never need the recogniser's confidence.
@@ -123,6 +125,9 @@ HESITATIONS = FILLERS | {"hm", "ah", "oh"}
 # cannot spell (a whispered-over "Mm-hm." read as "and the MHM."); a wearer taking the floor goes on
 # to a word that does ask for something ("and the weather?").
 LINKING_WORDS = frozenset("a an the and but or so then".split())
+# Speech over an answer whose words are this share the answer's own is its echo, never the wearer
+# taking the floor; a command to stop is obeyed all the same.
+ECHO_WORD_SHARE = 0.6
 # Whisper's sound annotations: "(coughs)", "[laughter]", "*clears throat*".
 _ANNOTATION = re.compile(r"\([^)]*\)|\[[^\]]*\]|\*[^*]*\*")
 # Whisper's spellings of a laugh ("Haha", "Hahahaha", "hehe") and of sounds with no vowel in them
@@ -166,9 +171,21 @@ def _sounds(word: str) -> bool:
     return (word,) not in COMMANDS and bool(_LAUGH.fullmatch(word) or _NO_VOWEL.fullmatch(word))
 
 
-def judge_overlap(text: str, asr_confidence: float, sound: SoundReading | None = None) -> OverlapReading:
+def _echoes(words: list[str], answer_text: str) -> bool:
+    """The words are mostly the answer's own: its echo, left in the microphone by a canceller not
+    yet converged (Whisper reads "I can tell you" under it as "can thug you")."""
+    said = [w for w in words if w not in LINKING_WORDS and w not in HESITATIONS]
+    answer = set(re.findall(r"[a-z']+", answer_text.lower()))
+    found = sum(1 for w in said if w in answer)
+    return bool(said) and found / len(said) >= ECHO_WORD_SHARE
+
+
+def judge_overlap(
+    text: str, asr_confidence: float, sound: SoundReading | None = None, answer_text: str = ""
+) -> OverlapReading:
     """Read the transcript of speech over an answer. ``asr_confidence`` is the recogniser's mean
-    token probability; ``sound`` how the same audio sounds (``host.overlap_sound``), if measured."""
+    token probability; ``sound`` how the same audio sounds (``host.overlap_sound``), if measured;
+    ``answer_text`` what the answer playing says."""
     kind = None if sound is None else sound.kind
     heard = "" if sound is None else f"; {sound.reason}"
     all_words = re.findall(r"[a-z']+", _ANNOTATION.sub(" ", text.lower()))
@@ -185,6 +202,8 @@ def judge_overlap(text: str, asr_confidence: float, sound: SoundReading | None =
         return OverlapReading(OverlapKind.BACKCHANNEL, text, f"backchannel words{heard}", sound=kind)
     if command:
         return OverlapReading(OverlapKind.INTERRUPTION, text, f"command: {content!r}{heard}", command=True, sound=kind)
+    if _echoes(words, answer_text):
+        return OverlapReading(OverlapKind.BACKCHANNEL, text, f"the answer's own words{heard}", sound=kind)
     if sure:
         return OverlapReading(OverlapKind.INTERRUPTION, text, f"content: {content!r}{heard}", sound=kind)
     if kind is SoundKind.SPEECH:
@@ -193,8 +212,8 @@ def judge_overlap(text: str, asr_confidence: float, sound: SoundReading | None =
     return OverlapReading(OverlapKind.UNSURE, text, f"unsure transcript ({asr_confidence:.2f}){heard}", sound=kind)
 
 
-def judge_overlap_result(result: AsrResult, sound: SoundReading | None = None) -> OverlapReading:
-    return judge_overlap(result.text, result.confidence, sound)
+def judge_overlap_result(result: AsrResult, sound: SoundReading | None = None, answer_text: str = "") -> OverlapReading:
+    return judge_overlap(result.text, result.confidence, sound, answer_text)
 
 
 async def read_overlap(
@@ -203,11 +222,12 @@ async def read_overlap(
     ambient_dbfs: float | None = None,
     wearer_dbfs: float | None = None,
     config: SoundConfig | None = None,
+    answer_text: str = "",
 ) -> OverlapReading:
     """Transcribe the overlap's audio (int16, 16 kHz), measure how it sounds, and read both.
     ``ambient_dbfs`` is the uplink's noise floor, ``wearer_dbfs`` the wearer's speaking level in
-    this session (``WearerLevel``); either may be unknown."""
+    this session (``WearerLevel``); either may be unknown. ``answer_text``: what the answer says."""
     if len(pcm) == 0:
         return OverlapReading(OverlapKind.UNSURE, "", "no audio")
     sound = classify(measure(pcm, ambient_dbfs, config), wearer_dbfs, config)
-    return judge_overlap_result(await asr.transcribe_async(pcm), sound)
+    return judge_overlap_result(await asr.transcribe_async(pcm), sound, answer_text)

@@ -224,6 +224,7 @@ class Session:
                 self.uplink.slice(AUDIO_SEQ.add(query.first_seq, -ONSET_LEAD_FRAMES), query.last_seq),
                 self.uplink.noise.dbfs,
                 self.wearer_level.dbfs,
+                answer_text=self.responses.current.reply.text if self.responses.current is not None else "",
             )
         except Exception as exc:  # the edge decides without the words; it must not wait for nothing
             log.exception("session %s: overlap %d could not be read", self.session_id, query.query_id)

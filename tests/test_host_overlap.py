@@ -42,6 +42,26 @@ def test_short_commands_and_any_content_are_interruptions(text):
     assert reading.text == text
 
 
+ANSWER = (
+    "I can tell you the time and the date, check your battery, set timers and reminders, and do quick sums. "
+    "Anything else, I'll answer as best I can."
+)
+
+
+@pytest.mark.parametrize("text", ["can thug you", "I can answer here.", "Check your battery.", "the time and"])
+def test_the_answers_own_words_are_its_echo_and_it_plays_on(text):
+    reading = judge_overlap(text, SURE, LOUD, answer_text=ANSWER)
+    assert reading.kind is OverlapKind.BACKCHANNEL and "own words" in reading.reason
+    assert judge_overlap(text, SURE, LOUD).kind is not OverlapKind.BACKCHANNEL  # without the answer: content
+
+
+@pytest.mark.parametrize(
+    "text", ["What about tomorrow?", "Set a timer for ten minutes instead.", "Stop.", "Wait, what?"]
+)
+def test_the_wearers_own_words_and_commands_over_an_answer_still_interrupt(text):
+    assert judge_overlap(text, SURE, LOUD, answer_text=ANSWER + " Stop and wait.").kind is OverlapKind.INTERRUPTION
+
+
 def test_content_the_recogniser_doubts_is_unsure_but_backchannel_words_and_commands_are_not():
     assert judge_overlap("Hold the door.", 0.3).kind is OverlapKind.UNSURE
     assert judge_overlap("Yeah.", 0.3).kind is OverlapKind.BACKCHANNEL
