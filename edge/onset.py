@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sottovoce.proto.codec import FRAME_MS
+
 # The quietest frame that may be a cue: the wearer's voice at the mic is well above it, and a
 # room so quiet that its floor is near digital silence would otherwise make a cue of anything.
 MIN_CUE_DBFS = -50.0
@@ -42,8 +44,17 @@ ABOVE_ECHO_DB = 10.0  # ... and this far above the most the answer has been seen
 FLOOR_RISE_DB = 0.05  # per frame (2.5 dB/s): the floor follows a louder background, never a word
 ECHO_DECAY_DB = 0.01  # per frame: what was learned forgets a bad moment (of the canceller, say) in ~20 s
 LEARN_FRAMES = 25  # far-end-only frames measured before the answer's frames may be a cue
+# The cancelled level learns for longer: while the canceller converges, what it lets through at a
+# word after a pause in the answer stands 15-20 dB above what it let through in the answer's first
+# half second, and the answer's own next word would duck it.
+CANCELLED_LEARN_FRAMES = 100
 LEARN_DELAY_FRAMES = 10  # longer than the VAD's lag behind an onset
-ECHO_SPAN_FRAMES = 2  # reference frames whose echo may still be in this frame (delay, reverberation)
+ECHO_SPAN_FRAMES = 2  # reference frames whose echo may still be in this frame (reverberation) ...
+# ... after the echo's delay behind its reference, as the canceller estimates it; until it has an
+# estimate, this many frames: a frame of the answer gone quiet while the microphone still hears the
+# louder one before it would otherwise stand far above "the answer's part" and duck the answer.
+UNKNOWN_DELAY_FRAMES = 3
+MAX_DELAY_FRAMES = 25  # the canceller's longest estimate (500 ms)
 EVIDENT_DB = 6.0  # the answer's part this far above the background is measured; below it, it is lost in it
 SILENT_DBFS = -70.0  # a reference quieter than this is no answer playing
 UNKNOWN_DB = -120.0  # a counter's value for "nothing learned yet"
@@ -70,7 +81,8 @@ class OnsetCounters:
 class _Level:
     """One level against its background and against what the answer puts into it."""
 
-    def __init__(self) -> None:
+    def __init__(self, learn_frames: int) -> None:
+        self.learn_frames = learn_frames
         self.floor: float | None = None
         self.echo = -math.inf  # the level minus the reference's, the most seen lately
         self.learned = 0
@@ -86,7 +98,7 @@ class _Level:
         self._last = (level, ref, floor)
         cue = level >= max(floor + ABOVE_FLOOR_DB, MIN_CUE_DBFS)
         if ref > SILENT_DBFS:
-            cue = cue and self.learned >= LEARN_FRAMES and level >= ref + self.echo + ABOVE_ECHO_DB
+            cue = cue and self.learned >= self.learn_frames and level >= ref + self.echo + ABOVE_ECHO_DB
         return cue
 
     def near_end(self, speech: bool) -> None:
@@ -124,15 +136,17 @@ class OnsetCue:
 
     def __init__(self) -> None:
         self.counters = OnsetCounters()
-        self._raw, self._cancelled = _Level(), _Level()
-        self._refs: deque[float] = deque(maxlen=ECHO_SPAN_FRAMES)
+        self._raw, self._cancelled = _Level(LEARN_FRAMES), _Level(CANCELLED_LEARN_FRAMES)
+        self._refs: deque[float] = deque(maxlen=ECHO_SPAN_FRAMES + MAX_DELAY_FRAMES)
         # a second: a pause in the answer is still the answer (the VAD's state spans pauses too)
         self._recent: deque[float] = deque(maxlen=PLAYED_SPAN_FRAMES)
 
-    def frame(self, mic_dbfs: float, out_dbfs: float, ref_dbfs: float) -> bool:
+    def frame(self, mic_dbfs: float, out_dbfs: float, ref_dbfs: float, delay_ms: int | None = None) -> bool:
+        """``delay_ms``: how far the echo lags its reference (the canceller's estimate; None: unknown)."""
         self._refs.append(ref_dbfs)
         self._recent.append(ref_dbfs)
-        ref = max(self._refs)
+        delay = UNKNOWN_DELAY_FRAMES if delay_ms is None else min(math.ceil(delay_ms / FRAME_MS), MAX_DELAY_FRAMES)
+        ref = max(list(self._refs)[-(ECHO_SPAN_FRAMES + delay) :])
         raw, cancelled = self._raw.cue(mic_dbfs, ref), self._cancelled.cue(out_dbfs, ref)
         self.counters.cues += raw or cancelled
         self.counters.cues_raw_only += raw and not cancelled

@@ -45,7 +45,8 @@ class FrameScorer:
         raw = None if self.raw_vad is None else self.raw_vad.process(pcm)  # every frame: its state follows the audio
         cue = False
         if self.echo is not None and self.onset is not None:
-            cue = self.onset.frame(*self.echo.last_dbfs)
+            delay = self.echo.counters.delay_ms
+            cue = self.onset.frame(*self.echo.last_dbfs, delay if delay >= 0 else None)
             if raw is not None and self.onset.answer_inaudible():
                 speech = max(speech, raw)
             # what the wearer said is never learned as echo, whichever reading heard it

@@ -5,7 +5,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sottovoce.edge.onset import ABOVE_FLOOR_DB, LEARN_DELAY_FRAMES, LEARN_FRAMES, MIN_CUE_DBFS, OnsetCue
+from sottovoce.edge.onset import (
+    ABOVE_FLOOR_DB,
+    CANCELLED_LEARN_FRAMES,
+    LEARN_DELAY_FRAMES,
+    LEARN_FRAMES,
+    MIN_CUE_DBFS,
+    OnsetCue,
+)
 
 QUIET = -60.0  # the cancelled frame's level in a quiet room
 SILENT_REF = -120.0
@@ -80,6 +87,34 @@ def test_an_onset_the_canceller_holds_down_is_a_cue_on_the_microphone_s_level():
     cue.near_end(False)
     assert cue.frame(-30.0, QUIET + 3, -30.0)  # the wearer, suppressed by the canceller, loud at the mic
     assert cue.counters.cues_raw_only == 1
+
+
+def test_what_a_converging_canceller_lets_through_is_no_cue_until_it_has_been_heard_for_long():
+    cue = OnsetCue()
+    _feed(cue, [(QUIET, SILENT_REF, False)] * 20)
+    learning = LEARN_FRAMES + LEARN_DELAY_FRAMES
+    for _ in range(learning):  # the echo path: 20 dB under the reference; cancelled to the room's level
+        cue.frame(-50.0, QUIET, -30.0)
+        cue.near_end(False)
+    # the answer's next word after a pause: the canceller lets 20 dB more through, the mic hears no more
+    assert not cue.frame(-50.0, -40.0, -30.0)
+    cue.near_end(True)  # (not learned from, so the same frame can be asked about again)
+    for _ in range(CANCELLED_LEARN_FRAMES + LEARN_DELAY_FRAMES):
+        cue.frame(-50.0, QUIET, -30.0)
+        cue.near_end(False)
+    assert cue.frame(-50.0, -40.0, -30.0)  # by now the wearer: the canceller has been heard for long
+
+
+def test_a_quiet_frame_of_the_answer_right_after_a_loud_one_is_no_cue_while_its_echo_is_on_the_way():
+    cue = OnsetCue()
+    _feed(cue, [(QUIET, SILENT_REF, False)] * 20)
+    for _ in range(LEARN_FRAMES + LEARN_DELAY_FRAMES):  # a steady answer, its echo 20 dB under it
+        cue.frame(-50.0, -50.0, -30.0, delay_ms=60)
+        cue.near_end(False)
+    # the answer falls silent: the mic still hears the loud frames' echo, 60 ms behind them
+    assert not any(cue.frame(-50.0, -50.0, -65.0, delay_ms=60) for _ in range(4))
+    assert not cue.frame(-50.0, -50.0, -65.0, delay_ms=None)  # nor before the delay is estimated
+    assert cue.frame(-30.0, -30.0, -65.0, delay_ms=60)  # the wearer, louder than any echo of it
 
 
 def _inaudible_after(cue: OnsetCue, frames: list[tuple[float, float, bool]]) -> list[bool]:
