@@ -28,6 +28,8 @@ class UtteranceLog:
     barge_in: bool
     trigger: str  # the anchor that released it, or "timeout(<anchor>)"
     expects_reply: bool = True
+    speaker: str = "wearer"
+    language: str | None = None
 
 
 @dataclass
@@ -102,7 +104,8 @@ class Director:
                     log.warning("utterance #%d: %s did not happen in %.1f s; speaking anyway", i + 1,
                                 u.trigger.after, u.trigger.timeout)  # fmt: skip
                 assert u.audio is not None, "scenario not synthesised"
-                self.spoken.append(UtteranceLog(i, u.text, at, at + len(u.audio), u.barge_in, why, u.reply))
+                self.spoken.append(UtteranceLog(i, u.text, at, at + len(u.audio), u.barge_in, why, u.reply,
+                                                u.speaker, u.language))  # fmt: skip
         speech = np.zeros(FRAME_SAMPLES, dtype=np.float64)
         for said in self.spoken:
             if said.end_sample <= start or said.start_sample >= stop:

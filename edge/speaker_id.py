@@ -1,0 +1,98 @@
+"""Whose voice is it: the wearer's, or the person's in front of them (translation mode).
+
+The glasses' microphone is a few centimetres from the wearer's mouth and a metre or more from
+anyone else, so the wearer's speech reaches it some 20-25 dB louder (inverse-distance law) and
+the other person's arrives with the room's reverberation, which lowers it no further. The level
+of a stretch of speech relative to the wearer's own running level is therefore the cue: speech
+more than ``margin_db`` below the wearer's level is the other person's.
+
+The wearer's level starts from the close-talk level a glasses microphone hears
+(``WEARER_PRIOR_DBFS``) and then follows each turn attributed to the wearer, so a quieter or
+louder wearer, or a microphone with another gain, moves it. The margin sits between the two
+voices; measured on simulated and real voices (tests/test_edge_speaker_id.py): close-talk
+sentences by real people are at -17 to -23 dBFS, and the same voice 1.5 or 3 m away reads 16-19 dB
+lower (the room's reverberation makes up for part of the distance, so 3 m is barely quieter than
+1.5 m); 96.6 % of 117 turns are attributed right, every miss a keyword clip recorded at a level no
+close-talking microphone would give (-33 dBFS, or -10).
+
+Pure and clock-free, like the arbiter: fed per-frame levels and whether the frame is voiced, it
+answers for the speech heard since the last ``reset``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sottovoce.proto.v1 import duplex_pb2 as pb
+
+WEARER = pb.SPEAKER_WEARER
+OTHER = pb.SPEAKER_OTHER
+WEARER_PRIOR_DBFS = -20.0  # close-talk speech at a glasses microphone (the simulator's voices: -17 to -21)
+MARGIN_DB = 11.0  # speech this far below the wearer's level is another person's
+FOLLOW = 0.3  # how far each wearer turn moves the wearer's level towards its own
+SILENT_DBFS = -100.0
+
+
+def frame_dbfs(pcm: np.ndarray) -> float:
+    """The RMS level of an int16 frame in dB relative to full scale."""
+    power = float(np.mean(pcm.astype(np.float64) ** 2)) if pcm.size else 0.0
+    return 10.0 * math.log10(power / 32768.0**2) if power > 0 else SILENT_DBFS
+
+
+@dataclass
+class SpeakerCounters:
+    turns_wearer: int = 0
+    turns_other: int = 0
+
+
+class SpeakerAttributor:
+    """Attributes the speech since the last ``reset`` to the wearer or the other person."""
+
+    def __init__(self, wearer_dbfs: float = WEARER_PRIOR_DBFS, margin_db: float = MARGIN_DB) -> None:
+        self.wearer_dbfs = wearer_dbfs
+        self.margin_db = margin_db
+        self.counters = SpeakerCounters()
+        self._energy = 0.0  # sum of the voiced frames' power (linear, full scale = 1)
+        self._frames = 0
+
+    def frame(self, level_dbfs: float, voiced: bool) -> None:
+        """One frame's level; only voiced frames count."""
+        if voiced:
+            self._energy += 10.0 ** (level_dbfs / 10.0)
+            self._frames += 1
+
+    @property
+    def heard(self) -> bool:
+        """Voiced frames have been heard since the last reset."""
+        return self._frames > 0
+
+    @property
+    def level_dbfs(self) -> float:
+        """The voiced frames' level since the last reset (energy mean: the loud frames dominate)."""
+        return 10.0 * math.log10(self._energy / self._frames) if self._frames else SILENT_DBFS
+
+    @property
+    def speaker(self) -> int:
+        """Who the speech since the last reset is: ``WEARER`` or ``OTHER`` (the wearer, with nothing heard)."""
+        if not self._frames:
+            return WEARER
+        return OTHER if self.level_dbfs < self.wearer_dbfs - self.margin_db else WEARER
+
+    def reset(self) -> None:
+        """The next stretch of speech begins."""
+        self._energy, self._frames = 0.0, 0
+
+    def turn_ended(self) -> int:
+        """The turn is over: who said it (counted); a wearer's turn moves the wearer's level
+        towards its own. Then ``reset``."""
+        speaker = self.speaker
+        if speaker == WEARER and self._frames:
+            self.wearer_dbfs += FOLLOW * (self.level_dbfs - self.wearer_dbfs)
+            self.counters.turns_wearer += 1
+        elif speaker == OTHER:
+            self.counters.turns_other += 1
+        self.reset()
+        return speaker
