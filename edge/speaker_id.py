@@ -96,3 +96,92 @@ class SpeakerAttributor:
             self.counters.turns_other += 1
         self.reset()
         return speaker
+
+
+OUTWARD_TAIL_FRAMES = 10  # the outward speaker's sound and the room's echo of it die away (200 ms)
+QUIET_RESET_FRAMES = 10  # silence that ends a stretch of speech outside a turn (200 ms)
+
+
+@dataclass
+class FloorCounters:
+    frames_outward: int = 0  # mic frames not listened to: the outward speaker was playing
+    frames_other_over_answer: int = 0  # the other person's speech over the whisper: it played on
+
+
+@dataclass(frozen=True)
+class FloorView:
+    """What the turn arbiter is to be told about one frame: its speech probability and onset cue
+    (zeroed while the outward speaker plays), and whether the ear's answer counts as playing."""
+
+    speech: float
+    onset: bool
+    answer_playing: bool
+
+
+class TranslationFloor:
+    """Translation mode's view of the floor, between the frame scorer and the turn arbiter.
+
+    Two voices reach the microphone besides the wearer's. The outward speaker's (the wearer's
+    words said aloud in the other language) is loud and near, and the echo canceller takes one
+    reference at a time (the ear's): while it plays, and ``OUTWARD_TAIL_FRAMES`` after, the mic is
+    not listened to, so it is never translated back. The other person's speech over the whispered
+    translation is what the whisper is for: it must not duck, hold or stop it, so while the speech
+    heard is theirs the arbiter is told no answer plays, and it opens an ordinary turn for it. The
+    wearer's speech over the whisper still ducks it and barges in as in assistant mode.
+
+    ``frame`` per uplink frame, ``turn_started``/``turn_ended`` as the arbiter opens and closes turns.
+    """
+
+    def __init__(self, attributor: SpeakerAttributor | None = None, onset: float = 0.5) -> None:
+        self.attributor = attributor if attributor is not None else SpeakerAttributor()
+        self.onset = onset  # the speech probability that counts as voiced
+        self.counters = FloorCounters()
+        self.turn_speaker: int | None = None  # the open turn's speaker, as decided at its start
+        self._outward_tail = 0
+        self._quiet = 0
+
+    def frame(self, speech: float, onset: bool, level_dbfs: float, answer_playing: bool,
+              outward_playing: bool) -> FloorView:  # fmt: skip
+        """One frame: the scorer's ``speech`` and ``onset`` cue, its level (echo removed), whether
+        an answer plays in the ear and whether the outward speaker plays (or is about to)."""
+        if outward_playing:
+            self._outward_tail = OUTWARD_TAIL_FRAMES
+        elif self._outward_tail:
+            self._outward_tail -= 1
+        else:
+            return self._listen(speech, onset, level_dbfs, answer_playing)
+        self.counters.frames_outward += 1
+        return FloorView(0.0, False, answer_playing)
+
+    def _listen(self, speech: float, onset: bool, level_dbfs: float, answer_playing: bool) -> FloorView:
+        voiced = speech >= self.onset
+        a = self.attributor
+        a.frame(level_dbfs, voiced)
+        self._quiet = 0 if voiced else self._quiet + 1
+        if self.turn_speaker is None and self._quiet >= QUIET_RESET_FRAMES:
+            a.reset()  # a sound that opened no turn is over
+        if self.turn_speaker is not None:
+            other = self.turn_speaker == OTHER
+        elif a.heard:
+            other = a.speaker == OTHER
+        else:  # the onset cue before any voiced frame: its level alone
+            other = onset and level_dbfs < a.wearer_dbfs - a.margin_db
+        if other and answer_playing and (voiced or onset):
+            self.counters.frames_other_over_answer += 1
+        return FloorView(speech, onset, answer_playing and not other)
+
+    def turn_started(self) -> int:
+        """The arbiter opened a turn: whose it is, from the speech heard so far."""
+        self.turn_speaker = self.attributor.speaker
+        return self.turn_speaker
+
+    @property
+    def speaker(self) -> int:
+        """Who the open turn is by, from all of it heard so far."""
+        return self.attributor.speaker
+
+    def turn_ended(self) -> int:
+        """The turn is over: whose it was, from all of it (the wearer's level follows it)."""
+        self.turn_speaker = None
+        self._quiet = 0
+        return self.attributor.turn_ended()

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from sottovoce.edge.config import MODES  # a scenario is played with the edge in one of its modes
+from sottovoce.edge.config import AUTO_LANGUAGE, LANGUAGE_CODE, MODES  # the edge plays a scenario in its mode
 from sottovoce.firmware_sim.recordings import RecordingError, recording
 from sottovoce.firmware_sim.room import DEFAULT_DISTANCE_M, MAX_DISTANCE_M, Room, at_distance
 from sottovoce.host.tts import TTS_ENGINES  # the wearer is voiced by the host's engines
@@ -308,7 +308,7 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         if speaker == "wearer" and "distance_m" in u:
             raise ScenarioError(f"{w}: 'distance_m' is for speaker = \"other\" (the wearer is at the mic)")
         language = _string(w, "language", u["language"]) if "language" in u else None
-        if language is not None and not re.fullmatch(r"[a-z]{2,3}", language):
+        if language is not None and not LANGUAGE_CODE.fullmatch(language):
             raise ScenarioError(f"{w}: 'language' must be a language code such as \"es\", got {language!r}")
         tts = _string(w, "tts", u.get("tts", OTHER_TTS if speaker == "other" else default_tts), TTS_ENGINES)
         voice = _string(w, "voice", u["voice"]) if "voice" in u else None
@@ -386,6 +386,9 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
     scenario_language = _string(name, "language", doc["language"]) if "language" in doc else None
     if scenario_language is not None and mode != "translation":
         raise ScenarioError(f"{name}: 'language' (the other person's) goes with mode = \"translation\"")
+    if scenario_language is not None and not (LANGUAGE_CODE.fullmatch(scenario_language)
+                                              or scenario_language == AUTO_LANGUAGE):  # fmt: skip
+        raise ScenarioError(f'{name}: \'language\' must be a language code such as "es", or "auto"')
     link = Link()
     if "link" in doc:
         w = where.at("link")

@@ -155,6 +155,7 @@ class Turn(EdgeEvent):
     seq: int
     barge_in: bool = False
     reason: str = ""
+    speaker: str = "wearer"  # whose voice: wearer | other (translation mode's person in front of the wearer)
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,7 @@ class ResponseStarted(EdgeEvent):
     turn_id: int
     stream: int
     text: str
+    output: str = "ear"  # ear | outward (said aloud for the person in front of the wearer)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sottovoce.edge.speaker_id import OTHER, WEARER, SpeakerAttributor, frame_dbfs
+from sottovoce.edge.speaker_id import (
+    OTHER,
+    OUTWARD_TAIL_FRAMES,
+    WEARER,
+    SpeakerAttributor,
+    TranslationFloor,
+    frame_dbfs,
+)
 from sottovoce.edge.turn import VadThresholds
 from sottovoce.edge.vad import VADS, make_vad
 from sottovoce.firmware_sim.recordings import recordings
@@ -105,3 +112,74 @@ def test_nothing_heard_is_the_wearer_and_the_wearer_level_follows_their_turns() 
     assert a.turn_ended() == WEARER
     assert -26.0 < a.wearer_dbfs < -20.0
     assert (a.counters.turns_wearer, a.counters.turns_other) == (1, 1)
+
+
+# --- translation mode's floor: the turn arbiter fed through TranslationFloor ------------------------
+
+
+def _over_answer(audio: np.ndarray, outward_playing: bool = False):
+    """``audio`` said while an answer plays in the ear, fed to the arbiter through the floor as the
+    daemon feeds it (the edge's VAD, the silence end-of-turn rule): the arbiter's decisions, the
+    speaker the floor gave each turn's start and end, and the floor."""
+    from sottovoce.edge import arbiter as arb
+    from sottovoce.edge.end_rules import SilencePolicy
+
+    vad = make_vad(next(iter(VADS)))
+    floor = TranslationFloor()
+    arbiter = arb.TurnArbiter(SilencePolicy(confirm_ms=500, tentative_ms=200))
+    rng = np.random.default_rng(1)
+    x = np.concatenate([np.zeros(4800), audio.astype(np.float64), np.zeros(16000)])
+    x += rng.standard_normal(len(x)) * 32768 * 10 ** (NOISE_DBFS / 20)
+    x = np.clip(np.round(x), -32768, 32767).astype(np.int16)
+    decisions, speakers, playing_told = [], [], None
+    for seq, i in enumerate(range(0, len(x) - FRAME_SAMPLES + 1, FRAME_SAMPLES)):
+        frame = x[i : i + FRAME_SAMPLES]
+        view = floor.frame(vad.process(frame), False, frame_dbfs(frame), True, outward_playing)
+        if view.answer_playing != playing_told:
+            playing_told = view.answer_playing
+            decisions += arbiter.feed(arb.PlaybackState(playing_told))
+        for d in arbiter.feed(arb.Frame(seq, view.speech)):
+            decisions.append(d)
+            if isinstance(d, arb.SpeechStart):
+                speakers.append((d, floor.turn_started()))
+            elif isinstance(d, arb.ConfirmedEnd):
+                speakers.append((d, floor.turn_ended()))
+    return decisions, speakers, floor
+
+
+def test_the_other_persons_speech_over_the_whisper_opens_a_turn_and_never_ducks_it() -> None:
+    from sottovoce.edge import arbiter as arb
+
+    spanish = make_engine("espeak").synthesize("Tengo que llegar al centro antes de las cinco.", voice="es")
+    decisions, speakers, floor = _over_answer(at_distance(spanish, 1.5, Room(seed=5)))
+    kinds = [type(d) for d in decisions]
+    assert arb.Duck not in kinds and arb.SpeechDuringPlayback not in kinds and arb.BargeIn not in kinds
+    starts = [d for d in speakers if isinstance(d[0], arb.SpeechStart)]
+    ends = [d for d in speakers if isinstance(d[0], arb.ConfirmedEnd)]
+    assert [s[1] for s in starts] == [OTHER] and not starts[0][0].barge_in and [e[1] for e in ends] == [OTHER]
+    assert floor.counters.frames_other_over_answer > 20
+
+
+def test_the_wearers_speech_over_the_whisper_still_ducks_and_barges_in() -> None:
+    from sottovoce.edge import arbiter as arb
+
+    wearer = make_engine("piper", deterministic=True).synthesize("Wait, say that again please.")
+    decisions, speakers, _ = _over_answer(wearer)
+    kinds = [type(d) for d in decisions]
+    assert arb.Duck in kinds and arb.SpeechDuringPlayback in kinds and arb.BargeIn in kinds
+    starts = [d for d in speakers if isinstance(d[0], arb.SpeechStart)]
+    assert [s[1] for s in starts] == [WEARER] and starts[0][0].barge_in
+
+
+def test_nothing_is_heard_while_the_outward_speaker_plays_and_for_its_tail() -> None:
+    """The wearer's translated words said aloud leak into the mic loud and near: never a turn."""
+    from sottovoce.edge import arbiter as arb
+
+    aloud = make_engine("espeak").synthesize("Sí, la estación está a dos calles de aquí.", voice="es")
+    decisions, _, floor = _over_answer(aloud, outward_playing=True)
+    assert not any(isinstance(d, (arb.SpeechStart, arb.Duck, arb.SpeechDuringPlayback)) for d in decisions)
+    assert floor.counters.frames_outward > len(aloud) // FRAME_SAMPLES
+    f = TranslationFloor()
+    f.frame(0.0, False, -90.0, False, outward_playing=True)
+    tail = [f.frame(0.99, True, -15.0, False, outward_playing=False) for _ in range(OUTWARD_TAIL_FRAMES + 1)]
+    assert all(v.speech == 0.0 and not v.onset for v in tail[:-1]) and tail[-1].speech == 0.99
