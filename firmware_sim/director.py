@@ -45,8 +45,10 @@ def _seconds(s: float) -> int:
 
 
 class Director:
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, aloud: list[PlaybackRecord] | None = None) -> None:
+        """``aloud``: the outward speaker's streams as they play (the ``aloud_*`` anchors)."""
         self.scenario = scenario
+        self.aloud = aloud if aloud is not None else []
         self.spoken: list[UtteranceLog] = []
         self.misses = 0
         self._pending_events = [("button", e) for e in scenario.buttons] + [("gesture", e) for e in scenario.gestures]
@@ -77,11 +79,11 @@ class Director:
         said = self.spoken[ref]
         if trigger.after == "previous_end":
             return said.end_sample + delay, "previous_end"
-        answer = self._answer_to(ref, playback)
-        if trigger.after == "answer_start" and answer is not None:
-            return answer.start_sample + delay, "answer_start"  # type: ignore[operator]
-        if trigger.after == "answer_end" and answer is not None and answer.ended is not None:
-            return (answer.end_sample or answer.start_sample or 0) + delay, "answer_end"
+        answer = self._answer_to(ref, self.aloud if trigger.after.startswith("aloud") else playback)
+        if trigger.after.endswith("_start") and answer is not None:
+            return answer.start_sample + delay, trigger.after  # type: ignore[operator]
+        if trigger.after.endswith("_end") and answer is not None and answer.ended is not None:
+            return (answer.end_sample or answer.start_sample or 0) + delay, trigger.after
         deadline = said.end_sample + _seconds(trigger.timeout)
         if now >= deadline:
             return deadline, f"timeout({trigger.after})"

@@ -33,7 +33,8 @@ from sottovoce.proto.control import GESTURE_KINDS
 from sottovoce.proto.gatt.att import DEFAULT_ATT_MTU, MAX_ATT_MTU
 from sottovoce.proto.gatt.buttons import ButtonEvent
 
-ANCHORS = ("start", "answer_start", "answer_end", "previous_end")
+# aloud_*: the outward speaker's first stream after the utterance (translation mode's replies said aloud)
+ANCHORS = ("start", "answer_start", "answer_end", "previous_end", "aloud_start", "aloud_end")
 BUTTON_KINDS = tuple(event.name.lower() for event in ButtonEvent)
 NOISE_COLORS = ("white", "pink")
 NOISE_BEDS = ("street", "babble", "wind")  # firmware_sim.noise_beds renders them

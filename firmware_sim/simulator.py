@@ -82,7 +82,7 @@ class Simulator:
         self._control_out = speaker.ControlPacketizer()
         self.mic = Mic(scenario.noise, scenario.echo, seed=config.seed, wearer_dbfs=wearer_level_dbfs(scenario),
                        outward=scenario.outward)  # fmt: skip
-        self.director = Director(scenario)
+        self.director = Director(scenario, self.outward.playback)
         self.recorder = Recorder()
         self._audio_on = False
         self.device: Device | None = None

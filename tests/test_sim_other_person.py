@@ -129,3 +129,25 @@ def test_the_outward_speaker_is_recorded_on_its_own_track_and_leaks_into_the_mic
     assert back.playback == [] and [(p.stream, p.start_s) for p in back.outward] == [(outward_id, 0.0)]
     assert (tmp_path / "outward.wav").stat().st_size == (tmp_path / "mic.wav").stat().st_size
     assert back.counters["outward"]["frames_played"] == 10
+
+
+def test_an_utterance_can_wait_for_the_outward_speaker_to_finish():
+    from sottovoce.firmware_sim.director import Director
+    from sottovoce.proto.gatt.speaker import PlaybackRecord
+
+    s = parse_scenario(OTHER.replace('after = "previous_end"', 'after = "aloud_end"\ndelay = 0.5'), "t.toml")
+    for u in s.utterances:
+        u.audio = np.full(16000, 1000, dtype=np.int16)
+    aloud: list[PlaybackRecord] = []
+    # a whisper in the ear after the first utterance, ending later than the outward stream: not the anchor
+    ear: list[PlaybackRecord] = [PlaybackRecord(stream=1, start_sample=110 * 320, end_sample=300 * 320,
+                                                ended="finished")]  # fmt: skip
+    d = Director(s, aloud)
+    for k in range(400):
+        d.step(k, ear)
+        if k == 120:  # the outward speaker plays 2.4..3.4 s, after the first utterance (1..2 s)
+            aloud.append(PlaybackRecord(stream=0x81, start_sample=k * 320, end_sample=(k + 50) * 320,
+                                        ended="finished"))  # fmt: skip
+    _, second = d.spoken
+    assert (second.start_sample, second.trigger) == ((120 + 50) * 320 + 8000, "aloud_end")
+    assert d.misses == 0
