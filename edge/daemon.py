@@ -106,15 +106,16 @@ class Edge:
         model = TurnModel() if config.turn == ModelPolicy.NAME else None  # needs the LiteRT runtime
         self.echo = EchoCanceller() if config.aec else None
         raw_vad = make_vad(config.vad) if self.echo is not None else None
-        self.scorer = FrameScorer(make_vad(config.vad), model, self.echo, raw_vad)
+        translation = config.mode == "translation"
+        self.scorer = FrameScorer(make_vad(config.vad), model, self.echo, raw_vad, fresh_after_silence=translation)
         if policy is None:
             policy = (ModelPolicy.from_meta(model.meta) if model is not None
                       else SilencePolicy(config.confirm_ms, config.tentative_ms))  # fmt: skip
         self.arbiter = arb.TurnArbiter(policy, config.barge_in_ms, arb.OverlapRules())
         self.recorder = ArbiterRecorder(config.record, self.arbiter) if config.record else None
         self.playback = Playback(self._on_playback)
-        translation = config.mode == "translation"
-        self.floor = TranslationFloor() if translation else None  # assistant mode: every turn is the wearer's
+        # assistant mode: every turn is the wearer's; the floor counts frames voiced as the detector does
+        self.floor = TranslationFloor(onset=policy.vad.onset) if translation else None
         start = pb.SessionStart(
             protocol_version=1,
             auth_token=auth_token,
@@ -195,6 +196,7 @@ class Edge:
         ):
             if obj is not None:
                 out.update({f"{prefix}.{k}": v for k, v in asdict(obj).items()})
+        out["scorer.vad_resets"] = self.scorer.vad_resets
         return out
 
     async def _device_loop(self) -> None:
