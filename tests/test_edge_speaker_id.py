@@ -1,10 +1,9 @@
 """Whose voice: the wearer close to the glasses' mic, or the person in front of them (edge/speaker_id.py).
 
-Measured on a set of turns in conversation order: the simulator's voices (the wearer's Piper voice
-close, other people's eSpeak NG voices in four languages at 1.5 and 3 m through the room model)
-and the real recordings in firmware_sim/voices/ (each said close as the wearer, then at 1.5 m
-and 3 m as the other person), with pink-ish noise at the mic, the edge's VAD deciding which
-frames are speech, one attributor following the whole conversation.
+Measured on ``sottovoce bench speakers``'s set (tools/bench_speakers.py): the simulator's voices
+and the real recordings in firmware_sim/voices/, each close as the wearer and at 1.5 and 3 m
+through the room model as the other person, in noise, through the uplink's Opus, one attributor
+following the whole conversation.
 """
 
 from __future__ import annotations
@@ -20,82 +19,39 @@ from sottovoce.edge.speaker_id import (
     TranslationFloor,
     frame_dbfs,
 )
-from sottovoce.edge.turn import VadThresholds
 from sottovoce.edge.vad import VADS, make_vad
-from sottovoce.firmware_sim.recordings import recordings
 from sottovoce.firmware_sim.room import Room, at_distance
-from sottovoce.firmware_sim.scenario import read_wav
 from sottovoce.host.tts import make_engine
 from sottovoce.proto.codec import FRAME_SAMPLES
+from sottovoce.tools import bench_speakers
+from sottovoce.tools.bench_speakers import Turn
 
 NOISE_DBFS = -58.0
-OTHER_VOICES = [("es", "¿Dónde está la estación de tren? Tengo prisa."), ("de", "Wo ist der Bahnhof, bitte?"),
-                ("fr", "Où est la gare, s'il vous plaît?"), ("ca", "On és l'estació de tren, si us plau?")]  # fmt: skip
-WEARER_LINES = ["Yes, the station is two streets from here.", "Thank you.", "No.", "It is on the left, past the bank."]
-
-
-def _turns() -> list[tuple[str, np.ndarray, int]]:
-    """(name, int16 audio, true speaker) in conversation order: the other person, then the wearer."""
-    espeak, piper = make_engine("espeak"), make_engine("piper", deterministic=True)
-    turns = []
-    for i, ((voice, text), line) in enumerate(zip(OTHER_VOICES, WEARER_LINES, strict=True)):
-        audio = espeak.synthesize(text, voice=voice)
-        turns.append((f"espeak:{voice}@1.5m", at_distance(audio, 1.5, Room(seed=i)), OTHER))
-        turns.append((f"piper:{line}", piper.synthesize(line), WEARER))
-        turns.append((f"espeak:{voice}@3m", at_distance(audio, 3.0, Room(seed=10 + i)), OTHER))
-    for i, (clip_id, clip) in enumerate(sorted(recordings().items())):
-        if clip.kind == "nonverbal":
-            continue
-        audio = read_wav(clip.path)
-        turns.append((f"{clip_id}@1.5m", at_distance(audio, 1.5, Room(seed=100 + i)), OTHER))
-        turns.append((clip_id, audio, WEARER))
-        turns.append((f"{clip_id}@3m", at_distance(audio, 3.0, Room(seed=200 + i)), OTHER))
-    return turns
-
-
-def _attribute(turns, attributor: SpeakerAttributor) -> list[tuple[str, int, int, float]]:
-    """(name, truth, attributed, level) for each turn the VAD heard (one it did not is no turn)."""
-    vad = make_vad(next(iter(VADS)))
-    rng = np.random.default_rng(0)
-    out = []
-    for name, audio, truth in turns:
-        vad.reset()
-        gap = np.zeros(8000)
-        x = np.concatenate([gap, audio.astype(np.float64), gap])
-        x += rng.standard_normal(len(x)) * 32768 * 10 ** (NOISE_DBFS / 20)
-        x = np.clip(np.round(x), -32768, 32767).astype(np.int16)
-        for i in range(0, len(x) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-            frame = x[i : i + FRAME_SAMPLES]
-            attributor.frame(frame_dbfs(frame), vad.process(frame) >= VadThresholds.onset)
-        level, heard = attributor.level_dbfs, attributor.heard
-        said = attributor.turn_ended()
-        if heard:
-            out.append((name, truth, said, level))
-    return out
 
 
 @pytest.fixture(scope="module")
-def conversation() -> list[tuple[str, np.ndarray, int]]:
-    return _turns()
+def conversation() -> list[Turn]:
+    return bench_speakers.conversation()
 
 
 def test_attribution_on_simulated_and_real_voices(conversation) -> None:
-    results = _attribute(conversation, SpeakerAttributor())
-    assert len(results) >= 0.9 * len(conversation)  # only short keywords at 3 m go unheard
-    wrong = [(name, round(level, 1)) for name, truth, said, level in results if said != truth]
+    results, unheard = bench_speakers.attribute(conversation, SpeakerAttributor())
+    assert unheard <= 0.1 * len(conversation)  # only short keywords at a distance go unheard
+    wrong = [(r.name, r.level_dbfs) for r in results if r.truth != r.said]
     accuracy = 1 - len(wrong) / len(results)
-    sim = [r for r in results if r[0].startswith(("espeak", "piper"))]
-    print(f"\nattribution: {accuracy:.1%} of {len(results)} turns correct ({len(conversation)} said) "
-          f"(simulated voices {sum(r[1] == r[2] for r in sim)}/{len(sim)}); wrong: {wrong}")  # fmt: skip
+    print(f"\nattribution: {accuracy:.1%} of {len(results)} turns correct; wrong: {wrong}")
     assert accuracy >= 0.95, wrong
-    assert all(truth == said for _, truth, said, _ in sim)  # the simulator's own voices, every one
+    # the simulator's own voices and the sentences of real people at close-talking microphones, every one
+    assert [r.name for r in results if r.source != "real keywords" and r.truth != r.said] == []
+    assert (
+        sum(r.source == "simulated" for r in results) == 12 and sum(r.source == "real sentences" for r in results) == 60
+    )
 
 
-def test_attribution_of_sentences_by_real_people_is_exact(conversation) -> None:
-    """Close-talk sentence recordings (not the keyword clips, recorded at any level on laptops)."""
-    sentences = [t for t in conversation if t[0].split("@")[0].startswith(("rh_", "ls_", "arctic_"))]
-    results = _attribute(sentences, SpeakerAttributor())
-    assert [r[0] for r in results if r[1] != r[2]] == []
+def test_following_the_wearers_level_beats_a_fixed_threshold(conversation) -> None:
+    followed, _ = bench_speakers.attribute(conversation, SpeakerAttributor())
+    fixed, _ = bench_speakers.attribute(conversation, SpeakerAttributor(follow=0.0))
+    assert sum(r.truth == r.said for r in followed) > sum(r.truth == r.said for r in fixed)
 
 
 def test_nothing_heard_is_the_wearer_and_the_wearer_level_follows_their_turns() -> None:
