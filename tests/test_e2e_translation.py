@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from demo_run import run_demo
 
+from sottovoce.firmware_sim.scenario import load_scenario
 from sottovoce.proto import events as ev
 from sottovoce.proto.codec import FRAME_MS
 
@@ -72,7 +73,7 @@ def test_each_turn_is_given_the_right_voice_and_the_outward_speaker_none(transla
     a = summary["attribution"]
     assert a["turns"] >= 3 and a["correct"] / a["turns"] >= 0.95, summary["transcript"]
     sim = ev.read_sim_events(out / "sim_events.json")
-    lead_in = 0.5  # the scenario's
+    lead_in = load_scenario("translation", synthesize_audio=False).lead_in  # the uplink's seq 0 is its first frame
     onsets = [t.seq * FRAME_MS / 1000 - lead_in for t in ev.of_type(ev.read_events(out / "edge_events.jsonl"), ev.Turn)
               if t.kind == "speech_start"]  # fmt: skip
     # the outward speaker's words leak into the mic loud and near: never a turn, never translated back
