@@ -37,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
         token = read_token(args.auth_token_file)
     except ValueError as exc:
         return fail("edge", str(exc))
+    try:
+        config = config_from(EdgeConfig, args)
+    except ValueError as exc:
+        return fail("edge", str(exc))
     from .daemon import run_edge  # the models and links load only once the options are known
 
-    return asyncio.run(run_edge(config_from(EdgeConfig, args), token))
+    return asyncio.run(run_edge(config, token))

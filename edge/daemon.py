@@ -7,6 +7,11 @@ who holds the floor; the daemon carries its decisions out: turn events to the ho
 ducked, held and restored on the device, a flush of the device's playback and a cancel to the host
 on a barge-in, the event log. The host's messages go to playback (answer audio) and, for the readings
 of the words (of a turn, or of speech over an answer), to the arbiter.
+
+In translation mode each turn says whose voice it is (``speaker_id``: the wearer's, or the person's
+in front of them), the other person's speech over the whispered translation does not stop it
+(``TranslationFloor``), and the responses the host marks ``OUTPUT_OUTWARD`` (the wearer's words in
+the other language) play on the glasses' outward speaker, never in the ear.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -37,6 +42,7 @@ from .links import DeviceLink, DeviceNotFound, open_link
 from .playback import DUCK_DB, DUCK_RAMP_MS, HOLD_DB, HOLD_RAMP_MS, RESTORE_RAMP_MS, Playback, Stream
 from .replay import ArbiterRecorder
 from .scorer import FrameScorer
+from .speaker_id import OTHER, WEARER, TranslationFloor, frame_dbfs
 from .turn import EndOfTurnPolicy
 from .turn_model import TurnModel
 from .uplink import Uplink, UplinkFrame
@@ -58,6 +64,7 @@ OVERLAP_VERDICTS = {
     pb.OverlapVerdict.INTERRUPTION: "interruption",
     pb.OverlapVerdict.UNSURE: "unsure",
 }
+SPEAKER_NAMES = {WEARER: "wearer", OTHER: "other"}
 PLAYBACK_KINDS = {
     "started": pb.PlaybackEvent.STARTED,
     "finished": pb.PlaybackEvent.FINISHED,
@@ -99,13 +106,16 @@ class Edge:
         model = TurnModel() if config.turn == ModelPolicy.NAME else None  # needs the LiteRT runtime
         self.echo = EchoCanceller() if config.aec else None
         raw_vad = make_vad(config.vad) if self.echo is not None else None
-        self.scorer = FrameScorer(make_vad(config.vad), model, self.echo, raw_vad)
+        translation = config.mode == "translation"
+        self.scorer = FrameScorer(make_vad(config.vad), model, self.echo, raw_vad, fresh_after_silence=translation)
         if policy is None:
             policy = (ModelPolicy.from_meta(model.meta) if model is not None
                       else SilencePolicy(config.confirm_ms, config.tentative_ms))  # fmt: skip
         self.arbiter = arb.TurnArbiter(policy, config.barge_in_ms, arb.OverlapRules())
         self.recorder = ArbiterRecorder(config.record, self.arbiter) if config.record else None
         self.playback = Playback(self._on_playback)
+        # assistant mode: every turn is the wearer's; the floor counts frames voiced as the detector does
+        self.floor = TranslationFloor(onset=policy.vad.onset) if translation else None
         start = pb.SessionStart(
             protocol_version=1,
             auth_token=auth_token,
@@ -114,7 +124,8 @@ class Edge:
             frame_ms=FRAME_MS,
             mode=MODES[config.mode],
             device_id=config.device_id,
-            language=config.language,
+            language=config.wearer_language,
+            target_language=config.language if translation else "",
         )
         self.host = HostLink(config.host, start, self.on_host_message, self.on_host_state)
         self.link: DeviceLink | None = None
@@ -180,9 +191,12 @@ class Edge:
             ("reassembly", self.uplink.reassembler.stats),
             ("echo", self.echo.counters if self.echo is not None else None),
             ("onset", self.scorer.onset.counters if self.scorer.onset is not None else None),
+            ("speakers", self.floor.attributor.counters if self.floor is not None else None),
+            ("floor", self.floor.counters if self.floor is not None else None),
         ):
             if obj is not None:
                 out.update({f"{prefix}.{k}": v for k, v in asdict(obj).items()})
+        out["scorer.vad_resets"] = self.scorer.vad_resets
         return out
 
     async def _device_loop(self) -> None:
@@ -281,10 +295,18 @@ class Edge:
             audio = pb.AudioFrame(seq=frame.seq, capture_time_us=time.monotonic_ns() // 1000, opus=frame.opus)
             self.host.send(pb.EdgeMessage(audio=audio))
         playing = self.playback.active is not None
+        scored = self.scorer.score(frame.seq, frame.pcm)
+        if self.floor is not None:
+            # the level with the whisper's echo taken out, as the VAD heard it
+            level = self.echo.last_dbfs[1] if self.echo is not None else frame_dbfs(frame.pcm)
+            outward = self.playback.active_on(outward=True) is not None
+            view = self.floor.frame(scored.speech, scored.onset, level, playing, outward)
+            playing = view.answer_playing
+            scored = replace(scored, speech=view.speech, onset=view.onset)
         if playing != self._playing:
             self._playing = playing
             self._arbitrate(arb.PlaybackState(playing))
-        self._arbitrate(self.scorer.score(frame.seq, frame.pcm))
+        self._arbitrate(scored)
 
     # --- the arbiter's decisions ---------------------------------------------------------------
     def _arbitrate(self, event: arb.Input) -> list[arb.Decision]:
@@ -330,6 +352,8 @@ class Edge:
             self.events.write(events.ResponseDropped(d.response_id, d.turn_id))
         if isinstance(d, arb.SPEECH_ENDS):
             self.scorer.turn_ended()
+        if self.floor is not None and isinstance(d, (arb.BackchannelIgnored, arb.SpeechLost)):
+            self.floor.turn_ended()  # speech that opened no turn is over too
 
     def _send_turn(
         self, d: arb.SpeechStart | arb.TentativeEnd | arb.Resumed | arb.ConfirmedEnd | arb.Abandoned
@@ -338,7 +362,9 @@ class Edge:
         barge_in = isinstance(d, arb.SpeechStart) and d.barge_in
         confidence = d.confidence if isinstance(d, (arb.TentativeEnd, arb.Resumed, arb.ConfirmedEnd)) else 1.0
         reason = d.reason if isinstance(d, arb.ConfirmedEnd) else ""
-        self.events.write(events.Turn(pb.TurnEvent.Kind.Name(kind).lower(), d.turn_id, d.seq, barge_in, reason))
+        speaker = self._speaker_of(d)
+        self.events.write(events.Turn(pb.TurnEvent.Kind.Name(kind).lower(), d.turn_id, d.seq, barge_in, reason,
+                                      SPEAKER_NAMES[speaker]))  # fmt: skip
         event = pb.TurnEvent(
             kind=kind,
             turn_id=d.turn_id,
@@ -346,8 +372,19 @@ class Edge:
             time_us=time.monotonic_ns() // 1000,
             confidence=confidence,
             barge_in=barge_in,
+            speaker=speaker,
         )
         self.host.send(pb.EdgeMessage(turn=event))
+
+    def _speaker_of(self, d: TurnDecision) -> int:
+        """Whose voice the turn is: at its start from what was heard so far, then from all of it."""
+        if self.floor is None:
+            return WEARER
+        if isinstance(d, arb.SpeechStart):
+            return self.floor.turn_started()
+        if isinstance(d, (arb.ConfirmedEnd, arb.Abandoned)):
+            return self.floor.turn_ended()
+        return self.floor.speaker
 
     def _set_level(self, seq: int, depth_db: int, ramp_ms: int, hold: bool = False) -> None:
         """Duck the answer playing (``depth_db`` > 0), hold it where it is, or bring it back (0)."""
@@ -442,24 +479,30 @@ class Edge:
 
     def _on_response_event(self, r: pb.ResponseEvent) -> None:
         if r.kind == pb.ResponseEvent.STARTED:
-            if self._arbitrate(arb.AnswerStarted(r.response_id, r.turn_id)):
+            # A translation is of words still being said: the turn it is for is open, and no later
+            # turn makes it stale.
+            if self.floor is None and self._arbitrate(arb.AnswerStarted(r.response_id, r.turn_id)):
                 return  # an answer to an old question: dropped
             self.announced.append(r.response_id)
-            stream = self._start_stream(r.response_id)
-            self.events.write(events.ResponseStarted(r.response_id, r.turn_id, stream.stream_id, r.text))
+            outward = r.output == pb.OUTPUT_OUTWARD
+            stream = self._start_stream(r.response_id, outward)
+            self.events.write(events.ResponseStarted(r.response_id, r.turn_id, stream.stream_id, r.text,
+                                                     "outward" if outward else "ear"))  # fmt: skip
         elif r.kind == pb.ResponseEvent.DONE:
             self.playback.finish(r.response_id)
             self.events.write(events.ResponseDone(r.response_id, r.total_samples, r.text))
         elif r.kind == pb.ResponseEvent.CANCELLED:
             self.events.write(events.ResponseCancelled(r.response_id, r.text))
-            active = self.playback.active
-            if active is not None and active.response_id == r.response_id:
+            playing = (self.playback.active_on(outward) for outward in (False, True))
+            if any(s is not None and s.response_id == r.response_id for s in playing):
                 self._spawn(self._flush(r.response_id))
 
-    def _start_stream(self, response_id: int) -> Stream:
-        """A new answer or cue for the device; the echo canceller keeps its audio as reference."""
-        stream = self.playback.start(response_id)
-        if self.echo is not None:
+    def _start_stream(self, response_id: int, outward: bool = False) -> Stream:
+        """A new answer or cue for the device's ear speaker (the echo canceller keeps its audio as
+        reference), or a response for its outward speaker (the mic is not listened to while it
+        plays: ``TranslationFloor``)."""
+        stream = self.playback.start(response_id, outward)
+        if self.echo is not None and not outward:
             self.echo.start(response_id, stream.stream_id)
         return stream
 

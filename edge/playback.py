@@ -14,6 +14,11 @@ Holding (the answer silenced where it is while speech over it is decided) is one
 stops consuming its buffer and keeps its position, so its reports stop advancing and the window
 stops the sending by itself; nothing is dropped or resent. A flush then ends the answer at the
 hold, or a restore sets it going again from the same sample.
+
+The glasses have two outputs: the ear speaker (answers, whispered translations) and the outward
+speaker (translation mode's replies, said aloud for the person in front of the wearer). Each plays
+one stream at a time and a new stream supersedes only the one on its own output; an outward
+stream's id carries the ``OUTWARD`` bit, which is how the device routes it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from enum import Enum
 
 from sottovoce.proto import control
 from sottovoce.proto.codec import FRAME_MS, FRAME_SAMPLES
-from sottovoce.proto.gatt.speaker import DownlinkPacketizer
+from sottovoce.proto.gatt.speaker import OUTWARD, DownlinkPacketizer
 
 from .links.base import DeviceLink
 
@@ -60,6 +65,7 @@ class Stream:
     end_sent: bool = False
     flushing: bool = False  # flush sent, waiting for the device's report
     state: StreamState = StreamState.QUEUED
+    outward: bool = False  # plays on the outward speaker, not in the ear
 
     @property
     def live(self) -> bool:
@@ -101,7 +107,7 @@ class Playback:
         self._packetizer = DownlinkPacketizer()
         self._streams: dict[int, Stream] = {}  # by response_id
         self._by_stream_id: dict[int, Stream] = {}
-        self._next_stream_id = 1
+        self._next_stream_number = {False: 1, True: 1}  # per output: 1..OUTWARD-1, wrapping
         self._wake = asyncio.Event()
         self.volume_percent = 100  # the wearer's chosen speaker level; a device comes up at full
         self._volume_unsent = False
@@ -130,13 +136,15 @@ class Playback:
             log.warning("volume write failed: %s", exc)
 
     # --- responses from the host ---------------------------------------------------------------
-    def start(self, response_id: int) -> Stream:
-        for s in self._streams.values():  # only one answer plays at a time
-            if s.live:
+    def start(self, response_id: int, outward: bool = False) -> Stream:
+        """A new stream for ``response_id``, in the ear or (``outward``) on the outward speaker."""
+        for s in self._streams.values():  # only one answer plays at a time on each output
+            if s.live and s.outward == outward:
                 log.info("response %d supersedes %d", response_id, s.response_id)
                 self._close(s, StreamState.FLUSHED, "interrupted")
-        stream = Stream(response_id, self._next_stream_id)
-        self._next_stream_id = self._next_stream_id % 255 + 1
+        number = self._next_stream_number[outward]
+        self._next_stream_number[outward] = number % (OUTWARD - 1) + 1
+        stream = Stream(response_id, number | (OUTWARD if outward else 0), outward=outward)
         self._streams[response_id] = stream
         self._by_stream_id[stream.stream_id] = stream
         self._forget_old()
@@ -163,9 +171,13 @@ class Playback:
 
     @property
     def active(self) -> Stream | None:
-        """The stream the wearer is hearing or about to hear."""
+        """The stream the wearer is hearing or about to hear in the ear."""
+        return self.active_on(outward=False)
+
+    def active_on(self, outward: bool) -> Stream | None:
+        """The stream playing or about to play in the ear, or (``outward``) on the outward speaker."""
         for s in self._streams.values():
-            if s.live and not s.flushing:
+            if s.live and not s.flushing and s.outward == outward:
                 return s
         return None
 
@@ -245,15 +257,15 @@ class Playback:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            s = self.active
             if self.link is None or not self.link.has_downlink:
                 continue
             try:
                 if self._volume_unsent:
                     self._volume_unsent = False
                     await self._write_volume(self.link)
-                if s is not None:
-                    await self._pump(s)
+                for s in (self.active_on(outward=False), self.active_on(outward=True)):
+                    if s is not None:
+                        await self._pump(s)
             except Exception as exc:  # a dropped link: the reconnect path re-attaches
                 log.warning("downlink write failed: %s", exc)
 

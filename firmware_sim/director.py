@@ -28,6 +28,8 @@ class UtteranceLog:
     barge_in: bool
     trigger: str  # the anchor that released it, or "timeout(<anchor>)"
     expects_reply: bool = True
+    speaker: str = "wearer"
+    language: str | None = None
 
 
 @dataclass
@@ -43,8 +45,10 @@ def _seconds(s: float) -> int:
 
 
 class Director:
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, aloud: list[PlaybackRecord] | None = None) -> None:
+        """``aloud``: the outward speaker's streams as they play (the ``aloud_*`` anchors)."""
         self.scenario = scenario
+        self.aloud = aloud if aloud is not None else []
         self.spoken: list[UtteranceLog] = []
         self.misses = 0
         self._pending_events = [("button", e) for e in scenario.buttons] + [("gesture", e) for e in scenario.gestures]
@@ -75,11 +79,11 @@ class Director:
         said = self.spoken[ref]
         if trigger.after == "previous_end":
             return said.end_sample + delay, "previous_end"
-        answer = self._answer_to(ref, playback)
-        if trigger.after == "answer_start" and answer is not None:
-            return answer.start_sample + delay, "answer_start"  # type: ignore[operator]
-        if trigger.after == "answer_end" and answer is not None and answer.ended is not None:
-            return (answer.end_sample or answer.start_sample or 0) + delay, "answer_end"
+        answer = self._answer_to(ref, self.aloud if trigger.after.startswith("aloud") else playback)
+        if trigger.after.endswith("_start") and answer is not None:
+            return answer.start_sample + delay, trigger.after  # type: ignore[operator]
+        if trigger.after.endswith("_end") and answer is not None and answer.ended is not None:
+            return (answer.end_sample or answer.start_sample or 0) + delay, trigger.after
         deadline = said.end_sample + _seconds(trigger.timeout)
         if now >= deadline:
             return deadline, f"timeout({trigger.after})"
@@ -102,7 +106,8 @@ class Director:
                     log.warning("utterance #%d: %s did not happen in %.1f s; speaking anyway", i + 1,
                                 u.trigger.after, u.trigger.timeout)  # fmt: skip
                 assert u.audio is not None, "scenario not synthesised"
-                self.spoken.append(UtteranceLog(i, u.text, at, at + len(u.audio), u.barge_in, why, u.reply))
+                self.spoken.append(UtteranceLog(i, u.text, at, at + len(u.audio), u.barge_in, why, u.reply,
+                                                u.speaker, u.language))  # fmt: skip
         speech = np.zeros(FRAME_SAMPLES, dtype=np.float64)
         for said in self.spoken:
             if said.end_sample <= start or said.start_sample >= stop:

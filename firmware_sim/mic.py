@@ -1,4 +1,5 @@
-"""The glasses' microphone: the wearer's speech + background noise (or a noise bed) + the speaker's echo.
+"""The glasses' microphone: the wearer's speech + background noise (or a noise bed) + the speaker's
+echo + the outward speaker's sound (translation mode's replies said aloud: loud, near, undamped).
 
 Everything is computed per 20 ms frame so the mic can hear what the ear speaker played a few
 milliseconds earlier, as the acoustic path from speaker to mic does on real glasses.
@@ -15,7 +16,7 @@ import numpy as np
 from scipy.signal import lfilter, lfilter_zi
 
 from sottovoce.firmware_sim.noise_beds import NoiseBed
-from sottovoce.firmware_sim.scenario import Echo, Noise
+from sottovoce.firmware_sim.scenario import Echo, Noise, Outward
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
 
 FULL_SCALE = 32768.0
@@ -39,6 +40,7 @@ class Mic:
         seed: int = 0,
         wearer_dbfs: float | None = None,
         speaker_dbfs: float | None = None,
+        outward: Outward | None = None,
     ) -> None:
         """``wearer_dbfs``: the wearer's active-speech level, needed when the echo is given
         relative to it (``echo.level_db``); ``speaker_dbfs``: the answer's active-speech level in
@@ -81,6 +83,10 @@ class Mic:
             self._lp_a = np.array([1.0, alpha - 1.0])
         self._lp_zi = lfilter_zi(self._lp_b, self._lp_a) * 0.0
         self._ear = np.zeros(_ECHO_HISTORY, dtype=np.float32)
+        outward = outward or Outward()
+        self._outward = np.zeros(_ECHO_HISTORY, dtype=np.float32)
+        self._outward_gain = db_to_gain(outward.gain_db) if outward.gain_db > -120 else 0.0
+        self._outward_delay = round(outward.delay_ms * SAMPLE_RATE / 1000)
         # Bone colouring clips relative to the answer's level, so it colours a whisper as much as a voice.
         self._knee = _BONE_CLIP * FULL_SCALE * db_to_gain(speaker_dbfs)
 
@@ -92,6 +98,10 @@ class Mic:
     def hear_speaker(self, ear: np.ndarray) -> None:
         """Feed the frame the speaker just played (before ``capture`` of the same tick)."""
         self._ear = np.concatenate([self._ear[FRAME_SAMPLES:], ear.astype(np.float32)])
+
+    def hear_outward(self, played: np.ndarray) -> None:
+        """Feed the frame the outward speaker just played (before ``capture`` of the same tick)."""
+        self._outward = np.concatenate([self._outward[FRAME_SAMPLES:], played.astype(np.float32)])
 
     def capture(self, speech: np.ndarray) -> np.ndarray:
         """One mic frame (int16) from the wearer's ``speech`` (float samples in int16 scale)."""
@@ -110,6 +120,9 @@ class Mic:
                 drive = self._knee * np.tanh(drive / self._knee)
             leak, self._lp_zi = lfilter(self._lp_b, self._lp_a, drive, zi=self._lp_zi)
             frame += leak * self._echo_gain
+        if self._outward_gain:
+            end = len(self._outward) - self._outward_delay
+            frame += self._outward[end - FRAME_SAMPLES : end].astype(np.float64) * self._outward_gain
         out = np.round(frame)
         clipped = np.count_nonzero((out > 32767) | (out < -32768))
         if clipped:

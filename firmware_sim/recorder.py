@@ -1,10 +1,11 @@
 """Recording of a run: the mic and ear tracks on one timeline, and what happened when.
 
-``mic.wav`` is what the microphone captured (before Opus), ``ear.wav`` what the speaker played;
-sample n of one is the same instant as sample n of the other, so latencies measured between
-them are what the wearer experiences. ``sim_events.json`` holds the ground truth (utterance
-onsets/ends) and the playback history in seconds on that timeline (``sottovoce.proto.events``:
-``SimEvents``).
+``mic.wav`` is what the microphone captured (before Opus), ``ear.wav`` what the ear speaker
+played, ``outward.wav`` what the outward speaker said aloud for the person in front of the
+wearer; sample n of one is the same instant as sample n of the others, so latencies measured
+between them are what the wearer (and the other person) experience. ``sim_events.json`` holds the
+ground truth (utterance onsets/ends, who said them) and the playback history of both speakers in
+seconds on that timeline (``sottovoce.proto.events``: ``SimEvents``).
 """
 
 from __future__ import annotations
@@ -66,12 +67,15 @@ class Recorder:
     def __init__(self) -> None:
         self._mic: list[np.ndarray] = []
         self._ear: list[np.ndarray] = []
+        self._outward: list[np.ndarray] = []
         self.disconnects: list[SimDisconnect] = []
 
-    def add(self, mic: np.ndarray, ear: np.ndarray) -> None:
-        """One tick: both tracks advance together, so they always have the same length."""
+    def add(self, mic: np.ndarray, ear: np.ndarray, outward: np.ndarray | None = None) -> None:
+        """One tick: the tracks advance together, so they always have the same length (``outward``
+        None: the outward speaker was silent)."""
         self._mic.append(mic)
         self._ear.append(ear)
+        self._outward.append(outward if outward is not None else np.zeros_like(ear))
 
     @property
     def samples(self) -> int:
@@ -83,13 +87,18 @@ class Recorder:
     def ear(self) -> np.ndarray:
         return np.concatenate(self._ear) if self._ear else np.zeros(0, dtype=np.int16)
 
+    def outward(self) -> np.ndarray:
+        return np.concatenate(self._outward) if self._outward else np.zeros(0, dtype=np.int16)
+
     def events(
         self,
         utterances: list[UtteranceLog],
         playback: list[PlaybackRecord],
         fired: list[FiredEvent],
         counters: dict[str, Any],
+        outward: list[PlaybackRecord] | None = None,
     ) -> SimEvents:
+        """``playback``: the ear speaker's streams; ``outward``: the outward speaker's."""
         return SimEvents(
             sample_rate=SAMPLE_RATE,
             duration_s=seconds(self.samples),
@@ -102,6 +111,8 @@ class Recorder:
                     u.barge_in,
                     u.trigger,
                     u.expects_reply,
+                    u.speaker,
+                    u.language,
                 )
                 for u in utterances
             ],
@@ -115,10 +126,12 @@ class Recorder:
             gestures=[_action(e) for e in fired if e.table == "gesture"],
             disconnects=self.disconnects,
             counters=counters,
+            outward=[_heard(p) for p in outward or [] if p.start_sample is not None],
         )
 
     def write(self, out: Path, events: SimEvents) -> None:
         out.mkdir(parents=True, exist_ok=True)
         write_wav(out / "mic.wav", self.mic())
         write_wav(out / "ear.wav", self.ear())
+        write_wav(out / "outward.wav", self.outward())
         write_sim_events(out / "sim_events.json", events)

@@ -4,8 +4,11 @@ A scenario is TOML. Utterances are ``[[utterance]]`` tables with ``say`` (synthe
 load time; each ``|`` in it is a mid-sentence pause of ``pause`` seconds), ``wav`` or ``clip`` (a
 recording of a real person committed in ``voices/``, by its id in the manifest there), timed
 either absolutely (``at``) or reactively (``after`` an anchor such as the start of the
-assistant's answer to the previous utterance, as heard at the speaker). See
-``scenarios/demo.toml`` for every section. Validation errors name the table, its line and the key.
+assistant's answer to the previous utterance, as heard at the speaker). An utterance with
+``speaker = "other"`` is said by the person in front of the wearer, in ``language`` (an eSpeak NG
+voice of it unless told), ``distance_m`` away in a room (``room.py``). See
+``scenarios/demo.toml`` for every section, ``scenarios/translation.toml`` for the other person.
+Validation errors name the table, its line and the key.
 """
 
 from __future__ import annotations
@@ -21,18 +24,23 @@ from typing import Any
 
 import numpy as np
 
+from sottovoce.edge.config import AUTO_LANGUAGE, LANGUAGE_CODE, MODES  # the edge plays a scenario in its mode
 from sottovoce.firmware_sim.recordings import RecordingError, recording
+from sottovoce.firmware_sim.room import DEFAULT_DISTANCE_M, MAX_DISTANCE_M, Room, at_distance
 from sottovoce.host.tts import TTS_ENGINES  # the wearer is voiced by the host's engines
 from sottovoce.proto.codec import SAMPLE_RATE
 from sottovoce.proto.control import GESTURE_KINDS
 from sottovoce.proto.gatt.att import DEFAULT_ATT_MTU, MAX_ATT_MTU
 from sottovoce.proto.gatt.buttons import ButtonEvent
 
-ANCHORS = ("start", "answer_start", "answer_end", "previous_end")
+# aloud_*: the outward speaker's first stream after the utterance (translation mode's replies said aloud)
+ANCHORS = ("start", "answer_start", "answer_end", "previous_end", "aloud_start", "aloud_end")
 BUTTON_KINDS = tuple(event.name.lower() for event in ButtonEvent)
 NOISE_COLORS = ("white", "pink")
 NOISE_BEDS = ("street", "babble", "wind")  # firmware_sim.noise_beds renders them
 ECHO_COLORINGS = ("linear", "bone")
+SPEAKERS = ("wearer", "other")  # who says an utterance: the wearer, or the person in front of them
+OTHER_TTS = "espeak"  # the other person's default engine: it speaks their language, in a voice not the wearer's
 DEFAULT_TIMEOUT_S = 8.0
 MAX_SCENARIO_S = 86400.0  # a day: the longest run, and the bound on every time in a scenario
 
@@ -69,6 +77,9 @@ class Utterance:
     rate: float = 1.0
     gain_db: float = 0.0
     pause: float = 0.0  # seconds of silence at each "|" in ``say``: the wearer pausing mid-sentence
+    speaker: str = "wearer"  # one of SPEAKERS
+    language: str | None = None  # the language it is said in (None: the wearer's)
+    distance_m: float = DEFAULT_DISTANCE_M  # the other person's distance from the glasses
     audio: np.ndarray | None = None  # int16 16 kHz, filled by ``synthesize``
 
     @property
@@ -132,6 +143,15 @@ class DeviceEvent:
     trigger: Trigger
 
 
+@dataclass(frozen=True)
+class Outward:
+    """The glasses' outward speaker (what it says aloud for the person in front) leaking into the
+    mic: it is loud and near, so its path gain is high; ``delay_ms`` is the sound's travel."""
+
+    gain_db: float = -6.0  # a speaker sample to a mic sample
+    delay_ms: float = 0.5
+
+
 @dataclass
 class Scenario:
     name: str
@@ -139,6 +159,7 @@ class Scenario:
     utterances: list[Utterance]
     noise: Noise | None = None
     echo: Echo = field(default_factory=Echo)
+    outward: Outward = field(default_factory=Outward)
     link: Link = field(default_factory=Link)
     battery: Battery = field(default_factory=Battery)
     buttons: list[DeviceEvent] = field(default_factory=list)
@@ -147,6 +168,8 @@ class Scenario:
     lead_in: float = 0.5  # seconds between subscription and t=0 (not recorded)
     max_duration: float = 600.0  # hard stop on the scenario clock
     tts: str = "piper"
+    mode: str = "assistant"  # the conversation mode the scenario is for (the demo runs the edge in it)
+    language: str | None = None  # translation mode: the other person's language (or "auto")
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -221,10 +244,10 @@ def _trigger(where: str, t: dict[str, Any], ref: int | None, n_utterances: int) 
 
 
 _UTTERANCE_KEYS = {"say", "wav", "clip", "text", "voice", "tts", "rate", "gain_db", "barge_in", "reply", "pause",
-                   "at", "after", "delay", "timeout"}  # fmt: skip
+                   "at", "after", "delay", "timeout", "speaker", "language", "distance_m"}  # fmt: skip
 _EVENT_KEYS = {"kind", "at", "after", "delay", "timeout", "utterance"}
 _TOP_KEYS = {"name", "utterance", "noise", "echo", "link", "battery", "button", "gesture",
-             "tail", "lead_in", "max_duration", "tts"}  # fmt: skip
+             "tail", "lead_in", "max_duration", "tts", "mode", "language", "outward"}  # fmt: skip
 
 
 def _parts(say: str) -> list[str]:
@@ -282,6 +305,16 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         if not isinstance(reply, bool):
             raise ScenarioError(f"{w}: 'reply' must be true or false, got {reply!r}")
         spoken = " ".join(_parts(say)) if pauses else (say or transcript or wav.name)  # type: ignore[union-attr,arg-type]
+        speaker = _string(w, "speaker", u.get("speaker", Utterance.speaker), SPEAKERS)
+        if speaker == "wearer" and "distance_m" in u:
+            raise ScenarioError(f"{w}: 'distance_m' is for speaker = \"other\" (the wearer is at the mic)")
+        language = _string(w, "language", u["language"]) if "language" in u else None
+        if language is not None and not LANGUAGE_CODE.fullmatch(language):
+            raise ScenarioError(f"{w}: 'language' must be a language code such as \"es\", got {language!r}")
+        tts = _string(w, "tts", u.get("tts", OTHER_TTS if speaker == "other" else default_tts), TTS_ENGINES)
+        voice = _string(w, "voice", u["voice"]) if "voice" in u else None
+        if voice is None and language is not None and tts == "espeak":
+            voice = language  # eSpeak NG names its voices by language
         utterances.append(
             Utterance(
                 index=i,
@@ -291,11 +324,14 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
                 reply=reply,
                 say=say,
                 wav=wav,
-                voice=_string(w, "voice", u["voice"]) if "voice" in u else None,
-                tts=_string(w, "tts", u.get("tts", default_tts), TTS_ENGINES),
+                voice=voice,
+                tts=tts,
                 rate=_number(w, "rate", u.get("rate", Utterance.rate), 0.25, 4.0),
                 gain_db=_number(w, "gain_db", u.get("gain_db", Utterance.gain_db), -60, 20),
                 pause=_number(w, "pause", u["pause"], 0.05, 5.0) if pauses else 0.0,
+                speaker=speaker,
+                language=language,
+                distance_m=_number(w, "distance_m", u.get("distance_m", Utterance.distance_m), 0.2, MAX_DISTANCE_M),
             )
         )
 
@@ -339,6 +375,21 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
             lowpass_hz=_number(w, "lowpass_hz", e.get("lowpass_hz", Echo.lowpass_hz), 50, SAMPLE_RATE / 2),
             coloring=_string(w, "coloring", e.get("coloring", Echo.coloring), ECHO_COLORINGS),
         )
+    outward = Outward()
+    if "outward" in doc:
+        w = where.at("outward")
+        o = _keys(w, doc["outward"], {"gain_db", "delay_ms"})
+        outward = Outward(
+            gain_db=_number(w, "gain_db", o.get("gain_db", Outward.gain_db), -120, 20),
+            delay_ms=_number(w, "delay_ms", o.get("delay_ms", Outward.delay_ms), 0, 1000),
+        )
+    mode = _string(name, "mode", doc.get("mode", Scenario.mode), tuple(MODES))
+    scenario_language = _string(name, "language", doc["language"]) if "language" in doc else None
+    if scenario_language is not None and mode != "translation":
+        raise ScenarioError(f"{name}: 'language' (the other person's) goes with mode = \"translation\"")
+    if scenario_language is not None and not (LANGUAGE_CODE.fullmatch(scenario_language)
+                                              or scenario_language == AUTO_LANGUAGE):  # fmt: skip
+        raise ScenarioError(f'{name}: \'language\' must be a language code such as "es", or "auto"')
     link = Link()
     if "link" in doc:
         w = where.at("link")
@@ -380,6 +431,7 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         utterances=utterances,
         noise=noise,
         echo=echo,
+        outward=outward,
         link=link,
         battery=battery,
         buttons=events("button", BUTTON_KINDS),
@@ -388,6 +440,8 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         lead_in=_number(name, "lead_in", doc.get("lead_in", Scenario.lead_in), 0, 10),
         max_duration=_number(name, "max_duration", doc.get("max_duration", Scenario.max_duration), 1, MAX_SCENARIO_S),
         tts=default_tts,
+        mode=mode,
+        language=scenario_language,
     )
 
 
@@ -462,17 +516,19 @@ def synthesize(scenario: Scenario) -> None:
         if u.gain_db:
             audio = np.clip(np.round(audio.astype(np.float32) * 10 ** (u.gain_db / 20)), -32768, 32767)
             audio = audio.astype(np.int16)
+        if u.speaker == "other":  # seeded by its place in the file: the same room on every run
+            audio = at_distance(audio, u.distance_m, Room(seed=u.index))
         if audio.size == 0:
             raise ScenarioError(f"utterance #{u.index + 1} ({u.text!r}) has no audio")
         u.audio = audio
 
 
 def wearer_level_dbfs(scenario: Scenario) -> float | None:
-    """The wearer's active-speech level over every synthesised utterance (None before synthesis):
+    """The wearer's active-speech level over their synthesised utterances (None before synthesis):
     what an echo ``level_db`` is relative to."""
     from sottovoce.host.whisper import active_rms_dbfs
 
-    audio = [u.audio for u in scenario.utterances if u.audio is not None]
+    audio = [u.audio for u in scenario.utterances if u.audio is not None and u.speaker == "wearer"]
     return active_rms_dbfs(np.concatenate(audio)) if audio else None
 
 

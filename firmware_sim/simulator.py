@@ -77,10 +77,12 @@ class Simulator:
         self.buttons = buttons.ButtonServer(self._offer_up)
         self.speaker_service = speaker.SpeakerServer(self._send_control, self.device_us)
         self.speaker = self.speaker_service.speaker
+        self.outward = self.speaker_service.outward  # the speaker for the person in front of the wearer
         self.gatt = GlassesGatt([self.audio, self.battery, self.buttons, self.speaker_service], self._on_write)
         self._control_out = speaker.ControlPacketizer()
-        self.mic = Mic(scenario.noise, scenario.echo, seed=config.seed, wearer_dbfs=wearer_level_dbfs(scenario))
-        self.director = Director(scenario)
+        self.mic = Mic(scenario.noise, scenario.echo, seed=config.seed, wearer_dbfs=wearer_level_dbfs(scenario),
+                       outward=scenario.outward)  # fmt: skip
+        self.director = Director(scenario, self.outward.playback)
         self.recorder = Recorder()
         self._audio_on = False
         self.device: Device | None = None
@@ -145,7 +147,8 @@ class Simulator:
                 if self.connection is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(self.connection.disconnect(), 1.0)
-        events = self.recorder.events(self.director.spoken, self.speaker.playback, self.director.fired, self.snapshot())
+        events = self.recorder.events(self.director.spoken, self.speaker.playback, self.director.fired, self.snapshot(),
+                                      self.outward.playback)  # fmt: skip
         if self.out is not None:
             self.recorder.write(self.out, events)
         self.say("sim scenario done")
@@ -252,7 +255,9 @@ class Simulator:
 
     def tick(self, k: int) -> None:
         ear = self.speaker.tick(k)
+        aloud = self.outward.tick(k)
         self.mic.hear_speaker(ear)
+        self.mic.hear_outward(aloud)
         if k >= 0:
             speech, fired = self.director.step(k, self.speaker.playback)
         else:
@@ -260,7 +265,7 @@ class Simulator:
         frame = self.mic.capture(speech)
         self.counters.mic_frames += 1
         if k >= 0:
-            self.recorder.add(frame, ear)
+            self.recorder.add(frame, ear, aloud)
         self._send_audio(frame)
         for event in fired:
             self._fire(event)
@@ -316,6 +321,7 @@ class Simulator:
             "clock": asdict(self.clock.counters),
             "link": self.link.snapshot(),
             "speaker": asdict(self.speaker.counters),
+            "outward": asdict(self.outward.counters),
             "control": asdict(self.speaker_service.counters),
             "downlink_reassembly": self.speaker.link_stats,
             "volume": self.speaker.volume,

@@ -155,6 +155,7 @@ class Turn(EdgeEvent):
     seq: int
     barge_in: bool = False
     reason: str = ""
+    speaker: str = "wearer"  # whose voice: wearer | other (translation mode's person in front of the wearer)
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,7 @@ class ResponseStarted(EdgeEvent):
     turn_id: int
     stream: int
     text: str
+    output: str = "ear"  # ear | outward (said aloud for the person in front of the wearer)
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,8 @@ class SimUtterance:
     barge_in: bool
     trigger: str  # the anchor that released it, or "timeout(<anchor>)"
     expects_reply: bool = True  # False: said to stop the assistant, not to ask it anything ("Stop.")
+    speaker: str = "wearer"  # or "other": the person in front of the wearer
+    language: str | None = None  # the language it was said in (None: the wearer's)
 
 
 @dataclass(frozen=True)
@@ -426,6 +430,7 @@ class SimEvents:
     gestures: list[SimAction]
     disconnects: list[SimDisconnect]
     counters: dict[str, Any]  # per component (firmware, clock, link, speaker, ...)
+    outward: list[SimPlayback] = field(default_factory=list)  # streams heard from the outward speaker
 
 
 def write_sim_events(path: Path, events: SimEvents) -> None:

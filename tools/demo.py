@@ -17,7 +17,14 @@ recording, on one timeline for mic and speaker.
   answer must duck, come back and play on to its end whole, and the backchannel get no reply; the
   hold gap is how long the answer stood silent, held where it was
 
-OUT holds the recordings (mic.wav, ear.wav, sim_events.json), the edge's event log
+A translation scenario (``mode = "translation"``) runs the edge in that mode, in the scenario's
+language, and is judged as a translation: every utterance of the other person whispered to the
+wearer (ear-voice span: their first word -> the first sample of its translation at the ear), every
+utterance of the wearer said aloud by the outward speaker, the other person's speech never
+stopping a whisper, and each turn attributed to the right voice. Its summary is the transcript:
+what was said, what the wearer heard and what was said aloud, when.
+
+OUT holds the recordings (mic.wav, ear.wav, outward.wav, sim_events.json), the edge's event log
 (edge_events.jsonl), its turn arbiter's inputs and decisions (edge_arbiter.jsonl) and the host's
 turn ledger's (host_turns.jsonl), both replayable, each process's output (logs/) and the summary
 (summary.json).
@@ -45,10 +52,10 @@ import numpy as np
 
 from sottovoce.edge.arbiter import BARGE_IN_MS
 from sottovoce.edge.end_rules import TURN_POLICIES
-from sottovoce.firmware_sim.scenario import read_wav
+from sottovoce.firmware_sim.scenario import Scenario, ScenarioError, load_scenario, read_wav
 from sottovoce.host.tts import TTS_ENGINES
 from sottovoce.proto import events
-from sottovoce.proto.codec import FRAME_SAMPLES
+from sottovoce.proto.codec import FRAME_MS, FRAME_SAMPLES
 from sottovoce.proto.gatt.speaker import gain_of, samples_to_reach
 from sottovoce.tools.options import add_logging_option, add_options, config_from, fail, option, setup_logging
 
@@ -209,6 +216,10 @@ async def wait_port(port: int, timeout: float) -> None:
 
 
 async def run_demo(config: DemoConfig) -> dict[str, Any]:
+    try:
+        scenario = load_scenario(config.scenario, synthesize_audio=False)  # its mode and timing; the sim voices it
+    except ScenarioError as exc:
+        raise DemoError(str(exc)) from None
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
     (grpc_port,) = free_ports(1)
@@ -249,7 +260,8 @@ async def run_demo(config: DemoConfig) -> dict[str, Any]:
             "edge", *cli, "edge", "--device", f"tcp-client:127.0.0.1:{ble_edge}",
             "--host", f"127.0.0.1:{grpc_port}", "--turn", config.turn, "--events", str(edge_log),
             "--record", str(out / "edge_arbiter.jsonl"), "--scan-timeout", f"{remaining():.0f}",
-            "--barge-in-ms", str(config.barge_in_ms),
+            "--barge-in-ms", str(config.barge_in_ms), "--mode", scenario.mode,
+            *(["--language", scenario.language] if scenario.language else []),
         )  # fmt: skip
         await stack.wait_event(edge, edge_log, events.DeviceConnected, remaining(), sim, hub, host)
         log.info("edge connected to the glasses after %.1f s", time.monotonic() - started)
@@ -266,7 +278,7 @@ async def run_demo(config: DemoConfig) -> dict[str, Any]:
             raise DemoError(f"simulator exited with {sim.process.returncode}:\n{sim.tail()}")
     finally:
         await stack.stop_all()
-    summary = analyse(out, config.turn)
+    summary = analyse_translation(out, scenario) if scenario.mode == "translation" else analyse(out, config.turn)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -397,6 +409,7 @@ class EdgeLog:
     lengths: dict[int, int] = field(default_factory=dict)  # response id -> samples the host sent
     texts: dict[int, str] = field(default_factory=dict)  # response id -> the whole answer, once sent
     counters: dict[str, int] = field(default_factory=dict)
+    turns: list[events.Turn] = field(default_factory=list)  # every turn event, in order
 
     @classmethod
     def read(cls, path: Path) -> EdgeLog:
@@ -408,8 +421,10 @@ class EdgeLog:
                 result.by_stream[event.stream] = event
             elif isinstance(event, events.Transcript):
                 result.transcripts[event.turn_id] = event.text
-            elif isinstance(event, events.Turn) and event.kind == "confirmed_end":
-                result.end_reasons[event.turn_id] = event.reason
+            elif isinstance(event, events.Turn):
+                result.turns.append(event)
+                if event.kind == "confirmed_end":
+                    result.end_reasons[event.turn_id] = event.reason
             elif isinstance(event, events.ResponseDone):
                 result.lengths[event.response_id] = event.samples
                 result.texts[event.response_id] = event.text
@@ -533,6 +548,116 @@ def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
     }
 
 
+# --- translation mode ----------------------------------------------------------------------------
+
+
+@dataclass
+class Heard:
+    """One stream as played: on which output, when, and what it said."""
+
+    output: str  # ear | outward
+    start_s: float
+    end_s: float
+    text: str
+    ended: str | None
+
+
+@dataclass
+class SaidLine:
+    """One utterance of the scenario and what came of it."""
+
+    index: int
+    speaker: str  # wearer | other
+    language: str | None
+    text: str
+    start_s: float
+    end_s: float
+    attributed: list[str] = field(default_factory=list)  # the speaker of each edge turn within it
+    heard: list[Heard] = field(default_factory=list)  # what played from its start to the next utterance's
+    ear_voice_span_s: float | None = None  # the other person's first word -> the first sample of a whisper
+
+
+def _stream_text(edge: EdgeLog, stream: int) -> str:
+    started = edge.by_stream.get(stream)
+    if started is None:
+        return "(edge cue)"
+    return edge.texts.get(started.response_id) or started.text
+
+
+def analyse_translation(out: Path, scenario: Scenario) -> dict[str, Any]:
+    """A translation run: the transcript, the ear-voice spans and whose voice each turn was given."""
+    try:
+        sim = events.read_sim_events(out / "sim_events.json")
+        edge = EdgeLog.read(out / "edge_events.jsonl")
+    except events.EventLogError as exc:
+        raise DemoError(str(exc)) from None
+    utterances = sorted(sim.utterances, key=lambda u: u.start_s)
+    streams = sorted([Heard("ear", p.start_s, p.end_s, _stream_text(edge, p.stream), p.ended) for p in sim.playback]
+                     + [Heard("outward", p.start_s, p.end_s, _stream_text(edge, p.stream), p.ended)
+                        for p in sim.outward], key=lambda h: h.start_s)  # fmt: skip
+    lines = [SaidLine(u.index + 1, u.speaker, u.language, u.text, u.start_s, u.end_s) for u in utterances]
+    # the uplink's first frame (seq 0) is the first of the lead-in, before t = 0
+    starts = [t for t in edge.turns if t.kind == "speech_start"]
+    for i, line in enumerate(lines):
+        until = lines[i + 1].start_s if i + 1 < len(lines) else float("inf")
+        line.heard = [h for h in streams if line.start_s <= h.start_s < until]
+        for t in starts:
+            onset = t.seq * FRAME_MS / 1000 - scenario.lead_in
+            if line.start_s - 0.3 <= onset <= line.end_s:
+                line.attributed.append(t.speaker)
+        whisper = next((h for h in line.heard if h.output == "ear"), None)
+        if line.speaker == "other" and whisper is not None:
+            line.ear_voice_span_s = round(whisper.start_s - line.start_s, 3)
+    attributed = [(line.speaker, said) for line in lines for said in line.attributed]
+    correct = sum(truth == said for truth, said in attributed)
+    failures = []
+    for line in lines:
+        if line.speaker == "other" and not any(h.output == "ear" for h in line.heard):
+            failures.append(f"utterance {line.index} (the other person's) was not whispered to the wearer")
+        if line.speaker == "wearer" and not any(h.output == "outward" for h in line.heard):
+            failures.append(f"utterance {line.index} (the wearer's) was not said aloud")
+        if not line.attributed:
+            failures.append(f"utterance {line.index} opened no turn on the edge")
+    for line in lines:
+        if line.speaker != "other":
+            continue
+        stopped = [h for h in streams if h.output == "ear" and h.ended == "flushed"
+                   and line.start_s <= h.end_s <= line.end_s + 0.5]  # fmt: skip
+        if stopped:
+            failures.append(f"the other person's utterance {line.index} stopped the whisper playing")
+    if attributed and correct < len(attributed):
+        failures.append(f"{len(attributed) - correct} of {len(attributed)} turns attributed to the wrong voice")
+    spans = [line.ear_voice_span_s for line in lines if line.ear_voice_span_s is not None]
+    return {
+        "ok": not failures,
+        "failures": failures,
+        "mode": "translation",
+        "language": scenario.language,
+        "transcript": [asdict(line) for line in lines],
+        "attribution": {"turns": len(attributed), "correct": correct},
+        "median_ear_voice_span_s": rounded_stat(statistics.median, spans),
+        "sim_counters": sim.counters,
+        "edge_counters": edge.counters,
+    }
+
+
+def print_translation(summary: dict[str, Any]) -> None:
+    print()
+    for line in summary["transcript"]:
+        who = "wearer" if line["speaker"] == "wearer" else f"other ({line['language'] or '?'})"
+        turns = ", ".join(line["attributed"]) or "no turn"
+        print(f"{line['start_s']:7.2f}-{line['end_s']:.2f} s  {who} said: {line['text']}  [edge heard: {turns}]")
+        for h in line["heard"]:
+            where = "whispered in the ear" if h["output"] == "ear" else "said aloud outward"
+            print(f"{'':10}{h['start_s']:7.2f}-{h['end_s']:.2f} s  {where}: {h['text']}  ({h['ended']})")
+        if line["ear_voice_span_s"] is not None:
+            print(f"{'':10}ear-voice span {line['ear_voice_span_s']:.2f} s")
+    a = summary["attribution"]
+    print(f"whose voice: {a['correct']} of {a['turns']} turns attributed right; "
+          f"median ear-voice span {summary['median_ear_voice_span_s']} s")  # fmt: skip
+    print("OK" if summary["ok"] else "FAILED: " + "; ".join(summary["failures"]))
+
+
 def backchannel(index: int, u: events.SimUtterance, p: events.SimPlayback, replied: bool, edge: EdgeLog,
                 sim: events.SimEvents, ear: np.ndarray | None) -> BackchannelResult:  # fmt: skip
     """The utterance ``u`` made over the answer ``p``."""
@@ -572,6 +697,9 @@ def rounded_stat(stat: Callable[[list[float]], float], seconds: list[float]) -> 
 
 
 def print_summary(summary: dict[str, Any]) -> None:
+    if summary.get("mode") == "translation":
+        print_translation(summary)
+        return
     print()
     print(f"{'#':>2}  {'wearer said':34}  {'ASR heard':34}  {'assistant answered':44}  {'end by':10}  latency")
     for t in summary["turns"]:

@@ -114,8 +114,10 @@ class AudioLink(DeviceLink):
             return
         if not self.device.muted:
             self._audio.send(np.frombuffer(data, dtype="<i2"), self.att_mtu)
-        # One speaker tick per mic frame keeps both on one timeline.
-        self._ear.append(self.device.speaker.tick(self._tick).tobytes())
+        # One speaker tick per mic frame keeps both on one timeline. The one output device here
+        # is the ear and the outward speaker at once: both play into it.
+        played = speaker.mix(self.device.speaker.tick(self._tick), self.device.outward.tick(self._tick))
+        self._ear.append(played.tobytes())
         self._tick += 1
         if len(self._ear) > EAR_QUEUE_FRAMES:
             self._ear.popleft()

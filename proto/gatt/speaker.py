@@ -9,6 +9,11 @@ Omi's speaker path only plays short 8 kHz PCM clips, so Sottovoce adds its own s
   fragments ``[seq_lo, seq_hi, sub_index | FINAL]`` + a chunk of the message, so every message
   crosses at any ATT MTU, the 23-byte default included.
 
+A stream id with its top bit set (``OUTWARD``) plays on the glasses' second, outward speaker
+(aloud, for the person in front of the wearer: translation mode's spoken replies) rather than in
+the ear; every message about a stream (frames, flush, end, duck, reports) names it by that id, so
+the two outputs share the characteristics and each plays one stream at a time.
+
 Both are sequenced chunks (``chunks.py``). The server side is the wearable's: its ear speaker
 (playback buffer, flush, stream end, level changes ramped sample by sample, holds that pause a
 stream where it is, exact sample reports), which the simulator and the edge's local-audio link
@@ -49,6 +54,13 @@ DOWNLINK_UUID = "5D0E0001-3F6B-4D39-A1C6-7E2B9C55A001"
 CONTROL_UUID = "5D0E0002-3F6B-4D39-A1C6-7E2B9C55A001"
 
 DOWNLINK_TAG = 1  # bytes of tag: the stream id, between the sequence number and the chunk index
+OUTWARD = 0x80  # the stream id bit of the outward speaker; ear streams are 1..127, outward ones 0x81..0xFF
+
+
+def is_outward(stream: int) -> bool:
+    """The stream plays on the outward speaker."""
+    return bool(stream & OUTWARD)
+
 
 SERVICE = Service(
     SERVICE_UUID,
@@ -286,8 +298,12 @@ class Speaker:
         send: Callable[[ctl.ControlMessage], None],
         clock_us: Callable[[], int],
         capacity: int = CAPACITY_FRAMES,
+        outward: Speaker | None = None,
     ) -> None:
+        """``outward``: the device's outward speaker, which plays the streams ``is_outward`` names
+        (None: this speaker plays every stream)."""
         self.send = send
+        self.outward = outward
         self.clock_us = clock_us
         self.capacity = capacity
         self.counters = SpeakerCounters()
@@ -313,6 +329,8 @@ class Speaker:
         self._reassembler = DownlinkReassembler(self._on_frame)
         self._dropped_seen = 0
         self._ended.clear()
+        if self.outward is not None:
+            self.outward.new_connection()
 
     # --- input --------------------------------------------------------------------------------
 
@@ -324,12 +342,20 @@ class Speaker:
     def link_stats(self) -> dict[str, int]:
         return {k: v + self._link_totals.get(k, 0) for k, v in asdict(self._reassembler.stats).items()}
 
+    def _output(self, stream: int) -> Speaker:
+        """The speaker that plays ``stream``."""
+        return self.outward if self.outward is not None and is_outward(stream) else self
+
     def _on_frame(self, stream: int, frame: bytes) -> None:
-        c = self.counters
-        c.frames_received += 1
         # Frames the reassembler had to drop since the last good one are concealed in place.
         lost = self._reassembler.stats.dropped_messages - self._dropped_seen
         self._dropped_seen = self._reassembler.stats.dropped_messages
+        self._output(stream)._take(stream, frame, lost)
+
+    def _take(self, stream: int, frame: bytes, lost: int) -> None:
+        """One frame of ``stream`` for this speaker, after ``lost`` frames lost on the link."""
+        c = self.counters
+        c.frames_received += 1
         if self._is_ended(stream):
             c.frames_dropped_late += 1
             return
@@ -349,6 +375,8 @@ class Speaker:
 
     def on_control(self, msg: ctl.ControlMessage) -> bool:
         """Handle the speaker's control messages; False if ``msg`` is not one of them."""
+        if isinstance(msg, (ctl.Flush, ctl.StreamEnd, ctl.Duck)) and self._output(msg.stream) is not self:
+            return self._output(msg.stream).on_control(msg)
         if isinstance(msg, ctl.Flush):
             self._flush(msg.stream)
         elif isinstance(msg, ctl.StreamEnd):
@@ -539,6 +567,8 @@ class Speaker:
         """End of the run: a stream still open was cut off."""
         if self._current is not None:
             self._close(self._current, "cut")
+        if self.outward is not None:
+            self.outward.close()
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -573,6 +603,12 @@ class Speaker:
             log.exception("control report not sent")
 
 
+def mix(*tracks: np.ndarray) -> np.ndarray:
+    """Speakers' frames played into one output: summed, clipped to int16."""
+    total = np.sum([t.astype(np.int32) for t in tracks], axis=0)
+    return np.clip(total, -32768, 32767).astype(np.int16)
+
+
 # --- device side: the service -------------------------------------------------------------------
 
 
@@ -596,7 +632,8 @@ class SpeakerServer(ServiceServer):
     def __init__(self, send: Callable[[bytes], object], clock_us: Callable[[], int]) -> None:
         self.send = send
         self.clock_us = clock_us
-        self.speaker = Speaker(self._send_message, clock_us)
+        self.outward = Speaker(self._send_message, clock_us)  # aloud, for the person in front of the wearer
+        self.speaker = Speaker(self._send_message, clock_us, outward=self.outward)
         self.counters = DeviceControlCounters()
         self._intake_control = Intake("control write", ctl.decode, ctl.ControlError, self.counters,
                                       "control_malformed", log)  # fmt: skip
