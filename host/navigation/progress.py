@@ -1,0 +1,126 @@
+"""Where the wearer is along a route, from noisy position fixes.
+
+Each fix is matched to the nearest point of the route within a window around the last match (so a
+route that passes near itself is not jumped along), giving the distance walked and the distance
+off the route. Leaving the route is decided from several fixes, never one: a consumer-grade GPS
+fix is off by 3-10 m, and its error drifts slowly, so one fix 20 m away says little. The wearer is
+off the route when the last ``confirm_fixes`` fixes are all either far off, or moderately off
+while the direction of travel over the last few seconds (fitted to the fixes: a drifting error
+moves them together and leaves the direction alone) leads away from the route's own direction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from sottovoce.host.navigation.geo import to_local, turn_deg
+from sottovoce.host.navigation.instructions import bearing_along
+from sottovoce.host.navigation.router import Route
+
+
+@dataclass(frozen=True)
+class Fix:
+    t_s: float  # seconds on the caller's clock
+    lat: float
+    lon: float
+    accuracy_m: float = 5.0
+
+
+@dataclass(frozen=True)
+class ProgressConfig:
+    window_back_m: float = 30.0  # a match may move back this far (noise, a step back)
+    window_ahead_m: float = 150.0  # and forward this far between two fixes
+    far_m: float = 25.0  # a fix this far off the route is off it (or twice its stated accuracy)
+    drifting_m: float = 10.0  # this far off and heading away from the route's direction: off it
+    diverge_deg: float = 55.0
+    course_window_s: float = 6.0  # the direction of travel is fitted over the fixes this recent
+    min_course_m: float = 4.0  # less movement than this over the window: no direction
+    confirm_fixes: int = 3
+
+
+@dataclass(frozen=True)
+class Progress:
+    along_m: float  # distance walked along the route (the matched point)
+    off_m: float  # distance from the route
+    remaining_m: float
+    off_route: bool  # decided from several fixes
+    course_deg: float | None  # direction of travel, when moving
+    speed_mps: float | None
+
+
+class Tracker:
+    def __init__(self, route: Route, config: ProgressConfig | None = None) -> None:
+        self.route = route
+        self.config = config or ProgressConfig()
+        self._along: float | None = None
+        self._recent: deque[Fix] = deque(maxlen=64)
+        self._bad: deque[bool] = deque(maxlen=self.config.confirm_fixes)
+        lat0, lon0 = route.points[0]
+        self._origin = (lat0, lon0)
+        self._xy = [to_local(lat0, lon0, lat, lon) for lat, lon in route.points]
+
+    @property
+    def along_m(self) -> float:
+        return self._along or 0.0
+
+    def update(self, fix: Fix) -> Progress:
+        cfg = self.config
+        x, y = to_local(*self._origin, fix.lat, fix.lon)
+        if self._along is None:
+            lo, hi = 0.0, self.route.length_m
+        else:
+            lo, hi = self._along - cfg.window_back_m, self._along + cfg.window_ahead_m
+        along, off = self._match(x, y, lo, hi)
+        self._along = along
+        self._recent.append(fix)
+        while self._recent and fix.t_s - self._recent[0].t_s > cfg.course_window_s:
+            self._recent.popleft()
+        course, speed = self._course()
+        far = off > max(cfg.far_m, 2 * fix.accuracy_m)
+        route_bearing = bearing_along(self.route, max(0.0, along - 5), min(self.route.length_m, along + 5))
+        away = (
+            off > cfg.drifting_m
+            and course is not None
+            and abs(turn_deg(route_bearing, course)) > cfg.diverge_deg
+            and along < self.route.length_m - cfg.drifting_m  # past the end is arriving, not leaving
+        )
+        self._bad.append(far or away)
+        off_route = len(self._bad) == cfg.confirm_fixes and all(self._bad)
+        return Progress(along, off, max(0.0, self.route.length_m - along), off_route, course, speed)
+
+    def _match(self, x: float, y: float, lo: float, hi: float) -> tuple[float, float]:
+        best = (math.inf, 0.0)
+        along = self.route.along_m
+        for i in range(len(self._xy) - 1):
+            if along[i + 1] < lo or along[i] > hi:
+                continue
+            (ax, ay), (bx, by) = self._xy[i], self._xy[i + 1]
+            dx, dy = bx - ax, by - ay
+            span = dx * dx + dy * dy
+            t = 0.0 if span == 0 else min(max(((x - ax) * dx + (y - ay) * dy) / span, 0.0), 1.0)
+            d = math.hypot(ax + t * dx - x, ay + t * dy - y)
+            if d < best[0]:
+                best = (d, along[i] + t * (along[i + 1] - along[i]))
+        if best[0] == math.inf:  # the window lies beyond the route's ends
+            return self.along_m, math.hypot(x - self._xy[-1][0], y - self._xy[-1][1])
+        return best[1], best[0]
+
+    def _course(self) -> tuple[float | None, float | None]:
+        """Direction (degrees) and speed of travel fitted to the recent fixes by least squares."""
+        fixes = list(self._recent)
+        if len(fixes) < 3:
+            return None, None
+        ts = [f.t_s for f in fixes]
+        t_mean = sum(ts) / len(ts)
+        var = sum((t - t_mean) ** 2 for t in ts)
+        if var <= 0:
+            return None, None
+        pts = [to_local(*self._origin, f.lat, f.lon) for f in fixes]
+        vx = sum((t - t_mean) * p[0] for t, p in zip(ts, pts, strict=True)) / var
+        vy = sum((t - t_mean) * p[1] for t, p in zip(ts, pts, strict=True)) / var
+        speed = math.hypot(vx, vy)
+        if speed * (ts[-1] - ts[0]) < self.config.min_course_m:
+            return None, speed
+        return math.degrees(math.atan2(vx, vy)) % 360.0, speed
