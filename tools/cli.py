@@ -32,6 +32,7 @@ BENCHES = {
     "stop": ("sottovoce.tools.bench_stop", "a barge-in stopping a model answer vs letting it run to its end"),
     "overlap": ("sottovoce.tools.bench_overlap", "speech over an answer read by its words vs by words and sound"),
     "answers": ("sottovoce.tools.bench_answers", "the responder chain on wearers' questions vs the skills alone"),
+    "navigation": ("sottovoce.tools.bench_navigation", "walking cues on simulated walks: timing, sides, re-routing"),
     "duplex": (
         "sottovoce.tools.bench_duplex",
         "full duplex through the whole stack: takeover, barge-in, backchannels, corrections, echo, noise",

@@ -13,8 +13,8 @@ import logging
 from dataclasses import dataclass, field
 
 from sottovoce.host.navigation.cues import Cue, CueConfig, turn_cue_due, turn_cue_now, walking_speed
-from sottovoce.host.navigation.geo import bearing_deg, haversine_m
-from sottovoce.host.navigation.instructions import Step, relative_side, say_distance, steps_of
+from sottovoce.host.navigation.geo import bearing_deg, haversine_m, turn_deg
+from sottovoce.host.navigation.instructions import Step, bearing_along, relative_side, say_distance, steps_of
 from sottovoce.host.navigation.osm_map import Place, WalkMap
 from sottovoce.host.navigation.progress import Fix, Progress, ProgressConfig, Tracker
 from sottovoce.host.navigation.router import NoRoute, Route, route
@@ -33,6 +33,8 @@ class NavigatorConfig:
     cues: CueConfig = field(default_factory=CueConfig)
     progress: ProgressConfig = field(default_factory=ProgressConfig)
     map_margin_m: float = 200.0  # a fix further than this from any walkable way is off the map
+    # After a new route, the wearer needs a moment to hear it and turn round: no other before then.
+    reroute_holdoff_s: float = 20.0
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Navigator:
         self.last_cue: str = ""
         self._trip: _Trip | None = None
         self._pending: Place | None = None  # asked for before there was a fix
+        self._routed_at: float | None = None  # fix time of the last route's start
 
     @property
     def active(self) -> bool:
@@ -103,8 +106,7 @@ class Navigator:
         if trip is None:
             return NO_FIX if self._pending else NOT_NAVIGATING
         remaining = trip.route.length_m - trip.tracker.along_m
-        minutes = max(1, round(remaining / walking_speed(None, self.config.cues) / 60))
-        said = f"{say_distance(remaining)} to {trip.place.spoken}, about {minutes} minute{'s' * (minutes > 1)}."
+        said = f"{say_distance(remaining)} to {trip.place.spoken}, {self._minutes(remaining)}."
         step = self._next_step(trip)
         if step is not None:
             said += f" Next, in {say_distance(step.at_m - trip.tracker.along_m)}, {step.instruction()}."
@@ -153,13 +155,14 @@ class Navigator:
         if trip is None or trip.arrived:
             return []
         self.progress = progress = trip.tracker.update(fix)
-        if progress.off_route:
+        settled = self._routed_at is None or fix.t_s - self._routed_at >= self.config.reroute_holdoff_s
+        if progress.off_route and settled:
             self.counters.reroutes += 1
             log.info("off the route %.0f m at %.0f m along: re-routing", progress.off_m, progress.along_m)
             return [Cue("depart", "Off the route. " + self._start(trip.place, counted=False))]
         cues = []
         step = self._next_step(trip)
-        if step is not None and step.at_m not in trip.cued:
+        if step is not None and step.at_m not in trip.cued and self._walking_the_route(trip, progress):
             to_turn = step.at_m - progress.along_m
             if turn_cue_due(step, to_turn, progress.speed_mps, self.config.cues):
                 cue = turn_cue_now(step, to_turn, progress.speed_mps, self.config.cues)
@@ -212,23 +215,43 @@ class Navigator:
             self._trip = None
             return f"I can't find a walking route to {place.spoken} from here."
         self.counters.routes += counted
+        course = self.progress.course_deg if self.progress is not None else None
         self._trip = _Trip(place, found, steps_of(found), Tracker(found, self.config.progress))
         self.progress = self._trip.tracker.update(self.fix)
-        minutes = max(1, round(found.length_m / walking_speed(None, self.config.cues) / 60))
-        return f"{place.spoken}, {say_distance(found.length_m)}, about {minutes} minutes. {self._heading_words(found)}"
+        self._routed_at = self.fix.t_s
+        said = f"{place.spoken}, {say_distance(found.length_m)}, {self._minutes(found.length_m)}."
+        return f"{said} {self._heading_words(found, course)}"
 
-    def _heading_words(self, found: Route) -> str:
-        """Which way to set off, from where the wearer faces (the map's direction if unknown)."""
+    def _heading_words(self, found: Route, course: float | None) -> str:
+        """Which way to set off, from the wearer's direction of travel when they walk (a glance
+        aside must not make it "go left"), else from where their head faces, else by the compass."""
         ahead = min(found.length_m, 20.0)
         bearing = bearing_deg(*found.point_at(0.0), *found.point_at(ahead))
         street = next((n for n in found.names if n and not n.startswith("the ")), "")
         onto = f" along {street}" if street else ""
-        if self.heading is None:
+        facing = course if course is not None else self.heading
+        if facing is None:
             return f"Head {_compass(bearing)}{onto}."
-        side = relative_side(bearing, self.heading)
+        side = relative_side(bearing, facing)
         go = {"ahead of you": "Go straight ahead", "behind you": "Turn around", "on your right": "Go right",
               "on your left": "Go left"}[side]  # fmt: skip
         return f"{go}{onto}."
+
+    def _minutes(self, metres: float) -> str:
+        minutes = max(1, round(metres / walking_speed(None, self.config.cues) / 60))
+        return f"about {minutes} minute{'s' * (minutes > 1)}"
+
+    def _walking_the_route(self, trip: _Trip, progress: Progress) -> bool:
+        """Whether the wearer goes the route's way: a turn's left and right hold only then (just
+        after a new route they may still be walking the other way, before turning round)."""
+        along = progress.along_m
+        if along > 10:
+            way = bearing_along(trip.route, along - 10, along)
+        else:
+            way = bearing_along(trip.route, along, min(trip.route.length_m, along + 10))
+        if progress.course_deg is not None:
+            return abs(turn_deg(way, progress.course_deg)) <= 60
+        return self.heading is None or abs(turn_deg(way, self.heading)) <= 90
 
     def _side_of(self, place: Place) -> str:
         """Where ``place`` is for the wearer's head ("on your right"); "" without a heading."""

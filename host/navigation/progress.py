@@ -3,10 +3,12 @@
 Each fix is matched to the nearest point of the route within a window around the last match (so a
 route that passes near itself is not jumped along), giving the distance walked and the distance
 off the route. Leaving the route is decided from several fixes, never one: a consumer-grade GPS
-fix is off by 3-10 m, and its error drifts slowly, so one fix 20 m away says little. The wearer is
-off the route when the last ``confirm_fixes`` fixes are all either far off, or moderately off
-while the direction of travel over the last few seconds (fitted to the fixes: a drifting error
-moves them together and leaves the direction alone) leads away from the route's own direction.
+fix is off by 3-10 m, and its error drifts, so one fix 20 m away says little. The wearer is off
+the route when the last ``confirm_fixes`` fixes are all either far off, or moderately off and
+getting further at walking pace while their direction of travel (fitted to the last few seconds
+of fixes) leaves the route's direction ahead. Each alone misleads: near a corner the direction of
+travel and the route's differ for a few seconds while the distance does not grow; a drifting
+error moves the distance while the walker keeps to the route.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ class ProgressConfig:
     window_back_m: float = 30.0  # a match may move back this far (noise, a step back)
     window_ahead_m: float = 150.0  # and forward this far between two fixes
     far_m: float = 25.0  # a fix this far off the route is off it (or twice its stated accuracy)
-    drifting_m: float = 10.0  # this far off and heading away from the route's direction: off it
-    diverge_deg: float = 55.0
+    drifting_m: float = 8.0  # this far off, getting further and heading away from the route: off it
+    leaving_mps: float = 0.7  # "getting further": the distance off grows at least this fast
+    diverge_deg: float = 30.0
     course_window_s: float = 6.0  # the direction of travel is fitted over the fixes this recent
     min_course_m: float = 4.0  # less movement than this over the window: no direction
-    confirm_fixes: int = 3
+    confirm_fixes: int = 4
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class Tracker:
         self.route = route
         self.config = config or ProgressConfig()
         self._along: float | None = None
-        self._recent: deque[Fix] = deque(maxlen=64)
+        self._recent: deque[tuple[Fix, float]] = deque(maxlen=64)  # with its distance off the route
         self._bad: deque[bool] = deque(maxlen=self.config.confirm_fixes)
         lat0, lon0 = route.points[0]
         self._origin = (lat0, lon0)
@@ -74,16 +77,18 @@ class Tracker:
             lo, hi = self._along - cfg.window_back_m, self._along + cfg.window_ahead_m
         along, off = self._match(x, y, lo, hi)
         self._along = along
-        self._recent.append(fix)
-        while self._recent and fix.t_s - self._recent[0].t_s > cfg.course_window_s:
+        self._recent.append((fix, off))
+        while self._recent and fix.t_s - self._recent[0][0].t_s > cfg.course_window_s:
             self._recent.popleft()
-        course, speed = self._course()
+        course, speed, leaving = self._motion()
         far = off > max(cfg.far_m, 2 * fix.accuracy_m)
-        route_bearing = bearing_along(self.route, max(0.0, along - 5), min(self.route.length_m, along + 5))
+        ahead = bearing_along(self.route, along, min(self.route.length_m, along + 10))
         away = (
             off > cfg.drifting_m
+            and leaving is not None
+            and leaving >= cfg.leaving_mps
             and course is not None
-            and abs(turn_deg(route_bearing, course)) > cfg.diverge_deg
+            and abs(turn_deg(ahead, course)) > cfg.diverge_deg
             and along < self.route.length_m - cfg.drifting_m  # past the end is arriving, not leaving
         )
         self._bad.append(far or away)
@@ -107,20 +112,25 @@ class Tracker:
             return self.along_m, math.hypot(x - self._xy[-1][0], y - self._xy[-1][1])
         return best[1], best[0]
 
-    def _course(self) -> tuple[float | None, float | None]:
-        """Direction (degrees) and speed of travel fitted to the recent fixes by least squares."""
-        fixes = list(self._recent)
-        if len(fixes) < 3:
-            return None, None
-        ts = [f.t_s for f in fixes]
+    def _motion(self) -> tuple[float | None, float | None, float | None]:
+        """Direction (degrees) and speed of travel, and how fast the distance off the route grows
+        (m/s), fitted to the recent fixes by least squares; None where too few fixes tell."""
+        recent = list(self._recent)
+        if len(recent) < 3:
+            return None, None, None
+        ts = [f.t_s for f, _ in recent]
         t_mean = sum(ts) / len(ts)
         var = sum((t - t_mean) ** 2 for t in ts)
         if var <= 0:
-            return None, None
-        pts = [to_local(*self._origin, f.lat, f.lon) for f in fixes]
-        vx = sum((t - t_mean) * p[0] for t, p in zip(ts, pts, strict=True)) / var
-        vy = sum((t - t_mean) * p[1] for t, p in zip(ts, pts, strict=True)) / var
+            return None, None, None
+
+        def slope(values: list[float]) -> float:
+            return sum((t - t_mean) * v for t, v in zip(ts, values, strict=True)) / var
+
+        pts = [to_local(*self._origin, f.lat, f.lon) for f, _ in recent]
+        vx, vy = slope([p[0] for p in pts]), slope([p[1] for p in pts])
+        leaving = slope([off for _, off in recent])
         speed = math.hypot(vx, vy)
         if speed * (ts[-1] - ts[0]) < self.config.min_course_m:
-            return None, speed
-        return math.degrees(math.atan2(vx, vy)) % 360.0, speed
+            return None, speed, leaving
+        return math.degrees(math.atan2(vx, vy)) % 360.0, speed, leaving
