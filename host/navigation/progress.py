@@ -35,7 +35,8 @@ class ProgressConfig:
     window_back_m: float = 30.0  # a match may move back this far (noise, a step back)
     window_ahead_m: float = 150.0  # and forward this far between two fixes
     far_m: float = 25.0  # a fix this far off the route is off it (or twice its stated accuracy)
-    drifting_m: float = 8.0  # this far off, getting further and heading away from the route: off it
+    # this far off (or 1.5 times the stated accuracy), getting further and heading away: off it
+    drifting_m: float = 8.0
     leaving_mps: float = 0.7  # "getting further": the distance off grows at least this fast
     diverge_deg: float = 30.0
     course_window_s: float = 6.0  # the direction of travel is fitted over the fixes this recent
@@ -84,7 +85,7 @@ class Tracker:
         far = off > max(cfg.far_m, 2 * fix.accuracy_m)
         ahead = bearing_along(self.route, along, min(self.route.length_m, along + 10))
         away = (
-            off > cfg.drifting_m
+            off > max(cfg.drifting_m, 1.5 * fix.accuracy_m)
             and leaving is not None
             and leaving >= cfg.leaving_mps
             and course is not None

@@ -43,6 +43,8 @@ class Route:
 def route(walk_map: WalkMap, start: int, goal: int) -> Route:
     """The shortest walk from node ``start`` to node ``goal``; NoRoute if none joins them."""
     graph = walk_map.graph
+    if start not in graph or goal not in graph:
+        raise NoRoute(f"no walking route from node {start} to node {goal}: not on the map")
     goal_pos = walk_map.position(goal)
 
     def heuristic(node: int, _goal: int) -> float:
