@@ -61,7 +61,7 @@ def test_the_walk_is_written_as_the_simulators_walk_table():
 
 
 def _result(leads, ok, over=0, lr=0, detect=8.0, latency=0.3) -> RouteResult:
-    return RouteResult("a -> b", 700, len(leads), leads, ok, over, lr, detect, 2, latency, 0, [])
+    return RouteResult("a -> b", 700, len(leads), leads, ok, over, lr, detect, 2, 0, latency, 0, [])
 
 
 def test_the_summary_counts_turns_whose_cue_finished_in_time_over_all_turns():

@@ -219,6 +219,7 @@ class RouteResult:
     left_right_errors: int
     off_route_detect_s: float | None
     reroutes: int
+    false_off_route: int  # re-routed before the wrong turn, on the route
     answer_latency_s: float
     stale_dropped: int
     transcript: list[str]
@@ -304,6 +305,7 @@ def run_route(
     asked = False
     leave_t = next(s.t_s for s in samples if s.walked_m >= leave_m + 3)
     detect_t: float | None = None
+    false_off_route = 0
     rng_heading = np.random.default_rng(cfg.seed + 100 + index)
 
     def pose(s: WalkSample) -> None:
@@ -320,8 +322,11 @@ def run_route(
             pose(s)
             if navigator.route is not None and (not routes or routes[-1] is not navigator.route):
                 routes.append(navigator.route)
-            if navigator.counters.reroutes > reroutes and detect_t is None and s.t_s >= leave_t - 3:
-                detect_t = s.t_s
+            if navigator.counters.reroutes > reroutes and detect_t is None:
+                if s.t_s >= leave_t - 3:
+                    detect_t = s.t_s
+                else:
+                    false_off_route += 1
         talking = any(sp.start <= s.t_s < sp.end + 0.5 for sp in talk)
         paused = talking and not any(sp.start <= s.t_s < sp.end for sp in talk)
         if not asked and s.t_s >= question.end:
@@ -384,7 +389,7 @@ def run_route(
     return RouteResult(
         f"{origin} -> {goal}", round(planned.length_m), len(steps), [None if d is None else round(d, 1) for d in leads],
         ok, sum(c.over_wearer for c in said), sum(c.side_error for c in said),
-        None if detect_t is None else round(detect_t - leave_t, 1), navigator.counters.reroutes,
+        None if detect_t is None else round(detect_t - leave_t, 1), navigator.counters.reroutes, false_off_route,
         round(answer_latency, 3), queue.counters.stale, transcript,
     )  # fmt: skip
 
@@ -456,6 +461,7 @@ def summary(results: list[RouteResult]) -> dict:
         "left_right_errors": sum(r.left_right_errors for r in results),
         "off_route_detected": f"{len(detects)}/{len(results)}",
         "off_route_detect_p50_s": statistics.median(detects) if detects else None,
+        "false_off_route": sum(r.false_off_route for r in results),
         "answer_latency_p50_s": statistics.median([r.answer_latency_s for r in results]),
         "stale_cues_dropped": sum(r.stale_dropped for r in results),
         "per_route": [asdict(r) | {"transcript": None} for r in results],
@@ -489,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r.left_right_errors:3} {r.off_route_detect_s!s:>11} {r.answer_latency_s:8.3f}  "
               f"{r.cue_leads_m}")  # fmt: skip
     for key in ("cue_lead_ok_rate", "cue_lead_p50_m", "cues_over_wearer", "left_right_errors", "off_route_detected",
-                "off_route_detect_p50_s", "answer_latency_p50_s", "stale_cues_dropped"):  # fmt: skip
+                "off_route_detect_p50_s", "false_off_route", "answer_latency_p50_s", "stale_cues_dropped"):  # fmt: skip
         print(f"{key}: {report[key]}")
     print("\ntranscript of the first walk:")
     print("\n".join(results[0].transcript))

@@ -182,7 +182,7 @@ class Navigator:
             if trip is None:
                 return None
             self._trip = None
-            side = self._side_of(trip.place)
+            side = self._side_of(trip.place, trip.route.point_at(trip.tracker.along_m))
             return f"You have arrived. {trip.place.spoken} is {side or 'here'}."
         if cue.step is None:
             return cue.text
@@ -242,24 +242,31 @@ class Navigator:
         return f"about {minutes} minute{'s' * (minutes > 1)}"
 
     def _walking_the_route(self, trip: _Trip, progress: Progress) -> bool:
-        """Whether the wearer goes the route's way: a turn's left and right hold only then (just
-        after a new route they may still be walking the other way, before turning round)."""
+        """Whether the wearer is on the route and goes its way: a turn's left and right hold only
+        then (just after a new route they may still be walking the other way, before turning round)."""
+        if progress.off_m > self.config.progress.far_m / 2:  # not on it yet (or any more)
+            return False
         along = progress.along_m
         if along > 10:
             way = bearing_along(trip.route, along - 10, along)
         else:
             way = bearing_along(trip.route, along, min(trip.route.length_m, along + 10))
         if progress.course_deg is not None:
-            return abs(turn_deg(way, progress.course_deg)) <= 60
-        return self.heading is None or abs(turn_deg(way, self.heading)) <= 90
+            return abs(turn_deg(way, progress.course_deg)) <= 45
+        if progress.speed_mps is None:  # too few fixes on this route yet to tell which way they go
+            return False
+        return self.heading is None or abs(turn_deg(way, self.heading)) <= 45  # standing: where they face
 
-    def _side_of(self, place: Place) -> str:
-        """Where ``place`` is for the wearer's head ("on your right"); "" without a heading."""
+    def _side_of(self, place: Place, where: tuple[float, float] | None = None) -> str:
+        """Where ``place`` is for the wearer's head ("on your right") seen from ``where`` (by
+        default their fix; on a route, their place on it: near the destination a fix's few metres
+        of error would swing the side); "" without a heading."""
         if self.fix is None or self.heading is None:
             return ""
-        if haversine_m(self.fix.lat, self.fix.lon, place.lat, place.lon) < 5:
+        lat, lon = where or (self.fix.lat, self.fix.lon)
+        if haversine_m(lat, lon, place.lat, place.lon) < 5:
             return "right here"
-        return relative_side(bearing_deg(self.fix.lat, self.fix.lon, place.lat, place.lon), self.heading)
+        return relative_side(bearing_deg(lat, lon, place.lat, place.lon), self.heading)
 
     def _next_step(self, trip: _Trip) -> Step | None:
         along = trip.tracker.along_m

@@ -36,7 +36,7 @@ class ProgressConfig:
     window_ahead_m: float = 150.0  # and forward this far between two fixes
     far_m: float = 25.0  # a fix this far off the route is off it (or twice its stated accuracy)
     # this far off (or 1.5 times the stated accuracy), getting further and heading away: off it
-    drifting_m: float = 8.0
+    drifting_m: float = 10.0
     leaving_mps: float = 0.7  # "getting further": the distance off grows at least this fast
     diverge_deg: float = 30.0
     course_window_s: float = 6.0  # the direction of travel is fitted over the fixes this recent
