@@ -32,9 +32,10 @@ class Announcement(Protocol):
 @dataclass
 class ProactiveCounters:
     queued: int = 0
-    spoken: int = 0
+    taken: int = 0  # to be said (less those held back)
     replaced: int = 0  # a newer item with the same key took its place
     stale: int = 0  # dropped at speaking time: no longer true
+    held_back: int = 0  # taken, but the wearer began talking while it was rendered: queued again
     dropped_full: int = 0  # the queue was full
 
 
@@ -73,6 +74,12 @@ class ProactiveQueue:
         self.counters.queued += 1
         return True
 
+    def put_back(self, item: Announcement) -> None:
+        """An item taken but not said after all: first in line again (a newer one for its key wins)."""
+        self.counters.held_back += 1
+        if not any(queued.key == item.key for queued in self._items):
+            self._items.insert(0, item)
+
     def take(self, wearer_talking: bool, wearer_paused: bool, answer_playing: bool) -> tuple[Announcement, str] | None:
         """The item to say now and its words, if one may be said; stale items met are dropped."""
         for item in sorted(self._items, key=lambda a: not a.urgent):
@@ -84,6 +91,6 @@ class ProactiveQueue:
                 self.counters.stale += 1
                 log.info("proactive %s dropped: stale", item.key)
                 continue
-            self.counters.spoken += 1
+            self.counters.taken += 1
             return item, text
         return None

@@ -36,7 +36,7 @@ from sottovoce.host.navigation.progress import Fix
 from sottovoce.host.navigation.skill import NavigationResponder, NavigationSkill
 from sottovoce.host.overlap import ONSET_LEAD_FRAMES, OverlapKind, OverlapReading, read_overlap
 from sottovoce.host.overlap_sound import WearerLevel
-from sottovoce.host.proactive import Announcement, ProactiveQueue
+from sottovoce.host.proactive import Announcement, ProactiveQueue, may_speak
 from sottovoce.host.responder import Context, Reply
 from sottovoce.host.responses import Responses
 from sottovoce.host.stream import BadRequest, Outbox
@@ -171,6 +171,7 @@ class Session:
         self._last: TurnWork | None = None  # the ledger's last confirmed turn
         self._barged_in_on: tuple[int, str] | None = None  # (turn id, TurnWork.talked_over) of a barge-in
         self.proactive = ProactiveQueue(self.config.max_queued_notifications)
+        self._unasked: asyncio.Task[None] | None = None  # proactive speech being rendered or said
         self._closing = False
         self._tasks.spawn(self._timer_loop(), "timers")
 
@@ -434,22 +435,33 @@ class Session:
         self.proactive.offer(item)
         self._kick_proactive()
 
-    def _kick_proactive(self) -> None:
-        """Say what is waiting, if it may be said now (``host.proactive.may_speak``)."""
-        if self._closing or self.out.closing or not len(self.proactive):
-            return
+    def _floor(self) -> tuple[bool, bool, bool]:
+        """(wearer talking, wearer paused, answer playing), as ``host.proactive.may_speak`` takes them."""
         work = self._open
         # a tentative end with its answer being prepared: the wearer has paused
-        taken = self.proactive.take(work is not None, work is not None and work.prepared is not None,
-                                    self.responses.playing)  # fmt: skip
+        return work is not None, work is not None and work.prepared is not None, self.responses.playing
+
+    def _kick_proactive(self) -> None:
+        """Say what is waiting, if it may be said now, one thing at a time."""
+        if self._closing or self.out.closing or not len(self.proactive):
+            return
+        if self._unasked is not None and not self._unasked.done():
+            return
+        taken = self.proactive.take(*self._floor())
         if taken is not None:
             item, text = taken
-            self._tasks.spawn(self._say_unasked(item, text), f"proactive-{item.key}")
+            self._unasked = self._tasks.spawn(self._say_unasked(item, text), f"proactive-{item.key}")
 
     async def _say_unasked(self, item: Announcement, text: str) -> None:
         reply = Reply(text)
+        draft = await self.pipeline.draft(reply)
+        # Rendering took a moment: the wearer may have started talking meanwhile. Then it waits again.
+        if not may_speak(item.urgent, *self._floor()):
+            await draft.aclose()
+            self.proactive.put_back(item)
+            return
         handle = await self.responses.open(0, "", reply)
-        await self.responses.speak(handle, await self.pipeline.draft(reply, render_first=False))
+        await self.responses.speak(handle, draft)
         log.info("%s: said %r", item.key, text)
 
     # ------------------------------------------------------------------ navigation
@@ -471,7 +483,7 @@ class Session:
     def start_navigation(self, destination: str) -> None:
         """Set off for ``destination`` as if the wearer had asked (the host's --destination)."""
         if self.navigator is not None and destination:
-            said, _ = self.navigator.go_to(destination)
+            said = self.navigator.go_to(destination)
             log.info("session %s: navigation to %r: %s", self.session_id, destination, said)
 
 

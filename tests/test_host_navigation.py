@@ -3,8 +3,10 @@ sends Pose messages along the way, and the host whispers the turn cue before the
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
-from grpc_edge import Edge, response_of, serving, spoken
+from grpc_edge import Edge, host_config, response_of, serving, spoken
 
 from sottovoce.host.answer import HostModels
 from sottovoce.host.navigation.instructions import steps_of
@@ -63,4 +65,21 @@ async def test_take_me_to_the_cathedral_then_a_turn_cue_before_the_turn(models):
         err = await edge.recv_until(lambda m: m.WhichOneof("body") == "error")
         assert err[-1].error.code == pb.Error.BAD_REQUEST and not err[-1].error.fatal
         assert "not a latitude and longitude" in err[-1].error.message
+        await edge.close()
+
+
+async def test_a_host_started_with_a_destination_sets_off_at_the_first_fix(models):
+    """``sottovoce host --destination NAME``: a navigation session routes there as soon as it knows
+    where the wearer is, and says so unasked; before the first fix it waits."""
+    station = load_map(DEFAULT_MAP).find_place("station")
+    config = dataclasses.replace(host_config(), destination="the cathedral")
+    async with serving(models, config) as host:
+        edge = Edge(host.port)
+        edge.start(mode=pb.MODE_NAVIGATION)
+        await edge.accepted()
+        edge.send(pose=pb.Pose(has_fix=False, has_heading=True, heading_deg=10.0))  # no fix yet: nothing said
+        edge.send(pose=_pose(1.0, station.lat, station.lon, heading=90.0))
+        got = await edge.recv_until(response_of(pb.ResponseEvent.STARTED))
+        said = _started(got)[-1]
+        assert said.turn_id == 0 and said.text.startswith("Helsinki Cathedral, 7"), said.text
         await edge.close()

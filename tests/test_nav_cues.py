@@ -69,7 +69,7 @@ def test_the_queue_keeps_the_newest_per_key_drops_the_stale_and_counts_what_it_c
     _, text = q.take(wearer_talking=False, wearer_paused=False, answer_playing=False)
     assert text == "In 20 metres, turn left."
     assert q.take(wearer_talking=False, wearer_paused=False, answer_playing=False) is None
-    assert q.counters.stale == 1 and q.counters.spoken == 1 and len(q) == 0
+    assert q.counters.stale == 1 and q.counters.taken == 1 and len(q) == 0
 
 
 def test_an_urgent_item_goes_first_and_in_a_pause():
@@ -79,3 +79,7 @@ def test_an_urgent_item_goes_first_and_in_a_pause():
     item, text = q.take(wearer_talking=True, wearer_paused=True, answer_playing=False)
     assert item.key == "turn-2" and text == "Now turn right."
     assert q.take(wearer_talking=True, wearer_paused=True, answer_playing=False) is None  # the timer waits
+    q.put_back(item)  # the wearer began talking while it was rendered: first in line again
+    assert q.counters.held_back == 1 and len(q) == 2
+    again, _ = q.take(wearer_talking=False, wearer_paused=False, answer_playing=False)
+    assert again.key == "turn-2"

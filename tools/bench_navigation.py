@@ -41,7 +41,7 @@ from sottovoce.host.navigation.navigator import CueAnnouncement, Navigator
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, WalkMap, load_map
 from sottovoce.host.navigation.progress import Fix
 from sottovoce.host.navigation.router import Route, route
-from sottovoce.host.proactive import ProactiveQueue
+from sottovoce.host.proactive import ProactiveQueue, may_speak
 from sottovoce.host.responder import split_speech_units
 from sottovoce.tools.options import add_logging_option, add_options, config_from, fail, option, setup_logging
 
@@ -56,6 +56,7 @@ ROUTES = (
 WRONG_WAY_M = 35.0  # down the wrong street before turning back (about 25 s)
 TICK_S = 0.1
 GPS_DRIFT_S = 15.0
+ONSET_DELAY_S = 0.2  # the edge hears the wearer begin this long after they do
 CUE_LEAD_OK = (10.0, 40.0)
 
 
@@ -315,7 +316,7 @@ def run_route(
             queue.offer(CueAnnouncement(navigator, cue))
 
     went = navigator.go_to(goal)
-    transcript.append(f"{0.0:6.1f}s  wearer: take me to the {goal}  ->  {went[0]}")
+    transcript.append(f"{0.0:6.1f}s  wearer: take me to the {goal}  ->  {went}")
     for s in samples:
         if s.fix is not None:
             reroutes = navigator.counters.reroutes
@@ -327,8 +328,7 @@ def run_route(
                     detect_t = s.t_s
                 else:
                     false_off_route += 1
-        talking = any(sp.start <= s.t_s < sp.end + 0.5 for sp in talk)
-        paused = talking and not any(sp.start <= s.t_s < sp.end for sp in talk)
+        talking, paused = _floor(talk, s.t_s)
         if not asked and s.t_s >= question.end:
             asked = True
             began = time.perf_counter()
@@ -348,6 +348,9 @@ def run_route(
         item, text = taken
         render, length = voice.say(text)
         t0 = s.t_s + render
+        if not may_speak(item.urgent, *_floor(talk, t0), False):  # rendered, the session looks again
+            queue.put_back(item)
+            continue
         playing_until = t0 + length
         over = any(sp.start <= t0 < sp.end for sp in talk)
         cue: Cue = item.cue
@@ -392,6 +395,14 @@ def run_route(
         None if detect_t is None else round(detect_t - leave_t, 1), navigator.counters.reroutes, false_off_route,
         round(answer_latency, 3), queue.counters.stale, transcript,
     )  # fmt: skip
+
+
+def _floor(talk: list[Speech], t: float) -> tuple[bool, bool]:
+    """(wearer talking, wearer paused) as the host knows it at ``t``: the edge hears speech begin
+    ``ONSET_DELAY_S`` late, and confirms its end half a second after it (until then, a pause)."""
+    seen = t - ONSET_DELAY_S
+    talking = any(sp.start <= seen < sp.end + 0.5 for sp in talk)
+    return talking, talking and not any(sp.start <= seen < sp.end for sp in talk)
 
 
 def _sample_at(samples: list[WalkSample], t: float) -> WalkSample:

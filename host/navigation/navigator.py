@@ -83,18 +83,17 @@ class Navigator:
 
     # ------------------------------------------------------------------ requests
 
-    def go_to(self, query: str) -> tuple[str, list[Cue]]:
+    def go_to(self, query: str) -> str:
         """Start (or change) the route to the place ``query`` names: the sentence to say."""
         place = self.map.find_place(query)
         if place is None:
-            return f"I can't find {query.strip() or 'that'} on the map.", []
+            return f"I can't find {query.strip() or 'that'} on the map."
         if self.fix is None:
             self._pending, self._trip = place, None
-            return f"Okay, {place.spoken}. {NO_FIX}", []
+            return f"Okay, {place.spoken}. {NO_FIX}"
         if not self._on_map(self.fix):
-            return OFF_MAP, []
-        text = self._start(place)
-        return text, []
+            return OFF_MAP
+        return self._start(place)
 
     def stop(self) -> str:
         was = self.active

@@ -39,8 +39,7 @@ class NavigationSkill:
         go = _GO.search(text)
         if go is not None:
             place = _INSTEAD.sub("", go["place"] or go["place2"] or go["place3"])
-            said, _ = self.navigator.go_to(place)
-            return Reply(said)
+            return Reply(self.navigator.go_to(place))
         if _HOW_FAR.search(text) and "timer" not in text:
             return Reply(self.navigator.how_far())
         if _WHERE.search(text):
