@@ -70,3 +70,23 @@ def test_the_summary_counts_turns_whose_cue_finished_in_time_over_all_turns():
     assert got["cues_over_wearer"] == 1 and got["left_right_errors"] == 1
     assert got["off_route_detected"] == "1/2" and got["off_route_detect_p50_s"] == 8.0
     assert math.isclose(got["answer_latency_p50_s"], 0.4)
+
+
+@pytest.mark.parametrize("name", ["navigation", "navigation_short"])
+def test_the_navigation_scenarios_walk_real_helsinki_streets(name):
+    """Their [walk] (the simulator's contract) lies on the shipped map's ways, starts at the station,
+    and has the stop and head turns; the long one also its wrong turn; both ask the way by voice."""
+    from sottovoce.firmware_sim.scenario import resolve_path
+
+    with resolve_path(name).open("rb") as f:
+        doc = tomllib.load(f)
+    walk, said = doc["walk"], [u["say"] for u in doc["utterance"]]
+    walk_map = load_map(DEFAULT_MAP)
+    assert said[0] == "Take me to the cathedral." and "How far is it?" in said
+    assert all(walk_map.nearest_node(lat, lon)[1] < 2.0 for lat, lon in walk["path"][:-1])
+    station = walk_map.find_place("station")
+    assert haversine_m(*walk["path"][0], station.lat, station.lon) < 30
+    assert walk["stop"] and walk["look"] and walk["speed_mps"] == 1.4 and walk["gps_noise_m"] == 5.0
+    planned, _, _, _ = planned_walk(walk_map, 0, *ROUTES[0], BenchNavigationConfig())
+    off = max(min(haversine_m(*p, *q) for q in planned.points) for p in walk["path"])
+    assert (off > 20) == (name == "navigation")

@@ -16,19 +16,22 @@ true head heading (the destination's side) at that moment; question end -> first
 
     sottovoce bench navigation [--json FILE] [--fast] [--stack]
 
-``--stack`` walks one short route through the simulator, edge and host instead (needs the
-simulator's ``[walk]`` scenarios and the edge's pose sources).
+``--stack`` walks one short route through the simulator, edge and host instead (scenario
+``navigation_short``: the simulator walks its ``[walk]`` and the edge sends the poses): cues over
+the wearer and answer latency as heard at the simulated ear, and where each turn's cue finished.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import random
 import statistics
 import sys
 import time
+import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -424,6 +427,75 @@ def _turn_passages(walk: Walk, planned: Route, steps: list[Step], leave_m: float
     return out
 
 
+STACK_SCENARIO = "navigation_short"
+
+
+async def run_stack(out: Path, cfg: BenchNavigationConfig, timeout_s: float = 600.0) -> dict:
+    """The short walk through simulator + edge (navigation mode) + host; its figures at the ear."""
+    from sottovoce.firmware_sim.scenario import resolve_path
+    from sottovoce.proto import events
+    from sottovoce.tools.demo import DemoError, Stack, free_ports
+
+    out.mkdir(parents=True, exist_ok=True)
+    edge_log = out / "edge_events.jsonl"
+    edge_log.unlink(missing_ok=True)
+    (grpc_port,) = free_ports(1)
+    cli = ["-m", "sottovoce.tools.cli"]
+    stack = Stack(out)
+    try:
+        host = await stack.start("host", *cli, "host", "--listen", f"127.0.0.1:{grpc_port}")
+        ble_sim, ble_edge = await stack.start_ble_hub()
+        sim = await stack.start("sim", *cli, "sim", "--transport", f"tcp-client:127.0.0.1:{ble_sim}",
+                                "--scenario", STACK_SCENARIO, "--out", str(out))  # fmt: skip
+        await stack.wait_serving(host, f"127.0.0.1:{grpc_port}", 180, sim)
+        await stack.start("edge", *cli, "edge", "--device", f"tcp-client:127.0.0.1:{ble_edge}",
+                          "--host", f"127.0.0.1:{grpc_port}", "--mode", "navigation", "--events", str(edge_log),
+                          "--scan-timeout", f"{timeout_s:.0f}")  # fmt: skip
+        code = await asyncio.wait_for(sim.process.wait(), timeout_s)
+        if code != 0:
+            raise DemoError(f"the simulator exited with {code}:\n{sim.tail()}")
+    except TimeoutError:
+        raise DemoError(f"the walk did not finish within {timeout_s:.0f} s") from None
+    finally:
+        await stack.stop_all()
+    sim_events = events.read_sim_events(out / "sim_events.json")
+    said = {e.stream: e for e in events.of_type(events.read_events(edge_log), events.ResponseStarted)}
+    with resolve_path(STACK_SCENARIO).open("rb") as f:
+        table = tomllib.load(f)["walk"]
+    walk = Walk([tuple(p) for p in table["path"]], table.get("speed_mps", 1.4), 0.0, table.get("start_heading", 0.0),
+                [(s["at_m"], s["seconds"]) for s in table.get("stop", [])])  # fmt: skip
+    truth = walk_samples(walk, cfg.seed)
+    walk_map = load_map(DEFAULT_MAP)
+    planned, steps, _, _ = planned_walk(walk_map, 0, *ROUTES[0], cfg)
+    passages = _turn_passages(walk, planned, steps, math.inf)
+    leads, over, latencies = [], 0, []
+    for p in sim_events.playback:
+        started = said.get(p.stream)
+        if started is None:
+            continue
+        if started.turn_id == 0:  # a cue
+            over += any(u.start_s <= p.start_s < u.end_s for u in sim_events.utterances)
+            walked_end = _sample_at(truth, p.end_s).walked_m
+            step = next((s for s in steps if s.instruction() in started.text and passages.get(s.at_m, -1) > walked_end),
+                        None)  # fmt: skip
+            if step is not None:
+                leads.append(round(passages[step.at_m] - walked_end, 1))
+    for u in sim_events.utterances:
+        first = min((p.start_s for p in sim_events.playback if p.start_s > u.end_s
+                     and said.get(p.stream) is not None and said[p.stream].turn_id != 0), default=None)  # fmt: skip
+        if first is not None:
+            latencies.append(first - u.end_s)
+    ok = sum(1 for d in leads if CUE_LEAD_OK[0] <= d <= CUE_LEAD_OK[1])
+    return {
+        "turns": len([s for s in steps if s.at_m in passages]),
+        "cue_leads_m": leads,
+        "cue_lead_ok_rate": round(ok / max(1, len(leads)), 3),
+        "cues_over_wearer": over,
+        "answer_latency_p50_s": round(statistics.median(latencies), 3) if latencies else None,
+        "heard": [said[p.stream].text for p in sim_events.playback if p.stream in said],
+    }
+
+
 def scenario_walk_toml(walk: Walk) -> str:
     """The walk as a scenario's ``[walk]`` table (the simulator's contract)."""
     pts = _simplified(walk.path)
@@ -492,8 +564,14 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(PROGRAM, args.log_level)
     cfg = config_from(BenchNavigationConfig, args)
     if cfg.stack:
-        return fail(PROGRAM, "--stack needs the simulator's [walk] scenarios and the edge's pose sources, "
-                    "which this build does not have yet")  # fmt: skip
+        try:
+            report = asyncio.run(run_stack(Path("out/bench_navigation"), cfg))
+        except RuntimeError as exc:  # DemoError: a program died or the scenario did not finish
+            return fail(PROGRAM, f"--stack: {exc}")
+        print(json.dumps(report, indent=2))
+        if cfg.json is not None:
+            cfg.json.write_text(json.dumps(report, indent=2))
+        return 0
     walk_map = load_map(DEFAULT_MAP)
     voice = Voice(render=not cfg.fast)
     chosen = ROUTES[:2] if cfg.fast else ROUTES
