@@ -223,9 +223,12 @@ class Navigator:
 
     def _heading_words(self, found: Route, course: float | None) -> str:
         """Which way to set off, from the wearer's direction of travel when they walk (a glance
-        aside must not make it "go left"), else from where their head faces, else by the compass."""
-        ahead = min(found.length_m, 20.0)
-        bearing = bearing_deg(*found.point_at(0.0), *found.point_at(ahead))
+        aside must not make it "go left"), else from where their head faces, else by the compass.
+        The way is from where they are to the route 25 m on: its first node may lie behind them."""
+        ahead = found.point_at(min(found.length_m, 25.0))
+        here = (self.fix.lat, self.fix.lon) if self.fix is not None else found.point_at(0.0)
+        far_enough = haversine_m(*here, *ahead) > 3
+        bearing = bearing_deg(*here, *ahead) if far_enough else bearing_along(found, 0.0, 25.0)
         street = next((n for n in found.names if n and not n.startswith("the ")), "")
         onto = f" along {street}" if street else ""
         facing = course if course is not None else self.heading
