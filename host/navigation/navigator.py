@@ -9,6 +9,7 @@ in with each fix.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 
@@ -143,6 +144,7 @@ class Navigator:
         if fix is None:
             return []
         self.counters.fixes += 1
+        fix = dataclasses.replace(fix, heading=self.heading) if fix.heading is None else fix
         self.fix = fix
         if not self._on_map(fix):
             self.counters.fixes_off_map += 1

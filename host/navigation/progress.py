@@ -6,9 +6,11 @@ off the route. Leaving the route is decided from several fixes, never one: a con
 fix is off by 3-10 m, and its error drifts, so one fix 20 m away says little. The wearer is off
 the route when the last ``confirm_fixes`` fixes are all either far off, or moderately off and
 getting further at walking pace while their direction of travel (fitted to the last few seconds
-of fixes) leaves the route's direction ahead. Each alone misleads: near a corner the direction of
-travel and the route's differ for a few seconds while the distance does not grow; a drifting
-error moves the distance while the walker keeps to the route.
+of fixes) and their head's heading both leave the route's direction ahead. Each alone misleads:
+near a corner the direction of travel and the route's differ for a few seconds while the distance
+does not grow; a drifting error moves the fixes away while the walker keeps to the route, and
+just past a corner looks like walking straight on; a head turns to look around. Without a
+heading, more fixes must agree near a corner.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Fix:
     lat: float
     lon: float
     accuracy_m: float = 5.0
+    heading: float | None = None  # where the head faces (true north), when the glasses tell
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,12 @@ class ProgressConfig:
     course_window_s: float = 6.0  # the direction of travel is fitted over the fixes this recent
     min_course_m: float = 4.0  # less movement than this over the window: no direction
     confirm_fixes: int = 4
+    # Near a corner a drifting error looks like walking straight on past it for a few seconds (the
+    # offset that lay along the street before the turn lies across it after): without the head's
+    # heading to tell, more fixes must agree there.
+    corner_fixes: int = 7
+    corner_m: float = 20.0  # "near": this far from a bend of at least corner_deg
+    corner_deg: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -60,10 +69,17 @@ class Tracker:
         self.config = config or ProgressConfig()
         self._along: float | None = None
         self._recent: deque[tuple[Fix, float]] = deque(maxlen=64)  # with its distance off the route
-        self._bad: deque[bool] = deque(maxlen=self.config.confirm_fixes)
+        cfg = self.config
+        self._bad: deque[bool] = deque(maxlen=max(cfg.confirm_fixes, cfg.corner_fixes))
         lat0, lon0 = route.points[0]
         self._origin = (lat0, lon0)
         self._xy = [to_local(lat0, lon0, lat, lon) for lat, lon in route.points]
+        self._corners = [
+            route.along_m[i] for i in range(1, len(route.points) - 1)
+            if abs(turn_deg(bearing_along(route, max(0.0, route.along_m[i] - 8), route.along_m[i]),
+                            bearing_along(route, route.along_m[i], min(route.length_m, route.along_m[i] + 8))))
+            >= cfg.corner_deg
+        ]  # fmt: skip
 
     @property
     def along_m(self) -> float:
@@ -92,8 +108,12 @@ class Tracker:
             and abs(turn_deg(ahead, course)) > cfg.diverge_deg
             and along < self.route.length_m - cfg.drifting_m  # past the end is arriving, not leaving
         )
+        near_corner = any(abs(along - c) <= cfg.corner_m for c in self._corners)
+        if fix.heading is not None:
+            away = away and abs(turn_deg(ahead, fix.heading)) > cfg.diverge_deg
         self._bad.append(far or away)
-        off_route = len(self._bad) == cfg.confirm_fixes and all(self._bad)
+        needed = cfg.corner_fixes if near_corner and fix.heading is None else cfg.confirm_fixes
+        off_route = len(self._bad) >= needed and all(list(self._bad)[-needed:])
         return Progress(along, off, max(0.0, self.route.length_m - along), off_route, course, speed)
 
     def _match(self, x: float, y: float, lo: float, hi: float) -> tuple[float, float]:
@@ -130,7 +150,12 @@ class Tracker:
 
         pts = [to_local(*self._origin, f.lat, f.lon) for f, _ in recent]
         vx, vy = slope([p[0] for p in pts]), slope([p[1] for p in pts])
-        leaving = slope([off for _, off in recent])
+        # Still growing over the last few fixes too: a match that jumped from one street to the
+        # next at a corner makes the distance jump once, then stay.
+        last = recent[-self.config.confirm_fixes :]
+        span = last[-1][0].t_s - last[0][0].t_s
+        rise = (last[-1][1] - last[0][1]) / span if span > 0 else 0.0
+        leaving = min(slope([off for _, off in recent]), 2 * rise)  # the short rise is the noisier
         speed = math.hypot(vx, vy)
         if speed * (ts[-1] - ts[0]) < self.config.min_course_m:
             return None, speed, leaving
