@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sottovoce.host.asr import AsrError
 from sottovoce.host.llm import LlmConfig, LlmError
+from sottovoce.host.navigation.osm_map import MapError
 from sottovoce.host.server import BindError, HostConfig, start_server
 from sottovoce.host.stream import StreamConfig
 from sottovoce.host.tts import TtsError
@@ -53,7 +54,7 @@ async def _serve(config: HostConfig) -> int:
         return fail(PROGRAM, f"cannot write {config.record_turns}: {exc.strerror}")
     try:
         await host.ready()
-    except (AsrError, TtsError, LlmError) as exc:
+    except (AsrError, TtsError, LlmError, MapError) as exc:
         return fail(PROGRAM, str(exc))
     print(f"host listening on {_display_address(config.listen, host.port)}", flush=True)
     stop = asyncio.Event()

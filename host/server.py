@@ -4,7 +4,11 @@ per stream), the standard health service and reflection.
 Health reports SERVING only once the models are loaded, so a load balancer or the edge's
 readiness probe never routes a conversation to a host that would make it wait for a model. A
 stream opened before then waits for the models; the edge giving up on it meanwhile (its connect
-timeout) ends that stream only, never the loading the others wait for.
+timeout) ends that stream only, never the loading the others wait for. The street map for
+navigation is read while the models load (a map that does not parse stops the host with one line).
+
+The SessionStart's mode picks the session (``SESSION_MODES``): the assistant, or the assistant
+with a navigator.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from grpc_reflection.v1alpha import reflection
 from sottovoce.host.answer import HostModels
 from sottovoce.host.asr import AsrConfig, WhisperAsr
 from sottovoce.host.llm import LlmConfig, open_model
+from sottovoce.host.navigation.navigator import Navigator
+from sottovoce.host.navigation.osm_map import DEFAULT_MAP, WalkMap, load_map
 from sottovoce.host.responder import ChainResponder, SkillResponder
 from sottovoce.host.session import Session, SessionConfig
 from sottovoce.host.stream import Outbox, Stream, StreamConfig
@@ -47,6 +53,9 @@ class HostConfig:
         None, "append the turn ledger's inputs and decisions to this JSON-lines file (or $SOTTOVOCE_RECORD_TURNS)",
         type=Path, metavar="FILE",
     )  # fmt: skip
+    map: Path = option(DEFAULT_MAP, "OpenStreetMap extract (.osm.pbf) for navigation", type=Path, metavar="FILE")
+    destination: str = option("", "navigation sessions set off for this place at once (tests, demos)",
+                              metavar="NAME")  # fmt: skip
     stream: StreamConfig = field(default_factory=StreamConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     language_model: LlmConfig = field(default_factory=LlmConfig)
@@ -69,11 +78,15 @@ def load_models(config: HostConfig) -> HostModels:
     return HostModels(asr=asr, voice=voice, responder_factory=responder)
 
 
+SESSION_MODES = (pb.MODE_UNSPECIFIED, pb.MODE_ASSISTANT, pb.MODE_NAVIGATION)
+
+
 class DuplexService(pb_grpc.DuplexServicer):
     def __init__(self, config: HostConfig, models: asyncio.Future[HostModels], recorder: TurnRecorder | None) -> None:
         self.config = config
         self.models = models
         self.recorder = recorder
+        self.walk_map: WalkMap | None = None  # read with the models, before the host serves
         self.active_sessions = 0
 
     async def Converse(
@@ -83,12 +96,17 @@ class DuplexService(pb_grpc.DuplexServicer):
         # is cancelled must not cancel the future every other stream waits on.
         models = await asyncio.shield(self.models)
 
-        def open_session(session_id: str, out: Outbox) -> Session:
+        def open_session(session_id: str, out: Outbox, start: pb.SessionStart) -> Session:
             cfg = self.config.session
             observe = self.recorder.session(session_id, cfg.ledger) if self.recorder else None
-            return Session(session_id, out, models, cfg, observe_ledger=observe)
+            navigating = start.mode == pb.MODE_NAVIGATION and self.walk_map is not None
+            navigator = Navigator(self.walk_map) if navigating else None
+            session = Session(session_id, out, models, cfg, observe_ledger=observe, navigator=navigator)
+            if navigator is not None:
+                session.start_navigation(self.config.destination)
+            return session
 
-        stream = Stream(self.config.stream, open_session)
+        stream = Stream(self.config.stream, open_session, SESSION_MODES)
         self.active_sessions += 1
         try:
             async for msg in stream.converse(request_iterator):
@@ -154,6 +172,7 @@ async def start_server(config: HostConfig | None = None, load: Callable[[], Host
     await server.start()
 
     async def load_then_serve() -> None:
+        service.walk_map = await asyncio.to_thread(load_map, config.map)
         models.set_result(await asyncio.to_thread(load or partial(load_models, config)))
         for name in (SERVICE_NAME, ""):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -12,6 +12,9 @@ said through ``host.responses``. Speech the wearer made over an answer is read w
 (an OverlapQuery): backchannel or interruption (``host.overlap``), from its words and its sound,
 the sound's loudness against the wearer's own speaking level, which the session tracks from the
 turns it hears (``host.overlap_sound.WearerLevel``); no turn is opened for it.
+What the session says unasked - a timer firing, a navigation cue - waits in one queue
+(``host.proactive``) until it can be said without talking over the wearer. In navigation mode a
+``Navigator`` follows the wearer's pose and its skill answers first (``host.navigation``).
 Every task belongs to the session and is cancelled with it.
 """
 
@@ -21,7 +24,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,8 +31,12 @@ from sottovoce.host.answer import AnswerConfig, AnswerPipeline, Draft, HostModel
 from sottovoce.host.asr import AsrResult, StreamingTranscriber
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
+from sottovoce.host.navigation.navigator import CueAnnouncement, Navigator
+from sottovoce.host.navigation.progress import Fix
+from sottovoce.host.navigation.skill import NavigationResponder, NavigationSkill
 from sottovoce.host.overlap import ONSET_LEAD_FRAMES, OverlapKind, OverlapReading, read_overlap
 from sottovoce.host.overlap_sound import WearerLevel
+from sottovoce.host.proactive import Announcement, ProactiveQueue, may_speak
 from sottovoce.host.responder import Context, Reply
 from sottovoce.host.responses import Responses
 from sottovoce.host.stream import BadRequest, Outbox
@@ -75,8 +81,7 @@ class SessionConfig:
 class SessionCounters:
     failed_turns: int = 0
     overlaps_read: int = 0  # OverlapQuery answered with a verdict
-    notifications_spoken: int = 0
-    notifications_dropped: int = 0
+    poses_unused: int = 0  # poses in a session that is not navigating
 
 
 @dataclass
@@ -135,6 +140,7 @@ class Session:
         config: SessionConfig | None = None,
         clock: Clock | None = None,
         observe_ledger: LedgerObserver | None = None,
+        navigator: Navigator | None = None,
     ) -> None:
         self.session_id = session_id
         self.out = out
@@ -145,14 +151,18 @@ class Session:
         self.history = History()
         self.timers = Timers(self.clock)
         self.ctx = Context(self.history, self.clock, self.timers)
+        self.navigator = navigator
+        responder = models.responder_factory()
+        if navigator is not None:
+            responder = NavigationResponder(NavigationSkill(navigator), responder)
         self.pipeline = AnswerPipeline(
-            models.asr, models.voice, models.responder_factory(), self.ctx, self.config.answer,
+            models.asr, models.voice, responder, self.ctx, self.config.answer,
             ambient_dbfs=lambda: self.uplink.noise.dbfs,
         )  # fmt: skip
         self.ledger = TurnLedger(self.config.ledger)
         self.responses = Responses(
             out, self.pipeline, self.history, lambda: self.uplink.last_seq, self.config.playback_grace_s,
-            on_quiet=self._kick_notifications,
+            on_quiet=self._kick_proactive,
         )  # fmt: skip
         self.session_counters = SessionCounters()
         self._observe_ledger = observe_ledger
@@ -160,7 +170,8 @@ class Session:
         self._open: TurnWork | None = None  # the ledger's open turn
         self._last: TurnWork | None = None  # the ledger's last confirmed turn
         self._barged_in_on: tuple[int, str] | None = None  # (turn id, TurnWork.talked_over) of a barge-in
-        self._notifications: deque[Timer] = deque()
+        self.proactive = ProactiveQueue(self.config.max_queued_notifications)
+        self._unasked: asyncio.Task[None] | None = None  # proactive speech being rendered or said
         self._closing = False
         self._tasks.spawn(self._timer_loop(), "timers")
 
@@ -171,7 +182,8 @@ class Session:
             "answers": dataclasses.asdict(self.pipeline.counters),
             "responses": dataclasses.asdict(self.responses.counters),
             "session": dataclasses.asdict(self.session_counters),
-        }
+            "proactive": dataclasses.asdict(self.proactive.counters),
+        } | ({"navigation": dataclasses.asdict(self.navigator.counters)} if self.navigator else {})
 
     async def shutdown(self) -> None:
         self._closing = True
@@ -384,7 +396,7 @@ class Session:
         asr_ms = 1000 * (prepared.asr_done - (work.tentative_at or prepared.asr_done))
         if prepared.draft is None:
             log.info("turn %d: heard %r -> no answer | asr %.0f ms after tentative", work.turn_id, text, asr_ms)
-            self._kick_notifications()  # a timer that fired during the turn may speak now
+            self._kick_proactive()  # a timer that fired or a cue due during the turn may speak now
             return
         reply = prepared.draft.reply
         work.armed = self._apply_effects(reply)
@@ -417,33 +429,75 @@ class Session:
                 log.warning("session %s: %s", self.session_id, exc)
         return armed
 
-    # ------------------------------------------------------------------ proactive notifications
+    # ------------------------------------------------------------------ proactive speech
 
     async def _timer_loop(self) -> None:
         while True:
-            timer = await self.timers.next_fired()
-            if len(self._notifications) >= self.config.max_queued_notifications:
-                self.session_counters.notifications_dropped += 1
-                log.warning("session %s: notification dropped (queue full): %r", self.session_id, timer.request)
-                continue
-            self._notifications.append(timer)
-            self._kick_notifications()
+            self._offer(await self.timers.next_fired())
 
-    def _kick_notifications(self) -> None:
-        """Speak a fired timer now unless the wearer is talking or an answer is playing."""
-        if self._closing or self.out.closing or not self._notifications or self._open is not None:
-            return
-        if self.responses.playing:
-            return
-        timer = self._notifications.popleft()
-        self._tasks.spawn(self._notify(timer), f"notify-{timer.id}")
+    def _offer(self, item: Announcement) -> None:
+        self.proactive.offer(item)
+        self._kick_proactive()
 
-    async def _notify(self, timer: Timer) -> None:
-        reply = Reply(timer.request.announcement)
+    def _floor(self) -> tuple[bool, bool, bool]:
+        """(wearer talking, wearer paused, answer playing), as ``host.proactive.may_speak`` takes them."""
+        work = self._open
+        # a tentative end with its answer being prepared: the wearer has paused
+        return work is not None, work is not None and work.prepared is not None, self.responses.playing
+
+    def _kick_proactive(self) -> None:
+        """Say what is waiting, if it may be said now, one thing at a time."""
+        if self._closing or self.out.closing or not len(self.proactive):
+            return
+        if self._unasked is not None and not self._unasked.done():
+            return
+        taken = self.proactive.take(*self._floor())
+        if taken is not None:
+            item, text = taken
+            self._unasked = self._tasks.spawn(self._say_unasked(item, text), f"proactive-{item.key}")
+
+    async def _say_unasked(self, item: Announcement, text: str) -> None:
+        reply = Reply(text)
+        draft = await self.pipeline.draft(reply)
+        # Rendering took a moment: the wearer may have started talking meanwhile. Then it waits again.
+        if not may_speak(item.urgent, *self._floor()):
+            await draft.aclose()
+            self.proactive.put_back(item)
+            return
         handle = await self.responses.open(0, "", reply)
-        await self.responses.speak(handle, await self.pipeline.draft(reply, render_first=False))
-        self.session_counters.notifications_spoken += 1
-        log.info("timer %d: said %r", timer.id, reply.text)
+        await self.responses.speak(handle, draft)
+        log.info("%s: said %r", item.key, text)
+
+    # ------------------------------------------------------------------ navigation
+
+    async def on_pose(self, pose: pb.Pose) -> None:
+        if self.navigator is None:
+            self.session_counters.poses_unused += 1
+            return
+        problem = _pose_problem(pose)
+        if problem is not None:
+            await self.out.bad_request(BadRequest.POSE, problem)
+            return
+        t_s = pose.time_us / 1e6 if pose.time_us else time.monotonic()
+        accuracy = pose.horizontal_accuracy_m if pose.horizontal_accuracy_m > 0 else 5.0
+        fix = Fix(t_s, pose.latitude_deg, pose.longitude_deg, accuracy) if pose.has_fix else None
+        for cue in self.navigator.on_pose(fix, pose.heading_deg if pose.has_heading else None):
+            self._offer(CueAnnouncement(self.navigator, cue))
+
+    def start_navigation(self, destination: str) -> None:
+        """Set off for ``destination`` as if the wearer had asked (the host's --destination)."""
+        if self.navigator is not None and destination:
+            said = self.navigator.go_to(destination)
+            log.info("session %s: navigation to %r: %s", self.session_id, destination, said)
+
+
+def _pose_problem(pose: pb.Pose) -> str | None:
+    """Why a Pose cannot be used, if it cannot."""
+    if pose.has_fix and not (-90 <= pose.latitude_deg <= 90 and -180 <= pose.longitude_deg <= 180):
+        return f"pose position ({pose.latitude_deg}, {pose.longitude_deg}) is not a latitude and longitude"
+    if pose.has_heading and not 0 <= pose.heading_deg < 360:
+        return f"pose heading {pose.heading_deg} is not in [0, 360)"
+    return None
 
 
 def _words_of(work: TurnWork | None) -> str:

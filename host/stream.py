@@ -3,10 +3,11 @@
 A stream must open with a SessionStart within ``StreamConfig.start_timeout_s``: its token (hmac
 compared), protocol version, audio format and mode are checked before anything else is taken, and
 a stream that never starts is closed rather than held open. Only then is a conversation opened
-(``open_conversation``), and the edge's audio, turn, playback, cancel and telemetry messages are
-handed to it. Everything the host sends goes through one bounded ``Outbox``. A malformed message
-is counted and the edge told once per kind; it never ends the conversation. Strings from the
-client reach the log clipped (``clip``): before authentication anyone can send them.
+(``open_conversation``, given the SessionStart: its mode says which conversation), and the edge's
+audio, turn, playback, cancel, telemetry and pose messages are handed to it. Everything the host
+sends goes through one bounded ``Outbox``. A malformed message is counted and the edge told once
+per kind; it never ends the conversation. Strings from the client reach the log clipped
+(``clip``): before authentication anyone can send them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import asyncio
 import dataclasses
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -59,6 +60,7 @@ class BadRequest(StrEnum):
     CANCEL = "cancel"
     PLAYBACK = "playback"
     TELEMETRY = "telemetry"
+    POSE = "pose"
 
 
 @dataclass(slots=True)  # slots: counting a kind without a field fails instead of adding one
@@ -72,6 +74,7 @@ class StreamCounters:
     cancel: int = 0
     playback: int = 0
     telemetry: int = 0
+    pose: int = 0
     refused_starts: int = 0  # fatal handshakes: token, version, format, mode, id
     start_timeouts: int = 0
 
@@ -130,6 +133,7 @@ class Conversation(Protocol):
     async def on_cancel(self, response_id: int, reason: str) -> None: ...
     async def on_overlap(self, query: pb.OverlapQuery) -> None: ...
     async def on_telemetry(self, telemetry: pb.Telemetry) -> None: ...
+    async def on_pose(self, pose: pb.Pose) -> None: ...
     async def shutdown(self) -> None: ...
     def counters(self) -> dict[str, dict[str, int]]: ...
 
@@ -138,9 +142,15 @@ class Stream:
     """One ``Converse`` stream: ``converse`` consumes the edge's messages and yields the host's;
     cancelling the consumer cancels everything the stream started."""
 
-    def __init__(self, config: StreamConfig, open_conversation: Callable[[str, Outbox], Conversation]) -> None:
+    def __init__(
+        self,
+        config: StreamConfig,
+        open_conversation: Callable[[str, Outbox, pb.SessionStart], Conversation],
+        modes: Collection[int] = (pb.MODE_UNSPECIFIED, pb.MODE_ASSISTANT),
+    ) -> None:
         self.config = config
         self.open_conversation = open_conversation
+        self.modes = modes  # the SessionStart modes this host serves
         self.session_id = ""
         self.conversation: Conversation | None = None
         self.stream_counters = StreamCounters()
@@ -213,6 +223,8 @@ class Stream:
             await conversation.on_telemetry(msg.telemetry)
         elif kind == "overlap":
             await conversation.on_overlap(msg.overlap)
+        elif kind == "pose":
+            await conversation.on_pose(msg.pose)
         elif kind == "end":
             log.info("session %s: ended by edge (%s)", self.name(), clip(msg.end.reason or "no reason"))
             await self.out.close()
@@ -232,8 +244,9 @@ class Stream:
                 f"audio {pb.Codec.Name(start.codec)} {start.sample_rate_hz} Hz {start.frame_ms} ms; "
                 f"this host takes CODEC_OPUS {SAMPLE_RATE} Hz {FRAME_MS} ms"
             )
-        if start.mode not in (pb.MODE_UNSPECIFIED, pb.MODE_ASSISTANT):
-            return pb.Error.UNSUPPORTED, f"mode {pb.Mode.Name(start.mode)} not available yet"
+        if start.mode not in self.modes:
+            served = ", ".join(_mode_name(m) for m in self.modes if m != pb.MODE_UNSPECIFIED)
+            return pb.Error.UNSUPPORTED, f"mode {_mode_name(start.mode)} is not served here; this host serves {served}"
         return None
 
     async def _on_start(self, start: pb.SessionStart) -> None:
@@ -248,4 +261,8 @@ class Stream:
         self.session_id = start.session_id or f"s{id(self) & 0xFFFF:04x}"
         log.info("session %s: accepted (device %s)", self.session_id, clip(start.device_id))
         await self.out.send(accepted=pb.SessionAccepted(session_id=self.session_id, host_id=self.config.host_id))
-        self.conversation = self.open_conversation(self.session_id, self.out)
+        self.conversation = self.open_conversation(self.session_id, self.out, start)
+
+
+def _mode_name(mode: int) -> str:
+    return pb.Mode.Name(mode) if mode in pb.Mode.values() else str(mode)

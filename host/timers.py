@@ -32,6 +32,16 @@ class Timer:
     due: datetime  # on the session's clock, so "how long is left" can be answered
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
+    # A fired timer is proactive speech (``host.proactive.Announcement``): never stale, never urgent.
+    urgent = False
+
+    @property
+    def key(self) -> str:
+        return f"timer-{self.id}"
+
+    def text_now(self) -> str:
+        return self.request.announcement
+
 
 class TooManyTimers(RuntimeError):
     pass

@@ -106,9 +106,10 @@ def decoded(packets: list[bytes]) -> np.ndarray:
 
 
 @asynccontextmanager
-async def serving(models: HostModels) -> AsyncIterator[HostServer]:
-    """A real host on a free port, serving ``models``, stopped on exit."""
-    host = await start_server(host_config(), load=lambda: models)
+async def serving(models: HostModels, config: HostConfig | None = None) -> AsyncIterator[HostServer]:
+    """A real host on a free port (``config``: the test host's by default), serving ``models``,
+    stopped on exit."""
+    host = await start_server(config or host_config(), load=lambda: models)
     await host.ready()
     try:
         yield host

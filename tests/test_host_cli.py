@@ -42,6 +42,10 @@ def test_the_token_is_not_a_command_line_option(capsys):
         (["--auth-token-file", "/nonexistent/token"], "sottovoce host: cannot read the token file /nonexistent/token"),
         (["--asr-threads", "0"], "sottovoce host: --asr-threads must be at least 1"),
         (["--listen", "256.0.0.1:1"], "sottovoce host: cannot listen on 256.0.0.1:1"),
+        (
+            ["--listen", "127.0.0.1:0", "--map", "/nonexistent/city.osm.pbf"],
+            "sottovoce host: map file /nonexistent/city.osm.pbf does not exist",
+        ),
     ],
 )
 def test_fatal_errors_are_one_line_on_stderr(argv, message, capsys):

@@ -257,9 +257,10 @@ async def test_bad_token_is_fatal(server):
 
 async def test_unsupported_mode_is_fatal(server):
     edge = Edge(server.port)
-    edge.start(mode=pb.MODE_TRANSLATION)
+    edge.start(mode=99)  # a mode this host does not know
     msg = await edge.recv()
-    assert msg.error.code == pb.Error.UNSUPPORTED and msg.error.fatal and "not available yet" in msg.error.message
+    assert msg.error.code == pb.Error.UNSUPPORTED and msg.error.fatal and "mode 99 is not served" in msg.error.message
+    assert "MODE_ASSISTANT" in msg.error.message  # names what it does serve
     await edge.close()
 
 

@@ -33,6 +33,7 @@ BENCHES = {
     "overlap": ("sottovoce.tools.bench_overlap", "speech over an answer read by its words vs by words and sound"),
     "answers": ("sottovoce.tools.bench_answers", "the responder chain on wearers' questions vs the skills alone"),
     "speakers": ("sottovoce.tools.bench_speakers", "whose voice a turn is: the wearer's level followed vs fixed"),
+    "navigation": ("sottovoce.tools.bench_navigation", "walking cues on simulated walks: timing, sides, re-routing"),
     "duplex": (
         "sottovoce.tools.bench_duplex",
         "full duplex through the whole stack: takeover, barge-in, backchannels, corrections, echo, noise",

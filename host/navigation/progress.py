@@ -1,0 +1,162 @@
+"""Where the wearer is along a route, from noisy position fixes.
+
+Each fix is matched to the nearest point of the route within a window around the last match (so a
+route that passes near itself is not jumped along), giving the distance walked and the distance
+off the route. Leaving the route is decided from several fixes, never one: a consumer-grade GPS
+fix is off by 3-10 m, and its error drifts, so one fix 20 m away says little. The wearer is off
+the route when the last ``confirm_fixes`` fixes are all either far off, or moderately off and
+getting further at walking pace while their direction of travel (fitted to the last few seconds
+of fixes) and their head's heading both leave the route's direction ahead. Each alone misleads:
+near a corner the direction of travel and the route's differ for a few seconds while the distance
+does not grow; a drifting error moves the fixes away while the walker keeps to the route, and
+just past a corner looks like walking straight on; a head turns to look around. Without a
+heading, more fixes must agree near a corner.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from sottovoce.host.navigation.geo import to_local, turn_deg
+from sottovoce.host.navigation.instructions import bearing_along
+from sottovoce.host.navigation.router import Route
+
+
+@dataclass(frozen=True)
+class Fix:
+    t_s: float  # seconds on the caller's clock
+    lat: float
+    lon: float
+    accuracy_m: float = 5.0
+    heading: float | None = None  # where the head faces (true north), when the glasses tell
+
+
+@dataclass(frozen=True)
+class ProgressConfig:
+    window_back_m: float = 30.0  # a match may move back this far (noise, a step back)
+    window_ahead_m: float = 150.0  # and forward this far between two fixes
+    far_m: float = 25.0  # a fix this far off the route is off it (or twice its stated accuracy)
+    # this far off (or 1.5 times the stated accuracy), getting further and heading away: off it
+    drifting_m: float = 10.0
+    leaving_mps: float = 0.7  # "getting further": the distance off grows at least this fast
+    diverge_deg: float = 30.0
+    course_window_s: float = 6.0  # the direction of travel is fitted over the fixes this recent
+    min_course_m: float = 4.0  # less movement than this over the window: no direction
+    confirm_fixes: int = 4
+    # Near a corner a drifting error looks like walking straight on past it for a few seconds (the
+    # offset that lay along the street before the turn lies across it after): without the head's
+    # heading to tell, more fixes must agree there.
+    corner_fixes: int = 7
+    corner_m: float = 20.0  # "near": this far from a bend of at least corner_deg
+    corner_deg: float = 30.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    along_m: float  # distance walked along the route (the matched point)
+    off_m: float  # distance from the route
+    remaining_m: float
+    off_route: bool  # decided from several fixes
+    course_deg: float | None  # direction of travel, when moving
+    speed_mps: float | None
+
+
+class Tracker:
+    def __init__(self, route: Route, config: ProgressConfig | None = None) -> None:
+        self.route = route
+        self.config = config or ProgressConfig()
+        self._along: float | None = None
+        self._recent: deque[tuple[Fix, float]] = deque(maxlen=64)  # with its distance off the route
+        cfg = self.config
+        self._bad: deque[bool] = deque(maxlen=max(cfg.confirm_fixes, cfg.corner_fixes))
+        lat0, lon0 = route.points[0]
+        self._origin = (lat0, lon0)
+        self._xy = [to_local(lat0, lon0, lat, lon) for lat, lon in route.points]
+        self._corners = [
+            route.along_m[i] for i in range(1, len(route.points) - 1)
+            if abs(turn_deg(bearing_along(route, max(0.0, route.along_m[i] - 8), route.along_m[i]),
+                            bearing_along(route, route.along_m[i], min(route.length_m, route.along_m[i] + 8))))
+            >= cfg.corner_deg
+        ]  # fmt: skip
+
+    @property
+    def along_m(self) -> float:
+        return self._along or 0.0
+
+    def update(self, fix: Fix) -> Progress:
+        cfg = self.config
+        x, y = to_local(*self._origin, fix.lat, fix.lon)
+        if self._along is None:
+            lo, hi = 0.0, self.route.length_m
+        else:
+            lo, hi = self._along - cfg.window_back_m, self._along + cfg.window_ahead_m
+        along, off = self._match(x, y, lo, hi)
+        self._along = along
+        self._recent.append((fix, off))
+        while self._recent and fix.t_s - self._recent[0][0].t_s > cfg.course_window_s:
+            self._recent.popleft()
+        course, speed, leaving = self._motion()
+        far = off > max(cfg.far_m, 2 * fix.accuracy_m)
+        ahead = bearing_along(self.route, along, min(self.route.length_m, along + 10))
+        away = (
+            off > max(cfg.drifting_m, 1.5 * fix.accuracy_m)
+            and leaving is not None
+            and leaving >= cfg.leaving_mps
+            and course is not None
+            and abs(turn_deg(ahead, course)) > cfg.diverge_deg
+            and along < self.route.length_m - cfg.drifting_m  # past the end is arriving, not leaving
+        )
+        near_corner = any(abs(along - c) <= cfg.corner_m for c in self._corners)
+        if fix.heading is not None:
+            away = away and abs(turn_deg(ahead, fix.heading)) > cfg.diverge_deg
+        self._bad.append(far or away)
+        needed = cfg.corner_fixes if near_corner and fix.heading is None else cfg.confirm_fixes
+        off_route = len(self._bad) >= needed and all(list(self._bad)[-needed:])
+        return Progress(along, off, max(0.0, self.route.length_m - along), off_route, course, speed)
+
+    def _match(self, x: float, y: float, lo: float, hi: float) -> tuple[float, float]:
+        best = (math.inf, 0.0)
+        along = self.route.along_m
+        for i in range(len(self._xy) - 1):
+            if along[i + 1] < lo or along[i] > hi:
+                continue
+            (ax, ay), (bx, by) = self._xy[i], self._xy[i + 1]
+            dx, dy = bx - ax, by - ay
+            span = dx * dx + dy * dy
+            t = 0.0 if span == 0 else min(max(((x - ax) * dx + (y - ay) * dy) / span, 0.0), 1.0)
+            d = math.hypot(ax + t * dx - x, ay + t * dy - y)
+            if d < best[0]:
+                best = (d, along[i] + t * (along[i + 1] - along[i]))
+        if best[0] == math.inf:  # the window lies beyond the route's ends
+            return self.along_m, math.hypot(x - self._xy[-1][0], y - self._xy[-1][1])
+        return best[1], best[0]
+
+    def _motion(self) -> tuple[float | None, float | None, float | None]:
+        """Direction (degrees) and speed of travel, and how fast the distance off the route grows
+        (m/s), fitted to the recent fixes by least squares; None where too few fixes tell."""
+        recent = list(self._recent)
+        if len(recent) < 3:
+            return None, None, None
+        ts = [f.t_s for f, _ in recent]
+        t_mean = sum(ts) / len(ts)
+        var = sum((t - t_mean) ** 2 for t in ts)
+        if var <= 0:
+            return None, None, None
+
+        def slope(values: list[float]) -> float:
+            return sum((t - t_mean) * v for t, v in zip(ts, values, strict=True)) / var
+
+        pts = [to_local(*self._origin, f.lat, f.lon) for f, _ in recent]
+        vx, vy = slope([p[0] for p in pts]), slope([p[1] for p in pts])
+        # Still growing over the last few fixes too: a match that jumped from one street to the
+        # next at a corner makes the distance jump once, then stay.
+        last = recent[-self.config.confirm_fixes :]
+        span = last[-1][0].t_s - last[0][0].t_s
+        rise = (last[-1][1] - last[0][1]) / span if span > 0 else 0.0
+        leaving = min(slope([off for _, off in recent]), 2 * rise)  # the short rise is the noisier
+        speed = math.hypot(vx, vy)
+        if speed * (ts[-1] - ts[0]) < self.config.min_course_m:
+            return None, speed, leaving
+        return math.degrees(math.atan2(vx, vy)) % 360.0, speed, leaving

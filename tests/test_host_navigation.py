@@ -1,0 +1,85 @@
+"""Navigation mode over the real gRPC stream: the wearer says "take me to the cathedral", the edge
+sends Pose messages along the way, and the host whispers the turn cue before the turn, unasked."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from grpc_edge import Edge, host_config, response_of, serving, spoken
+
+from sottovoce.host.answer import HostModels
+from sottovoce.host.navigation.instructions import steps_of
+from sottovoce.host.navigation.osm_map import DEFAULT_MAP, load_map
+from sottovoce.host.navigation.router import route
+from sottovoce.host.responder import SkillResponder
+from sottovoce.host.server import HostConfig, load_models
+from sottovoce.proto.v1 import duplex_pb2 as pb
+
+
+@pytest.fixture(scope="module")
+def models() -> HostModels:
+    m = load_models(HostConfig(tts="piper"))
+    return HostModels(m.asr, m.voice, SkillResponder)
+
+
+def _pose(t_s: float, lat: float, lon: float, heading: float | None = None) -> pb.Pose:
+    return pb.Pose(time_us=int(t_s * 1e6), has_fix=True, latitude_deg=lat, longitude_deg=lon,
+                   horizontal_accuracy_m=5.0, speed_mps=1.4, has_heading=heading is not None,
+                   heading_deg=heading or 0.0, source="test")  # fmt: skip
+
+
+def _started(msgs: list[pb.HostMessage]) -> list[pb.ResponseEvent]:
+    return [m.response for m in msgs if response_of(pb.ResponseEvent.STARTED)(m)]
+
+
+async def test_take_me_to_the_cathedral_then_a_turn_cue_before_the_turn(models):
+    walk_map = load_map(DEFAULT_MAP)
+    station, cathedral = walk_map.find_place("station"), walk_map.find_place("cathedral")
+    planned = route(walk_map, walk_map.nearest_node(station.lat, station.lon)[0],
+                    walk_map.nearest_node(cathedral.lat, cathedral.lon)[0])  # fmt: skip
+    first_turn = steps_of(planned)[0]
+    words = spoken({"go": "Take me to the cathedral."})
+    async with serving(models) as host:
+        edge = Edge(host.port)
+        edge.start(mode=pb.MODE_NAVIGATION)
+        await edge.accepted()
+        edge.send(pose=_pose(0.0, station.lat, station.lon, heading=90.0))
+        edge.utterance(1, words["go"])
+        msgs = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
+        answer = _started(msgs)[0]
+        assert answer.turn_id == 1 and answer.text.startswith("Helsinki Cathedral, 7"), answer.text
+        edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.FINISHED, response_id=answer.response_id,
+                                            heard_samples=msgs[-1].response.total_samples))  # fmt: skip
+        # walk the route, a fix a second, up to 5 m before the first turn
+        along, t = 0.0, 1.0
+        while along < first_turn.at_m - 5:
+            edge.send(pose=_pose(t, *planned.point_at(along)))
+            along, t = along + 1.4, t + 1.0
+        got = await edge.recv_until(response_of(pb.ResponseEvent.STARTED))
+        cue = _started(got)[-1]
+        assert cue.turn_id == 0 and first_turn.instruction() in cue.text, cue.text  # unasked, and the right turn
+        assert cue.text.startswith(("In ", "Now "))
+        # a pose that is no position is reported, and the session goes on
+        edge.send(pose=pb.Pose(has_fix=True, latitude_deg=200.0, longitude_deg=0.0))
+        err = await edge.recv_until(lambda m: m.WhichOneof("body") == "error")
+        assert err[-1].error.code == pb.Error.BAD_REQUEST and not err[-1].error.fatal
+        assert "not a latitude and longitude" in err[-1].error.message
+        await edge.close()
+
+
+async def test_a_host_started_with_a_destination_sets_off_at_the_first_fix(models):
+    """``sottovoce host --destination NAME``: a navigation session routes there as soon as it knows
+    where the wearer is, and says so unasked; before the first fix it waits."""
+    station = load_map(DEFAULT_MAP).find_place("station")
+    config = dataclasses.replace(host_config(), destination="the cathedral")
+    async with serving(models, config) as host:
+        edge = Edge(host.port)
+        edge.start(mode=pb.MODE_NAVIGATION)
+        await edge.accepted()
+        edge.send(pose=pb.Pose(has_fix=False, has_heading=True, heading_deg=10.0))  # no fix yet: nothing said
+        edge.send(pose=_pose(1.0, station.lat, station.lon, heading=90.0))
+        got = await edge.recv_until(response_of(pb.ResponseEvent.STARTED))
+        said = _started(got)[-1]
+        assert said.turn_id == 0 and said.text.startswith("Helsinki Cathedral, 7"), said.text
+        await edge.close()

@@ -1,0 +1,85 @@
+"""When a cue is said, and proactive speech's one rule: never over the wearer, urgent cues in a
+pause, stale ones dropped or re-worded, the newest for the same thing kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sottovoce.host.navigation.cues import CueConfig, spoken_s, turn_cue_due, turn_cue_now
+from sottovoce.host.navigation.instructions import Step
+from sottovoce.host.proactive import ProactiveQueue, may_speak
+
+LEFT = Step(at_m=300.0, angle=-90.0, street="Aleksanterinkatu", lat=60.17, lon=24.95)
+CFG = CueConfig()
+
+
+@given(speed=st.floats(0.8, 2.0), chars_per_s=st.floats(CFG.chars_per_s, 20.0), render_s=st.floats(0.1, 0.5))
+def test_a_cue_started_when_due_finishes_10_to_40_m_before_the_turn(speed, chars_per_s, render_s):
+    """Walked metre by metre at ``speed``: the cue starts the first time it is due and is heard
+    ``render_s`` later for as long as the voice takes to say it (at any pace up to 20 characters a
+    second: the planner assumes the slowest)."""
+    to_turn = 120.0
+    while not turn_cue_due(LEFT, to_turn, speed, CFG):
+        to_turn -= 0.1
+    cue = turn_cue_now(LEFT, to_turn, speed, CFG)
+    assert cue is not None and "turn left onto Aleksanterinkatu" in cue.text
+    finished_at = to_turn - speed * (render_s + len(cue.text) / chars_per_s)
+    assert CFG.min_lead_m <= finished_at <= CFG.max_lead_m, (to_turn, cue.text, finished_at)
+
+
+def test_its_distance_is_what_is_left_when_it_is_heard_and_near_the_turn_it_is_urgent():
+    cue = turn_cue_now(LEFT, 40.0, 1.4, CFG)
+    assert cue.text == "In 40 metres, turn left onto Aleksanterinkatu." and not cue.urgent
+    now = turn_cue_now(LEFT, 12.0, 1.4, CFG)
+    assert now.text == "Now turn left onto Aleksanterinkatu." and now.urgent
+    assert turn_cue_now(LEFT, -3.0, 1.4, CFG) is None  # the turn is behind: nothing to say
+    assert spoken_s(cue.text, CFG) == pytest.approx(len(cue.text) / CFG.chars_per_s)
+
+
+def test_the_rule_for_speaking_unasked():
+    assert may_speak(urgent=False, wearer_talking=False, wearer_paused=False, answer_playing=False)
+    assert not may_speak(urgent=False, wearer_talking=True, wearer_paused=True, answer_playing=False)
+    assert may_speak(urgent=True, wearer_talking=True, wearer_paused=True, answer_playing=False)
+    assert not may_speak(urgent=True, wearer_talking=True, wearer_paused=False, answer_playing=False)
+    assert not may_speak(urgent=True, wearer_talking=False, wearer_paused=False, answer_playing=True)
+
+
+@dataclass
+class Item:
+    key: str
+    text: str | None
+    urgent: bool = False
+
+    def text_now(self) -> str | None:
+        return self.text
+
+
+def test_the_queue_keeps_the_newest_per_key_drops_the_stale_and_counts_what_it_cannot_keep():
+    q = ProactiveQueue(max_queued=2)
+    assert q.offer(Item("turn-1", "In 30 metres, turn left."))
+    assert q.offer(Item("turn-1", "In 20 metres, turn left."))  # replaces, not queued twice
+    assert q.offer(Item("timer-1", None))  # gone stale by the time it could be said
+    assert not q.offer(Item("timer-2", "Your timer is done."))  # full: refused and counted
+    assert q.counters.replaced == 1 and q.counters.dropped_full == 1 and len(q) == 2
+    assert q.take(wearer_talking=True, wearer_paused=False, answer_playing=False) is None
+    _, text = q.take(wearer_talking=False, wearer_paused=False, answer_playing=False)
+    assert text == "In 20 metres, turn left."
+    assert q.take(wearer_talking=False, wearer_paused=False, answer_playing=False) is None
+    assert q.counters.stale == 1 and q.counters.taken == 1 and len(q) == 0
+
+
+def test_an_urgent_item_goes_first_and_in_a_pause():
+    q = ProactiveQueue(max_queued=4)
+    q.offer(Item("timer-1", "Your timer is done."))
+    q.offer(Item("turn-2", "Now turn right.", urgent=True))
+    item, text = q.take(wearer_talking=True, wearer_paused=True, answer_playing=False)
+    assert item.key == "turn-2" and text == "Now turn right."
+    assert q.take(wearer_talking=True, wearer_paused=True, answer_playing=False) is None  # the timer waits
+    q.put_back(item)  # the wearer began talking while it was rendered: first in line again
+    assert q.counters.held_back == 1 and len(q) == 2
+    again, _ = q.take(wearer_talking=False, wearer_paused=False, answer_playing=False)
+    assert again.key == "turn-2"

@@ -1,0 +1,108 @@
+"""One wearer's navigation on the Helsinki extract: set off by voice, cues along the route on the
+right side, questions on the way, and bad input answered with one clear sentence."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from sottovoce.host.clock import Clock
+from sottovoce.host.history import Exchange, History
+from sottovoce.host.navigation.geo import bearing_deg
+from sottovoce.host.navigation.navigator import NO_FIX, NOT_NAVIGATING, OFF_MAP, CueAnnouncement, Navigator
+from sottovoce.host.navigation.osm_map import DEFAULT_MAP, load_map
+from sottovoce.host.navigation.progress import Fix
+from sottovoce.host.navigation.skill import NavigationResponder, NavigationSkill
+from sottovoce.host.responder import Context, SkillResponder
+from sottovoce.host.timers import Timers
+
+
+@pytest.fixture(scope="module")
+def helsinki():
+    return load_map(DEFAULT_MAP)
+
+
+def _at_station(helsinki) -> Fix:
+    s = helsinki.find_place("station")
+    return Fix(0.0, s.lat, s.lon)
+
+
+def _walk(nav: Navigator, speed: float = 1.4) -> list[tuple[float, str, float]]:
+    """Walk the navigator's route exactly, a fix a second facing the way; (t, cue said, metres to
+    its turn when said) for each cue, said as soon as it is due."""
+    route, said, t, along = nav.route, [], 1.0, 0.0
+    while nav.route is not None and along < route.length_m + 5:
+        along += speed
+        lat, lon = route.point_at(min(along, route.length_m))
+        ahead = route.point_at(min(along + 3, route.length_m))
+        heading = bearing_deg(lat, lon, *ahead) if ahead != (lat, lon) else None
+        for cue in nav.on_pose(Fix(t, lat, lon), heading):
+            text = CueAnnouncement(nav, cue).text_now()
+            to_turn = cue.step.at_m - along if cue.step else 0.0
+            said.append((t, text, to_turn))
+        t += 1.0
+    return said
+
+
+def test_set_off_by_name_then_cues_on_the_right_side_then_arrival(helsinki):
+    nav = Navigator(helsinki)
+    nav.on_pose(_at_station(helsinki), heading=90.0)
+    said = nav.go_to("the cathedral")
+    assert said.startswith("Helsinki Cathedral, 7") and "minutes" in said
+    steps = nav.steps
+    heard = _walk(nav)
+    turns = [(text, to_turn) for _, text, to_turn in heard if "turn" in text]
+    assert len(turns) == len(steps)
+    for (text, to_turn), step in zip(turns, steps, strict=True):
+        assert step.instruction() in text and ("left" in text) == (step.angle < 0)
+        assert 20 < to_turn < 50, (text, to_turn)  # starts early enough to finish 10-40 m before
+    assert heard[-1][1].startswith("You have arrived. Helsinki Cathedral is")
+    assert not nav.active
+
+
+def test_no_fix_off_the_map_and_unknown_places_are_one_clear_sentence(helsinki):
+    nav = Navigator(helsinki)
+    said = nav.go_to("the station")
+    assert NO_FIX in said and nav.active
+    assert nav.how_far() == NO_FIX
+    cues = nav.on_pose(_at_station(helsinki), heading=None)  # the fix comes: it sets off on its own
+    assert len(cues) == 1 and cues[0].text.startswith("Helsinki Central Railway Station")
+    assert nav.go_to("the moon base") == "I can't find the moon base on the map."
+    far = Navigator(helsinki)
+    assert far.on_pose(Fix(0.0, 48.8584, 2.2945), heading=0.0) == []  # Paris
+    assert far.go_to("the cathedral") == OFF_MAP and far.where_am_i() == OFF_MAP
+    assert far.counters.fixes_off_map == 1
+    assert Navigator(helsinki).how_far() == NOT_NAVIGATING
+    assert Navigator(helsinki).where_am_i() == "I don't know: there is no GPS fix."
+
+
+async def test_the_navigation_skill_answers_first_and_leaves_the_rest_to_the_assistant(helsinki):
+    nav = Navigator(helsinki)
+    nav.on_pose(_at_station(helsinki), heading=180.0)
+    responder = NavigationResponder(NavigationSkill(nav), SkillResponder())
+    history = History()
+    ctx = Context(history, Clock(), Timers(Clock()))
+    ids = itertools.count(1)
+
+    async def ask(words: str) -> str:
+        reply = await responder.respond(words, ctx)
+        history.add(Exchange(words, reply.text, next(ids)))
+        return reply.text
+
+    assert (await ask("Take me to the cathedral, please.")).startswith("Helsinki Cathedral")
+    assert (await ask("How far is it?")).startswith("7")
+    assert (await ask("Where am I?")).startswith("You're on ")
+    assert (await ask("What is twelve times seven?")) == "Twelve times seven is eighty-four."
+    assert (await ask("Take me to Kiasma instead.")).startswith("Museum of Modern Art Kiasma")
+    t, cues = 1.0, []
+    while not cues:  # walk on to the first turn's cue
+        cues = nav.on_pose(Fix(t, *nav.route.point_at(1.4 * t)), None)
+        t += 1.0
+    text = CueAnnouncement(nav, cues[0]).text_now()
+    assert text.startswith("In ")
+    history.add(Exchange("", text, next(ids)))
+    again = await ask("Say that again.")
+    assert "turn" in again and again.split(",")[1:] == text.split(",")[1:]
+    assert (await ask("Stop navigation.")) == "Okay, navigation stopped." and not nav.active
+    assert (await ask("Stop navigation.")) == NOT_NAVIGATING
