@@ -85,7 +85,9 @@ def test_a_wrong_turn_is_detected_within_seconds(seed, sigma, side):
         if tracker.update(Fix(t, *at(x + nx, y + ny), _accuracy(sigma), heading=_glance(heading, t))).off_route:
             detected = t
             break
-    assert detected is not None and corner_t <= detected <= corner_t + 25, (detected, corner_t)
+    # A few seconds early at most: within a few metres of the corner, fixes drifting 5 m cannot tell
+    # the last steps before the wrong turn from the first after it.
+    assert detected is not None and corner_t - 5 <= detected <= corner_t + 25, (detected, corner_t)
 
 
 def test_one_fix_far_away_is_not_leaving_the_route():
