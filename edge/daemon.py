@@ -428,8 +428,9 @@ class Edge:
         self._host_was_up = up
 
     def _play_cue(self, reason: str) -> None:
-        """The wearer was not heard: the host is unreachable, or the device lost their words."""
-        if self.link is None:
+        """The wearer was not heard: the host is unreachable, or the device lost their words. With
+        no device connected there is no one to play it to: a device that connects is owed it."""
+        if self.playback.link is None:
             return
         self._cue_count += 1
         rid = LOCAL_RESPONSE_BASE + self._cue_count
