@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime
 import logging
-import math
 from dataclasses import dataclass
 
 import imufusion
 import numpy as np
 
 from sottovoce.proto.gatt.imu import ImuBatch
+from sottovoce.proto.geo import distance_m
 from sottovoce.proto.timeline import BLE_ID
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class Declination:
         self._value = 0.0
 
     def at(self, latitude_deg: float, longitude_deg: float) -> float:
-        if self._at is None or _distance_m(self._at, (latitude_deg, longitude_deg)) > DECLINATION_REFRESH_M:
+        if self._at is None or distance_m(*self._at, latitude_deg, longitude_deg) > DECLINATION_REFRESH_M:
             if self._model is None:
                 from ahrs.utils import WMM  # loads its coefficients: once
 
@@ -54,12 +54,6 @@ class Declination:
             self._value = float(self._model.D)
             self._at = (latitude_deg, longitude_deg)
         return self._value
-
-
-def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    dlat = math.radians(b[0] - a[0])
-    dlon = math.radians(b[1] - a[1]) * math.cos(math.radians((a[0] + b[0]) / 2))
-    return 6_371_008.8 * math.hypot(dlat, dlon)
 
 
 @dataclass

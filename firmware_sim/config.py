@@ -22,3 +22,5 @@ class SimConfig:
     address: str = option(DEFAULT_ADDRESS, "static random Bluetooth address")
     name: str = option(SIM_NAME, f"advertised name (starts with {DEVICE_NAME_PREFIX!r})")
     seed: int = option(0, "seed for link loss/jitter and noise")
+    gpsd: str | None = option(None, "serve the scenario's walk as gpsd does, on HOST:PORT (port 0: any free one)",
+                              metavar="HOST:PORT")  # fmt: skip

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EARTH_RADIUS_M = 6_371_008.8  # mean radius: metres per radian of latitude
+from sottovoce.proto.geo import EARTH_RADIUS_M, angle_diff, bearing_deg
+
 DEFAULT_SPEED_MPS = 1.4  # an adult's usual walking pace
 DEFAULT_GPS_NOISE_M = 5.0  # a phone-class receiver in a city street
 GPS_RATE_HZ = 1.0
@@ -91,16 +92,6 @@ class Projection:
 
     def to_latlon(self, x: float, y: float) -> tuple[float, float]:
         return self.lat0 + y / self._m_per_deg_lat, self.lon0 + x / self._m_per_deg_lon
-
-
-def bearing_deg(dx: float, dy: float) -> float:
-    """Compass bearing of a step east ``dx``, north ``dy``: degrees clockwise from north, [0, 360)."""
-    return math.degrees(math.atan2(dx, dy)) % 360.0
-
-
-def angle_diff(a: float, b: float) -> float:
-    """Signed smallest turn from heading ``b`` to heading ``a``, degrees in [-180, 180)."""
-    return (a - b + 180.0) % 360.0 - 180.0
 
 
 class PathGeometry:

@@ -162,4 +162,3 @@ async def subscribe(gatt: GattClient, on_batch: Callable[[bytes], None]) -> bool
         return False
     await gatt.subscribe(DATA_UUID, on_batch)
     return True
-
