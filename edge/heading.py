@@ -28,7 +28,7 @@ GYRO_RANGE_DPS = 2000.0  # the glasses' gyroscope range (proto/gatt/imu.py): bey
 # Walking shakes the head by a few tenths of a g and street furniture bends the field: readings that far
 # off are ignored for a while rather than let them swing the heading.
 ACCEL_REJECTION_DEG = 10.0
-MAG_REJECTION_DEG = 10.0
+MAG_REJECTION_DEG = 20.0
 REJECTION_TIMEOUT_S = 5.0
 MAX_BRIDGED_GAP_S = 2.0  # lost samples up to this long are bridged by holding the last rate
 DECLINATION_REFRESH_M = 5000.0  # declination changes by well under a degree over this distance
@@ -71,9 +71,13 @@ class HeadingFusion:
         self.declination = declination or Declination()
         self.counters = HeadingCounters()
         self._ahrs = imufusion.Ahrs()
+        # The gyroscope's zero-rate offset, learnt whenever the head is still; left in, it would pull
+        # the heading off by several degrees against the magnetometer's correction.
+        self._bias = imufusion.Bias()
         self._period_us: int | None = None
         self._next_index: int | None = None
         self._declination_deg: float | None = None
+        self._last_gyro: np.ndarray | None = None
 
     def _configure(self, period_us: int) -> None:
         rate = 1e6 / period_us
@@ -83,10 +87,13 @@ class HeadingFusion:
         settings.gyroscope_range = GYRO_RANGE_DPS
         settings.acceleration_rejection = ACCEL_REJECTION_DEG
         settings.magnetic_rejection = MAG_REJECTION_DEG
-        settings.rejection_timeout = round(REJECTION_TIMEOUT_S * rate)
+        settings.rejection_timeout = REJECTION_TIMEOUT_S  # seconds in the Python binding, not samples
         settings.sample_rate = round(rate)
         self._ahrs.set_settings(settings)
         self._ahrs.set_sample_period(period_us / 1e6)
+        bias = imufusion.BiasSettings()
+        bias.sample_rate = rate
+        self._bias.set_settings(bias)
         self._period_us = period_us
 
     def feed(self, batch: ImuBatch) -> None:
@@ -104,11 +111,16 @@ class HeadingFusion:
                 self.counters.unbridged_gaps += 1
         self._next_index = batch.next_index
         for i, s in enumerate(batch.samples):
-            if i == 0 and bridge:  # the first sample after a gap covers the time the lost ones did
-                self._ahrs.set_sample_period((bridge + 1) * batch.period_us / 1e6)
-            self._ahrs.update(np.array(s.gyro_dps), np.array(s.accel_g), np.array(s.mag_ut))
-            if i == 0 and bridge:
+            gyro = self._bias.update(np.array(s.gyro_dps))
+            accel, mag = np.array(s.accel_g), np.array(s.mag_ut)
+            if i == 0 and bridge and self._last_gyro is not None:
+                # The lost samples' time, turned at the mean of the rates either side of the gap:
+                # a head turn under way when the notification was lost is not forgotten.
+                self._ahrs.set_sample_period(bridge * batch.period_us / 1e6)
+                self._ahrs.update((self._last_gyro + gyro) / 2, accel, mag)
                 self._ahrs.set_sample_period(batch.period_us / 1e6)
+            self._ahrs.update(gyro, accel, mag)
+            self._last_gyro = gyro
             self.counters.samples += 1
 
     def set_position(self, latitude_deg: float, longitude_deg: float) -> None:

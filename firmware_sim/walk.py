@@ -192,7 +192,7 @@ def walk_samples(walk: Walk, rate_hz: float, seed: int = 0, until_s: float | Non
             measured = max(0.0, speed + float(rng.normal(0.0, 0.1))) if speed else 0.0
             fix = GpsFix(flat, flon, walk.gps_noise_m, measured, body if speed else None)
         yield WalkSample(t, lat, lon, d, speed, head, body, rate, speed > 0, arrived, fix)
-        if (arrived and until_s is None) or (until_s is not None and t + dt > until_s):
+        if (arrived and until_s is None) or (until_s is not None and t + dt > until_s + 1e-9):
             return
         previous_head = head
         # the next instant: turn the body toward the path, then step along it
