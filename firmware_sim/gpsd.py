@@ -75,6 +75,11 @@ class GpsdServer:
         self._tasks: set[asyncio.Task] = set()
 
     @property
+    def watching(self) -> int:
+        """Clients receiving reports."""
+        return len(self._watchers)
+
+    @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
