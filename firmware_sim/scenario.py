@@ -5,7 +5,9 @@ load time; each ``|`` in it is a mid-sentence pause of ``pause`` seconds), ``wav
 recording of a real person committed in ``voices/``, by its id in the manifest there), timed
 either absolutely (``at``) or reactively (``after`` an anchor such as the start of the
 assistant's answer to the previous utterance, as heard at the speaker). See
-``scenarios/demo.toml`` for every section. Validation errors name the table, its line and the key.
+``scenarios/demo.toml`` for every section but ``[walk]`` (the wearer walking, for navigation:
+``firmware_sim/walk.py``; ``tests/scenarios/walk_aleksanterinkatu.toml`` has one). Validation
+errors name the table, its line and the key.
 """
 
 from __future__ import annotations

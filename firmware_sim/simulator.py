@@ -368,8 +368,9 @@ class Simulator:
 
     @property
     def walk_done(self) -> bool:
-        """No walk, or the wearer has arrived at its end."""
-        return self.walk_now is None or self.walk_now.arrived
+        """No walk, or the wearer has arrived at its end (or walked until the scenario's hard stop)."""
+        now = self.walk_now
+        return now is None or now.arrived or now.t_s >= self.scenario.max_duration - 1e-9
 
     def _on_imu_subscription(self, _bearer: object, notify: bool, _indicate: bool) -> None:
         self._imu_on = notify
