@@ -140,9 +140,17 @@ class PoseTracker:
             self.counters.poses_dropped += 1
         return pose
 
+    async def _read_positions(self) -> None:
+        assert self.source is not None
+        try:
+            await self.source.run(self.on_fix)
+        except Exception as exc:  # a source that cannot run at all (no pyserial): no position, not a dead edge
+            log.error("%s failed: %s; navigating without a position", self.source.description, exc)
+            self.on_fix(Fix(False, source=self.source.description, received_s=self.clock()))
+
     async def run(self) -> None:
         """Read the position source and report at most ``MAX_RATE_HZ`` times a second, until cancelled."""
-        reader = asyncio.create_task(self.source.run(self.on_fix)) if self.source is not None else None
+        reader = asyncio.create_task(self._read_positions()) if self.source is not None else None
         try:
             while True:
                 self.report()

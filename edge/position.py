@@ -155,6 +155,8 @@ class NmeaReader:
             raise PositionError(f"{type(exc).__name__}: {exc}") from None
         kind = getattr(sentence, "sentence_type", "")
         try:
+            if kind in ("GGA", "RMC") and not (sentence.lat and sentence.lon):
+                return Fix(False, source=self.source)  # a receiver still searching leaves them empty
             if kind == "GGA":
                 if not sentence.gps_qual:  # 0 or empty: no fix
                     return Fix(False, source=self.source)
@@ -224,6 +226,7 @@ class GpsdSource(PositionSource):
         backoff = Backoff(first=0.5, ceiling=5.0)
         while True:
             client = GPSDClient(self.host, self.port, timeout=GPSD_READ_TIMEOUT_S)
+            connects = self.counters.connects
             try:
                 await asyncio.to_thread(self._pump, client, loop, on_fix)
                 why = "gpsd closed the connection"
@@ -232,9 +235,9 @@ class GpsdSource(PositionSource):
             finally:
                 _hang_up(client)
             self._outage(why, on_fix)
-            await asyncio.sleep(backoff.next_delay())
-            if self.counters.fixes:
+            if self.counters.connects > connects:  # it had been working: try again soon
                 backoff.reset()
+            await asyncio.sleep(backoff.next_delay())
 
     def _pump(self, client: Any, loop: asyncio.AbstractEventLoop, on_fix: Callable[[Fix], None]) -> None:
         """In a worker thread: every line gpsd sends, handed to the loop."""

@@ -114,6 +114,22 @@ def test_any_bytes_feed_the_nmea_reader_without_raising(chunks: list[bytes]):
     assert reader.feed(b"\n" + GGA)[-1].has_fix  # and it still reads the next good sentence
 
 
+field = st.text(alphabet="0123456789.-NSEWAV", max_size=10)
+
+
+@given(st.sampled_from(["GPGGA", "GPRMC", "GNGGA", "GNRMC"]), st.lists(field, min_size=0, max_size=16))
+def test_well_framed_sentences_with_any_fields_are_a_fix_none_or_counted(kind: str, fields: list[str]):
+    import pynmea2
+
+    body = ",".join([kind, *fields])
+    line = f"${body}*{pynmea2.NMEASentence.checksum(body):02X}\r\n".encode()
+    reader = NmeaReader()
+    fixes = reader.feed(line)
+    assert len(fixes) + reader.counters.garbage <= 1
+    for fix in fixes:
+        assert not fix.has_fix or (abs(fix.latitude_deg) <= 90 and abs(fix.longitude_deg) <= 180)
+
+
 async def test_the_gpsd_source_reads_the_simulators_gpsd_and_survives_it_going_away():
     server = GpsdServer("127.0.0.1", 0)
     await server.start()
