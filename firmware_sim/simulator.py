@@ -347,8 +347,8 @@ class Simulator:
     # --- the walk (navigation): the wearer's position, head and GPS -----------------------------
 
     def _setup_walk(self, scenario: Scenario, config: SimConfig) -> None:
-        """With a ``[walk]``: the IMU service, the walk on the audio clock (one IMU sample per 20 ms
-        tick: the IMU's 50 Hz) and, with ``config.gpsd``, its GPS served as gpsd."""
+        """With a ``[walk]``: the IMU service, the walk on the audio clock (the IMU's samples of each
+        20 ms tick) and, with ``config.gpsd``, its GPS served as gpsd."""
         self.imu: imu.ImuServer | None = None
         self.gpsd: GpsdServer | None = None
         self.walking = None
@@ -357,10 +357,14 @@ class Simulator:
         walk = scenario.walk
         if walk is None:
             return
-        self.imu = imu.ImuServer(self._offer_up, period_us=FRAME_SAMPLES * 1_000_000 // SAMPLE_RATE)
-        self.walking = walk_samples(walk, SAMPLE_RATE / FRAME_SAMPLES, seed=config.seed, until_s=scenario.max_duration)
+        per_tick = imu.SAMPLE_RATE_HZ * FRAME_SAMPLES / SAMPLE_RATE
+        if per_tick < 1 or per_tick != int(per_tick):
+            raise ValueError(f"the IMU's {imu.SAMPLE_RATE_HZ} Hz is not a whole number of samples per audio tick")
+        self._imu_per_tick = int(per_tick)
+        self.imu = imu.ImuServer(self._offer_up)
+        self.walking = walk_samples(walk, imu.SAMPLE_RATE_HZ, seed=config.seed, until_s=scenario.max_duration)
         self.walk_now = next(self.walking)
-        self._walk_first = True
+        self._walk_started = False
         self._imu_sensor = SimulatedImu(earth_field(*walk.path[0]), seed=config.seed)
         self._imu_on = False
         if config.gpsd is not None:
@@ -376,23 +380,23 @@ class Simulator:
         self._imu_on = notify
 
     def _walk_tick(self, k: int) -> None:
-        """Before t = 0 the wearer stands at the start (the IMU runs, so the edge's fusion settles)."""
+        """The walk's samples of tick ``k``. Before t = 0 the wearer stands at the start (the IMU
+        runs, so the edge's fusion has settled when the walk begins)."""
         assert self.walking is not None and self.imu is not None and self.walk_now is not None
-        if k >= 0:
-            if self._walk_first:
-                self._walk_first = False  # the sample for t = 0 is already here
+        for _ in range(self._imu_per_tick):
+            if k >= 0:
+                if self._walk_started:
+                    self.walk_now = next(self.walking, self.walk_now)
+                self._walk_started = True  # the sample for t = 0 came first, before the clock ran
+                if self.walk_now.fix is not None:
+                    if self.gpsd is not None:
+                        self.gpsd.publish(self.walk_now.fix)
+                    self.walk_trace.append(_trace(self.walk_now))
+            sample = self._imu_sensor.sample(self.walk_now)
+            if self._imu_on and self.connection is not None:
+                self.imu.add(sample, self.connection.att_mtu)
             else:
-                self.walk_now = next(self.walking, self.walk_now)
-            now = self.walk_now
-            if now.fix is not None:
-                if self.gpsd is not None:
-                    self.gpsd.publish(now.fix)
-                self.walk_trace.append(_trace(now))
-        sample = self._imu_sensor.sample(self.walk_now)
-        if self._imu_on and self.connection is not None:
-            self.imu.add(sample, self.connection.att_mtu)
-        else:
-            self.counters.imu_samples_unsubscribed += 1
+                self.counters.imu_samples_unsubscribed += 1
 
     def _write_walk_trace(self) -> None:
         if self.walk_trace and self.out is not None:

@@ -15,7 +15,7 @@ from sottovoce.proto.geo import angle_diff
 PATH = ((60.168912, 24.947433), (60.168961, 24.949210), (60.168956, 24.949331), (60.169066, 24.949320))
 WALK = Walk(PATH, start_heading=200, stops=(Stop(40, 3),),
             looks=(Look(8, -60, 2.5), Look(30, 90, 3), Look(60, -45, 1.5)))  # fmt: skip
-RATE_HZ = 1e6 / 20_000
+RATE_HZ = imu.SAMPLE_RATE_HZ
 
 
 def fuse(walk: Walk, seed: int, drop_every: int = 0, bias=(0.3, -0.2, 0.5)):

@@ -77,12 +77,12 @@ def test_the_tracker_fuses_the_imu_marks_a_stale_fix_and_counts_what_the_host_li
     tracker.on_imu(b"\x09garbage")  # malformed: counted, dropped
     assert tracker.counters.malformed_imu == 1
     walk = Walk((HERE, (60.168961, 24.949210)), start_heading=87, stops=(Stop(0, 60),))
-    for s in walk_samples(walk, 50, until_s=6):
+    for s in walk_samples(walk, imu.SAMPLE_RATE_HZ, until_s=6):
         clock[0] = s.t_s
         server.add(sensor.sample(s), att_mtu=247)
         if s.fix is not None:
             tracker.on_fix(Fix(True, s.fix.latitude_deg, s.fix.longitude_deg, 5.0, 0.0, "simulator", s.t_s))
-        if round(s.t_s * 50) % 10 == 0:  # the daemon's 5 Hz report
+        if round(s.t_s * imu.SAMPLE_RATE_HZ) % round(imu.SAMPLE_RATE_HZ / MAX_RATE_HZ) == 0:  # the 5 Hz report
             tracker.report()
     poses = [m.pose for m in out]
     assert poses[-1].has_fix and poses[-1].has_heading and abs(poses[-1].heading_deg - 87) < 3

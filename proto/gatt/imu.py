@@ -38,7 +38,7 @@ SAMPLE = struct.Struct("<9h")
 ACCEL_LSB_G = 1 / 4096
 GYRO_LSB_DPS = 1 / 16
 MAG_LSB_UT = 1 / 16
-SAMPLE_RATE_HZ = 50  # the glasses' IMU output rate
+SAMPLE_RATE_HZ = 50  # the glasses' IMU output rate: heading needs well under 10 Hz, head turns need more
 BATCH_SAMPLES = 5  # samples per notification: 10 notifications a second, 96 bytes each
 MIN_ATT_MTU = ATT_HEADER + HEADER.size + SAMPLE.size
 
