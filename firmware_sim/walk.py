@@ -14,6 +14,7 @@ spread makes the horizontal RMS error ``gps_noise_m``.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Iterator
@@ -114,12 +115,10 @@ class PathGeometry:
         if not self._segments:
             raise ValueError("a walk's path has no length: all its points are the same")
         self.length_m = total
+        self._starts = [seg[0] for seg in self._segments]
 
     def _segment(self, d: float) -> tuple[float, float, float, float, float, float, float]:
-        for seg in self._segments:
-            if d < seg[0] + seg[1]:
-                return seg
-        return self._segments[-1]
+        return self._segments[max(0, bisect.bisect_right(self._starts, d) - 1)]
 
     def at(self, d: float) -> tuple[float, float, float]:
         """(latitude, longitude, bearing of the path) at ``d`` metres along it."""
