@@ -129,7 +129,7 @@ class HeadingFusion:
 
     @property
     def settled(self) -> bool:
-        """Past the fusion's start-up, when it trusts the field and gravity fully to find its bearings."""
+        """Past the fusion's start-up: its first seconds run at a high gain to find its bearings."""
         return self.counters.samples > 0 and not self._ahrs.get_flags().startup
 
     @property
