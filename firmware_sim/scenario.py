@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from sottovoce.firmware_sim.recordings import RecordingError, recording
-from sottovoce.firmware_sim.walk import Look, PathGeometry, Stop, Walk
+from sottovoce.firmware_sim.walk import GpsOutage, Look, PathGeometry, Stop, Walk
 from sottovoce.host.tts import TTS_ENGINES  # the wearer is voiced by the host's engines
 from sottovoce.proto.codec import SAMPLE_RATE
 from sottovoce.proto.control import GESTURE_KINDS
@@ -396,11 +396,12 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
     )
 
 
-_WALK_KEYS = {"path", "speed_mps", "gps_noise_m", "start_heading", "stop", "look"}
+_WALK_KEYS = {"path", "speed_mps", "gps_noise_m", "start_heading", "stop", "look", "gps_outage"}
 
 
 def _walk(where: _Where, raw: Any) -> Walk:
-    """``[walk]``: the polyline walked, its pace and GPS noise, ``[[walk.stop]]`` and ``[[walk.look]]``."""
+    """``[walk]``: the polyline walked, its pace and GPS noise; ``[[walk.stop]]``, ``[[walk.look]]``
+    and ``[[walk.gps_outage]]`` (the receiver without a fix for a while)."""
     w = where.at("walk")
     t = _keys(w, raw, _WALK_KEYS)
     path = t.get("path")
@@ -441,6 +442,11 @@ def _walk(where: _Where, raw: Any) -> Walk:
              _number(where.at("walk.look", i), "seconds", s["seconds"], 0.1, 600))
         for i, s in enumerate(tables("look", ("at_s", "degrees", "seconds")))
     )  # fmt: skip
+    outages = tuple(
+        GpsOutage(_number(where.at("walk.gps_outage", i), "at_s", s["at_s"], 0, MAX_SCENARIO_S),
+                  _number(where.at("walk.gps_outage", i), "seconds", s["seconds"], 0.1, MAX_SCENARIO_S))
+        for i, s in enumerate(tables("gps_outage", ("at_s", "seconds")))
+    )  # fmt: skip
     return Walk(
         path=tuple(points),
         speed_mps=_number(w, "speed_mps", t.get("speed_mps", Walk.speed_mps), 0.1, 10),
@@ -448,6 +454,7 @@ def _walk(where: _Where, raw: Any) -> Walk:
         start_heading=_number(w, "start_heading", t["start_heading"], 0, 360) if "start_heading" in t else None,
         stops=stops,
         looks=looks,
+        gps_outages=outages,
     )
 
 

@@ -388,7 +388,7 @@ class Simulator:
                 if self._walk_started:
                     self.walk_now = next(self.walking, self.walk_now)
                 self._walk_started = True  # the sample for t = 0 came first, before the clock ran
-                if self.walk_now.fix is not None:
+                if self.walk_now.gps_report:
                     if self.gpsd is not None:
                         self.gpsd.publish(self.walk_now.fix)
                     self.walk_trace.append(_trace(self.walk_now))

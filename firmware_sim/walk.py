@@ -47,6 +47,12 @@ class Look:
 
 
 @dataclass(frozen=True)
+class GpsOutage:
+    at_s: float  # on the scenario clock
+    seconds: float  # the receiver reports no fix meanwhile (an underpass, a street canyon)
+
+
+@dataclass(frozen=True)
 class Walk:
     path: tuple[tuple[float, float], ...]  # (latitude, longitude) degrees, WGS-84
     speed_mps: float = DEFAULT_SPEED_MPS
@@ -54,6 +60,7 @@ class Walk:
     start_heading: float | None = None  # degrees from true north; None: facing along the path
     stops: tuple[Stop, ...] = ()
     looks: tuple[Look, ...] = ()
+    gps_outages: tuple[GpsOutage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,8 @@ class WalkSample:
     yaw_rate_dps: float  # of the head, clockwise positive
     walking: bool
     arrived: bool  # at the end of the path
-    fix: GpsFix | None  # a GPS fix reported at this instant (once a second), else None
+    fix: GpsFix | None  # the GPS fix reported at this instant, if a report is due and the receiver has one
+    gps_report: bool = False  # a receiver report is due now (once a second): with ``fix`` None, a report of no fix
 
 
 class Projection:
@@ -183,14 +191,16 @@ def walk_samples(walk: Walk, rate_hz: float, seed: int = 0, until_s: float | Non
         head = (body + _look_offset(walk.looks, t)) % 360.0
         rate = angle_diff(head, previous_head) / dt if previous_head is not None else 0.0
         fix = None
-        if t * GPS_RATE_HZ >= next_fix_k - 1e-9:
+        report = t * GPS_RATE_HZ >= next_fix_k - 1e-9
+        if report:
             next_fix_k += 1
-            ex, ey = gps.next()
+            ex, ey = gps.next()  # the error wanders on through an outage, as the sky does
             x, y = geometry.projection.to_xy(lat, lon)
             flat, flon = geometry.projection.to_latlon(x + ex, y + ey)
             measured = max(0.0, speed + float(rng.normal(0.0, 0.1))) if speed else 0.0
-            fix = GpsFix(flat, flon, walk.gps_noise_m, measured, body if speed else None)
-        yield WalkSample(t, lat, lon, d, speed, head, body, rate, speed > 0, arrived, fix)
+            if not any(o.at_s <= t < o.at_s + o.seconds for o in walk.gps_outages):
+                fix = GpsFix(flat, flon, walk.gps_noise_m, measured, body if speed else None)
+        yield WalkSample(t, lat, lon, d, speed, head, body, rate, speed > 0, arrived, fix, report)
         if (arrived and until_s is None) or (until_s is not None and t + dt > until_s + 1e-9):
             return
         previous_head = head

@@ -48,7 +48,8 @@ async def test_a_walk_streams_poses_to_a_navigating_host(tmp_path: Path):
     counters = stopped.counters
     # about 30 s of walking: a pose a second at least, most of them with a fix and a heading
     assert counters["pose.poses_sent"] >= 25, counters
-    assert counters["pose.malformed_imu"] == 0 and counters["position.fixes"] >= 25
+    assert counters["pose.malformed_imu"] == 0 and counters["position.fixes"] >= 22
+    assert counters["position.no_fix_reports"] >= 2  # the scenario's GPS outage
     assert counters["heading.samples"] >= 1000 and counters["position.garbage"] == 0
     # the session stayed up: poses were dropped only before it was (at most the first second's)
     assert counters["pose.poses_dropped"] <= 5, counters

@@ -91,6 +91,9 @@ async def test_the_edges_poses_follow_the_simulated_walk(hub, tmp_path: Path):
     errors = [distance_m(p.latitude_deg, p.longitude_deg, s.latitude_deg, s.longitude_deg) for p, s in located]
     assert np.median(errors) < 10 and max(errors) < 25, errors
     assert all(0 < p.horizontal_accuracy_m <= 10 for p, _ in located)
+    # the receiver's two seconds without a fix reached the host at once, and the fix came back
+    assert any(not p.has_fix for p, s in poses if 22 <= s.t_s <= 24.5)
+    assert any(p.has_fix for p, s in poses if s.t_s > 25)
     # the head's heading from the fused IMU, wherever the head is not turning fast
     steady = [(p, s) for p, s in poses if p.has_heading and s.t_s > 2 and abs(s.yaw_rate_dps) < 5]
     assert len(steady) >= 20

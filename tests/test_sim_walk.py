@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from sottovoce.firmware_sim.scenario import ScenarioError, load_scenario, parse_scenario
-from sottovoce.firmware_sim.walk import Look, PathGeometry, Stop, Walk, walk_duration_s, walk_samples
+from sottovoce.firmware_sim.walk import (
+    GpsOutage,
+    Look,
+    PathGeometry,
+    Stop,
+    Walk,
+    walk_duration_s,
+    walk_samples,
+)
 from sottovoce.proto.geo import angle_diff, distance_m
 
 SCENARIO = Path(__file__).parent / "scenarios" / "walk_aleksanterinkatu.toml"
@@ -72,6 +80,13 @@ def test_gps_fixes_come_once_a_second_with_correlated_metres_of_error():
     assert lag1 > 0.9  # consecutive fixes are off the same way, as a real receiver's are
 
 
+def test_during_a_gps_outage_the_receiver_reports_no_fix():
+    walk = Walk(PATH, gps_outages=(GpsOutage(at_s=10, seconds=3),))
+    reports = [s for s in walk_samples(walk, rate_hz=10) if s.gps_report]
+    assert [round(s.t_s) for s in reports if s.fix is None] == [10, 11, 12]
+    assert all(s.fix is not None for s in reports if not 10 <= s.t_s < 13)
+
+
 def test_the_same_seed_walks_the_same_walk():
     walk = Walk(PATH)
     assert list(walk_samples(walk, 10, seed=3)) == list(walk_samples(walk, 10, seed=3))
@@ -81,6 +96,7 @@ def test_the_same_seed_walks_the_same_walk():
 def test_the_test_scenario_walks_real_helsinki_streets():
     s = load_scenario(SCENARIO, synthesize_audio=False)
     assert s.walk is not None and s.walk.stops == (Stop(17.0, 2.0),) and s.walk.start_heading == 60
+    assert s.walk.gps_outages == (GpsOutage(22.0, 2.0),)
     assert all(60.16 < lat < 60.18 and 24.94 < lon < 24.96 for lat, lon in s.walk.path)
 
 
@@ -105,6 +121,8 @@ at = 1
          r"x.toml:8 \[\[walk.stop\]\] #1: 'at_m' must be in \[0, 11.1"),
         ("path = [[60.1, 24.9], [60.2, 24.9]]\n[[walk.look]]\nat_s = 2\ndegrees = 30",
          r"\[\[walk.look\]\] #1: missing key 'seconds'"),
+        ("path = [[60.1, 24.9], [60.2, 24.9]]\n[[walk.gps_outage]]\nat_s = 2\nseconds = -1",
+         r"\[\[walk.gps_outage\]\] #1: 'seconds' must be in \[0.1, 86400\]"),
     ],
 )  # fmt: skip
 def test_walk_validation_names_the_table_line_and_key(walk: str, message: str):
