@@ -42,6 +42,8 @@ class EdgeConfig:
     aec: bool = option(True, "cancel the answer's echo in the mic before the VAD (WebRTC AEC3)")
     scan_timeout: float = option(10.0, "seconds to look for the peripheral")
     events: Path | None = option(None, "write the JSON-lines event log here", type=Path, metavar="FILE")
+    gps: str = option("none", "position source for navigation: gpsd://HOST:PORT, nmea:/dev/ttyUSB0[@4800] or none",
+                      metavar="SOURCE")  # fmt: skip
     record: Path | None = option(
         None, "record the turn arbiter's inputs and decisions here (JSON lines, for replay tests)", type=Path,
         metavar="FILE",

@@ -40,6 +40,8 @@ from .end_rules import ModelPolicy, SilencePolicy
 from .host_link import HostLink, HostRefused
 from .links import DeviceLink, DeviceNotFound, open_link
 from .playback import DUCK_DB, DUCK_RAMP_MS, HOLD_DB, HOLD_RAMP_MS, RESTORE_RAMP_MS, Playback, Stream
+from .pose import PoseTracker
+from .position import open_position_source
 from .replay import ArbiterRecorder
 from .scorer import FrameScorer
 from .speaker_id import OTHER, WEARER, TranslationFloor, frame_dbfs
@@ -128,6 +130,11 @@ class Edge:
             target_language=config.language if translation else "",
         )
         self.host = HostLink(config.host, start, self.on_host_message, self.on_host_state)
+        # Navigation: where the wearer is and faces, sent to the host; other modes have no pose traffic.
+        self.pose = (PoseTracker(open_position_source(config.gps), self.host.send)
+                     if config.mode == "navigation" else None)  # fmt: skip
+        if self.pose is None and config.gps != "none":
+            log.warning("--gps %s is unused: position is for navigation mode only", config.gps)
         self.link: DeviceLink | None = None
         self.uplink = Uplink(self.on_uplink_frame)  # one per conversation: its timeline outlives connections
         self._uplink_connected = False  # this connection's first audio has set the uplink up
@@ -157,6 +164,8 @@ class Edge:
             asyncio.create_task(self._device_loop(), name="device"),
             asyncio.create_task(self._telemetry_loop(), name="telemetry"),
         ]
+        if self.pose is not None:
+            workers.append(asyncio.create_task(self.pose.run(), name="pose"))
         stopper = asyncio.create_task(stop.wait(), name="stop")
         try:
             done, _ = await asyncio.wait([stopper, *workers], return_when=asyncio.FIRST_COMPLETED)
@@ -193,6 +202,9 @@ class Edge:
             ("onset", self.scorer.onset.counters if self.scorer.onset is not None else None),
             ("speakers", self.floor.attributor.counters if self.floor is not None else None),
             ("floor", self.floor.counters if self.floor is not None else None),
+            ("pose", self.pose.counters if self.pose is not None else None),
+            ("heading", self.pose.fusion.counters if self.pose is not None else None),
+            ("position", self.pose.source.counters if self.pose is not None and self.pose.source else None),
         ):
             if obj is not None:
                 out.update({f"{prefix}.{k}": v for k, v in asdict(obj).items()})
@@ -202,6 +214,7 @@ class Edge:
     async def _device_loop(self) -> None:
         """Connect, and reconnect whenever the link drops (Omi-class firmware won't do it for us)."""
         link = open_link(self.config.device, self.config.scan_timeout)
+        link.wants_imu = self.pose is not None
         self.link = link
         backoff = Backoff(first=0.5, ceiling=5.0)
         first = True
@@ -283,6 +296,10 @@ class Edge:
             self.events.write(events.Gesture(msg.kind))
             if msg.kind == "shake" and (active := self.playback.active) is not None:
                 self._stop_response(active.response_id, "gesture")
+
+    def on_imu(self, data: bytes) -> None:
+        if self.pose is not None:
+            self.pose.on_imu(data)
 
     def on_disconnect(self, reason: str) -> None:
         log.warning("device disconnected: %s", reason)
@@ -533,7 +550,7 @@ async def run_edge(config: EdgeConfig, auth_token: str = "") -> int:
             loop.add_signal_handler(sig, stop.set)
     try:
         edge = Edge(config, auth_token)
-    except (ValueError, RuntimeError, OSError) as exc:  # a bad model file, an unknown option
+    except (ValueError, RuntimeError, OSError) as exc:  # a bad model file, an unknown option or --gps
         return fail("edge", f"cannot start: {exc}")
     try:
         return await edge.run(stop)

@@ -41,10 +41,19 @@ def run(args: argparse.Namespace) -> int:
         Address(config.address)
     except (InvalidArgumentError, ValueError) as exc:
         return fail(PROGRAM, f"bad --address {config.address!r}: {exc}")
+    if config.gpsd is not None:
+        from sottovoce.firmware_sim.gpsd import parse_address
+
+        try:
+            parse_address(config.gpsd)
+        except ValueError as exc:
+            return fail(PROGRAM, str(exc))
     try:
         scenario = load_scenario(config.scenario)
     except ScenarioError as exc:
         return fail(PROGRAM, f"invalid scenario: {exc}")
+    if config.gpsd is not None and scenario.walk is None:
+        return fail(PROGRAM, f"--gpsd needs a scenario with a [walk]; {config.scenario} has none")
     sim = Simulator(scenario, config, say=lambda line: print(line, flush=True))
     try:
         asyncio.run(sim.run(args.transport))

@@ -7,7 +7,8 @@ either absolutely (``at``) or reactively (``after`` an anchor such as the start 
 assistant's answer to the previous utterance, as heard at the speaker). An utterance with
 ``speaker = "other"`` is said by the person in front of the wearer, in ``language`` (an eSpeak NG
 voice of it unless told), ``distance_m`` away in a room (``room.py``). See
-``scenarios/demo.toml`` for every section, ``scenarios/translation.toml`` for the other person.
+``scenarios/demo.toml`` for every section, ``scenarios/translation.toml`` for the other person and
+``scenarios/navigation.toml`` for ``[walk]`` (the wearer walking: ``firmware_sim/walk.py``).
 Validation errors name the table, its line and the key.
 """
 
@@ -27,6 +28,7 @@ import numpy as np
 from sottovoce.edge.config import AUTO_LANGUAGE, LANGUAGE_CODE, MODES  # the edge plays a scenario in its mode
 from sottovoce.firmware_sim.recordings import RecordingError, recording
 from sottovoce.firmware_sim.room import DEFAULT_DISTANCE_M, MAX_DISTANCE_M, Room, at_distance
+from sottovoce.firmware_sim.walk import GpsOutage, Look, PathGeometry, Stop, Walk
 from sottovoce.host.tts import TTS_ENGINES  # the wearer is voiced by the host's engines
 from sottovoce.proto.codec import SAMPLE_RATE
 from sottovoce.proto.control import GESTURE_KINDS
@@ -170,6 +172,7 @@ class Scenario:
     tts: str = "piper"
     mode: str = "assistant"  # the conversation mode the scenario is for (the demo runs the edge in it)
     language: str | None = None  # translation mode: the other person's language (or "auto")
+    walk: Walk | None = None  # the wearer walking (navigation): position, head turns, GPS
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -247,7 +250,7 @@ _UTTERANCE_KEYS = {"say", "wav", "clip", "text", "voice", "tts", "rate", "gain_d
                    "at", "after", "delay", "timeout", "speaker", "language", "distance_m"}  # fmt: skip
 _EVENT_KEYS = {"kind", "at", "after", "delay", "timeout", "utterance"}
 _TOP_KEYS = {"name", "utterance", "noise", "echo", "link", "battery", "button", "gesture",
-             "tail", "lead_in", "max_duration", "tts", "mode", "language", "outward"}  # fmt: skip
+             "tail", "lead_in", "max_duration", "tts", "mode", "language", "outward", "walk"}  # fmt: skip
 
 
 def _parts(say: str) -> list[str]:
@@ -442,6 +445,69 @@ def parse_scenario(text: str, name: str = "<scenario>", base_dir: Path | None = 
         tts=default_tts,
         mode=mode,
         language=scenario_language,
+        walk=_walk(where, doc["walk"]) if "walk" in doc else None,
+    )
+
+
+_WALK_KEYS = {"path", "speed_mps", "gps_noise_m", "start_heading", "stop", "look", "gps_outage"}
+
+
+def _walk(where: _Where, raw: Any) -> Walk:
+    """``[walk]``: the polyline walked, its pace and GPS noise; ``[[walk.stop]]``, ``[[walk.look]]``
+    and ``[[walk.gps_outage]]`` (the receiver without a fix for a while)."""
+    w = where.at("walk")
+    t = _keys(w, raw, _WALK_KEYS)
+    path = t.get("path")
+    if not isinstance(path, list) or len(path) < 2:
+        raise ScenarioError(f"{w}: 'path' must be a list of at least two [latitude, longitude] points")
+    points = []
+    for i, point in enumerate(path):
+        if not isinstance(point, list) or len(point) != 2:
+            raise ScenarioError(f"{w}: path point #{i + 1} must be [latitude, longitude], got {point!r}")
+        points.append((_number(w, f"path[{i}] latitude", point[0], -85, 85),
+                       _number(w, f"path[{i}] longitude", point[1], -180, 180)))  # fmt: skip
+    try:
+        length = PathGeometry(tuple(points)).length_m
+    except ValueError as exc:
+        raise ScenarioError(f"{w}: {exc}") from None
+    if length > 50_000:
+        raise ScenarioError(f"{w}: the path is {length / 1000:.0f} km long; a walk is at most 50 km")
+
+    def tables(key: str, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+        items = t.get(key, [])
+        if not isinstance(items, list):
+            raise ScenarioError(f"{w}: {key!r} must be an array of tables ([[walk.{key}]])")
+        for i, item in enumerate(items):
+            _keys(where.at(f"walk.{key}", i), item, set(keys))
+            missing = [k for k in keys if k not in item]
+            if missing:
+                raise ScenarioError(f"{where.at(f'walk.{key}', i)}: missing key {missing[0]!r}")
+        return items
+
+    stops = tuple(
+        Stop(_number(where.at("walk.stop", i), "at_m", s["at_m"], 0, length),
+             _number(where.at("walk.stop", i), "seconds", s["seconds"], 0, 3600))
+        for i, s in enumerate(tables("stop", ("at_m", "seconds")))
+    )  # fmt: skip
+    looks = tuple(
+        Look(_number(where.at("walk.look", i), "at_s", s["at_s"], 0, MAX_SCENARIO_S),
+             _number(where.at("walk.look", i), "degrees", s["degrees"], -180, 180),
+             _number(where.at("walk.look", i), "seconds", s["seconds"], 0.1, 600))
+        for i, s in enumerate(tables("look", ("at_s", "degrees", "seconds")))
+    )  # fmt: skip
+    outages = tuple(
+        GpsOutage(_number(where.at("walk.gps_outage", i), "at_s", s["at_s"], 0, MAX_SCENARIO_S),
+                  _number(where.at("walk.gps_outage", i), "seconds", s["seconds"], 0.1, MAX_SCENARIO_S))
+        for i, s in enumerate(tables("gps_outage", ("at_s", "seconds")))
+    )  # fmt: skip
+    return Walk(
+        path=tuple(points),
+        speed_mps=_number(w, "speed_mps", t.get("speed_mps", Walk.speed_mps), 0.1, 10),
+        gps_noise_m=_number(w, "gps_noise_m", t.get("gps_noise_m", Walk.gps_noise_m), 0, 100),
+        start_heading=_number(w, "start_heading", t["start_heading"], 0, 360) if "start_heading" in t else None,
+        stops=stops,
+        looks=looks,
+        gps_outages=outages,
     )
 
 

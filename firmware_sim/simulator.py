@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -26,14 +27,17 @@ from sottovoce.firmware_sim.clock import AudioClock
 from sottovoce.firmware_sim.config import SimConfig
 from sottovoce.firmware_sim.director import Director, FiredEvent
 from sottovoce.firmware_sim.gatt import GlassesGatt, advertising_data, scan_response_data
+from sottovoce.firmware_sim.gpsd import GpsdServer, parse_address
+from sottovoce.firmware_sim.imu import SimulatedImu, earth_field
 from sottovoce.firmware_sim.link import LinkModel
 from sottovoce.firmware_sim.mic import Mic
 from sottovoce.firmware_sim.recorder import Recorder
 from sottovoce.firmware_sim.scenario import Scenario, wearer_level_dbfs
+from sottovoce.firmware_sim.walk import WalkSample, walk_samples
 from sottovoce.proto import control as ctl
 from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
 from sottovoce.proto.events import SimDisconnect, SimEvents
-from sottovoce.proto.gatt import audio, battery, buttons, speaker
+from sottovoce.proto.gatt import audio, battery, buttons, imu, speaker
 from sottovoce.proto.gatt.att import DEFAULT_ATT_MTU
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,7 @@ class FirmwareCounters:
     battery_notifications: int = 0
     utterance_timeouts: int = 0
     mic_clipped_samples: int = 0
+    imu_samples_unsubscribed: int = 0  # the walk's IMU samples while no central listened
 
 
 class Simulator:
@@ -78,7 +83,11 @@ class Simulator:
         self.speaker_service = speaker.SpeakerServer(self._send_control, self.device_us)
         self.speaker = self.speaker_service.speaker
         self.outward = self.speaker_service.outward  # the speaker for the person in front of the wearer
-        self.gatt = GlassesGatt([self.audio, self.battery, self.buttons, self.speaker_service], self._on_write)
+        services = [self.audio, self.battery, self.buttons, self.speaker_service]
+        self._setup_walk(scenario, config)
+        if self.imu is not None:
+            services.append(self.imu)
+        self.gatt = GlassesGatt(services, self._on_write)
         self._control_out = speaker.ControlPacketizer()
         self.mic = Mic(scenario.noise, scenario.echo, seed=config.seed, wearer_dbfs=wearer_level_dbfs(scenario),
                        outward=scenario.outward)  # fmt: skip
@@ -129,6 +138,11 @@ class Simulator:
             self.gatt.install(device, self.scenario.link.max_mtu)
             device.on(device.EVENT_CONNECTION, self._on_connection)
             self.gatt.characteristics[audio.DATA_UUID].on("subscription", self._on_audio_subscription)
+            if self.imu is not None:
+                self.gatt.characteristics[imu.DATA_UUID].on("subscription", self._on_imu_subscription)
+            if self.gpsd is not None:
+                await self.gpsd.start()
+                self.say(f"sim gpsd on {self.gpsd.address}")
             try:
                 await asyncio.wait_for(device.power_on(), POWER_ON_TIMEOUT_S)
             except (TimeoutError, OSError) as exc:
@@ -143,6 +157,8 @@ class Simulator:
             finally:
                 self.done = True  # no re-advertising from here on
                 self.speaker.close()
+                if self.gpsd is not None:
+                    await self.gpsd.close()
                 self.link.stop()
                 if self.connection is not None:
                     with contextlib.suppress(Exception):
@@ -151,6 +167,7 @@ class Simulator:
                                       self.outward.playback)  # fmt: skip
         if self.out is not None:
             self.recorder.write(self.out, events)
+            self._write_walk_trace()
         self.say("sim scenario done")
         return events
 
@@ -248,7 +265,7 @@ class Simulator:
         async for k in self.clock.ticks():
             self._k = k
             self.tick(k)
-            if k >= 0 and self.director.finished(k, self.speaker.playback):
+            if k >= 0 and self.director.finished(k, self.speaker.playback) and self.walk_done:
                 self.done = True
                 break
             await self._apply_disconnects(k)
@@ -271,6 +288,8 @@ class Simulator:
             self._fire(event)
         if self.battery.refresh():
             self.counters.battery_notifications += 1
+        if self.walking is not None:
+            self._walk_tick(k)
 
     def _send_audio(self, frame: np.ndarray) -> None:
         if self.muted:
@@ -327,4 +346,74 @@ class Simulator:
             "volume": self.speaker.volume,
             "whisper": self.speaker.whisper,
             "muted": self.muted,
+            "imu": asdict(self.imu.counters) if self.imu is not None else None,
+            "gpsd": asdict(self.gpsd.counters) if self.gpsd is not None else None,
         }
+
+    # --- the walk (navigation): the wearer's position, head and GPS -----------------------------
+
+    def _setup_walk(self, scenario: Scenario, config: SimConfig) -> None:
+        """With a ``[walk]``: the IMU service, the walk on the audio clock (the IMU's samples of each
+        20 ms tick) and, with ``config.gpsd``, its GPS served as gpsd."""
+        self.imu: imu.ImuServer | None = None
+        self.gpsd: GpsdServer | None = None
+        self.walking = None
+        self.walk_now: WalkSample | None = None  # the wearer's true pose at the current tick
+        self.walk_trace: list[dict[str, Any]] = []  # once a second: truth and the fix reported
+        walk = scenario.walk
+        if walk is None:
+            return
+        per_tick = imu.SAMPLE_RATE_HZ * FRAME_SAMPLES / SAMPLE_RATE
+        if per_tick < 1 or per_tick != int(per_tick):
+            raise ValueError(f"the IMU's {imu.SAMPLE_RATE_HZ} Hz is not a whole number of samples per audio tick")
+        self._imu_per_tick = int(per_tick)
+        self.imu = imu.ImuServer(self._offer_up)
+        self.walking = walk_samples(walk, imu.SAMPLE_RATE_HZ, seed=config.seed, until_s=scenario.max_duration)
+        self.walk_now = next(self.walking)
+        self._walk_started = False
+        self._imu_sensor = SimulatedImu(earth_field(*walk.path[0]), seed=config.seed)
+        self._imu_on = False
+        if config.gpsd is not None:
+            self.gpsd = GpsdServer(*parse_address(config.gpsd))
+
+    @property
+    def walk_done(self) -> bool:
+        """No walk, or the wearer has arrived at its end (or walked until the scenario's hard stop)."""
+        now = self.walk_now
+        return now is None or now.arrived or now.t_s >= self.scenario.max_duration - 1e-9
+
+    def _on_imu_subscription(self, _bearer: object, notify: bool, _indicate: bool) -> None:
+        self._imu_on = notify
+
+    def _walk_tick(self, k: int) -> None:
+        """The walk's samples of tick ``k``. Before t = 0 the wearer stands at the start (the IMU
+        runs, so the edge's fusion has settled when the walk begins)."""
+        assert self.walking is not None and self.imu is not None and self.walk_now is not None
+        for _ in range(self._imu_per_tick):
+            if k >= 0:
+                if self._walk_started:
+                    self.walk_now = next(self.walking, self.walk_now)
+                self._walk_started = True  # the sample for t = 0 came first, before the clock ran
+                if self.walk_now.gps_report:
+                    if self.gpsd is not None:
+                        self.gpsd.publish(self.walk_now.fix)
+                    self.walk_trace.append(_trace(self.walk_now))
+            sample = self._imu_sensor.sample(self.walk_now)
+            if self._imu_on and self.connection is not None:
+                self.imu.add(sample, self.connection.att_mtu)
+            else:
+                self.counters.imu_samples_unsubscribed += 1
+
+    def _write_walk_trace(self) -> None:
+        if self.walk_trace and self.out is not None:
+            (self.out / "walk.json").write_text(json.dumps(self.walk_trace, indent=1))
+
+
+def _trace(s: WalkSample) -> dict[str, Any]:
+    fix = s.fix
+    return {
+        "t_s": round(s.t_s, 3), "lat": round(s.latitude_deg, 7), "lon": round(s.longitude_deg, 7),
+        "distance_m": round(s.distance_m, 2), "heading_deg": round(s.heading_deg, 1), "walking": s.walking,
+        "fix": None if fix is None else {"lat": round(fix.latitude_deg, 7), "lon": round(fix.longitude_deg, 7),
+                                         "accuracy_m": fix.accuracy_m},
+    }  # fmt: skip

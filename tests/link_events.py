@@ -12,6 +12,7 @@ class RecordedEvents:
     battery: list[int] = field(default_factory=list)
     control: list[bytes] = field(default_factory=list)
     disconnects: list[str] = field(default_factory=list)
+    imu: list[bytes] = field(default_factory=list)
 
     def on_audio(self, data: bytes) -> None:
         self.audio.append(data)
@@ -24,6 +25,9 @@ class RecordedEvents:
 
     def on_control(self, data: bytes) -> None:
         self.control.append(data)
+
+    def on_imu(self, data: bytes) -> None:
+        self.imu.append(data)
 
     def on_disconnect(self, reason: str) -> None:
         self.disconnects.append(reason)

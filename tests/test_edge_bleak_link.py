@@ -13,7 +13,7 @@ from sottovoce.edge.links.bleak_link import BleakLink
 from sottovoce.edge.uplink import Uplink
 from sottovoce.proto import control
 from sottovoce.proto.codec import OpusEncoder, frames_of, to_int16
-from sottovoce.proto.gatt import audio, battery, buttons, speaker
+from sottovoce.proto.gatt import audio, battery, buttons, imu, speaker
 
 
 @dataclass
@@ -34,7 +34,7 @@ class FakeBleakClient:
         self.disconnected_callback = disconnected_callback
         self.mtu_size = 23
         uuids = [audio.DATA_UUID, audio.CODEC_UUID, battery.LEVEL_UUID, buttons.EVENT_UUID,
-                 speaker.DOWNLINK_UUID, speaker.CONTROL_UUID]  # fmt: skip
+                 speaker.DOWNLINK_UUID, speaker.CONTROL_UUID, imu.DATA_UUID]  # fmt: skip
         full = [f"0000{u}-0000-1000-8000-00805f9b34fb" if len(u) == 4 else u.lower() for u in uuids]
         self.services = [FakeService([FakeChar(u) for u in full])]
         self.notify: dict[str, object] = {}
@@ -144,3 +144,19 @@ async def test_control_messages_cross_in_fragments_at_the_bluez_default_mtu():
     client.notify[speaker.CONTROL_UUID](None, bytearray(b"\x01"))  # too short to be a fragment
     assert events.control == [report]
     assert link.control_counters == speaker.ControlCounters(fragments_malformed=1)
+
+
+async def test_the_imu_is_subscribed_only_when_navigation_wants_it():
+    link, clients = make("Omi")
+    await link.open(RecordedEvents())
+    assert imu.DATA_UUID not in clients[0].notify and not link.has_imu  # air time is for audio
+
+    link, clients = make("Omi")
+    link.wants_imu = True
+    events = RecordedEvents()
+    await link.open(events)
+    assert link.has_imu
+    sample = imu.ImuSample((0.0, 0.0, 1.0), (0.0, 0.0, 0.0), (14.5, 2.7, -50.5))
+    batch = imu.encode_batch(imu.ImuBatch(0, 20_000, (sample,)))
+    clients[0].notify[imu.DATA_UUID](None, bytearray(batch))
+    assert events.imu == [batch]

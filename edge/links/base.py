@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Protocol
 
-from sottovoce.proto.gatt import audio, battery, buttons, speaker
+from sottovoce.proto.gatt import audio, battery, buttons, imu, speaker
 from sottovoce.proto.gatt.att import DEFAULT_ATT_MTU, ProfileError
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ class LinkEvents(Protocol):
     def on_button(self, data: bytes) -> None: ...
     def on_battery(self, percent: int) -> None: ...
     def on_control(self, data: bytes) -> None: ...  # one whole CBOR control message
+    def on_imu(self, data: bytes) -> None: ...  # one IMU batch notification (only when ``wants_imu``)
     def on_disconnect(self, reason: str) -> None: ...
 
 
@@ -31,6 +32,9 @@ class DeviceLink(ABC):
     description: str = "device"
     att_mtu: int = DEFAULT_ATT_MTU
     has_downlink: bool = False  # the Sottovoce service (speaker + control) is present
+    # Navigation needs the head's heading: the IMU's notifications cost air time, so only on request.
+    wants_imu: bool = False
+    has_imu: bool = False
 
     @abstractmethod
     async def open(self, events: LinkEvents) -> None:
@@ -83,6 +87,10 @@ class GattLink(DeviceLink):
                 await self._speaker.subscribe(events.on_control)
             else:
                 log.warning("%s has no Sottovoce speaker service: answers cannot be played", self.description)
+            if self.wants_imu:
+                self.has_imu = await imu.subscribe(self, events.on_imu)
+                if not self.has_imu:
+                    log.warning("%s has no IMU service: no heading for navigation", self.description)
             await audio.subscribe(self, events.on_audio)
         except ProfileError as exc:
             raise DeviceNotFound(f"{self.description} {exc}") from None

@@ -3,6 +3,8 @@
 - ``audio``: the Omi audio uplink (Opus frames in notifications) and its codec characteristic;
 - ``battery``: the SIG battery service;
 - ``buttons``: Omi's button service;
+- ``imu``: Sottovoce's IMU service, accelerometer, gyroscope and magnetometer batches (navigation
+  fuses them into the head's heading);
 - ``speaker``: Sottovoce's own service, the Opus downlink to the ear speaker and a two-way CBOR
   control channel (``proto/control.py``), with the device's speaker model as its server side.
 
