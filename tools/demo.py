@@ -222,8 +222,11 @@ async def run_demo(config: DemoConfig) -> dict[str, Any]:
         raise DemoError(str(exc)) from None
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
-    (grpc_port,) = free_ports(1)
+    grpc_port, gpsd_port = free_ports(2)
     cli = ["-m", "sottovoce.tools.cli"]
+    # a walking wearer's glasses serve their position as gpsd does, and the edge reads it from there
+    sim_gps = ["--gpsd", f"127.0.0.1:{gpsd_port}"] if scenario.walk is not None else []
+    edge_gps = ["--gps", f"gpsd://127.0.0.1:{gpsd_port}"] if scenario.walk is not None else []
     stack = Stack(out)
     started = time.monotonic()
     edge_log = out / "edge_events.jsonl"
@@ -249,7 +252,7 @@ async def run_demo(config: DemoConfig) -> dict[str, Any]:
         hub = stack.procs[-1]
         sim = await stack.start(
             "sim", *cli, "sim", "--transport", f"tcp-client:127.0.0.1:{ble_sim}",
-            "--scenario", config.scenario, "--out", str(out),
+            "--scenario", config.scenario, "--out", str(out), *sim_gps,
         )  # fmt: skip
         # The edge starts once the host can answer (else the wearer's first words would get the
         # "can't hear you" cue); it looks for the glasses for as long as the run may take, so the
@@ -261,7 +264,7 @@ async def run_demo(config: DemoConfig) -> dict[str, Any]:
             "--host", f"127.0.0.1:{grpc_port}", "--turn", config.turn, "--events", str(edge_log),
             "--record", str(out / "edge_arbiter.jsonl"), "--scan-timeout", f"{remaining():.0f}",
             "--barge-in-ms", str(config.barge_in_ms), "--mode", scenario.mode,
-            *(["--language", scenario.language] if scenario.language else []),
+            *(["--language", scenario.language] if scenario.language else []), *edge_gps,
         )  # fmt: skip
         await stack.wait_event(edge, edge_log, events.DeviceConnected, remaining(), sim, hub, host)
         log.info("edge connected to the glasses after %.1f s", time.monotonic() - started)
