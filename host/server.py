@@ -25,7 +25,10 @@ from sottovoce.host.asr import AsrConfig, WhisperAsr
 from sottovoce.host.llm import LlmConfig, open_model
 from sottovoce.host.responder import ChainResponder, SkillResponder
 from sottovoce.host.session import Session, SessionConfig
-from sottovoce.host.stream import Outbox, Stream, StreamConfig
+from sottovoce.host.stream import ModeHandler, Outbox, Stream, StreamConfig
+from sottovoce.host.translation.models import LazyModels, load_translation_models
+from sottovoce.host.translation.pairs import PairCatalogue, offline_pairs
+from sottovoce.host.translation.session import TranslationSession
 from sottovoce.host.tts import TTS_ENGINES, make_engine
 from sottovoce.host.turn_replay import TurnRecorder
 from sottovoce.host.whisper import WhisperVoice
@@ -75,6 +78,17 @@ class DuplexService(pb_grpc.DuplexServicer):
         self.models = models
         self.recorder = recorder
         self.active_sessions = 0
+        self._translation_models: LazyModels | None = None  # loaded on the first translation session
+
+    def _translation(self, models: HostModels) -> LazyModels:
+        if self._translation_models is None:
+            load = partial(load_translation_models, models.voice, self.config.language_model, self.config.asr_threads)
+            self._translation_models = LazyModels(load)
+        return self._translation_models
+
+    def _translation_refusal(self, start: pb.SessionStart) -> str | None:
+        catalogue = PairCatalogue(offline_pairs(), backend=bool(self.config.language_model.llm))
+        return catalogue.refusal(start.language or "en", start.target_language or "auto")
 
     async def Converse(
         self, request_iterator: AsyncIterator[pb.EdgeMessage], context: grpc.aio.ServicerContext
@@ -83,12 +97,23 @@ class DuplexService(pb_grpc.DuplexServicer):
         # is cancelled must not cancel the future every other stream waits on.
         models = await asyncio.shield(self.models)
 
-        def open_session(session_id: str, out: Outbox) -> Session:
+        def open_session(session_id: str, out: Outbox, start: pb.SessionStart) -> Session:
             cfg = self.config.session
             observe = self.recorder.session(session_id, cfg.ledger) if self.recorder else None
             return Session(session_id, out, models, cfg, observe_ledger=observe)
 
-        stream = Stream(self.config.stream, open_session)
+        translation = self._translation(models)
+
+        def open_translation(session_id: str, out: Outbox, start: pb.SessionStart) -> TranslationSession:
+            return TranslationSession(session_id, out, translation, start.language, start.target_language)
+
+        assistant = ModeHandler(open_session)
+        modes = {
+            pb.MODE_UNSPECIFIED: assistant,
+            pb.MODE_ASSISTANT: assistant,
+            pb.MODE_TRANSLATION: ModeHandler(open_translation, self._translation_refusal),
+        }
+        stream = Stream(self.config.stream, modes)
         self.active_sessions += 1
         try:
             async for msg in stream.converse(request_iterator):
