@@ -236,7 +236,7 @@ async def test_bad_token_is_fatal(server):
 
 async def test_unsupported_mode_is_fatal(server):
     edge = Edge(server.port)
-    edge.start(mode=pb.MODE_TRANSLATION)
+    edge.start(mode=99)  # no such mode
     msg = await edge.recv()
     assert msg.error.code == pb.Error.UNSUPPORTED and msg.error.fatal and "not available yet" in msg.error.message
     await edge.close()
