@@ -272,6 +272,16 @@ class WhisperAsr:
         audio_s, decode_s = len(audio) / SAMPLE_RATE, time.perf_counter() - t0
         return AsrResult(text, no_speech, logprob, audio_s, decode_s, window, last_word, language)
 
+    def word_onsets(self, pcm: np.ndarray, language: str | None = None) -> list[tuple[str, float]]:
+        """Blocking: each recognised word and the second it begins at (Whisper's cross-attention
+        alignment, beam 1): where a benchmark places the words of a recording on its timeline."""
+        with self._lock:
+            segments, _ = self._model.transcribe(
+                to_float(pcm), language=language or self.language, beam_size=1, word_timestamps=True,
+                condition_on_previous_text=False, vad_filter=False,
+            )  # fmt: skip
+            return [(w.word.strip(), float(w.start)) for s in segments for w in (s.words or ())]
+
     async def transcribe_async(self, pcm: np.ndarray, context: str = "", language: str | None = None) -> AsrResult:
         loop = asyncio.get_running_loop()
         self._queued += 1

@@ -34,7 +34,7 @@ def multilingual_asr(cpu_threads: int = AsrConfig.cpu_threads) -> WhisperAsr:
 @dataclass
 class TranslationModels:
     asr: WhisperAsr
-    ear: WhisperVoice  # the translation of the other person's words, whispered
+    ear: WhisperVoice | None  # the translation of the other person's words, whispered (None: text only)
     outward: EspeakTts  # the wearer's words in the other language, aloud
     offline: Translator
     backend: Translator | None = None
@@ -56,7 +56,9 @@ class TranslationModels:
         return await self.offline.translate(text, source, target), self.offline.name
 
 
-def load_translation_models(voice: WhisperVoice, llm: LlmConfig, asr_threads: int) -> TranslationModels:
+def load_translation_models(
+    voice: WhisperVoice | None, llm: LlmConfig, asr_threads: int = AsrConfig.cpu_threads
+) -> TranslationModels:
     """Blocking (1-2 s): run it in a thread."""
     backend = ModelTranslator(open_model(llm, warm=False), timeout_s=llm.timeout_s) if llm.llm else None
     return TranslationModels(multilingual_asr(asr_threads), voice, EspeakTts(), ApertiumTranslator(), backend)

@@ -116,6 +116,7 @@ class TranslationSession:
 
     async def _load(self, lazy: LazyModels) -> None:
         models = await lazy.get()
+        assert models.ear is not None, "a session whispers: its models have the host's voice"
         self._models = models
         if self.other is None:
             self.other = next(o for o in ISO3 if models.catalogue.refusal(self.wearer, o) is None)
