@@ -32,8 +32,10 @@ import numpy as np
 
 from sottovoce.host.asr import StreamingTranscriber, word_error_rate
 from sottovoce.host.llm import LlmConfig
+from sottovoce.host.responder import Reply
 from sottovoce.host.translation.models import TranslationModels, load_translation_models
 from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig
+from sottovoce.host.translation.session import TranslationSession
 from sottovoce.host.translation.translator import Translator
 from sottovoce.host.translation.voices import OutwardVoice
 from sottovoce.host.tts import EspeakTts, PiperTts
@@ -84,6 +86,7 @@ class Segment:
     first_word: int  # index of its first word among the turn's words
     text: str
     translation: str = ""
+    committed_s: float = 0.0  # when the segmenter committed it, seconds from the audio's start
     ready_s: float = 0.0  # its translation's first sample rendered, seconds from the audio's start
     audio_s: float = 0.0
 
@@ -108,9 +111,10 @@ async def simulate(
     segmenter = Segmenter(seg)
     run = Run("")
     queue: asyncio.Queue[Segment | None] = asyncio.Queue()
+    pipeline = TranslationSession.pipeline(models.asr, voice)
 
     def commit(text: str) -> None:
-        segment = Segment(len(segmenter.said) - len(text.split()), text)
+        segment = Segment(len(segmenter.said) - len(text.split()), text, committed_s=loop.time() - t0)
         run.segments.append(segment)
         queue.put_nowait(segment)
 
@@ -122,8 +126,11 @@ async def simulate(
         while (segment := await queue.get()) is not None:
             segment.translation = await translator.translate(segment.text, item.source, item.target)
             if segment.translation:
-                audio = await asyncio.to_thread(voice.speak, segment.translation)
-                segment.ready_s, segment.audio_s = loop.time() - t0, len(audio) / SAMPLE_RATE
+                # as a session says it: its first speech unit rendered, the rest while that plays
+                draft = await pipeline.draft(Reply(segment.translation))
+                segment.ready_s = loop.time() - t0
+                pieces = [p async for p in pipeline.pieces(draft)]
+                segment.audio_s = sum(len(p.packets) for p in pieces) * FRAME_SAMPLES / SAMPLE_RATE
 
     speaker = loop.create_task(speak())
     transcriber = StreamingTranscriber(models.asr, lambda: pcm[:fed], on_partial)
@@ -142,16 +149,17 @@ async def simulate(
     return run
 
 
-def ear_voice_spans(run: Run, onsets: list[float]) -> list[float]:
-    """Per segment with a translation: first sample at the ear minus the start of its first word,
-    the translations playing one after another."""
+def ear_voice_spans(run: Run, onsets: list[float]) -> list[tuple[float, float]]:
+    """Per segment with a translation: (first sample at the ear, its commit) minus the start of its
+    first word, the translations playing one after another."""
     spans, free_at = [], 0.0
     for s in run.segments:
         if not s.translation or not onsets:
             continue
         start = max(s.ready_s, free_at)
         free_at = start + s.audio_s
-        spans.append(start - onsets[min(s.first_word, len(onsets) - 1)])
+        onset = onsets[min(s.first_word, len(onsets) - 1)]
+        spans.append((start - onset, s.committed_s - onset))
     return spans
 
 
@@ -164,7 +172,8 @@ def scores(hyps: list[str], refs: list[str]) -> tuple[float, float]:
 def summary(rows: list[dict]) -> dict:
     chrf, bleu = scores([r["heard"] for r in rows], [r["reference"] for r in rows])
     chrf_whole, bleu_whole = scores([r["whole"] for r in rows], [r["reference"] for r in rows])
-    spans = [s for r in rows for s in r["spans"]]
+    spans = [s for r in rows for s, _ in r["spans"]]
+    commits = [c for r in rows for _, c in r["spans"]]
     return {
         "sentences": len(rows),
         "chrf": round(chrf, 1),
@@ -175,11 +184,13 @@ def summary(rows: list[dict]) -> dict:
         "segments": len(spans),
         "ear_voice_span_p50_s": round(float(np.percentile(spans, 50)), 2) if spans else None,
         "ear_voice_span_p90_s": round(float(np.percentile(spans, 90)), 2) if spans else None,
+        # the part of the span spent before the segmenter committed the words (the rest: MT, TTS, queue)
+        "commit_lag_p50_s": round(float(np.percentile(commits, 50)), 2) if commits else None,
     }
 
 
-async def bench(llm: LlmConfig, limit: int | None, seg: SegmenterConfig) -> list[dict]:
-    items = load_items()
+async def bench(llm: LlmConfig, limit: int | None, seg: SegmenterConfig, pairs: list[str] | None = None) -> list[dict]:
+    items = {k: v for k, v in load_items().items() if pairs is None or "-".join(k) in pairs}
     models = await asyncio.to_thread(load_translation_models, None, llm)
     tts = EspeakTts()
     whisper = WhisperVoice(PiperTts())
@@ -203,7 +214,7 @@ async def bench(llm: LlmConfig, limit: int | None, seg: SegmenterConfig) -> list
                                  "reference": item.reference, "wer": word_error_rate(item.text, run.transcript),
                                  "spans": spans})  # fmt: skip
                     log.info("%s->%s %s: %r -> %r (spans %s)", source, target, path, run.transcript, run.heard,
-                             [round(s, 2) for s in spans])  # fmt: skip
+                             [(round(s, 2), round(c, 2)) for s, c in spans])  # fmt: skip
                 result = {"pair": f"{source}-{target}", "path": path, "translator": translator.name} | summary(rows)
                 result["by_audio"] = {
                     kind: summary([r for r in rows if r["kind"] == kind])
@@ -220,15 +231,17 @@ async def bench(llm: LlmConfig, limit: int | None, seg: SegmenterConfig) -> list
 
 def print_table(results: list[dict]) -> None:
     print(f"{'pair':6} {'path':8} {'audio':9} {'n':>3} {'chrF':>5} {'BLEU':>5} {'chrF1':>5} {'WER':>5} "
-          f"{'EVS50':>6} {'EVS90':>6}")  # fmt: skip
+          f"{'EVS50':>6} {'EVS90':>6} {'commit':>6}")  # fmt: skip
     for r in results:
         for kind, s in [("all", r), *r["by_audio"].items()]:
             p50 = "-" if s["ear_voice_span_p50_s"] is None else f"{s['ear_voice_span_p50_s']:.2f}"
             p90 = "-" if s["ear_voice_span_p90_s"] is None else f"{s['ear_voice_span_p90_s']:.2f}"
+            commit = s["commit_lag_p50_s"]
             print(f"{r['pair']:6} {r['path']:8} {kind:9} {s['sentences']:3d} {s['chrf']:5.1f} {s['bleu']:5.1f} "
-                  f"{s['chrf_whole']:5.1f} {s['asr_wer']:5.2f} {p50:>6} {p90:>6}")  # fmt: skip
+                  f"{s['chrf_whole']:5.1f} {s['asr_wer']:5.2f} {p50:>6} {p90:>6} {commit!s:>6}")  # fmt: skip
     print("chrF/BLEU: the segments as heard; chrF1: the final transcript translated whole; "
-          "EVS: ear-voice span in s (first word -> first sample at the ear)")  # fmt: skip
+          "EVS: ear-voice span in s (first word -> first sample at the ear); commit: p50 s from the first word "
+          "to its segment's commit")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,8 +249,11 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N sentences of each pair")
+    parser.add_argument("--pair", action="append", metavar="SRC-TGT", help="only this pair (e.g. es-en; repeatable)")
     parser.add_argument("--max-stable-words", type=int, default=SegmenterConfig.max_stable_words, metavar="N",
                         help="commit stable words without a clause boundary once this many wait")  # fmt: skip
+    parser.add_argument("--hold-words", type=int, default=SegmenterConfig.hold_words, metavar="N",
+                        help="a word with N more after it in one partial is stable (0: agreement only)")  # fmt: skip
     add_options(parser, LlmConfig, exclude=("llm_threads", "llm_tools"))
     add_logging_option(parser, default="WARNING")
     args = parser.parse_args(argv)
@@ -245,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit is not None and args.limit < 1:
         return fail(PROGRAM, "--limit must be at least 1")
     t0 = time.perf_counter()
-    seg = SegmenterConfig(max_stable_words=args.max_stable_words)
-    results = asyncio.run(bench(config_from(LlmConfig, args), args.limit, seg))
+    seg = SegmenterConfig(max_stable_words=args.max_stable_words, hold_words=args.hold_words)
+    results = asyncio.run(bench(config_from(LlmConfig, args), args.limit, seg, args.pair))
     print_table(results)
     print(f"({time.perf_counter() - t0:.0f} s)")
     if args.json:

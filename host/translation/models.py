@@ -23,11 +23,16 @@ log = logging.getLogger(__name__)
 
 # Whisper's tokenizer splits Spanish or German finer than English: more tokens per second of speech.
 MULTILINGUAL_TOKENS_PER_S = 14.0
+# Partials more often than the assistant's: a segment is committed only once two partials agree,
+# and every partial interval is waited twice by the listener (``sottovoce bench translate``).
+PARTIAL_EVERY_S = 0.4
 
 
 def multilingual_asr(cpu_threads: int = AsrConfig.cpu_threads) -> WhisperAsr:
     """Blocking: Whisper base, identifying the language of each decode unless told it."""
-    config = AsrConfig(cpu_threads=cpu_threads, max_tokens_per_s=MULTILINGUAL_TOKENS_PER_S)
+    config = AsrConfig(
+        cpu_threads=cpu_threads, max_tokens_per_s=MULTILINGUAL_TOKENS_PER_S, partial_every_s=PARTIAL_EVERY_S
+    )
     return WhisperAsr(config, model_path=model_dir(), language=None)
 
 

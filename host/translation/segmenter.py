@@ -4,9 +4,11 @@ enough to translate while the speaker is still talking.
 The ASR re-reads the turn every ~0.6 s, and its last words change as more audio arrives. A word
 is *stable* once two consecutive partial hypotheses agree on it and on everything before it
 (local agreement, the policy of Whisper-Streaming and SimulMT systems). Stable words are committed
-as a segment when they reach a clause boundary (",", ".", "?", ...) that is not the hypothesis'
-last word (Whisper puts a full stop after whatever audio it was given, so a boundary at the very
-end is often just where the audio stopped), or when ``max_stable_words`` of them wait without one.
+as a segment when they reach a clause boundary (",", ".", "?", ...), or when ``max_stable_words``
+of them wait without one. Whisper puts a full stop after whatever audio it was given, so a
+boundary at a hypothesis' very end is often just where the audio stopped: it counts only when the
+previous hypothesis ended on the same word with the same punctuation (no new words came between
+two partials: the speaker paused there).
 At the end of the turn the final transcript's words after the committed ones are the last segment.
 
 Words once committed are never said again. When a later hypothesis corrects them ("de el" for
@@ -49,6 +51,11 @@ class SegmenterConfig:
     # Commit stable words without a clause boundary once this many wait: a long clause is not held
     # back whole (the ear-voice span grows with every word), a short one is not cut off mid-phrase.
     max_stable_words: int = 5
+    # A word with this many words after it in the newest hypothesis counts as stable without a
+    # second partial's agreement (the "hold-n" policy): Whisper rarely rewrites a word once it has
+    # heard several more, and waiting for the next partial costs the listener a whole partial
+    # interval plus a decode. 0: agreement only.
+    hold_words: int = 0
 
 
 @dataclass
@@ -68,8 +75,11 @@ class Segmenter:
         stable = 0
         while stable < min(len(fresh), len(previous)) and _norm(fresh[stable]) == _norm(previous[stable]):
             stable += 1
+        if self.config.hold_words:
+            stable = max(stable, len(fresh) - self.config.hold_words)
         # a boundary at the hypothesis' last word may be only where the audio stopped
-        limit = min(stable, len(fresh) - 1)
+        paused = len(fresh) == len(previous) == stable and bool(fresh) and fresh[-1] == previous[-1]
+        limit = stable if paused else min(stable, len(fresh) - 1)
         boundary = max((i + 1 for i in range(limit) if _BOUNDARY.search(fresh[i])), default=0)
         take = boundary
         if take == 0 and stable >= self.config.max_stable_words:

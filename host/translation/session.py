@@ -23,10 +23,11 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sottovoce.host.answer import AnswerPipeline
-from sottovoce.host.asr import StreamingTranscriber
+from sottovoce.host.asr import StreamingTranscriber, WhisperAsr
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
 from sottovoce.host.responder import Context, Reply, SkillResponder
@@ -40,6 +41,7 @@ from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig
 from sottovoce.host.translation.translator import TranslationError
 from sottovoce.host.translation.voices import OutwardVoice
 from sottovoce.host.uplink_audio import UplinkAudio
+from sottovoce.host.whisper import WhisperVoice
 from sottovoce.proto.codec import CodecError
 from sottovoce.proto.v1 import duplex_pb2 as pb
 
@@ -120,17 +122,21 @@ class TranslationSession:
         self._models = models
         if self.other is None:
             self.other = next(o for o in ISO3 if models.catalogue.refusal(self.wearer, o) is None)
-        self._ear = self._pipeline(models, models.ear, lambda: self.uplink.noise.dbfs)
+        self._ear = self.pipeline(models.asr, models.ear, lambda: self.uplink.noise.dbfs)
         self.responses = Responses(
             self.out, self._ear, History(), lambda: self.uplink.last_seq, self.config.playback_grace_s,
             on_quiet=lambda: None,
         )  # fmt: skip
 
     @staticmethod
-    def _pipeline(models: TranslationModels, voice, ambient=lambda: None) -> AnswerPipeline:
+    def pipeline(
+        asr: WhisperAsr, voice: WhisperVoice | OutwardVoice, ambient: Callable[[], float | None] = lambda: None
+    ) -> AnswerPipeline:
+        """The answer pipeline saying translations in ``voice`` (its responder is never asked)."""
         clock = Clock()
-        ctx = Context(History(), clock, Timers(clock))  # unused: no responder speaks here
-        return AnswerPipeline(models.asr, voice, SkillResponder(), ctx, ambient_dbfs=ambient)
+        return AnswerPipeline(
+            asr, voice, SkillResponder(), Context(History(), clock, Timers(clock)), ambient_dbfs=ambient
+        )
 
     def counters(self) -> dict[str, dict[str, int]]:
         own = {
@@ -292,5 +298,5 @@ class TranslationSession:
 
     def _outward_pipeline(self, models: TranslationModels, language: str) -> AnswerPipeline:
         if language not in self._outward:
-            self._outward[language] = self._pipeline(models, OutwardVoice(models.outward, language))
+            self._outward[language] = self.pipeline(models.asr, OutwardVoice(models.outward, language))
         return self._outward[language]
