@@ -249,7 +249,7 @@ class Stream:
         handler = self.modes.get(start.mode)
         if handler is None:
             served = ", ".join(mode_name(m) for m in self.modes if m != pb.MODE_UNSPECIFIED)
-            return pb.Error.UNSUPPORTED, f"{mode_name(start.mode)} not available on this host; it serves {served}"
+            return pb.Error.UNSUPPORTED, f"{mode_name(start.mode)} not available yet on this host; it serves {served}"
         reason = handler.refusal(start)
         return None if reason is None else (pb.Error.UNSUPPORTED, reason)
 
