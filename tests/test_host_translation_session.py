@@ -80,6 +80,11 @@ async def test_other_person_is_whispered_in_english_while_still_speaking(server)
     msgs = early + await collect_until_quiet(edge, 6.0)
     finals = [m.transcript.text for m in msgs if m.WhichOneof("body") == "transcript" and m.transcript.final]
     assert len(finals) == 1 and "museo" in finals[0].lower()
+    events = [(m.response.kind, m.response.response_id) for m in msgs if m.WhichOneof("body") == "response"]
+    ids = sorted({i for _, i in events})
+    assert len(ids) >= 2  # segments said as they were committed, not one answer at the end
+    # one after another: each translation is done before the next starts
+    assert events == [(k, i) for i in ids for k in (pb.ResponseEvent.STARTED, pb.ResponseEvent.DONE)]
     said = " ".join(r.text for r in responses(msgs, pb.ResponseEvent.DONE)).lower()
     assert all(r.output == pb.OUTPUT_EAR for r in responses(msgs, pb.ResponseEvent.DONE))
     for word in ("morning", "museum", "hotel", "city"):

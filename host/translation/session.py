@@ -117,7 +117,12 @@ class TranslationSession:
         self._tasks.spawn(self._say_loop(), "say")
 
     async def _load(self, lazy: LazyModels) -> None:
-        models = await lazy.get()
+        try:
+            models = await lazy.get()
+        except Exception as exc:  # nothing can be translated: say so once and end the stream
+            log.exception("session %s: translation models did not load", self.session_id)
+            await self.out.fatal(pb.Error.INTERNAL, f"translation models did not load: {exc}")
+            raise
         assert models.ear is not None, "a session whispers: its models have the host's voice"
         self._models = models
         if self.other is None:
