@@ -27,7 +27,10 @@ class ModelTranslator(Translator):
         if not text.strip():
             return ""
         prompt = PROMPT.format(source=NAMES.get(source, source), target=NAMES.get(target, target))
-        stream = self.model.stream([Message("system", prompt), Message("user", text)], self.max_tokens, 0.0)
+        # A translation is about as long as its source: a model that goes on past that is commenting
+        # on it (small models do), and the listener would hear the commentary.
+        budget = min(self.max_tokens, 12 + 3 * len(text.split()))
+        stream = self.model.stream([Message("system", prompt), Message("user", text)], budget, 0.0)
         pieces: list[str] = []
 
         async def read() -> None:
@@ -42,7 +45,8 @@ class ModelTranslator(Translator):
             raise TranslationError(f"{self.name} failed: {exc}") from None
         finally:
             await stream.aclose()
-        return " ".join("".join(pieces).split()).strip("\"'")
+        lines = [line for line in "".join(pieces).splitlines() if line.strip()]
+        return " ".join(lines[0].split()).strip("\"'") if lines else ""
 
     async def aclose(self) -> None:
         await self.model.aclose()
