@@ -142,6 +142,11 @@ def collapse_repeat(text: str) -> str:
     return (text if restart is None else text[:restart]).strip()
 
 
+# A language to decode: one ISO 639-1 code, the most probable of a few (identified among them only),
+# or None (identified among all Whisper knows).
+Language = str | tuple[str, ...] | None
+
+
 class WhisperAsr:
     """One loaded model, shared by all sessions of a host: tiny.en by default, or the model in
     ``model_path`` (a multilingual one decodes ``language``, or identifies it per decode when
@@ -209,15 +214,16 @@ class WhisperAsr:
         return self._tokenizers[language]
 
     def _decode(
-        self, audio: np.ndarray, window_s: float, context: str, language: str | None
+        self, audio: np.ndarray, window_s: float, context: str, language: Language
     ) -> tuple[str, float, float, float, str]:
         n = max(len(audio), round(window_s * SAMPLE_RATE))
         padded = np.zeros(n, dtype=np.float32)
         padded[: len(audio)] = audio
         features = self._model.feature_extractor(padded, padding=0)[:, : n // 160]
         encoded = self._model.model.encode(self._ct2.StorageView.from_array(np.ascontiguousarray(features[None])))
-        if language is None:  # the most probable language token, as "<|es|>"
-            language = self._model.model.detect_language(encoded)[0][0][0][2:-2]
+        if not isinstance(language, str):  # the most probable language token ("<|es|>") allowed
+            ranked = [token[2:-2] for token, _ in self._model.model.detect_language(encoded)[0]]
+            language = next((lang for lang in ranked if language is None or lang in language), ranked[0])
         prompt = self._prompt_for(context, self._tokenizer_for(language))
         max_new = 10 + int(self.config.max_tokens_per_s * len(audio) / SAMPLE_RATE)
         result = self._model.model.generate(
@@ -241,10 +247,10 @@ class WhisperAsr:
         previous = tokenizer.encode(" " + context.strip())[-self.config.partial_context_tokens :] if context else []
         return self._model.get_prompt(tokenizer, previous, without_timestamps=True)
 
-    def transcribe(self, pcm: np.ndarray, context: str = "", language: str | None = None) -> AsrResult:
+    def transcribe(self, pcm: np.ndarray, context: str = "", language: Language = None) -> AsrResult:
         """Blocking: one decode of int16 16 kHz audio; ``context``, the words said just before it,
         is Whisper's prompt; ``language`` overrides the model's (a multilingual model with neither
-        identifies it). Safe to call from any thread."""
+        identifies it; given a few, it identifies which of them). Safe to call from any thread."""
         cfg = self.config
         audio = to_float(pcm[-int(cfg.max_audio_s * SAMPLE_RATE) :])
         t0 = time.perf_counter()
@@ -282,7 +288,7 @@ class WhisperAsr:
             )  # fmt: skip
             return [(w.word.strip(), float(w.start)) for s in segments for w in (s.words or ())]
 
-    async def transcribe_async(self, pcm: np.ndarray, context: str = "", language: str | None = None) -> AsrResult:
+    async def transcribe_async(self, pcm: np.ndarray, context: str = "", language: Language = None) -> AsrResult:
         loop = asyncio.get_running_loop()
         self._queued += 1
         try:
@@ -330,7 +336,7 @@ class StreamingTranscriber:
         self.partial_decodes = 0
         self.partial_audio_s = 0.0  # audio decoded for partials, all told
         self.prompt = ""  # words said just before the turn, Whisper's context for its first words
-        self.language: str | None = None  # decode in this language; None: the model's own setting
+        self.language: Language = None  # decode in this language (or the likeliest of these); None: the model's
 
     def audio_grew(self, total_samples: int) -> None:
         """Called as frames arrive; starts a partial when enough new audio has come and the ASR

@@ -121,10 +121,19 @@ async def test_a_pair_that_does_not_exist_is_refused_naming_those_that_do(server
     await edge.close()
 
 
-async def test_auto_other_language_is_accepted(server):
+async def test_auto_identifies_the_other_persons_language(server):
     edge = Edge(server.port)
     edge.start(mode=pb.MODE_TRANSLATION, language="en", target="auto")
     await edge.accepted()
+    edge.silence_frames(5)
+    onset = edge.audio(said_in_spanish("Buenos días, el museo está muy cerca de aquí."))
+    edge.turn(pb.TurnEvent.SPEECH_START, 1, onset, speaker=pb.SPEAKER_OTHER)
+    edge.silence_frames(10)
+    edge.turn(pb.TurnEvent.CONFIRMED_END, 1, edge.seq - 1)
+    msgs = await collect_until_quiet(edge, 6.0)
+    done = responses(msgs, pb.ResponseEvent.DONE)
+    assert done and all(r.output == pb.OUTPUT_EAR for r in done)
+    assert "museum" in " ".join(r.text for r in done).lower()
     await edge.close()
 
 

@@ -13,8 +13,9 @@ the assistant's turn ledger is not used: a tentative end or a resumption changes
 confirmed end finishes the turn, an abandoned turn stops being heard (what was said stays said).
 
 With ``target_language`` "auto" the other person's language is the one Whisper identifies in
-their turn's final pass; segments said before it is known use the language of their last turn
-(at first, the first language with pairs to and from the wearer's).
+their turn's final pass, among the languages with pairs to and from the wearer's (a short
+utterance is otherwise now and then taken for a language nobody here speaks); segments said
+before it is known use the language of their last turn (at first, the first such language).
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ class TranslationSession:
         self._models: TranslationModels | None = None
         self._ear: AnswerPipeline | None = None
         self._outward: dict[str, AnswerPipeline] = {}
+        self._candidates: tuple[str, ...] = ()  # languages the other person may speak (with pairs both ways)
         self.responses: Responses | None = None
         self._ready = self._tasks.spawn(self._load(models), "load")
         self._tasks.spawn(self._say_loop(), "say")
@@ -125,8 +127,11 @@ class TranslationSession:
             raise
         assert models.ear is not None, "a session whispers: its models have the host's voice"
         self._models = models
+        self._candidates = tuple(
+            o for o in ISO3 if o != self.wearer and models.catalogue.refusal(self.wearer, o) is None
+        )
         if self.other is None:
-            self.other = next(o for o in ISO3 if models.catalogue.refusal(self.wearer, o) is None)
+            self.other = self._candidates[0]
         self._ear = self.pipeline(models.asr, models.ear, lambda: self.uplink.noise.dbfs)
         self.responses = Responses(
             self.out, self._ear, History(), lambda: self.uplink.last_seq, self.config.playback_grace_s,
@@ -216,7 +221,7 @@ class TranslationSession:
                     self._say_segment(turn_id, segment)
 
         transcriber = self._ear.listen(lambda: self.uplink.slice(start_seq), on_partial)
-        transcriber.language = self.fixed_other if other else self.wearer
+        transcriber.language = (self.fixed_other or self._candidates) if other else self.wearer
         self._open = _Turn(turn_id, start_seq, other, transcriber, segmenter)
         self.uplink.in_turn = True
         if other:
