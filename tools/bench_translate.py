@@ -33,6 +33,7 @@ import numpy as np
 from sottovoce.host.asr import StreamingTranscriber, word_error_rate
 from sottovoce.host.llm import LlmConfig
 from sottovoce.host.responder import Reply
+from sottovoce.host.translation.in_order import InOrder
 from sottovoce.host.translation.models import TranslationModels, load_translation_models
 from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig
 from sottovoce.host.translation.session import TranslationSession
@@ -110,29 +111,31 @@ async def simulate(
     fed = 0
     segmenter = Segmenter(seg)
     run = Run("")
-    queue: asyncio.Queue[Segment | None] = asyncio.Queue()
     pipeline = TranslationSession.pipeline(models.asr, voice)
+
+    async def translate(segment: Segment) -> str:
+        return await translator.translate(segment.text, item.source, item.target)
+
+    async def say(segment: Segment, text: str) -> None:
+        # as a session says it: its first speech unit rendered, the rest while that plays
+        segment.translation = text
+        draft = await pipeline.draft(Reply(text))
+        segment.ready_s = loop.time() - t0
+        pieces = [p async for p in pipeline.pieces(draft)]
+        segment.audio_s = sum(len(p.packets) for p in pieces) * FRAME_SAMPLES / SAMPLE_RATE
+
+    sayings: InOrder[Segment] = InOrder(translate, say, max_queued=64)
 
     def commit(text: str) -> None:
         segment = Segment(len(segmenter.said) - len(text.split()), text, committed_s=loop.time() - t0)
         run.segments.append(segment)
-        queue.put_nowait(segment)
+        sayings.put(segment)
 
     async def on_partial(text: str) -> None:
         for piece in segmenter.update(text):
             commit(piece)
 
-    async def speak() -> None:
-        while (segment := await queue.get()) is not None:
-            segment.translation = await translator.translate(segment.text, item.source, item.target)
-            if segment.translation:
-                # as a session says it: its first speech unit rendered, the rest while that plays
-                draft = await pipeline.draft(Reply(segment.translation))
-                segment.ready_s = loop.time() - t0
-                pieces = [p async for p in pipeline.pieces(draft)]
-                segment.audio_s = sum(len(p.packets) for p in pieces) * FRAME_SAMPLES / SAMPLE_RATE
-
-    speaker = loop.create_task(speak())
+    speaker = loop.create_task(sayings.run())
     transcriber = StreamingTranscriber(models.asr, lambda: pcm[:fed], on_partial)
     transcriber.language = item.source
     while fed < len(pcm):
@@ -144,7 +147,7 @@ async def simulate(
     rest = segmenter.finish(final.text)
     if rest:
         commit(rest)
-    queue.put_nowait(None)
+    sayings.end()
     await speaker
     return run
 

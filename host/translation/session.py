@@ -7,10 +7,11 @@ The edge says whose voice each turn is (``TurnEvent.speaker``; unspecified count
 For the other person's turn, every ASR partial goes through the segmenter (``segmenter``); each
 segment it commits is translated and whispered at once, and at the turn's confirmed end the final
 transcript's words not yet said are the last segment. Everything to be said waits in one bounded
-queue and is said in order by one task, so translations never talk over each other; a full queue
-drops (and counts) the newest. There is no answer to hold back and nothing to take back here, so
-the assistant's turn ledger is not used: a tentative end or a resumption changes nothing, a
-confirmed end finishes the turn, an abandoned turn stops being heard (what was said stays said).
+queue (``in_order``): translated as soon as it is queued, said in order one at a time, so
+translations never talk over each other; a full queue drops (and counts) the newest. There is no
+answer to hold back and nothing to take back here, so the assistant's turn ledger is not used: a
+tentative end or a resumption changes nothing, a confirmed end finishes the turn, an abandoned
+turn stops being heard (what was said stays said).
 
 With ``target_language`` "auto" the other person's language is the one Whisper identifies in
 their turn's final pass, among the languages with pairs to and from the wearer's (a short
@@ -36,6 +37,7 @@ from sottovoce.host.responses import Responses
 from sottovoce.host.stream import BadRequest, Outbox
 from sottovoce.host.tasks import TaskSet
 from sottovoce.host.timers import Timers
+from sottovoce.host.translation.in_order import InOrder
 from sottovoce.host.translation.models import LazyModels, TranslationModels
 from sottovoce.host.translation.pairs import ISO3
 from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig
@@ -108,7 +110,7 @@ class TranslationSession:
         self.uplink = UplinkAudio()
         self.translation_counters = TranslationCounters()
         self._tasks = TaskSet(lambda: self.session_id)
-        self._queue: asyncio.Queue[Saying] = asyncio.Queue(self.config.max_queued)
+        self._sayings: InOrder[Saying] = InOrder(self._translate, self._say_translated, self.config.max_queued)
         self._open: _Turn | None = None
         self._models: TranslationModels | None = None
         self._ear: AnswerPipeline | None = None
@@ -158,6 +160,7 @@ class TranslationSession:
     async def shutdown(self) -> None:
         if self._open is not None:
             self._open.transcriber.close()
+        self._sayings.close()
         await self._tasks.cancel_all()
 
     # ------------------------------------------------------------------ from the edge
@@ -260,9 +263,7 @@ class TranslationSession:
         self._enqueue(Saying(turn_id, text, self.other or "", self.wearer, pb.OUTPUT_EAR))
 
     def _enqueue(self, saying: Saying) -> None:
-        try:
-            self._queue.put_nowait(saying)
-        except asyncio.QueueFull:
+        if not self._sayings.put(saying):
             self.translation_counters.dropped += 1
             log.warning("session %s: translation queue full; not said: %r", self.session_id, saying.text)
 
@@ -270,35 +271,39 @@ class TranslationSession:
 
     async def _say_loop(self) -> None:
         await self._ready
-        while True:
-            saying = await self._queue.get()
-            # its own task: cancelling the response (the edge may) cancels the task saying it
-            task = self._tasks.spawn(self._say(saying), f"say-{saying.turn_id}")
-            await asyncio.wait([task])
+        await self._sayings.run()
 
-    async def _say(self, saying: Saying) -> None:
-        models, responses = self._models, self.responses
-        assert models is not None and responses is not None
+    async def _translate(self, saying: Saying) -> str | None:
+        models = self._models
+        assert models is not None
         if not models.catalogue.supports(saying.source, saying.target):
             self.translation_counters.unsupported += 1
             log.warning("turn %d: no translation %s->%s for %r", saying.turn_id, saying.source, saying.target,
                         saying.text)  # fmt: skip
-            return
+            return None
         t0 = time.perf_counter()
         try:
             text, by = await models.translate(saying.text, saying.source, saying.target)
         except TranslationError as exc:
             self.translation_counters.failed += 1
             log.warning("turn %d: %s", saying.turn_id, exc)
-            return
+            return None
         except Exception:  # one segment that cannot be translated must not silence the rest
             self.translation_counters.failed += 1
             log.exception("turn %d: translating %r failed", saying.turn_id, saying.text)
-            return
-        if not text:
-            return
+            return None
         log.info("turn %d %s->%s (%s, %.0f ms): %r -> %r", saying.turn_id, saying.source, saying.target, by,
                  1000 * (time.perf_counter() - t0), saying.text, text)  # fmt: skip
+        return text
+
+    async def _say_translated(self, saying: Saying, text: str) -> None:
+        # its own task: cancelling the response (the edge may) cancels the task saying it, not the queue
+        task = self._tasks.spawn(self._say(saying, text), f"say-{saying.turn_id}")
+        await asyncio.wait([task])
+
+    async def _say(self, saying: Saying, text: str) -> None:
+        models, responses = self._models, self.responses
+        assert models is not None and responses is not None
         pipeline = self._ear if saying.output == pb.OUTPUT_EAR else self._outward_pipeline(models, saying.target)
         assert pipeline is not None
         reply = Reply(text)
