@@ -54,7 +54,8 @@ def test_whisper_base_identifies_the_language_and_decodes_a_fixed_one():
         assert en.language == "en" and "museum" in en.text.lower()
         fixed = asr.transcribe(tts.synthesize("¿Dónde está el museo de la ciudad?", voice="es"), language="es")
         assert fixed.language == "es" and "museo" in fixed.text.lower()
-        onsets = asr.word_onsets(tts.synthesize("uno, dos, tres", voice="es"), "es")
-        assert len(onsets) == 3 and [t for _, t in onsets] == sorted(t for _, t in onsets)
+        onsets = asr.word_onsets(tts.synthesize("¿Dónde está el museo de la ciudad?", voice="es"), "es")
+        assert len(onsets) >= 4 and [t for _, t in onsets] == sorted(t for _, t in onsets)
+        assert any("museo" in w.lower() for w, _ in onsets)
     finally:
         asr.close()
