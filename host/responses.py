@@ -79,19 +79,22 @@ class Responses:
         self.history.add(Exchange(user_text, reply.text, handle.response_id))
         return handle
 
-    async def speak(self, handle: SpeechHandle, draft: Draft) -> float:
-        """Stream one answer; returns the perf_counter time its first audio frame was queued."""
+    async def speak(
+        self, handle: SpeechHandle, draft: Draft, output: int = pb.OUTPUT_EAR, pipeline: AnswerPipeline | None = None
+    ) -> float:
+        """Stream one answer, played at ``output``, rendered by ``pipeline`` (the session's own
+        unless given); returns the perf_counter time its first audio frame was queued."""
         self.counters.started += 1
         await self.out.send(
             response=pb.ResponseEvent(
                 kind=pb.ResponseEvent.STARTED, response_id=handle.response_id, turn_id=handle.turn_id,
-                text=handle.reply.text,
+                text=handle.reply.text, output=output,
             )
         )  # fmt: skip
         first_sent = 0.0
         # Closed however this ends: a cancel that lands while a piece is being sent must stop the
         # model there and then, not whenever the abandoned generator is collected.
-        async with aclosing(self.pipeline.pieces(draft)) as pieces:
+        async with aclosing((pipeline or self.pipeline).pieces(draft)) as pieces:
             async for piece in pieces:
                 handle.sentence(piece.text, piece.speech_samples)
                 for packet in piece.packets:
@@ -106,7 +109,7 @@ class Responses:
         await self.out.send(
             response=pb.ResponseEvent(
                 kind=pb.ResponseEvent.DONE, response_id=handle.response_id, turn_id=handle.turn_id,
-                text=handle.reply.text, total_samples=handle.sent_samples,
+                text=handle.reply.text, total_samples=handle.sent_samples, output=output,
             )
         )  # fmt: skip
         loop.call_at(handle.play_until + 0.01, self.on_quiet)

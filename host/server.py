@@ -7,8 +7,8 @@ stream opened before then waits for the models; the edge giving up on it meanwhi
 timeout) ends that stream only, never the loading the others wait for. The street map for
 navigation is read while the models load (a map that does not parse stops the host with one line).
 
-The SessionStart's mode picks the session (``SESSION_MODES``): the assistant, or the assistant
-with a navigator.
+The SessionStart's mode picks the session (a ``ModeHandler`` each): the assistant, the assistant
+with a navigator, or translation.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ from sottovoce.host.navigation.navigator import Navigator
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, WalkMap, load_map
 from sottovoce.host.responder import ChainResponder, SkillResponder
 from sottovoce.host.session import Session, SessionConfig
-from sottovoce.host.stream import Outbox, Stream, StreamConfig
+from sottovoce.host.stream import ModeHandler, Outbox, Stream, StreamConfig
+from sottovoce.host.translation.models import LazyModels, load_translation_models
+from sottovoce.host.translation.pairs import PairCatalogue, offline_pairs
+from sottovoce.host.translation.session import TranslationSession
 from sottovoce.host.tts import TTS_ENGINES, make_engine
 from sottovoce.host.turn_replay import TurnRecorder
 from sottovoce.host.whisper import WhisperVoice
@@ -78,9 +81,6 @@ def load_models(config: HostConfig) -> HostModels:
     return HostModels(asr=asr, voice=voice, responder_factory=responder)
 
 
-SESSION_MODES = (pb.MODE_UNSPECIFIED, pb.MODE_ASSISTANT, pb.MODE_NAVIGATION)
-
-
 class DuplexService(pb_grpc.DuplexServicer):
     def __init__(self, config: HostConfig, models: asyncio.Future[HostModels], recorder: TurnRecorder | None) -> None:
         self.config = config
@@ -88,6 +88,17 @@ class DuplexService(pb_grpc.DuplexServicer):
         self.recorder = recorder
         self.walk_map: WalkMap | None = None  # read with the models, before the host serves
         self.active_sessions = 0
+        self._translation_models: LazyModels | None = None  # loaded on the first translation session
+
+    def _translation(self, models: HostModels) -> LazyModels:
+        if self._translation_models is None:
+            load = partial(load_translation_models, models.voice, self.config.language_model, self.config.asr_threads)
+            self._translation_models = LazyModels(load)
+        return self._translation_models
+
+    def _translation_refusal(self, start: pb.SessionStart) -> str | None:
+        catalogue = PairCatalogue(offline_pairs(), backend=bool(self.config.language_model.llm))
+        return catalogue.refusal(start.language or "en", start.target_language or "auto")
 
     async def Converse(
         self, request_iterator: AsyncIterator[pb.EdgeMessage], context: grpc.aio.ServicerContext
@@ -106,7 +117,19 @@ class DuplexService(pb_grpc.DuplexServicer):
                 session.start_navigation(self.config.destination)
             return session
 
-        stream = Stream(self.config.stream, open_session, SESSION_MODES)
+        translation = self._translation(models)
+
+        def open_translation(session_id: str, out: Outbox, start: pb.SessionStart) -> TranslationSession:
+            return TranslationSession(session_id, out, translation, start.language, start.target_language)
+
+        assistant = ModeHandler(open_session)
+        modes = {
+            pb.MODE_UNSPECIFIED: assistant,
+            pb.MODE_ASSISTANT: assistant,
+            pb.MODE_TRANSLATION: ModeHandler(open_translation, self._translation_refusal),
+            pb.MODE_NAVIGATION: assistant,  # the assistant with a navigator (``open_session``)
+        }
+        stream = Stream(self.config.stream, modes)
         self.active_sessions += 1
         try:
             async for msg in stream.converse(request_iterator):

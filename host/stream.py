@@ -3,11 +3,11 @@
 A stream must open with a SessionStart within ``StreamConfig.start_timeout_s``: its token (hmac
 compared), protocol version, audio format and mode are checked before anything else is taken, and
 a stream that never starts is closed rather than held open. Only then is a conversation opened
-(``open_conversation``, given the SessionStart: its mode says which conversation), and the edge's
-audio, turn, playback, cancel, telemetry and pose messages are handed to it. Everything the host
-sends goes through one bounded ``Outbox``. A malformed message is counted and the edge told once
-per kind; it never ends the conversation. Strings from the client reach the log clipped
-(``clip``): before authentication anyone can send them.
+(by the ``ModeHandler`` of its mode), and the edge's audio, turn, playback, cancel, telemetry and
+pose messages are handed to it. Everything the host sends goes through one bounded ``Outbox``. A
+malformed message is counted and the edge told once per kind; it never ends the conversation.
+Strings from the client reach the log clipped (``clip``): before authentication anyone can send
+them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import asyncio
 import dataclasses
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -138,19 +138,27 @@ class Conversation(Protocol):
     def counters(self) -> dict[str, dict[str, int]]: ...
 
 
+@dataclass(frozen=True)
+class ModeHandler:
+    """How a host serves one mode: ``open`` builds the conversation of an accepted start;
+    ``refusal`` says why a start of this mode cannot be served (None: it can)."""
+
+    open: Callable[[str, Outbox, pb.SessionStart], Conversation]
+    refusal: Callable[[pb.SessionStart], str | None] = lambda start: None
+
+
+def mode_name(mode: int) -> str:
+    return pb.Mode.Name(mode) if mode in pb.Mode.values() else f"mode {mode}"
+
+
 class Stream:
     """One ``Converse`` stream: ``converse`` consumes the edge's messages and yields the host's;
-    cancelling the consumer cancels everything the stream started."""
+    cancelling the consumer cancels everything the stream started. ``modes`` says which modes the
+    host serves and how."""
 
-    def __init__(
-        self,
-        config: StreamConfig,
-        open_conversation: Callable[[str, Outbox, pb.SessionStart], Conversation],
-        modes: Collection[int] = (pb.MODE_UNSPECIFIED, pb.MODE_ASSISTANT),
-    ) -> None:
+    def __init__(self, config: StreamConfig, modes: Mapping[int, ModeHandler]) -> None:
         self.config = config
-        self.open_conversation = open_conversation
-        self.modes = modes  # the SessionStart modes this host serves
+        self.modes = modes
         self.session_id = ""
         self.conversation: Conversation | None = None
         self.stream_counters = StreamCounters()
@@ -244,10 +252,12 @@ class Stream:
                 f"audio {pb.Codec.Name(start.codec)} {start.sample_rate_hz} Hz {start.frame_ms} ms; "
                 f"this host takes CODEC_OPUS {SAMPLE_RATE} Hz {FRAME_MS} ms"
             )
-        if start.mode not in self.modes:
-            served = ", ".join(_mode_name(m) for m in self.modes if m != pb.MODE_UNSPECIFIED)
-            return pb.Error.UNSUPPORTED, f"mode {_mode_name(start.mode)} is not served here; this host serves {served}"
-        return None
+        handler = self.modes.get(start.mode)
+        if handler is None:
+            served = ", ".join(mode_name(m) for m in self.modes if m != pb.MODE_UNSPECIFIED)
+            return pb.Error.UNSUPPORTED, f"{mode_name(start.mode)} is not served here; this host serves {served}"
+        reason = handler.refusal(start)
+        return None if reason is None else (pb.Error.UNSUPPORTED, reason)
 
     async def _on_start(self, start: pb.SessionStart) -> None:
         if self.conversation is not None:
@@ -261,8 +271,4 @@ class Stream:
         self.session_id = start.session_id or f"s{id(self) & 0xFFFF:04x}"
         log.info("session %s: accepted (device %s)", self.session_id, clip(start.device_id))
         await self.out.send(accepted=pb.SessionAccepted(session_id=self.session_id, host_id=self.config.host_id))
-        self.conversation = self.open_conversation(self.session_id, self.out, start)
-
-
-def _mode_name(mode: int) -> str:
-    return pb.Mode.Name(mode) if mode in pb.Mode.values() else str(mode)
+        self.conversation = self.modes[start.mode].open(self.session_id, self.out, start)

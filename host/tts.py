@@ -224,6 +224,13 @@ class EspeakTts(TtsEngine):
         self._marks: list[int] = []
         self._callback = _SYNTH_CALLBACK(self._on_samples)  # keep a reference alive
 
+    @staticmethod
+    def voice_for(language: str, whisper: bool = False) -> str:
+        """The voice that speaks ``language`` (ISO 639-1, e.g. "es"; English as en-us), normal or
+        whispered (the ``+whisper`` variant works in every language)."""
+        base = "en-us" if language in ("", "en") else language
+        return f"{base}+whisper" if whisper else base
+
     def voices(self) -> list[str]:
         from pathlib import Path
 

@@ -43,11 +43,11 @@ class Edge:
     def send(self, **body) -> None:
         self.requests.put_nowait(pb.EdgeMessage(**body))
 
-    def start(self, token: str = TOKEN, mode: int = pb.MODE_ASSISTANT) -> None:
+    def start(self, token: str = TOKEN, mode: int = pb.MODE_ASSISTANT, language: str = "", target: str = "") -> None:
         self.send(
             start=pb.SessionStart(
                 protocol_version=1, auth_token=token, codec=pb.CODEC_OPUS, sample_rate_hz=16000, frame_ms=20,
-                mode=mode, session_id="test",
+                mode=mode, session_id="test", language=language, target_language=target,
             )
         )  # fmt: skip
 
@@ -62,8 +62,8 @@ class Edge:
     def silence_frames(self, n: int) -> None:
         self.audio([self.silence] * n)
 
-    def turn(self, kind: int, turn_id: int, seq: int, barge_in: bool = False) -> None:
-        self.send(turn=pb.TurnEvent(kind=kind, turn_id=turn_id, audio_seq=seq, barge_in=barge_in))
+    def turn(self, kind: int, turn_id: int, seq: int, barge_in: bool = False, speaker: int = 0) -> None:
+        self.send(turn=pb.TurnEvent(kind=kind, turn_id=turn_id, audio_seq=seq, barge_in=barge_in, speaker=speaker))
 
     async def recv(self) -> pb.HostMessage | None:
         msg = await asyncio.wait_for(self.call.read(), WAIT)

@@ -5,6 +5,7 @@ sottovoce host   [--listen ...]   the inference node (gRPC)
 sottovoce edge   --device URL     the edge daemon
 sottovoce sim    --transport URL  the simulated glasses (bumble BLE peripheral)
 sottovoce ask    "question"       the responder chain (skills, then the language model) as text
+sottovoce translate FILE.wav      one recording translated (--from es --to en)
 sottovoce bench  NAME [...]       a benchmark against its baseline ("sottovoce bench" lists them)
 """
 
@@ -21,6 +22,7 @@ PROGRAMS = {
     "edge": ("sottovoce.edge.cli", "run the edge daemon between a wearable and a host"),
     "sim": ("sottovoce.firmware_sim.cli", "run the simulated glasses as a BLE peripheral"),
     "ask": ("sottovoce.tools.ask", "answer a question as text: the skills, then the language model"),
+    "translate": ("sottovoce.tools.translate", "translate one recording: its words on the first line, audio optional"),
 }
 BENCHES = {
     "turn": ("sottovoce.tools.bench_turn", "end-of-turn model vs fixed silence rules on held-out speech"),
@@ -34,6 +36,7 @@ BENCHES = {
     "answers": ("sottovoce.tools.bench_answers", "the responder chain on wearers' questions vs the skills alone"),
     "speakers": ("sottovoce.tools.bench_speakers", "whose voice a turn is: the wearer's level followed vs fixed"),
     "navigation": ("sottovoce.tools.bench_navigation", "walking cues on simulated walks: timing, sides, re-routing"),
+    "translate": ("sottovoce.tools.bench_translate", "translation per pair: offline Apertium vs the --llm backend"),
     "duplex": (
         "sottovoce.tools.bench_duplex",
         "full duplex through the whole stack: takeover, barge-in, backchannels, corrections, echo, noise",

@@ -1,0 +1,21 @@
+"""The one interface every machine-translation path sits behind."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+
+class TranslationError(RuntimeError):
+    """A translation that could not be made (the engine failed, timed out, or lacks the pair)."""
+
+
+class Translator(ABC):
+    name: str
+
+    @abstractmethod
+    async def translate(self, text: str, source: str, target: str) -> str:
+        """``text`` in ``source`` (ISO 639-1, e.g. "es") said in ``target``; raises TranslationError."""
+
+    async def aclose(self) -> None:
+        """Release what the translator holds."""
+        return None

@@ -1,0 +1,65 @@
+"""Apertium behind the translator interface, and which pairs a host offers (real Apertium)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sottovoce.host.translation.apertium import ApertiumTranslator, strip_marks
+from sottovoce.host.translation.pairs import PairCatalogue, offline_pairs, parse_modes
+from sottovoce.host.translation.translator import TranslationError
+
+needs_pair = pytest.mark.skipif(("es", "en") not in offline_pairs(), reason="apertium-eng-spa not installed")
+
+
+def test_unknown_word_marks_are_stripped_for_speech():
+    assert strip_marks("Where it is the season *xyzzy\n") == "Where it is the season xyzzy"
+    assert strip_marks("Dónde es la #canal de @tren?") == "Dónde es la canal de tren?"
+    assert strip_marks("email a@b.com, 5 * 3") == "email a@b.com, 5 * 3"  # not marks
+
+
+@given(st.text(max_size=100))
+def test_stripping_never_leaves_a_mark_before_a_word(text):
+    out = strip_marks(text)
+    assert all(not (c in "*#@~" and (i == 0 or out[i - 1].isspace()) and out[i + 1 : i + 2].isalnum())
+               for i, c in enumerate(out))  # fmt: skip
+
+
+def test_modes_are_read_as_iso_639_1_pairs():
+    listing = "  eng-spa\n  spa-eng\n  spa-eng_US\n  eng-cat\n  xxx-eng\n"
+    assert parse_modes(listing) == {("en", "es"), ("es", "en"), ("en", "ca")}
+
+
+def test_a_missing_pair_is_refused_in_one_line_naming_the_pairs():
+    catalogue = PairCatalogue(frozenset({("es", "en"), ("en", "es")}))
+    assert catalogue.refusal("en", "es") is None
+    assert catalogue.refusal("en", "auto") is None
+    refusal = catalogue.refusal("en", "de")
+    assert refusal == "translation de->en and en->de not available; pairs: en->es, es->en"
+    one_way = PairCatalogue(frozenset({("en", "ca")})).refusal("en", "ca")
+    assert one_way is not None and "ca->en" in one_way and "en->ca" not in one_way.split(";")[0]
+    assert PairCatalogue(frozenset()).refusal("en", "auto") == "no language pair with en both ways; pairs: none"
+    backend = PairCatalogue(frozenset(), backend=True)
+    assert backend.refusal("en", "de") is None and backend.refusal("en", "xx") is not None
+
+
+@needs_pair
+async def test_spanish_is_translated_offline():
+    text = await ApertiumTranslator().translate("¿Dónde está el museo?\n", "es", "en")
+    assert "museum" in text.lower() and "\n" not in text
+    assert "*" not in await ApertiumTranslator().translate("El xyzzy", "es", "en")
+    assert "museo" in (await ApertiumTranslator().translate("Where is the museum?", "en", "es")).lower()
+    assert await ApertiumTranslator().translate("   ", "es", "en") == ""
+
+
+@needs_pair
+async def test_failures_are_clear_errors():
+    with pytest.raises(TranslationError, match="timed out"):
+        await ApertiumTranslator(timeout_s=0.001).translate("Hola, ¿qué tal?", "es", "en")
+    with pytest.raises(TranslationError, match="cannot run"):
+        await ApertiumTranslator(command="/nonexistent/apertium").translate("Hola", "es", "en")
+    with pytest.raises(TranslationError, match="spa-deu"):
+        await ApertiumTranslator().translate("Hola", "es", "de")  # a pair not installed
+    with pytest.raises(TranslationError, match="no language code"):
+        await ApertiumTranslator().translate("Hola", "es", "xx")

@@ -1,0 +1,108 @@
+"""The simultaneous segmenter: words are committed once stable, each said exactly once."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig, resume_index
+
+SENTENCE = "Buenos días, señor. El museo está muy cerca de aquí, pero el hotel está lejos, en el centro."
+
+
+def growing(text: str, step: int = 1) -> list[str]:
+    words = text.split()
+    return [" ".join(words[:n]) for n in range(1, len(words) + 1, step)]
+
+
+def said_by(seg: Segmenter, hypotheses: list[str], final: str) -> list[str]:
+    out = [s for h in hypotheses for s in seg.update(h)]
+    rest = seg.finish(final)
+    return out + ([rest] if rest else [])
+
+
+def test_a_clause_is_committed_once_two_partials_agree_past_its_boundary():
+    seg = Segmenter()
+    assert seg.update("Buenos días,") == []  # the boundary is the hypothesis' last word
+    assert seg.update("Buenos días, señor") == ["Buenos días,"]
+    # "señor" was agreed on; the full stop after it, not at the end any more, is a boundary
+    assert seg.update("Buenos días, señor. El") == ["señor."]
+    assert seg.update("Buenos días, señor. El museo") == []
+
+
+def test_growing_partials_say_every_word_once_in_order():
+    segments = said_by(Segmenter(), growing(SENTENCE), SENTENCE)
+    assert " ".join(segments) == SENTENCE
+    assert len(segments) > 2  # said while it was spoken, not all at the end
+
+
+def test_a_long_clause_without_a_boundary_is_cut_after_max_stable_words():
+    seg = Segmenter(SegmenterConfig(max_stable_words=3))
+    seg.update("uno dos tres cuatro")
+    assert seg.update("uno dos tres cuatro cinco") == ["uno dos tres cuatro"]
+
+
+def test_a_correction_of_said_words_is_not_repeated():
+    seg = Segmenter()
+    seg.update("la estación de el tren, necesito")
+    assert seg.update("la estación de el tren, necesito ir") == ["la estación de el tren,"]
+    # Whisper now hears "del" for "de el": only what follows is new
+    assert seg.update("la estación del tren, necesito ir al") == []
+    assert seg.finish("La estación del tren, necesito ir al centro.") == "necesito ir al centro."
+
+
+def test_a_final_that_says_nothing_new_adds_nothing():
+    seg = Segmenter()
+    for h in growing("Hola, buenos días, ¿qué tal?"):
+        seg.update(h)
+    seg.update("Hola, buenos días, ¿qué tal? ")
+    said = " ".join(seg.said)
+    assert (
+        seg.finish("Hola, buenos días, ¿qué tal?").split()
+        == "Hola, buenos días, ¿qué tal?".split()[len(said.split()) :]
+    )
+    assert seg.update("Hola, buenos días, ¿qué tal? Adiós") == []  # finished: no more
+
+
+def test_resume_index_skips_said_words_however_they_are_spelled():
+    assert resume_index([], ["a", "b"]) == 0
+    assert resume_index(["Hola,", "señor."], ["hola", "señor", "adiós"]) == 2
+    assert resume_index(["a", "b", "c"], ["x", "y"]) == 2  # nothing aligns: by count
+    assert resume_index(["a", "b", "c"], ["a", "b"]) == 2
+
+
+WORDS = st.lists(
+    st.sampled_from(["el", "la", "museo,", "está", "cerca.", "¿dónde", "hotel?", "de", "aquí"]), max_size=12
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(WORDS, max_size=8), WORDS)
+def test_any_partials_say_each_committed_word_once(hypotheses, final):
+    seg = Segmenter(SegmenterConfig(max_stable_words=3))
+    out = []
+    before = 0
+    for words in hypotheses:
+        out += seg.update(" ".join(words))
+        assert len(seg.said) >= before  # what is said stays said
+        before = len(seg.said)
+    rest = seg.finish(" ".join(final))
+    spoken = " ".join([*out, rest]).split()
+    assert spoken == seg.said
+    assert seg.finish(" ".join(final)) == ""  # a second finish says nothing
+
+
+@settings(max_examples=100, deadline=None)
+@given(WORDS, st.integers(1, 4))
+def test_consistent_partials_end_with_exactly_the_final_words(words, step):
+    text = " ".join(words)
+    assert " ".join(said_by(Segmenter(), growing(text, step), text)).split() == words
+
+
+@given(st.text(max_size=200), st.text(max_size=200))
+def test_arbitrary_text_never_breaks_it(a, b):
+    seg = Segmenter()
+    seg.update(a)
+    seg.update(b)
+    seg.finish(a)
+    assert isinstance(seg.said, list)

@@ -1,0 +1,277 @@
+"""``sottovoce bench translate [--json FILE] [--llm URL] [--limit N]``: live translation per
+language pair (es->en, en->es) and path (offline Apertium; the ``--llm`` backend when given).
+
+Each sentence of ``translate_data/sentences.toml`` (said by eSpeak NG, or a real recording from
+``translate_data/clips``) is fed in real time, 20 ms at a time, through the same pieces a
+translation session uses: streaming Whisper base partials, the simultaneous segmenter, the
+translator and the voice (whispered Piper into English, eSpeak NG aloud otherwise). Reported:
+
+- ``chrf``, ``bleu`` (sacrebleu, corpus level) of what the listener hears, the segments'
+  translations joined; ``chrf_whole``/``bleu_whole`` of the final transcript translated in one
+  piece (what cutting it into segments costs);
+- ``asr_wer``: word error rate of the final transcript against the source text;
+- ``ear_voice_span_p50_s``/``_p90_s``: per segment, from the start of its first word in the audio
+  to the first sample of its translation at the ear. Translations play one after another, so a
+  segment ready while the previous one still plays waits for it: that wait counts. Word starts
+  come from Whisper's word alignment of the whole recording.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sottovoce.host.asr import StreamingTranscriber, word_error_rate
+from sottovoce.host.llm import LlmConfig
+from sottovoce.host.responder import Reply
+from sottovoce.host.translation.in_order import InOrder
+from sottovoce.host.translation.models import TranslationModels, load_translation_models
+from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig
+from sottovoce.host.translation.session import TranslationSession
+from sottovoce.host.translation.translator import Translator
+from sottovoce.host.translation.voices import OutwardVoice
+from sottovoce.host.tts import EspeakTts, PiperTts
+from sottovoce.host.whisper import WhisperVoice
+from sottovoce.proto.codec import FRAME_SAMPLES, SAMPLE_RATE
+from sottovoce.tools.options import add_logging_option, add_options, config_from, fail, setup_logging
+
+PROGRAM = "bench translate"
+DATA = Path(__file__).parent / "translate_data"
+LEAD_S, TAIL_S = 0.3, 0.6  # silence around each sentence, as the edge sends it around a turn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Item:
+    source: str
+    target: str
+    text: str
+    reference: str
+    clip: str | None = None
+
+    @property
+    def audio_kind(self) -> str:
+        return "real" if self.clip else "synthetic"
+
+
+def load_items(path: Path = DATA / "sentences.toml") -> dict[tuple[str, str], list[Item]]:
+    data = tomllib.loads(path.read_text())
+    return {
+        (p["source"], p["target"]): [
+            Item(p["source"], p["target"], s["text"], s["reference"], s.get("clip")) for s in p["sentence"]
+        ]
+        for p in data["pair"]
+    }
+
+
+def speech_of(item: Item, tts: EspeakTts) -> np.ndarray:
+    from sottovoce.firmware_sim.scenario import read_wav
+
+    pcm = read_wav(DATA / "clips" / item.clip) if item.clip else tts.synthesize(item.text, tts.voice_for(item.source))
+    lead, tail = np.zeros(int(LEAD_S * SAMPLE_RATE), np.int16), np.zeros(int(TAIL_S * SAMPLE_RATE), np.int16)
+    return np.concatenate([lead, pcm, tail])
+
+
+@dataclass
+class Segment:
+    first_word: int  # index of its first word among the turn's words
+    text: str
+    translation: str = ""
+    committed_s: float = 0.0  # when the segmenter committed it, seconds from the audio's start
+    ready_s: float = 0.0  # its translation's first sample rendered, seconds from the audio's start
+    audio_s: float = 0.0
+
+
+@dataclass
+class Run:
+    transcript: str
+    segments: list[Segment] = field(default_factory=list)
+
+    @property
+    def heard(self) -> str:
+        return " ".join(s.translation for s in self.segments if s.translation)
+
+
+async def simulate(
+    models: TranslationModels, translator: Translator, voice, pcm: np.ndarray, item: Item, seg: SegmenterConfig
+) -> Run:
+    """Feed ``pcm`` in real time through partial ASR -> segmenter -> translator -> voice."""
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    fed = 0
+    segmenter = Segmenter(seg)
+    run = Run("")
+    pipeline = TranslationSession.pipeline(models.asr, voice)
+
+    async def translate(segment: Segment) -> str:
+        return await translator.translate(segment.text, item.source, item.target)
+
+    async def say(segment: Segment, text: str) -> None:
+        # as a session says it: its first speech unit rendered, the rest while that plays
+        segment.translation = text
+        draft = await pipeline.draft(Reply(text))
+        segment.ready_s = loop.time() - t0
+        pieces = [p async for p in pipeline.pieces(draft)]
+        segment.audio_s = sum(len(p.packets) for p in pieces) * FRAME_SAMPLES / SAMPLE_RATE
+
+    sayings: InOrder[Segment] = InOrder(translate, say, max_queued=64)
+
+    def commit(text: str) -> None:
+        segment = Segment(len(segmenter.said) - len(text.split()), text, committed_s=loop.time() - t0)
+        run.segments.append(segment)
+        sayings.put(segment)
+
+    async def on_partial(text: str) -> None:
+        for piece in segmenter.update(text):
+            commit(piece)
+
+    speaker = loop.create_task(sayings.run())
+    transcriber = StreamingTranscriber(models.asr, lambda: pcm[:fed], on_partial)
+    transcriber.language = item.source
+    while fed < len(pcm):
+        fed = min(len(pcm), fed + FRAME_SAMPLES)
+        transcriber.audio_grew(fed)
+        await asyncio.sleep(max(0.0, t0 + fed / SAMPLE_RATE - loop.time()))
+    final = await transcriber.final(pcm)
+    run.transcript = final.text
+    rest = segmenter.finish(final.text)
+    if rest:
+        commit(rest)
+    sayings.end()
+    await speaker
+    return run
+
+
+def ear_voice_spans(run: Run, onsets: list[float]) -> list[tuple[float, float]]:
+    """Per segment with a translation: (first sample at the ear, its commit) minus the start of its
+    first word, the translations playing one after another."""
+    spans, free_at = [], 0.0
+    for s in run.segments:
+        if not s.translation or not onsets:
+            continue
+        start = max(s.ready_s, free_at)
+        free_at = start + s.audio_s
+        onset = onsets[min(s.first_word, len(onsets) - 1)]
+        spans.append((start - onset, s.committed_s - onset))
+    return spans
+
+
+def scores(hyps: list[str], refs: list[str]) -> tuple[float, float]:
+    import sacrebleu
+
+    return sacrebleu.corpus_chrf(hyps, [refs]).score, sacrebleu.corpus_bleu(hyps, [refs]).score
+
+
+def summary(rows: list[dict]) -> dict:
+    chrf, bleu = scores([r["heard"] for r in rows], [r["reference"] for r in rows])
+    chrf_whole, bleu_whole = scores([r["whole"] for r in rows], [r["reference"] for r in rows])
+    spans = [s for r in rows for s, _ in r["spans"]]
+    commits = [c for r in rows for _, c in r["spans"]]
+    return {
+        "sentences": len(rows),
+        "chrf": round(chrf, 1),
+        "bleu": round(bleu, 1),
+        "chrf_whole": round(chrf_whole, 1),
+        "bleu_whole": round(bleu_whole, 1),
+        "asr_wer": round(float(np.mean([r["wer"] for r in rows])), 3),
+        "segments": len(spans),
+        "ear_voice_span_p50_s": round(float(np.percentile(spans, 50)), 2) if spans else None,
+        "ear_voice_span_p90_s": round(float(np.percentile(spans, 90)), 2) if spans else None,
+        # the part of the span spent before the segmenter committed the words (the rest: MT, TTS, queue)
+        "commit_lag_p50_s": round(float(np.percentile(commits, 50)), 2) if commits else None,
+    }
+
+
+async def bench(llm: LlmConfig, limit: int | None, seg: SegmenterConfig, pairs: list[str] | None = None) -> list[dict]:
+    items = {k: v for k, v in load_items().items() if pairs is None or "-".join(k) in pairs}
+    models = await asyncio.to_thread(load_translation_models, None, llm)
+    tts = EspeakTts()
+    whisper = WhisperVoice(PiperTts())
+    paths: list[tuple[str, Translator]] = [("offline", models.offline)]
+    if models.backend is not None:
+        paths.append(("llm", models.backend))
+    results = []
+    try:
+        for (source, target), pair_items in items.items():
+            chosen = pair_items if limit is None else pair_items[:limit]
+            voice = whisper if target == "en" else OutwardVoice(tts, target)
+            audio = {id(i): speech_of(i, tts) for i in chosen}
+            onsets = {id(i): [t for _, t in models.asr.word_onsets(audio[id(i)], source)] for i in chosen}
+            for path, translator in paths:
+                rows = []
+                for item in chosen:
+                    run = await simulate(models, translator, voice, audio[id(item)], item, seg)
+                    whole = await translator.translate(run.transcript, source, target) if run.transcript else ""
+                    spans = ear_voice_spans(run, onsets[id(item)])
+                    rows.append({"kind": item.audio_kind, "heard": run.heard, "whole": whole,
+                                 "reference": item.reference, "wer": word_error_rate(item.text, run.transcript),
+                                 "spans": spans})  # fmt: skip
+                    log.info("%s->%s %s: %r -> %r (spans %s)", source, target, path, run.transcript, run.heard,
+                             [(round(s, 2), round(c, 2)) for s, c in spans])  # fmt: skip
+                result = {"pair": f"{source}-{target}", "path": path, "translator": translator.name} | summary(rows)
+                result["by_audio"] = {
+                    kind: summary([r for r in rows if r["kind"] == kind])
+                    for kind in ("synthetic", "real")
+                    if any(r["kind"] == kind for r in rows)
+                }
+                results.append(result)
+    finally:
+        models.asr.close()
+        if models.backend is not None:
+            await models.backend.aclose()
+    return results
+
+
+def print_table(results: list[dict]) -> None:
+    print(f"{'pair':6} {'path':8} {'audio':9} {'n':>3} {'chrF':>5} {'BLEU':>5} {'chrF1':>5} {'WER':>5} "
+          f"{'EVS50':>6} {'EVS90':>6} {'commit':>6}")  # fmt: skip
+    for r in results:
+        for kind, s in [("all", r), *r["by_audio"].items()]:
+            p50 = "-" if s["ear_voice_span_p50_s"] is None else f"{s['ear_voice_span_p50_s']:.2f}"
+            p90 = "-" if s["ear_voice_span_p90_s"] is None else f"{s['ear_voice_span_p90_s']:.2f}"
+            commit = s["commit_lag_p50_s"]
+            print(f"{r['pair']:6} {r['path']:8} {kind:9} {s['sentences']:3d} {s['chrf']:5.1f} {s['bleu']:5.1f} "
+                  f"{s['chrf_whole']:5.1f} {s['asr_wer']:5.2f} {p50:>6} {p90:>6} {commit!s:>6}")  # fmt: skip
+    print("chrF/BLEU: the segments as heard; chrF1: the final transcript translated whole; "
+          "EVS: ear-voice span in s (first word -> first sample at the ear); commit: p50 s from the first word "
+          "to its segment's commit")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"sottovoce {PROGRAM}", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N sentences of each pair")
+    parser.add_argument("--pair", action="append", metavar="SRC-TGT", help="only this pair (e.g. es-en; repeatable)")
+    parser.add_argument("--max-stable-words", type=int, default=SegmenterConfig.max_stable_words, metavar="N",
+                        help="commit stable words without a clause boundary once this many wait")  # fmt: skip
+    parser.add_argument("--hold-words", type=int, default=SegmenterConfig.hold_words, metavar="N",
+                        help="a word with N more after it in one partial is stable (0: agreement only)")  # fmt: skip
+    add_options(parser, LlmConfig, exclude=("llm_threads", "llm_tools"))
+    add_logging_option(parser, default="WARNING")
+    args = parser.parse_args(argv)
+    setup_logging(PROGRAM, args.log_level)
+    if args.limit is not None and args.limit < 1:
+        return fail(PROGRAM, "--limit must be at least 1")
+    t0 = time.perf_counter()
+    seg = SegmenterConfig(max_stable_words=args.max_stable_words, hold_words=args.hold_words)
+    results = asyncio.run(bench(config_from(LlmConfig, args), args.limit, seg, args.pair))
+    print_table(results)
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
