@@ -48,7 +48,7 @@ from sottovoce.firmware_sim.walk import (
     walk_samples,
 )
 from sottovoce.host.navigation.cues import Cue
-from sottovoce.host.navigation.instructions import BEARING_SPAN_M, Step, bearing_along, relative_side, steps_of
+from sottovoce.host.navigation.instructions import BEARING_SPAN_M, MERGE_M, Step, bearing_along, relative_side, steps_of
 from sottovoce.host.navigation.navigator import CueAnnouncement, Navigator
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, WalkMap, load_map
 from sottovoce.host.navigation.progress import Fix
@@ -199,10 +199,9 @@ def _chatter(duration_s: float, rng: random.Random) -> list[Speech]:
 
 
 def _side_word(text: str) -> str | None:
-    for word in ("left", "right"):
-        if f" {word}" in text:
-            return word
-    return None
+    """The first side a text names ("turn right, then left": right)."""
+    found = [(text.find(f" {word}"), word) for word in ("left", "right") if f" {word}" in text]
+    return min(found)[1] if found else None
 
 
 def planned_walk(
@@ -297,7 +296,9 @@ def run_route(
         said_side = _side_word(text)
         if step is not None and said_side and not text.startswith("Off"):
             active = navigator.route or routes[-1]
-            out_bearing = bearing_along(active, step.at_m, min(active.length_m, step.at_m + BEARING_SPAN_M))
+            # a corner mapped as a few short ways (a crossing) bends more than once within MERGE_M:
+            # the way out is read across the whole corner, as the instructions read it
+            out_bearing = bearing_along(active, step.at_m, min(active.length_m, step.at_m + MERGE_M + BEARING_SPAN_M))
             arriving = _arriving(samples, t0, step.lat, step.lon)
             true_side = "right" if turn_deg(arriving.body_heading_deg, out_bearing) > 0 else "left"
             side_error = said_side != true_side
