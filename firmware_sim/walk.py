@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sottovoce.proto.geo import EARTH_RADIUS_M, angle_diff, bearing_deg
+from sottovoce.proto.geo import LocalFrame, bearing_of_step, turn_deg
 
 DEFAULT_SPEED_MPS = 1.4  # an adult's usual walking pace
 DEFAULT_GPS_NOISE_M = 5.0  # a phone-class receiver in a city street
@@ -88,28 +88,13 @@ class WalkSample:
     gps_report: bool = False  # a receiver report is due now (once a second): with ``fix`` None, a report of no fix
 
 
-class Projection:
-    """Metres east/north of an origin and back: flat over a walk's few kilometres."""
-
-    def __init__(self, lat0: float, lon0: float) -> None:
-        self.lat0, self.lon0 = lat0, lon0
-        self._m_per_deg_lat = EARTH_RADIUS_M * math.pi / 180
-        self._m_per_deg_lon = self._m_per_deg_lat * math.cos(math.radians(lat0))
-
-    def to_xy(self, lat: float, lon: float) -> tuple[float, float]:
-        return (lon - self.lon0) * self._m_per_deg_lon, (lat - self.lat0) * self._m_per_deg_lat
-
-    def to_latlon(self, x: float, y: float) -> tuple[float, float]:
-        return self.lat0 + y / self._m_per_deg_lat, self.lon0 + x / self._m_per_deg_lon
-
-
 class PathGeometry:
     """The path as segments in metres: position and direction at a distance along it."""
 
     def __init__(self, path: tuple[tuple[float, float], ...]) -> None:
         if len(path) < 2:
             raise ValueError("a walk's path needs at least two points")
-        self.projection = Projection(*path[0])
+        self.projection = LocalFrame(*path[0])
         points = [self.projection.to_xy(lat, lon) for lat, lon in path]
         self._segments = []  # (start distance, length, x0, y0, dx, dy, bearing)
         total = 0.0
@@ -118,7 +103,7 @@ class PathGeometry:
             if length == 0:
                 continue  # a repeated point adds nothing
             self._segments.append((total, length, x0, y0, (x1 - x0) / length, (y1 - y0) / length,
-                                   bearing_deg(x1 - x0, y1 - y0)))  # fmt: skip
+                                   bearing_of_step(x1 - x0, y1 - y0)))  # fmt: skip
             total += length
         if not self._segments:
             raise ValueError("a walk's path has no length: all its points are the same")
@@ -176,7 +161,7 @@ def walk_samples(walk: Walk, rate_hz: float, seed: int = 0, until_s: float | Non
     stops = sorted(walk.stops, key=lambda s: s.at_m)
     _, _, first_bearing = geometry.at(0.0)
     body = walk.start_heading % 360.0 if walk.start_heading is not None else first_bearing
-    stepped_off = abs(angle_diff(first_bearing, body)) <= START_ALIGN_DEG
+    stepped_off = abs(turn_deg(body, first_bearing)) <= START_ALIGN_DEG
     d = 0.0
     standing_until: float | None = None
     previous_head: float | None = None
@@ -189,7 +174,7 @@ def walk_samples(walk: Walk, rate_hz: float, seed: int = 0, until_s: float | Non
         speed = 0.0 if standing else walk.speed_mps
         lat, lon, bearing = geometry.at(d)
         head = (body + _look_offset(walk.looks, t)) % 360.0
-        rate = angle_diff(head, previous_head) / dt if previous_head is not None else 0.0
+        rate = turn_deg(previous_head, head) / dt if previous_head is not None else 0.0
         fix = None
         report = t * GPS_RATE_HZ >= next_fix_k - 1e-9
         if report:
@@ -205,9 +190,9 @@ def walk_samples(walk: Walk, rate_hz: float, seed: int = 0, until_s: float | Non
             return
         previous_head = head
         # the next instant: turn the body toward the path, then step along it
-        turn = angle_diff(bearing, body)
+        turn = turn_deg(body, bearing)
         body = (body + max(-TURN_RATE_DPS * dt, min(TURN_RATE_DPS * dt, turn))) % 360.0
-        if not stepped_off and abs(angle_diff(bearing, body)) <= START_ALIGN_DEG:
+        if not stepped_off and abs(turn_deg(body, bearing)) <= START_ALIGN_DEG:
             stepped_off = True
         if standing_until is not None and t + dt >= standing_until:
             standing_until = None

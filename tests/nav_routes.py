@@ -6,14 +6,14 @@ from __future__ import annotations
 import itertools
 import math
 
-from sottovoce.host.navigation.geo import from_local
 from sottovoce.host.navigation.router import Route
+from sottovoce.proto.geo import LocalFrame
 
-ORIGIN = (60.17, 24.94)
+FRAME = LocalFrame(60.17, 24.94)
 
 
 def local_route(points_xy: list[tuple[float, float]], names: list[str] | None = None) -> Route:
-    points = tuple(from_local(*ORIGIN, x, y) for x, y in points_xy)
+    points = tuple(FRAME.to_latlon(x, y) for x, y in points_xy)
     along = [0.0]
     for (ax, ay), (bx, by) in itertools.pairwise(points_xy):
         along.append(along[-1] + math.hypot(bx - ax, by - ay))
@@ -22,4 +22,4 @@ def local_route(points_xy: list[tuple[float, float]], names: list[str] | None = 
 
 
 def at(x: float, y: float) -> tuple[float, float]:
-    return from_local(*ORIGIN, x, y)
+    return FRAME.to_latlon(x, y)

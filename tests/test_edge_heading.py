@@ -10,7 +10,7 @@ from sottovoce.edge.heading import Declination, HeadingFusion
 from sottovoce.firmware_sim.imu import SimulatedImu, earth_field
 from sottovoce.firmware_sim.walk import Look, Stop, Walk, WalkSample, walk_samples
 from sottovoce.proto.gatt import imu
-from sottovoce.proto.geo import angle_diff
+from sottovoce.proto.geo import turn_deg
 
 PATH = ((60.168912, 24.947433), (60.168961, 24.949210), (60.168956, 24.949331), (60.169066, 24.949320))
 WALK = Walk(PATH, start_heading=200, stops=(Stop(40, 3),),
@@ -47,30 +47,30 @@ def test_the_fused_heading_follows_the_head_within_a_few_degrees(seed: int):
     fusion, out, field = fuse(WALK, seed)
     settled = [(s, h) for s, h, _ in out if s.t_s >= 4.0]
     assert all(h is not None for _, h in settled)
-    errors = np.abs([angle_diff(h, s.heading_deg) for s, h in settled])
+    errors = np.abs([turn_deg(s.heading_deg, h) for s, h in settled])
     assert np.median(errors) < 3 and np.percentile(errors, 95) < 5 and errors.max() < 10, errors.max()
     # the head's turns are followed as they happen, not smoothed away
-    looking = [abs(angle_diff(h, s.heading_deg)) for s, h in settled if 31 <= s.t_s <= 32]
+    looking = [abs(turn_deg(s.heading_deg, h)) for s, h in settled if 31 <= s.t_s <= 32]
     assert looking and max(looking) < 5
     assert fusion.counters.lost_samples == 0 and fusion.counters.samples == len(out) * imu.BATCH_SAMPLES
     # true north is magnetic north plus Helsinki's declination (about 10 degrees east)
     assert field.declination_deg == pytest.approx(10.5, abs=1.5)
     _, h, magnetic = out[-1]
-    assert angle_diff(h, magnetic) == pytest.approx(field.declination_deg, abs=0.5)
+    assert turn_deg(magnetic, h) == pytest.approx(field.declination_deg, abs=0.5)
 
 
 def test_lost_notifications_are_counted_and_bridged():
     fusion, out, _ = fuse(WALK, seed=3, drop_every=7)
     sent = len(out) * 7 // 6
     assert fusion.counters.lost_samples == pytest.approx(sent // 7 * imu.BATCH_SAMPLES, abs=imu.BATCH_SAMPLES)
-    settled = [abs(angle_diff(h, s.heading_deg)) for s, h, _ in out if s.t_s >= 4.0 and h is not None]
+    settled = [abs(turn_deg(s.heading_deg, h)) for s, h, _ in out if s.t_s >= 4.0 and h is not None]
     assert np.median(settled) < 3 and np.percentile(settled, 95) < 6
 
 
 def test_a_strong_gyroscope_bias_is_learnt_while_the_head_is_still():
     standing = Walk(PATH, start_heading=87, stops=(Stop(0, 120),))
     _, out, _ = fuse(standing, seed=4, bias=(1.0, -1.0, 1.5))  # uncalibrated: 2 minutes would drift 180 degrees
-    late = [abs(angle_diff(h, s.heading_deg)) for s, h, _ in out if s.t_s >= 60]
+    late = [abs(turn_deg(s.heading_deg, h)) for s, h, _ in out if s.t_s >= 60]
     assert late and max(late) < 3
 
 

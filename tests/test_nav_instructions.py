@@ -9,17 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nav_routes import local_route
 
-from sottovoce.host.navigation.geo import bearing_deg, haversine_m, turn_deg
 from sottovoce.host.navigation.instructions import relative_side, say_distance, steps_of
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, load_map
 from sottovoce.host.navigation.router import route
+from sottovoce.proto.geo import bearing_between, distance_m, turn_deg
 
 
 def test_bearings_and_turns():
-    assert bearing_deg(60.0, 25.0, 60.01, 25.0) == pytest.approx(0.0, abs=1e-6)
-    assert bearing_deg(60.0, 25.0, 60.0, 25.01) == pytest.approx(90.0, abs=0.01)
+    assert bearing_between(60.0, 25.0, 60.01, 25.0) == pytest.approx(0.0, abs=1e-6)
+    assert bearing_between(60.0, 25.0, 60.0, 25.01) == pytest.approx(90.0, abs=0.01)
     assert turn_deg(350, 10) == pytest.approx(20) and turn_deg(10, 350) == pytest.approx(-20)
-    assert haversine_m(60.0, 25.0, 60.001, 25.0) == pytest.approx(111.2, abs=0.2)
+    assert distance_m(60.0, 25.0, 60.001, 25.0) == pytest.approx(111.2, abs=0.2)
     assert relative_side(90, 0) == "on your right" and relative_side(270, 0) == "on your left"
     assert relative_side(5, 355) == "ahead of you" and relative_side(180, 10) == "behind you"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from sottovoce.host.navigation.geo import haversine_m
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, MapError, load_map
 from sottovoce.host.navigation.router import NoRoute, route
+from sottovoce.proto.geo import distance_m
 
 # A plus-shaped junction at (60.0, 25.0): Northgate runs south-north, Eastway west-east; a
 # motorway and a one-way-for-feet footway leave it too, and a chapel stands north-east of it.
@@ -81,7 +81,7 @@ def test_routes_are_shortest_walks_with_street_names(helsinki):
     r = route(helsinki, a, b)
     assert r.nodes[0] == a and r.nodes[-1] == b
     assert all(helsinki.graph.has_edge(u, v) for u, v in zip(r.nodes, r.nodes[1:], strict=False))
-    straight = haversine_m(*helsinki.position(a), *helsinki.position(b))
+    straight = distance_m(*helsinki.position(a), *helsinki.position(b))
     assert straight < r.length_m < 1.6 * straight  # a walk through streets, not a detour
     assert r.length_m == pytest.approx(nx.shortest_path_length(helsinki.graph, a, b, weight="length_m"))
     assert "Kaivokatu" in r.names

@@ -9,13 +9,13 @@ import pytest
 
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import Exchange, History
-from sottovoce.host.navigation.geo import bearing_deg
 from sottovoce.host.navigation.navigator import NO_FIX, NOT_NAVIGATING, OFF_MAP, CueAnnouncement, Navigator
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, load_map
 from sottovoce.host.navigation.progress import Fix
 from sottovoce.host.navigation.skill import NavigationResponder, NavigationSkill
 from sottovoce.host.responder import Context, SkillResponder
 from sottovoce.host.timers import Timers
+from sottovoce.proto.geo import bearing_between
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def _walk(nav: Navigator, speed: float = 1.4) -> list[tuple[float, str, float]]:
         along += speed
         lat, lon = route.point_at(min(along, route.length_m))
         ahead = route.point_at(min(along + 3, route.length_m))
-        heading = bearing_deg(lat, lon, *ahead) if ahead != (lat, lon) else None
+        heading = bearing_between(lat, lon, *ahead) if ahead != (lat, lon) else None
         for cue in nav.on_pose(Fix(t, lat, lon), heading):
             text = CueAnnouncement(nav, cue).text_now()
             to_turn = cue.step.at_m - along if cue.step else 0.0

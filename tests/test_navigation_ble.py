@@ -19,7 +19,7 @@ from sottovoce.firmware_sim.config import SimConfig
 from sottovoce.firmware_sim.scenario import load_scenario
 from sottovoce.firmware_sim.simulator import Simulator
 from sottovoce.firmware_sim.walk import WalkSample
-from sottovoce.proto.geo import angle_diff, distance_m
+from sottovoce.proto.geo import distance_m, turn_deg
 from sottovoce.proto.v1 import duplex_pb2 as pb
 from sottovoce.tools.demo import free_ports
 
@@ -97,8 +97,8 @@ async def test_the_edges_poses_follow_the_simulated_walk(hub, tmp_path: Path):
     # the head's heading from the fused IMU, wherever the head is not turning fast
     steady = [(p, s) for p, s in poses if p.has_heading and s.t_s > 2 and abs(s.yaw_rate_dps) < 5]
     assert len(steady) >= 20
-    heading_errors = np.abs([angle_diff(p.heading_deg, s.heading_deg) for p, s in steady])
+    heading_errors = np.abs([turn_deg(s.heading_deg, p.heading_deg) for p, s in steady])
     assert np.median(heading_errors) < 5 and np.percentile(heading_errors, 90) < 10, heading_errors
     # the look to the left at 6 s reached the host: 60 degrees left of walking east along Aleksanterinkatu
     looking = [p for p, s in poses if p.has_heading and 7.0 <= s.t_s <= 8.0]
-    assert looking and any(abs(angle_diff(p.heading_deg, 87 - 60)) < 10 for p in looking)
+    assert looking and any(abs(turn_deg(87 - 60, p.heading_deg)) < 10 for p in looking)

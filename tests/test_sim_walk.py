@@ -18,7 +18,7 @@ from sottovoce.firmware_sim.walk import (
     walk_duration_s,
     walk_samples,
 )
-from sottovoce.proto.geo import angle_diff, distance_m
+from sottovoce.proto.geo import distance_m, turn_deg
 
 SCENARIO = Path(__file__).parent / "scenarios" / "walk_aleksanterinkatu.toml"
 # East along Aleksanterinkatu, then north up Fabianinkatu (OpenStreetMap nodes).
@@ -34,8 +34,8 @@ def test_the_wearer_walks_the_path_at_its_pace_and_arrives_at_its_end():
     assert samples[-1].t_s == pytest.approx(walk_duration_s(walk), abs=0.2)
     assert distance_m(samples[-1].latitude_deg, samples[-1].longitude_deg, *PATH[-1]) < 0.5
     # facing along the path: east on Aleksanterinkatu, north on Fabianinkatu
-    assert abs(angle_diff(samples[100].heading_deg, 87)) < 3
-    assert abs(angle_diff(samples[-1].heading_deg, 355)) < 3
+    assert abs(turn_deg(87, samples[100].heading_deg)) < 3
+    assert abs(turn_deg(355, samples[-1].heading_deg)) < 3
     steps = [distance_m(a.latitude_deg, a.longitude_deg, b.latitude_deg, b.longitude_deg)
              for a, b in itertools.pairwise(samples)]  # fmt: skip
     assert max(steps) <= 1.4 * 0.1 + 1e-6  # never faster than walking pace
@@ -48,7 +48,7 @@ def test_a_stop_holds_the_wearer_still_and_a_look_turns_only_the_head():
     assert len(still) / 50 == pytest.approx(4, abs=0.1)
     assert samples[-1].t_s == pytest.approx(walk_duration_s(walk), abs=0.1)
     during = [s for s in samples if 10.5 <= s.t_s <= 12.5]
-    assert all(abs(angle_diff(s.heading_deg, s.body_heading_deg) + 70) < 1 for s in during)
+    assert all(abs(turn_deg(s.body_heading_deg, s.heading_deg) + 70) < 1 for s in during)
     after = [s for s in samples if 13.1 <= s.t_s <= 20]
     assert all(s.heading_deg == s.body_heading_deg for s in after)
     # the yaw rate is the head's true turning: it integrates to the heading's change
@@ -60,7 +60,7 @@ def test_facing_away_at_the_start_the_wearer_turns_before_stepping_off():
     samples = list(walk_samples(Walk(PATH, start_heading=270), rate_hz=50, until_s=5))
     assert samples[0].heading_deg == 270 and not samples[0].walking
     first_step = next(s for s in samples if s.walking)
-    assert abs(angle_diff(first_step.body_heading_deg, 87)) <= 30
+    assert abs(turn_deg(87, first_step.body_heading_deg)) <= 30
     assert first_step.t_s == pytest.approx((180 - 30) / 90, abs=0.1)  # at the body's turning rate
 
 

@@ -1,24 +1,27 @@
 """`sottovoce bench navigation`: walking cues on simulated walks through real Helsinki streets.
 
 Five routes between named places of the shipped OpenStreetMap extract. On each, the wearer walks
-at 1.4 m/s with GPS noise (a slowly drifting error of ``gps_noise_m`` plus 1 m of jitter, one fix
-a second), looks around now and then, stops at a crossing, takes one wrong turn (walks 35 m down
-the wrong street, then back) and talks a lot: a few seconds every 10-20 s, and asks "how far is
-it?" halfway. The host's own navigator, cue timing and proactive-speech rule (``host.proactive``)
-run on a simulated clock fed those poses; every cue's length is its real whispered TTS audio, the
-time to render it is measured, and the answer to the question goes through the real navigation
-skill and TTS.
+the simulator's own walk model (``firmware_sim.walk``: the walk the stack walks) at 1.4 m/s with
+GPS noise (a slowly drifting error of ``gps_noise_m``, one fix a second), looks around now and
+then, stops at a crossing, takes one wrong turn (walks 35 m down the wrong street, then back) and
+talks a lot: a few seconds every 10-20 s, and asks "how far is it?" halfway. The host's own
+navigator, cue timing and proactive-speech rule (``host.proactive``) run on a simulated clock fed
+those poses; every cue's length is its real whispered TTS audio, the time to render it is
+measured, and the answer to the question goes through the real navigation skill and TTS.
 
 Measured per turn of the route: how far before the turn its cue finished (10-40 m is right);
 off-route detection time after the wrong turn; cues that started while the wearer was speaking;
-left/right said against the side recomputed from the wearer's true direction of travel (turns) or
-true head heading (the destination's side) at that moment; question end -> first answer sample.
+left/right said against the side recomputed from the wearer's true direction of travel as they come
+up to the corner (turns: "turn left" is told for the corner, and a street may bend between the cue
+and it) or true head heading at that moment (the destination's side); question end -> first answer
+sample.
 
     sottovoce bench navigation [--json FILE] [--fast] [--stack]
 
-``--stack`` walks one short route through the simulator, edge and host instead (scenario
-``navigation_short``: the simulator walks its ``[walk]`` and the edge sends the poses): cues over
-the wearer and answer latency as heard at the simulated ear, and where each turn's cue finished.
+``--stack`` walks one short route through the simulator, edge and host instead, as ``sottovoce demo
+--scenario navigation_short`` does (the simulator walks its ``[walk]``, serves its GPS as gpsd, and
+the edge sends the poses), and reports the same keys measured there, at the simulated ear against
+the simulator's true walk (``tools.demo.analyse_navigation``).
 """
 
 from __future__ import annotations
@@ -26,26 +29,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import random
 import statistics
 import sys
 import time
-import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from sottovoce.firmware_sim.walk import (
+    DEFAULT_GPS_NOISE_M,
+    DEFAULT_SPEED_MPS,
+    Look,
+    Stop,
+    Walk,
+    WalkSample,
+    walk_samples,
+)
 from sottovoce.host.navigation.cues import Cue
-from sottovoce.host.navigation.geo import bearing_deg, destination, from_local, haversine_m, to_local, turn_deg
-from sottovoce.host.navigation.instructions import BEARING_SPAN_M, Step, bearing_along, relative_side, steps_of
+from sottovoce.host.navigation.instructions import BEARING_SPAN_M, MERGE_M, Step, bearing_along, relative_side, steps_of
 from sottovoce.host.navigation.navigator import CueAnnouncement, Navigator
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, WalkMap, load_map
 from sottovoce.host.navigation.progress import Fix
 from sottovoce.host.navigation.router import Route, route
 from sottovoce.host.proactive import ProactiveQueue, may_speak
 from sottovoce.host.responder import split_speech_units
+from sottovoce.proto.geo import bearing_between, destination, distance_m, turn_deg
 from sottovoce.tools.options import add_logging_option, add_options, config_from, fail, option, setup_logging
 
 PROGRAM = "bench navigation"
@@ -58,9 +68,9 @@ ROUTES = (
 )
 WRONG_WAY_M = 35.0  # down the wrong street before turning back (about 25 s)
 TICK_S = 0.1
-GPS_DRIFT_S = 15.0
 ONSET_DELAY_S = 0.2  # the edge hears the wearer begin this long after they do
 CUE_LEAD_OK = (10.0, 40.0)
+ARRIVING_M = 4.0  # this far before a corner the wearer still walks the street leading to it
 
 
 @dataclass
@@ -69,7 +79,7 @@ class BenchNavigationConfig:
     fast: bool = option(False, "two routes, cue lengths from the voice's pace instead of rendering each")
     stack: bool = option(False, "one short walk through simulator + edge + host instead")
     seed: int = option(7, "random seed of the noise, the chatter and the looks")
-    gps_noise_m: float = option(5.0, "GPS error, metres (drifting, one standard deviation)")
+    gps_noise_m: float = option(DEFAULT_GPS_NOISE_M, "GPS error, metres (drifting, horizontal RMS)")
     scenario_out: Path | None = option(
         None, "write the first route's walk as a scenario [walk] table here", type=Path, metavar="FILE"
     )
@@ -78,117 +88,42 @@ class BenchNavigationConfig:
 # ---------------------------------------------------------------------------------- the walk
 
 
-@dataclass(frozen=True)
-class Walk:
-    """What the wearer really does: the scenario ``[walk]`` table's keys."""
-
-    path: list[tuple[float, float]]  # the polyline walked, wrong turn included
-    speed_mps: float = 1.4
-    gps_noise_m: float = 5.0
-    start_heading: float = 0.0
-    stops: list[tuple[float, float]] = field(default_factory=list)  # (at_m, seconds)
-    looks: list[tuple[float, float, float]] = field(default_factory=list)  # (at_s, degrees, seconds)
-
-
-@dataclass(frozen=True)
-class WalkSample:
-    t_s: float
-    lat: float  # true position
-    lon: float
-    walked_m: float
-    travel_deg: float  # true direction of travel (the last one while standing)
-    head_deg: float  # true head heading
-    fix: tuple[float, float] | None  # GPS fix this tick, if one came
-
-
-def walk_samples(walk: Walk, seed: int, tick_s: float = TICK_S, fix_every_s: float = 1.0) -> list[WalkSample]:
-    """The walk on a clock: true position and head heading each tick, a noisy GPS fix each second.
-
-    GPS error drifts: a consumer receiver's error is correlated over tens of seconds and changes
-    smoothly (its Doppler speed is good to a few tenths of a m/s), so it is white noise smoothed
-    twice with a ``GPS_DRIFT_S`` time constant, scaled to ``gps_noise_m`` standard deviation per
-    axis; plus 1 m of white jitter per fix."""
-    rng = np.random.default_rng(seed)
-    a = math.exp(-fix_every_s / GPS_DRIFT_S)
-    unit_sd = math.sqrt((1 - a) ** 2 * (1 + a * a) / (1 - a * a) ** 2)  # of the smoothed unit noise
-    scale = walk.gps_noise_m / unit_sd
-    smooth = rng.normal(0, 1.0, 2)
-    drift = rng.normal(0, unit_sd, 2)
-    lat0, lon0 = walk.path[0]
-    xy = np.array([to_local(lat0, lon0, lat, lon) for lat, lon in walk.path])
-    seg = np.hypot(*np.diff(xy, axis=0).T)
-    cum = np.concatenate([[0.0], np.cumsum(seg)])
-    total = float(cum[-1])
-    stops = sorted(walk.stops)
-    out: list[WalkSample] = []
-    t, walked, travel, next_fix = 0.0, 0.0, walk.start_heading, 0.0
-    stop_until = -1.0
-    while walked < total:
-        i = min(int(np.searchsorted(cum, walked, side="right")) - 1, len(seg) - 1)
-        frac = 0.0 if seg[i] == 0 else (walked - cum[i]) / seg[i]
-        x, y = xy[i] + frac * (xy[i + 1] - xy[i])
-        if seg[i] > 0:
-            travel = math.degrees(math.atan2(*(xy[i + 1] - xy[i]))) % 360
-        head = travel
-        for at_s, degrees, seconds in walk.looks:
-            if at_s <= t < at_s + seconds:
-                head = (travel + degrees) % 360
-        lat, lon = from_local(lat0, lon0, x, y)
-        fix = None
-        if t >= next_fix:
-            smooth = a * smooth + math.sqrt(1 - a * a) * rng.normal(0, 1.0, 2)
-            drift = a * drift + (1 - a) * smooth
-            fx, fy = x + scale * drift[0] + rng.normal(0, 1.0), y + scale * drift[1] + rng.normal(0, 1.0)
-            fix = from_local(lat0, lon0, fx, fy)
-            next_fix += fix_every_s
-        out.append(WalkSample(t, lat, lon, walked, travel, head, fix))
-        t += tick_s
-        if stops and walked >= stops[0][0] and stop_until < 0:
-            stop_until = t + stops[0][1]
-        if stop_until >= 0 and t < stop_until:
-            continue
-        if stop_until >= 0:
-            stops.pop(0)
-            stop_until = -1.0
-        walked += walk.speed_mps * tick_s
-    return out
-
-
 def wrong_turn_walk(walk_map: WalkMap, planned: Route, turn: Step, noise_m: float) -> tuple[Walk, float]:
     """The planned route walked with one wrong turn at ``turn`` (``WRONG_WAY_M`` down the street
     that is not the route's, then back) and a stop at the first crossing; the distance walked at
     which the wearer leaves the route."""
     k = next(i for i, a in enumerate(planned.along_m) if abs(a - turn.at_m) < 0.01)
     node = planned.nodes[k]
-    back_bearing = bearing_deg(*planned.points[k], *planned.points[k - 1])
-    right_bearing = bearing_deg(*planned.points[k], *planned.points[k + 1])
+    back_bearing = bearing_between(*planned.points[k], *planned.points[k - 1])
+    right_bearing = bearing_between(*planned.points[k], *planned.points[k + 1])
     options = []
     for nb in walk_map.graph.successors(node):
-        b = bearing_deg(*planned.points[k], *walk_map.position(nb))
+        b = bearing_between(*planned.points[k], *walk_map.position(nb))
         if abs(turn_deg(b, back_bearing)) > 45 and abs(turn_deg(b, right_bearing)) > 45:
-            options.append((abs(turn_deg(bearing_deg(*planned.points[k - 1], *planned.points[k]), b)), nb))
+            options.append((abs(turn_deg(bearing_between(*planned.points[k - 1], *planned.points[k]), b)), nb))
     wrong: list[tuple[float, float]] = []
     if options:  # the straightest way that is not the route's: walk it
         prev, cur, walked = node, min(options)[1], 0.0
         wrong.append(walk_map.position(cur))
-        walked += haversine_m(*walk_map.position(prev), *walk_map.position(cur))
+        walked += distance_m(*walk_map.position(prev), *walk_map.position(cur))
         while walked < WRONG_WAY_M:
-            heading = bearing_deg(*walk_map.position(prev), *walk_map.position(cur))
+            heading = bearing_between(*walk_map.position(prev), *walk_map.position(cur))
             nexts = [n for n in walk_map.graph.successors(cur) if n != prev]
             if not nexts:
                 break
-            nb = min(nexts, key=lambda n: abs(turn_deg(heading, bearing_deg(*walk_map.position(cur),
+            nb = min(nexts, key=lambda n: abs(turn_deg(heading, bearing_between(*walk_map.position(cur),
                                                                               *walk_map.position(n)))))  # fmt: skip
             prev, cur = cur, nb
             wrong.append(walk_map.position(cur))
-            walked += haversine_m(*walk_map.position(prev), *walk_map.position(cur))
+            walked += distance_m(*walk_map.position(prev), *walk_map.position(cur))
     else:  # no other way at that corner: walk straight on, off the map's ways
         wrong.append(destination(*planned.points[k], back_bearing + 180, WRONG_WAY_M))
     path = list(planned.points[: k + 1]) + wrong + list(reversed(wrong[:-1])) + list(planned.points[k:])
     crossing = next((a for a, name in zip(planned.along_m, planned.names, strict=False) if name == "the crossing"), 30)
-    start_heading = bearing_deg(*planned.points[0], *planned.points[min(2, len(planned.points) - 1)])
-    looks = [(20.0 + 37.0 * n, (-70.0, 80.0, -100.0)[n % 3], 2.5) for n in range(12)]
-    return Walk(path, 1.4, noise_m, start_heading, [(crossing, 8.0)], looks), planned.along_m[k]
+    start_heading = bearing_between(*planned.points[0], *planned.points[min(2, len(planned.points) - 1)])
+    looks = tuple(Look(20.0 + 37.0 * n, (-70.0, 80.0, -100.0)[n % 3], 2.5) for n in range(12))
+    walk = Walk(tuple(path), DEFAULT_SPEED_MPS, noise_m, start_heading, (Stop(crossing, 8.0),), looks)
+    return walk, planned.along_m[k]
 
 
 # ---------------------------------------------------------------------------------- the run
@@ -264,10 +199,9 @@ def _chatter(duration_s: float, rng: random.Random) -> list[Speech]:
 
 
 def _side_word(text: str) -> str | None:
-    for word in ("left", "right"):
-        if f" {word}" in text:
-            return word
-    return None
+    """The first side a text names ("turn right, then left": right)."""
+    found = [(text.find(f" {word}"), word) for word in ("left", "right") if f" {word}" in text]
+    return min(found)[1] if found else None
 
 
 def planned_walk(
@@ -291,7 +225,7 @@ def run_route(
     goal_place = walk_map.find_place(goal)
     assert goal_place is not None
     planned, steps, walk, leave_m = planned_walk(walk_map, index, origin, goal, cfg)
-    samples = walk_samples(walk, cfg.seed + index)
+    samples = list(walk_samples(walk, 1 / TICK_S, cfg.seed + index))
     duration = samples[-1].t_s
     talk = _chatter(duration, rng)
     ask_at = duration / 2
@@ -307,21 +241,21 @@ def run_route(
     routes: list[Route] = []
     answer_latency = 0.0
     asked = False
-    leave_t = next(s.t_s for s in samples if s.walked_m >= leave_m + 3)
+    leave_t = next(s.t_s for s in samples if s.distance_m >= leave_m + 3)
     detect_t: float | None = None
     false_off_route = 0
     rng_heading = np.random.default_rng(cfg.seed + 100 + index)
 
     def pose(s: WalkSample) -> None:
-        fix = Fix(s.t_s, *s.fix) if s.fix else None
-        heading = (s.head_deg + rng_heading.normal(0, 5)) % 360  # the edge's fused heading
+        fix = Fix(s.t_s, s.fix.latitude_deg, s.fix.longitude_deg, s.fix.accuracy_m) if s.fix else None
+        heading = (s.heading_deg + rng_heading.normal(0, 5)) % 360  # the edge's fused heading
         for cue in navigator.on_pose(fix, heading):
             queue.offer(CueAnnouncement(navigator, cue))
 
     went = navigator.go_to(goal)
     transcript.append(f"{0.0:6.1f}s  wearer: take me to the {goal}  ->  {went}")
     for s in samples:
-        if s.fix is not None:
+        if s.gps_report:
             reroutes = navigator.counters.reroutes
             pose(s)
             if navigator.route is not None and (not routes or routes[-1] is not navigator.route):
@@ -361,22 +295,25 @@ def run_route(
         step = cue.step
         said_side = _side_word(text)
         if step is not None and said_side and not text.startswith("Off"):
-            now = _sample_at(samples, t0)
             active = navigator.route or routes[-1]
-            out_bearing = bearing_along(active, step.at_m, min(active.length_m, step.at_m + BEARING_SPAN_M))
-            true_side = "right" if turn_deg(now.travel_deg, out_bearing) > 0 else "left"
+            # a corner mapped as a few short ways (a crossing) bends more than once within MERGE_M:
+            # the way out is read across the whole corner, as the instructions read it
+            out_bearing = bearing_along(active, step.at_m, min(active.length_m, step.at_m + MERGE_M + BEARING_SPAN_M))
+            arriving = _arriving(samples, t0, step.lat, step.lon)
+            true_side = "right" if turn_deg(arriving.body_heading_deg, out_bearing) > 0 else "left"
             side_error = said_side != true_side
         elif cue.key == "arrive" and said_side:
             now = _sample_at(samples, t0)
-            truth = relative_side(bearing_deg(now.lat, now.lon, goal_place.lat, goal_place.lon), now.head_deg)
+            truth = relative_side(
+                bearing_between(now.latitude_deg, now.longitude_deg, goal_place.lat, goal_place.lon), now.heading_deg
+            )
             side_error = said_side not in truth
         end = _sample_at(samples, playing_until)
-        said.append(SaidCue(t0, playing_until, text, step, len(routes), over, side_error, end.walked_m))
+        said.append(SaidCue(t0, playing_until, text, step, len(routes), over, side_error, end.distance_m))
         fix_now = _sample_at(samples, t0)
         transcript.append(
-            f"{t0:6.1f}s  at {fix_now.lat:.5f},{fix_now.lon:.5f} facing {fix_now.head_deg:3.0f}  heard: {text}"
-            + ("  [over the wearer]" if over else "")
-            + ("  [wrong side]" if side_error else "")
+            f"{t0:6.1f}s  at {fix_now.latitude_deg:.5f},{fix_now.longitude_deg:.5f} facing {fix_now.heading_deg:3.0f}"
+            f"  heard: {text}" + ("  [over the wearer]" if over else "") + ("  [wrong side]" if side_error else "")
         )
     # per turn of the planned route: where its cue finished, measured along the true walk
     turn_walked = _turn_passages(walk, planned, steps, leave_m)
@@ -387,7 +324,7 @@ def run_route(
         # route after the wrong turn is another Route, with its own Steps at the same corners)
         cue_end = None
         for c in said:
-            if c.step is not None and haversine_m(c.step.lat, c.step.lon, step.lat, step.lon) < 3:
+            if c.step is not None and distance_m(c.step.lat, c.step.lon, step.lat, step.lon) < 3:
                 if passed is None or c.walked_m_at_end <= passed + 1:
                     cue_end = c
         leads.append(None if cue_end is None or passed is None else passed - cue_end.walked_m_at_end)
@@ -413,15 +350,25 @@ def _sample_at(samples: list[WalkSample], t: float) -> WalkSample:
     return samples[i]
 
 
+def _arriving(samples: list[WalkSample], t0: float, lat: float, lon: float) -> WalkSample:
+    """The wearer coming up to the corner at (lat, lon) after ``t0``: the first sample within
+    ``ARRIVING_M`` of it (still on the street that leads there); if they never get there (they went
+    another way), the wearer at ``t0``."""
+    for s in samples[round(t0 / TICK_S) :]:
+        if distance_m(s.latitude_deg, s.longitude_deg, lat, lon) < ARRIVING_M:
+            return s
+    return _sample_at(samples, t0)
+
+
 def _turn_passages(walk: Walk, planned: Route, steps: list[Step], leave_m: float) -> dict[float, float]:
     """For each turn, the distance walked when the wearer reaches it (the last time, so the wrong
     turn's corner counts when they come back to take it)."""
     walked = [0.0]
     for a, b in zip(walk.path, walk.path[1:], strict=False):
-        walked.append(walked[-1] + haversine_m(*a, *b))
+        walked.append(walked[-1] + distance_m(*a, *b))
     out = {}
     for step in steps:
-        hits = [w for p, w in zip(walk.path, walked, strict=True) if haversine_m(*p, step.lat, step.lon) < 1.0]
+        hits = [w for p, w in zip(walk.path, walked, strict=True) if distance_m(*p, step.lat, step.lon) < 1.0]
         if hits:
             out[step.at_m] = hits[-1] if step.at_m > leave_m + 0.5 else hits[0]
     return out
@@ -430,70 +377,20 @@ def _turn_passages(walk: Walk, planned: Route, steps: list[Step], leave_m: float
 STACK_SCENARIO = "navigation_short"
 
 
-async def run_stack(out: Path, cfg: BenchNavigationConfig, timeout_s: float = 600.0) -> dict:
-    """The short walk through simulator + edge (navigation mode) + host; its figures at the ear."""
-    from sottovoce.firmware_sim.scenario import resolve_path
-    from sottovoce.proto import events
-    from sottovoce.tools.demo import DemoError, Stack, free_ports
+STACK_KEYS = ("turns", "cue_leads_m", "cue_lead_ok_rate", "cues_over_wearer", "left_right_errors",
+              "off_route_detect_p50_s", "answer_latency_p50_s", "failures")  # fmt: skip
 
-    out.mkdir(parents=True, exist_ok=True)
-    edge_log = out / "edge_events.jsonl"
-    edge_log.unlink(missing_ok=True)
-    (grpc_port,) = free_ports(1)
-    cli = ["-m", "sottovoce.tools.cli"]
-    stack = Stack(out)
-    try:
-        host = await stack.start("host", *cli, "host", "--listen", f"127.0.0.1:{grpc_port}")
-        ble_sim, ble_edge = await stack.start_ble_hub()
-        sim = await stack.start("sim", *cli, "sim", "--transport", f"tcp-client:127.0.0.1:{ble_sim}",
-                                "--scenario", STACK_SCENARIO, "--out", str(out))  # fmt: skip
-        await stack.wait_serving(host, f"127.0.0.1:{grpc_port}", 180, sim)
-        await stack.start("edge", *cli, "edge", "--device", f"tcp-client:127.0.0.1:{ble_edge}",
-                          "--host", f"127.0.0.1:{grpc_port}", "--mode", "navigation", "--events", str(edge_log),
-                          "--scan-timeout", f"{timeout_s:.0f}")  # fmt: skip
-        code = await asyncio.wait_for(sim.process.wait(), timeout_s)
-        if code != 0:
-            raise DemoError(f"the simulator exited with {code}:\n{sim.tail()}")
-    except TimeoutError:
-        raise DemoError(f"the walk did not finish within {timeout_s:.0f} s") from None
-    finally:
-        await stack.stop_all()
-    sim_events = events.read_sim_events(out / "sim_events.json")
-    said = {e.stream: e for e in events.of_type(events.read_events(edge_log), events.ResponseStarted)}
-    with resolve_path(STACK_SCENARIO).open("rb") as f:
-        table = tomllib.load(f)["walk"]
-    walk = Walk([tuple(p) for p in table["path"]], table.get("speed_mps", 1.4), 0.0, table.get("start_heading", 0.0),
-                [(s["at_m"], s["seconds"]) for s in table.get("stop", [])])  # fmt: skip
-    truth = walk_samples(walk, cfg.seed)
-    walk_map = load_map(DEFAULT_MAP)
-    planned, steps, _, _ = planned_walk(walk_map, 0, *ROUTES[0], cfg)
-    passages = _turn_passages(walk, planned, steps, math.inf)
-    leads, over, latencies = [], 0, []
-    for p in sim_events.playback:
-        started = said.get(p.stream)
-        if started is None:
-            continue
-        if started.turn_id == 0:  # a cue
-            over += any(u.start_s <= p.start_s < u.end_s for u in sim_events.utterances)
-            walked_end = _sample_at(truth, p.end_s).walked_m
-            step = next((s for s in steps if s.instruction() in started.text and passages.get(s.at_m, -1) > walked_end),
-                        None)  # fmt: skip
-            if step is not None:
-                leads.append(round(passages[step.at_m] - walked_end, 1))
-    for u in sim_events.utterances:
-        first = min((p.start_s for p in sim_events.playback if p.start_s > u.end_s
-                     and said.get(p.stream) is not None and said[p.stream].turn_id != 0), default=None)  # fmt: skip
-        if first is not None:
-            latencies.append(first - u.end_s)
-    ok = sum(1 for d in leads if CUE_LEAD_OK[0] <= d <= CUE_LEAD_OK[1])
-    return {
-        "turns": len([s for s in steps if s.at_m in passages]),
-        "cue_leads_m": leads,
-        "cue_lead_ok_rate": round(ok / max(1, len(leads)), 3),
-        "cues_over_wearer": over,
-        "answer_latency_p50_s": round(statistics.median(latencies), 3) if latencies else None,
-        "heard": [said[p.stream].text for p in sim_events.playback if p.stream in said],
-    }
+
+async def run_stack(out: Path, timeout_s: float = 900.0) -> dict:
+    """The short walk through simulator + edge (navigation mode) + host, run as ``sottovoce demo``
+    runs it, and measured as the demo judges a navigation run: at the simulated ear, against the
+    simulator's true walk."""
+    from sottovoce.tools.demo import DemoConfig, print_navigation, run_demo
+
+    summary = await run_demo(DemoConfig(out=out, scenario=STACK_SCENARIO, timeout=timeout_s))
+    print_navigation(summary)
+    heard = [e["text"] for e in summary["transcript"] if e["kind"] in ("cue", "answer")]
+    return {key: summary[key] for key in STACK_KEYS} | {"heard": heard}
 
 
 def scenario_walk_toml(walk: Walk) -> str:
@@ -506,23 +403,32 @@ def scenario_walk_toml(walk: Walk) -> str:
         "]",
         f"speed_mps = {walk.speed_mps}",
         f"gps_noise_m = {walk.gps_noise_m}",
-        f"start_heading = {walk.start_heading:.0f}",
     ]
-    for at_m, seconds in walk.stops:
-        lines += ["", "[[walk.stop]]", f"at_m = {at_m:.0f}", f"seconds = {seconds:g}"]
-    for at_s, degrees, seconds in walk.looks:
-        lines += ["", "[[walk.look]]", f"at_s = {at_s:g}", f"degrees = {degrees:g}", f"seconds = {seconds:g}"]
+    if walk.start_heading is not None:
+        lines.append(f"start_heading = {walk.start_heading:.0f}")
+    for stop in walk.stops:
+        lines += ["", "[[walk.stop]]", f"at_m = {stop.at_m:.0f}", f"seconds = {stop.seconds:g}"]
+    for look in walk.looks:
+        lines += [
+            "",
+            "[[walk.look]]",
+            f"at_s = {look.at_s:g}",
+            f"degrees = {look.degrees:g}",
+            f"seconds = {look.seconds:g}",
+        ]
+    for outage in walk.gps_outages:
+        lines += ["", "[[walk.gps_outage]]", f"at_s = {outage.at_s:g}", f"seconds = {outage.seconds:g}"]
     return "\n".join(lines) + "\n"
 
 
-def _simplified(path: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def _simplified(path: tuple[tuple[float, float], ...]) -> list[tuple[float, float]]:
     """Drop points where the path runs straight on (under 3 degrees) and repeats."""
     out = [path[0]]
     for i in range(1, len(path) - 1):
-        if haversine_m(*out[-1], *path[i]) < 0.5:
+        if distance_m(*out[-1], *path[i]) < 0.5:
             continue
-        a = bearing_deg(*out[-1], *path[i])
-        b = bearing_deg(*path[i], *path[i + 1]) if haversine_m(*path[i], *path[i + 1]) > 0.5 else a
+        a = bearing_between(*out[-1], *path[i])
+        b = bearing_between(*path[i], *path[i + 1]) if distance_m(*path[i], *path[i + 1]) > 0.5 else a
         if abs(turn_deg(a, b)) >= 3:
             out.append(path[i])
     out.append(path[-1])
@@ -565,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = config_from(BenchNavigationConfig, args)
     if cfg.stack:
         try:
-            report = asyncio.run(run_stack(Path("out/bench_navigation"), cfg))
+            report = asyncio.run(run_stack(Path("out/bench_navigation")))
         except RuntimeError as exc:  # DemoError: a program died or the scenario did not finish
             return fail(PROGRAM, f"--stack: {exc}")
         print(json.dumps(report, indent=2))

@@ -24,6 +24,12 @@ utterance of the wearer said aloud by the outward speaker, the other person's sp
 stopping a whisper, and each turn attributed to the right voice. Its summary is the transcript:
 what was said, what the wearer heard and what was said aloud, when.
 
+A navigation scenario (``mode = "navigation"``, with a ``[walk]``) is judged as a walk: its summary
+is the transcript of what the wearer said and heard, each with where they truly were and faced
+(the simulator's walk.json), when they reached each turn of the path walked, and how far before it
+the turn's cue finished (10-40 m is right); it fails if a cue began over the wearer's speech, a
+turn had no cue before it, or a question got no answer.
+
 OUT holds the recordings (mic.wav, ear.wav, outward.wav, sim_events.json), the edge's event log
 (edge_events.jsonl), its turn arbiter's inputs and decisions (edge_arbiter.jsonl) and the host's
 turn ledger's (host_turns.jsonl), both replayable, each process's output (logs/) and the summary
@@ -281,7 +287,12 @@ async def run_demo(config: DemoConfig) -> dict[str, Any]:
             raise DemoError(f"simulator exited with {sim.process.returncode}:\n{sim.tail()}")
     finally:
         await stack.stop_all()
-    summary = analyse_translation(out, scenario) if scenario.mode == "translation" else analyse(out, config.turn)
+    if scenario.mode == "translation":
+        summary = analyse_translation(out, scenario)
+    elif scenario.mode == "navigation":
+        summary = analyse_navigation(out, scenario)
+    else:
+        summary = analyse(out, config.turn)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -661,6 +672,156 @@ def print_translation(summary: dict[str, Any]) -> None:
     print("OK" if summary["ok"] else "FAILED: " + "; ".join(summary["failures"]))
 
 
+CUE_LEAD_OK_M = (10.0, 40.0)  # a turn's cue should finish this far before it: heard in time, not too early
+
+
+@dataclass
+class WalkEvent:
+    """One moment of a navigation run: what was said or heard, or a turn reached, and where the
+    wearer truly was (the simulator's walk trace), facing which way."""
+
+    t_s: float
+    kind: str  # said (the wearer) | cue (the host, unasked) | answer | turn (the wearer reaches a turn)
+    text: str
+    lat: float
+    lon: float
+    walked_m: float
+    heading_deg: float
+    end_s: float | None = None
+    latency_s: float | None = None  # an answer: the end of the wearer's words -> its first sample
+    lead_m: float | None = None  # a turn cue: how far before the turn it finished
+    over_wearer: bool = False  # a cue that began while the wearer spoke
+    wrong_side: bool = False  # a turn cue saying left for a right turn or the other way
+
+
+def _walk_at(trace: list[dict[str, Any]], t: float) -> dict[str, Any]:
+    """The wearer at ``t`` from the once-a-second trace: the distance walked interpolated, the
+    rest from the nearest second."""
+    times = [p["t_s"] for p in trace]
+    i = min(max(int(np.searchsorted(times, t)), 1), len(trace) - 1)
+    a, b = trace[i - 1], trace[i]
+    share = min(max((t - a["t_s"]) / max(b["t_s"] - a["t_s"], 1e-9), 0.0), 1.0)
+    near = a if share < 0.5 else b
+    return near | {"distance_m": a["distance_m"] + share * (b["distance_m"] - a["distance_m"])}
+
+
+def _turn_side(text: str) -> str | None:
+    """The side a cue tells the wearer to turn to first ("turn left, then right": left)."""
+    words = text.lower().replace(",", " ").split()
+    for i, word in enumerate(words[:-1]):
+        if word == "turn":
+            rest = words[i + 1 :]
+            return next((w for w in rest[:3] if w in ("left", "right")), None)
+    return None
+
+
+def analyse_navigation(out: Path, scenario: Scenario) -> dict[str, Any]:
+    """A navigation run: what the wearer heard where, each turn's cue lead, cues over the wearer,
+    left/right against the turn the wearer really takes, and the answers' latency."""
+    from sottovoce.host.navigation.instructions import steps_of
+    from sottovoce.host.navigation.router import route_along
+
+    try:
+        sim = events.read_sim_events(out / "sim_events.json")
+        edge = EdgeLog.read(out / "edge_events.jsonl")
+        trace = json.loads((out / "walk.json").read_text())
+    except (events.EventLogError, OSError, ValueError) as exc:
+        raise DemoError(f"navigation run unreadable: {exc}") from None
+    if scenario.walk is None or not trace:
+        raise DemoError("a navigation run needs the scenario's [walk] and the simulator's walk.json")
+
+    def at(t: float) -> tuple[float, float, float, float]:
+        p = _walk_at(trace, t)
+        return p["lat"], p["lon"], p["distance_m"], p["heading_deg"]
+
+    # the turns the wearer really takes: the walked path's, read as the host reads a route's
+    turns = steps_of(route_along(scenario.walk.path))
+    utterances = sorted(sim.utterances, key=lambda u: u.start_s)
+    log: list[WalkEvent] = [WalkEvent(u.start_s, "said", u.text, *at(u.start_s), end_s=u.end_s) for u in utterances]
+    answers_of: dict[int, WalkEvent] = {}
+    for p in sorted(sim.playback, key=lambda p: p.start_s):
+        started = edge.by_stream.get(p.stream)
+        if started is None or started.output != "ear":
+            continue
+        kind = "cue" if started.turn_id == 0 else "answer"
+        heard = WalkEvent(p.start_s, kind, _stream_text(edge, p.stream), *at(p.start_s), end_s=p.end_s)
+        if kind == "cue":
+            heard.over_wearer = any(u.start_s <= p.start_s < u.end_s for u in utterances)
+        else:
+            asked = [u for u in utterances if u.end_s <= p.start_s]
+            if asked and asked[-1].index not in answers_of:
+                answers_of[asked[-1].index] = heard
+                heard.latency_s = round(p.start_s - asked[-1].end_s, 3)
+        log.append(heard)
+    cues = [e for e in log if e.kind == "cue" and _turn_side(e.text) is not None]
+    leads: list[float | None] = []
+    passed_m = 0.0
+    for step in turns:
+        reached = next((p["t_s"] for p in trace if p["distance_m"] >= step.at_m), None)
+        said = [c for c in cues if c.end_s is not None and passed_m <= at(c.end_s)[2] <= step.at_m]
+        cue = said[-1] if said else None
+        if cue is not None:
+            cue.lead_m = round(step.at_m - at(cue.end_s or cue.t_s)[2], 1)
+            cue.wrong_side = _turn_side(cue.text) != ("right" if step.angle > 0 else "left")
+        leads.append(None if cue is None or reached is None else cue.lead_m)
+        if reached is not None:
+            log.append(WalkEvent(reached, "turn", f"reaches the turn: {step.instruction()}", *at(reached)))
+        passed_m = step.at_m
+    log.sort(key=lambda e: (e.t_s, e.kind != "turn"))
+    failures = []
+    over = [e for e in log if e.kind == "cue" and e.over_wearer]
+    if over:
+        failures.append(f"{len(over)} cue(s) played over the wearer: " + "; ".join(e.text for e in over))
+    missed = [step.instruction() for step, lead in zip(turns, leads, strict=True) if lead is None]
+    if missed:
+        failures.append("no cue heard before the turn(s): " + "; ".join(missed))
+    unanswered = [u.text for u in utterances if u.index not in answers_of]
+    if unanswered:
+        failures.append("no answer to: " + "; ".join(unanswered))
+    done = [d for d in leads if d is not None]
+    latencies = [e.latency_s for e in answers_of.values() if e.latency_s is not None]
+    return {
+        "ok": not failures,
+        "failures": failures,
+        "mode": "navigation",
+        "transcript": [asdict(e) for e in log],
+        "turns": len(turns),
+        "cue_leads_m": leads,
+        "cue_lead_ok_rate": round(sum(CUE_LEAD_OK_M[0] <= d <= CUE_LEAD_OK_M[1] for d in done) / max(1, len(turns)), 3),
+        "cues_over_wearer": len(over),
+        "left_right_errors": sum(e.wrong_side for e in cues),
+        "off_route_detect_p50_s": None,  # the walk's turns are the route's: there is no wrong turn to detect here
+        "answer_latency_p50_s": rounded_stat(statistics.median, latencies),
+        "sim_counters": sim.counters,
+        "edge_counters": edge.counters,
+    }
+
+
+def print_navigation(summary: dict[str, Any]) -> None:
+    print()
+    print(f"{'time s':>7}  {'where (true)':19}  {'walked':>7} {'facing':>6}  what")
+    for e in summary["transcript"]:
+        who = {"said": "wearer said", "cue": "heard cue", "answer": "heard answer", "turn": "wearer"}[e["kind"]]
+        notes = []
+        if e["latency_s"] is not None:
+            notes.append(f"{e['latency_s']:.2f} s after the question")
+        if e["lead_m"] is not None:
+            notes.append(f"finished {e['lead_m']:.0f} m before the turn")
+        if e["over_wearer"]:
+            notes.append("OVER THE WEARER")
+        if e["wrong_side"]:
+            notes.append("WRONG SIDE")
+        if e["end_s"] is not None and e["kind"] != "said":
+            notes.insert(0, f"until {e['end_s']:.1f} s")
+        where = f"{e['lat']:.5f},{e['lon']:.5f}  {e['walked_m']:5.0f} m {e['heading_deg']:5.0f}°"
+        print(f"{e['t_s']:7.1f}  {where}  {who}: {e['text']}" + (f"  [{', '.join(notes)}]" if notes else ""))
+    print(f"turns {summary['turns']}: cues finished {summary['cue_leads_m']} m before them "
+          f"(10-40 m: {summary['cue_lead_ok_rate']:.0%}); cues over the wearer {summary['cues_over_wearer']}; "
+          f"left/right errors {summary['left_right_errors']}; "
+          f"median answer latency {summary['answer_latency_p50_s']} s")  # fmt: skip
+    print("OK" if summary["ok"] else "FAILED: " + "; ".join(summary["failures"]))
+
+
 def backchannel(index: int, u: events.SimUtterance, p: events.SimPlayback, replied: bool, edge: EdgeLog,
                 sim: events.SimEvents, ear: np.ndarray | None) -> BackchannelResult:  # fmt: skip
     """The utterance ``u`` made over the answer ``p``."""
@@ -702,6 +863,9 @@ def rounded_stat(stat: Callable[[list[float]], float], seconds: list[float]) -> 
 def print_summary(summary: dict[str, Any]) -> None:
     if summary.get("mode") == "translation":
         print_translation(summary)
+        return
+    if summary.get("mode") == "navigation":
+        print_navigation(summary)
         return
     print()
     print(f"{'#':>2}  {'wearer said':34}  {'ASR heard':34}  {'assistant answered':44}  {'end by':10}  latency")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sottovoce.host.navigation.geo import bearing_deg, turn_deg
 from sottovoce.host.navigation.router import Route
+from sottovoce.proto.geo import bearing_between, turn_deg
 
 BEARING_SPAN_M = 8.0  # the bearing into / out of a node is read over this much of the route
 MIN_TURN_DEG = 40.0  # smaller bends are followed without being told
@@ -72,7 +72,7 @@ def bearing_along(route: Route, from_m: float, to_m: float) -> float:
     b = route.point_at(to_m)
     if a == b:
         return 0.0
-    return bearing_deg(*a, *b)
+    return bearing_between(*a, *b)
 
 
 def steps_of(route: Route) -> list[Step]:

@@ -14,11 +14,11 @@ import logging
 from dataclasses import dataclass, field
 
 from sottovoce.host.navigation.cues import Cue, CueConfig, turn_cue_due, turn_cue_now, walking_speed
-from sottovoce.host.navigation.geo import bearing_deg, haversine_m, turn_deg
 from sottovoce.host.navigation.instructions import Step, bearing_along, relative_side, say_distance, steps_of
 from sottovoce.host.navigation.osm_map import Place, WalkMap
 from sottovoce.host.navigation.progress import Fix, Progress, ProgressConfig, Tracker
 from sottovoce.host.navigation.router import NoRoute, Route, route
+from sottovoce.proto.geo import bearing_between, distance_m, turn_deg
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +118,9 @@ class Navigator:
         if not self._on_map(self.fix):
             return OFF_MAP
         street = self._street_near(self.fix)
-        near = min(self.map.places, key=lambda p: haversine_m(self.fix.lat, self.fix.lon, p.lat, p.lon), default=None)
+        near = min(self.map.places, key=lambda p: distance_m(self.fix.lat, self.fix.lon, p.lat, p.lon), default=None)
         said = f"You're on {street}" if street else "You're on a path with no name"
-        if near is not None and haversine_m(self.fix.lat, self.fix.lon, near.lat, near.lon) <= NEAR_PLACE_M:
+        if near is not None and distance_m(self.fix.lat, self.fix.lon, near.lat, near.lon) <= NEAR_PLACE_M:
             side = self._side_of(near)
             said += f", near {near.spoken}" + (f", {side}" if side else "")
         return said + "."
@@ -229,8 +229,8 @@ class Navigator:
         The way is from where they are to the route 25 m on: its first node may lie behind them."""
         ahead = found.point_at(min(found.length_m, 25.0))
         here = (self.fix.lat, self.fix.lon) if self.fix is not None else found.point_at(0.0)
-        far_enough = haversine_m(*here, *ahead) > 3
-        bearing = bearing_deg(*here, *ahead) if far_enough else bearing_along(found, 0.0, 25.0)
+        far_enough = distance_m(*here, *ahead) > 3
+        bearing = bearing_between(*here, *ahead) if far_enough else bearing_along(found, 0.0, 25.0)
         street = next((n for n in found.names if n and not n.startswith("the ")), "")
         onto = f" along {street}" if street else ""
         facing = course if course is not None else self.heading
@@ -268,9 +268,9 @@ class Navigator:
         if self.fix is None or self.heading is None:
             return ""
         lat, lon = where or (self.fix.lat, self.fix.lon)
-        if haversine_m(lat, lon, place.lat, place.lon) < 5:
+        if distance_m(lat, lon, place.lat, place.lon) < 5:
             return "right here"
-        return relative_side(bearing_deg(lat, lon, place.lat, place.lon), self.heading)
+        return relative_side(bearing_between(lat, lon, place.lat, place.lon), self.heading)
 
     def _next_step(self, trip: _Trip) -> Step | None:
         along = trip.tracker.along_m

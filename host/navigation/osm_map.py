@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import osmium
 
-from sottovoce.host.navigation.geo import haversine_m, to_local
+from sottovoce.proto.geo import LocalFrame, distance_m
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,14 @@ class WalkMap:
     bounds: tuple[float, float, float, float]  # min lat, min lon, max lat, max lon of the walkable nodes
     source: str = ""
     _ids: np.ndarray = field(init=False, repr=False)
+    _frame: LocalFrame = field(init=False, repr=False)
     _xy: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         ids = list(self.graph.nodes)
         self._ids = np.array(ids, dtype=np.int64)
-        lat0, lon0 = self.origin
-        self._xy = np.array([to_local(lat0, lon0, *self.position(n)) for n in ids], dtype=np.float64)
+        self._frame = LocalFrame(*self.origin)
+        self._xy = np.array([self._frame.to_xy(*self.position(n)) for n in ids], dtype=np.float64)
 
     @property
     def origin(self) -> tuple[float, float]:
@@ -94,10 +95,10 @@ class WalkMap:
 
     def nearest_node(self, lat: float, lon: float) -> tuple[int, float]:
         """The walkable node nearest to (lat, lon) and its distance in metres."""
-        x, y = to_local(*self.origin, lat, lon)
+        x, y = self._frame.to_xy(lat, lon)
         i = int(np.argmin((self._xy[:, 0] - x) ** 2 + (self._xy[:, 1] - y) ** 2))
         node = int(self._ids[i])
-        return node, haversine_m(lat, lon, *self.position(node))
+        return node, distance_m(lat, lon, *self.position(node))
 
     def find_place(self, query: str) -> Place | None:
         """The place the words name ("the cathedral", "Kiasma", "the station"): every word of the
@@ -195,7 +196,7 @@ def _add_way(graph: nx.DiGraph, way: osmium.osm.Way, tags: osmium.osm.TagList) -
             continue
         graph.add_node(a, lat=alat, lon=alon)
         graph.add_node(b, lat=blat, lon=blon)
-        length = haversine_m(alat, alon, blat, blon)
+        length = distance_m(alat, alon, blat, blon)
         graph.add_edge(a, b, length_m=length, name=name, kind=kind)
         if not one_way:
             graph.add_edge(b, a, length_m=length, name=name, kind=kind)

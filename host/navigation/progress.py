@@ -19,9 +19,9 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from sottovoce.host.navigation.geo import to_local, turn_deg
 from sottovoce.host.navigation.instructions import bearing_along
 from sottovoce.host.navigation.router import Route
+from sottovoce.proto.geo import LocalFrame, turn_deg
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,8 @@ class Tracker:
         self._recent: deque[tuple[Fix, float]] = deque(maxlen=64)  # with its distance off the route
         cfg = self.config
         self._bad: deque[bool] = deque(maxlen=max(cfg.confirm_fixes, cfg.corner_fixes))
-        lat0, lon0 = route.points[0]
-        self._origin = (lat0, lon0)
-        self._xy = [to_local(lat0, lon0, lat, lon) for lat, lon in route.points]
+        self._frame = LocalFrame(*route.points[0])
+        self._xy = [self._frame.to_xy(lat, lon) for lat, lon in route.points]
         self._corners = [
             route.along_m[i] for i in range(1, len(route.points) - 1)
             if abs(turn_deg(bearing_along(route, max(0.0, route.along_m[i] - 8), route.along_m[i]),
@@ -87,7 +86,7 @@ class Tracker:
 
     def update(self, fix: Fix) -> Progress:
         cfg = self.config
-        x, y = to_local(*self._origin, fix.lat, fix.lon)
+        x, y = self._frame.to_xy(fix.lat, fix.lon)
         if self._along is None:
             lo, hi = 0.0, self.route.length_m
         else:
@@ -148,7 +147,7 @@ class Tracker:
         def slope(values: list[float]) -> float:
             return sum((t - t_mean) * v for t, v in zip(ts, values, strict=True)) / var
 
-        pts = [to_local(*self._origin, f.lat, f.lon) for f, _ in recent]
+        pts = [self._frame.to_xy(f.lat, f.lon) for f, _ in recent]
         vx, vy = slope([p[0] for p in pts]), slope([p[1] for p in pts])
         # Still growing over the last few fixes too: a match that jumped from one street to the
         # next at a corner makes the distance jump once, then stay.

@@ -4,12 +4,13 @@ distance to the goal as its heuristic (never more than the walk, so the route is
 from __future__ import annotations
 
 import bisect
+import itertools
 from dataclasses import dataclass
 
 import networkx as nx
 
-from sottovoce.host.navigation.geo import haversine_m
 from sottovoce.host.navigation.osm_map import WalkMap
+from sottovoce.proto.geo import distance_m
 
 
 class NoRoute(LookupError):
@@ -48,13 +49,22 @@ def route(walk_map: WalkMap, start: int, goal: int) -> Route:
     goal_pos = walk_map.position(goal)
 
     def heuristic(node: int, _goal: int) -> float:
-        return haversine_m(*walk_map.position(node), *goal_pos)
+        return distance_m(*walk_map.position(node), *goal_pos)
 
     try:
         nodes = nx.astar_path(graph, start, goal, heuristic=heuristic, weight="length_m")
     except (nx.NetworkXNoPath, nx.NodeNotFound):
         raise NoRoute(f"no walking route from node {start} to node {goal}") from None
     return route_of(walk_map, nodes)
+
+
+def route_along(points: tuple[tuple[float, float], ...], name: str = "") -> Route:
+    """A route along a drawn polyline (a walk's path) rather than the map's ways: its turns are
+    read the same way as a routed one's."""
+    along = [0.0]
+    for pa, pb in itertools.pairwise(points):
+        along.append(along[-1] + distance_m(*pa, *pb))
+    return Route(tuple(range(len(points))), tuple(points), (name,) * (len(points) - 1), tuple(along))
 
 
 def route_of(walk_map: WalkMap, nodes: list[int]) -> Route:
@@ -68,5 +78,5 @@ def route_of(walk_map: WalkMap, nodes: list[int]) -> Route:
     for a, b, pa, pb in zip(nodes, nodes[1:], points, points[1:], strict=False):
         edge = walk_map.graph.get_edge_data(a, b) or {}
         names.append(edge.get("name", ""))
-        along.append(along[-1] + haversine_m(*pa, *pb))
+        along.append(along[-1] + distance_m(*pa, *pb))
     return Route(tuple(nodes), points, tuple(names), tuple(along))
