@@ -519,7 +519,8 @@ class Edge:
         """A new answer or cue for the device's ear speaker (the echo canceller keeps its audio as
         reference), or a response for its outward speaker (the mic is not listened to while it
         plays: ``TranslationFloor``)."""
-        stream = self.playback.start(response_id, outward)
+        # translation pieces follow one another: each is the next clause of what is being said
+        stream = self.playback.start(response_id, outward, queued=self.floor is not None)
         if self.echo is not None and not outward:
             self.echo.start(response_id, stream.stream_id)
         return stream

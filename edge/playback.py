@@ -136,10 +136,12 @@ class Playback:
             log.warning("volume write failed: %s", exc)
 
     # --- responses from the host ---------------------------------------------------------------
-    def start(self, response_id: int, outward: bool = False) -> Stream:
-        """A new stream for ``response_id``, in the ear or (``outward``) on the outward speaker."""
-        for s in self._streams.values():  # only one answer plays at a time on each output
-            if s.live and s.outward == outward:
+    def start(self, response_id: int, outward: bool = False, queued: bool = False) -> Stream:
+        """A new stream for ``response_id``, in the ear or (``outward``) on the outward speaker. One
+        answer plays at a time on each output: a new one supersedes the one playing, or, ``queued``
+        (the next piece of a translation), plays once it has ended."""
+        for s in self._streams.values():
+            if s.live and s.outward == outward and not queued:
                 log.info("response %d supersedes %d", response_id, s.response_id)
                 self._close(s, StreamState.FLUSHED, "interrupted")
         number = self._next_stream_number[outward]

@@ -34,7 +34,10 @@ def test_a_real_yes_over_an_answer_is_read_as_a_backchannel_and_the_answer_plays
     backchannels = [q for q, v in decided.items() if v == "backchannel"]
     assert len(backchannels) == 1 and re.sub(r"\W", "", read[backchannels[0]].text).lower() == "yes", (decided, read)
     counters = summary["edge_counters"]
-    assert counters["turn.backchannels_ignored"] == 1 and counters["turn.restores"] == 1, counters
+    # the answer came back after each dip (the "yes" has a long hiss: its tail may dip it once more
+    # after the verdict, depending on when the verdict arrives)
+    assert counters["turn.backchannels_ignored"] == 1 and counters["turn.restores"] >= 1, counters
+    assert counters["turn.barge_ins"] == 1, counters  # the "stop", never the "yes"
 
 
 def test_a_real_stop_over_an_answer_stops_it(run):

@@ -77,6 +77,26 @@ async def test_sends_a_window_ahead_then_paces_by_reports(setup):
     assert playback.active is None
 
 
+async def test_a_queued_response_plays_after_the_one_playing_instead_of_superseding_it(setup):
+    playback, link, events = setup
+    first = playback.start(response_id=1)
+    for i in range(5):
+        playback.add_frame(1, bytes([i]) * 40)
+    playback.finish(1)
+    await settle()
+    playback.on_report(control.PlaybackReport("started", first.stream_id, 0, 0))
+    second = playback.start(response_id=2, queued=True)  # the next clause of a translation
+    for i in range(5):
+        playback.add_frame(2, bytes([10 + i]) * 40)
+    playback.finish(2)
+    await settle()
+    assert playback.active is first and [s for s, _ in link.frames] == [first.stream_id] * 5  # one at a time
+    playback.on_report(control.PlaybackReport("finished", first.stream_id, 5 * 320, 0))
+    await settle()
+    assert playback.active is second and [s for s, _ in link.frames][5:] == [second.stream_id] * 5
+    assert ("interrupted", 1, 0) not in events and events[-1] == ("finished", 1, 5 * 320)
+
+
 async def test_flush_stops_at_once_and_reports_what_was_heard(setup):
     playback, link, events = setup
     stream = playback.start(response_id=1)
