@@ -52,6 +52,7 @@ from sottovoce.firmware_sim.walk import (
     Stop,
     Walk,
     WalkSample,
+    turned_onto,
     walk_samples,
 )
 from sottovoce.host.navigation.cues import Cue
@@ -265,7 +266,12 @@ def run_route(
 
     went = navigator.go_to(goal)
     transcript.append(f"{0.0:6.1f}s  wearer: take me to the {goal}  ->  {went}")
-    for s in samples:
+    followed: list[Step] = []  # the turns of the re-route the wearer turned onto
+    followed_from = (0.0, 0.0)  # ... from this distance walked (less a metre: two measures of it), told then
+    k = 0
+    while k < len(samples):  # the walk may change under way: the wearer follows a re-route
+        s = samples[k]
+        k += 1
         if s.gps_report:
             reroutes = navigator.counters.reroutes
             pose(s)
@@ -299,7 +305,7 @@ def run_route(
         if not may_speak(item.urgent, *_floor(talk, t0), False):  # rendered, the session looks again
             queue.put_back(item)
             continue
-        playing_until, over_s, outcome = _played(talk, t0, length)
+        playing_until, over_s, outcome = played_out(talk, t0, length)
         over = over_s > OVER_WEARER_S
         fix_now = _sample_at(samples, t0)
         where = (
@@ -337,6 +343,12 @@ def run_route(
             side_error = said_side not in truth
         end = _sample_at(samples, playing_until)
         said.append(SaidCue(t0, playing_until, text, step, len(routes), over, side_error, end.distance_m))
+        if text.startswith("Off") and outcome == "whole" and not followed and navigator.route is not None:
+            # told the new way, the wearer turns onto it where they are when the cue ends
+            followed, followed_from = steps_of(navigator.route), (end.distance_m - 1.0, t0)
+            walk = turned_onto(walk, end.distance_m, navigator.route.points)
+            i = samples.index(end)
+            samples[i + 1 :] = list(walk_samples(walk, 1 / TICK_S, cfg.seed + index))[i + 1 :]
         if outcome == "whole":
             transcript.append(
                 f"{where}  heard: {text}"
@@ -345,22 +357,25 @@ def run_route(
             )
         elif side_error:
             transcript[-1] += "  [wrong side]"
-    # per turn of the planned route: where its cue finished, measured along the true walk
-    turn_walked = _turn_passages(walk, planned, steps, leave_m)
+    # per turn walked (the planned route's up to the wrong turn, then those of the route the wearer
+    # followed, if they did, counted from where and when they were told it): where its cue
+    # finished, measured along the true walk
+    turns = [(step, 0.0) for step in steps if step.at_m <= leave_m + 0.5 or not followed]
+    turns += [(step, followed_from[0]) for step in followed]
     leads: list[float | None] = []
-    for step in steps:
-        passed = turn_walked.get(step.at_m)
-        # its cue: the last one for this corner said before the wearer reached it for good (the
-        # route after the wrong turn is another Route, with its own Steps at the same corners)
+    for (step, from_m), passed in zip(turns, _turn_passages(walk, turns), strict=True):
+        # its cue: the last one for this corner said before the wearer reached it (the route after
+        # the wrong turn is another Route, with its own Steps at the same corners)
         cue_end = None
+        told = followed_from[1] if from_m else 0.0
         for c in said:
-            if c.step is not None and distance_m(c.step.lat, c.step.lon, step.lat, step.lon) < 3:
+            if c.step is not None and c.t_start >= told and distance_m(c.step.lat, c.step.lon, step.lat, step.lon) < 3:
                 if passed is None or c.walked_m_at_end <= passed + 1:
                     cue_end = c
         leads.append(None if cue_end is None or passed is None else passed - cue_end.walked_m_at_end)
     ok = sum(1 for d in leads if d is not None and CUE_LEAD_OK[0] <= d <= CUE_LEAD_OK[1])
     return RouteResult(
-        f"{origin} -> {goal}", round(planned.length_m), len(steps), [None if d is None else round(d, 1) for d in leads],
+        f"{origin} -> {goal}", round(planned.length_m), len(turns), [None if d is None else round(d, 1) for d in leads],
         ok, sum(c.over_wearer for c in said), sum(c.side_error for c in said),
         None if detect_t is None else round(detect_t - leave_t, 1), navigator.counters.reroutes, false_off_route,
         round(answer_latency, 3), queue.counters.stale, transcript, queue.counters.gave_way, interrupted,
@@ -371,7 +386,7 @@ GAVE_WAY = "gave way"
 INTERRUPTED = "stopped by the wearer"
 
 
-def _played(talk: list[Speech], t0: float, length: float) -> tuple[float, float, str]:
+def played_out(talk: list[Speech], t0: float, length: float) -> tuple[float, float, str]:
     """A cue heard from ``t0`` for ``length`` seconds against the wearer's speech: when it stops at
     the ear, how long it played at full level over their speech, and how it ended ("whole",
     ``GAVE_WAY`` or ``INTERRUPTED``)."""
@@ -413,17 +428,16 @@ def _arriving(samples: list[WalkSample], t0: float, lat: float, lon: float) -> W
     return _sample_at(samples, t0)
 
 
-def _turn_passages(walk: Walk, planned: Route, steps: list[Step], leave_m: float) -> dict[float, float]:
-    """For each turn, the distance walked when the wearer reaches it (the last time, so the wrong
-    turn's corner counts when they come back to take it)."""
+def _turn_passages(walk: Walk, turns: list[tuple[Step, float]]) -> list[float | None]:
+    """For each turn, the distance walked when the wearer first reaches it from the distance given
+    with it on (a corner passed again on a re-route); None if they never do."""
     walked = [0.0]
     for a, b in zip(walk.path, walk.path[1:], strict=False):
         walked.append(walked[-1] + distance_m(*a, *b))
-    out = {}
-    for step in steps:
+    out: list[float | None] = []
+    for step, from_m in turns:
         hits = [w for p, w in zip(walk.path, walked, strict=True) if distance_m(*p, step.lat, step.lon) < 1.0]
-        if hits:
-            out[step.at_m] = hits[-1] if step.at_m > leave_m + 0.5 else hits[0]
+        out.append(next((w for w in hits if w >= from_m), None))
     return out
 
 
