@@ -3,8 +3,9 @@
 Five routes between named places of the shipped OpenStreetMap extract. On each, the wearer walks
 the simulator's own walk model (``firmware_sim.walk``: the walk the stack walks) at 1.4 m/s with
 GPS noise (a slowly drifting error of ``gps_noise_m``, one fix a second), looks around now and
-then, stops at a crossing, takes one wrong turn (walks 35 m down the wrong street, then back) and
-talks a lot: a few seconds every 10-20 s, and asks "how far is it?" halfway. The host's own
+then, stops at a crossing, takes one wrong turn (walks down the wrong street, 35 m at most, and
+turns onto the new route once told it is off the route, or walks back) and talks a lot: a few
+seconds every 10-20 s, and asks "how far is it?" halfway. The host's own
 navigator, cue timing and proactive-speech rule (``host.proactive``) run on a simulated clock fed
 those poses; every cue's length is its real whispered TTS audio, the time to render it is
 measured, and the answer to the question goes through the real navigation skill and TTS.
