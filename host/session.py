@@ -485,7 +485,9 @@ class Session:
             began = True  # the wearer began before its first frame
         else:
             began = began_with(handle.started_seq, onset_seq)
-        if not began or (handle.playback_over and not handle.cancelled):  # heard whole
+        # heard to its end (the edge's report of a playback it cut short may come before the cancel)
+        heard_whole = handle.done and handle.playback_over and handle.heard_samples >= handle.sent_samples
+        if not began or heard_whole:
             return False
         if said.gave_way:
             return True

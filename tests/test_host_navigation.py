@@ -116,6 +116,8 @@ async def test_a_cue_the_wearer_starts_talking_with_gives_way_and_is_said_after_
         assert cue.turn_id == 0 and first_turn.instruction() in cue.text, cue.text
         await edge.recv_until(lambda m: m.WhichOneof("body") == "audio")  # its first frame is out
         if edge_saw == "barge_in":  # the edge held it at the onset and stopped it after 200 ms of speech
+            edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.INTERRUPTED, response_id=cue.response_id,
+                                                heard_samples=1920))  # fmt: skip
             edge.send(cancel=pb.CancelResponse(response_id=cue.response_id, reason="barge_in"))
         edge.silence_frames(5)
         onset = edge.audio(words["far"])
