@@ -17,8 +17,8 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -98,8 +98,10 @@ class PathGeometry:
         points = [self.projection.to_xy(lat, lon) for lat, lon in path]
         self._segments = []  # (start distance, length, x0, y0, dx, dy, bearing)
         total = 0.0
+        self.point_m = [0.0]  # distance along the path of each of its points
         for (x0, y0), (x1, y1) in itertools.pairwise(points):
             length = math.hypot(x1 - x0, y1 - y0)
+            self.point_m.append(total + length)
             if length == 0:
                 continue  # a repeated point adds nothing
             self._segments.append((total, length, x0, y0, (x1 - x0) / length, (y1 - y0) / length,
@@ -119,6 +121,16 @@ class PathGeometry:
         along = min(max(d, 0.0), self.length_m) - start
         lat, lon = self.projection.to_latlon(x0 + ux * along, y0 + uy * along)
         return lat, lon, bearing
+
+
+def turned_onto(walk: Walk, at_m: float, path: Sequence[tuple[float, float]]) -> Walk:
+    """The walk as far as ``at_m`` along its path, then along ``path`` from there: a wearer told a
+    new way (a re-route) turns onto it where they are. Its samples up to ``at_m`` are the walk's
+    own, seed for seed."""
+    geometry = PathGeometry(walk.path)
+    here = geometry.at(at_m)[:2]
+    kept = [p for p, d in zip(walk.path, geometry.point_m, strict=True) if d < at_m]
+    return replace(walk, path=(*kept, here, *path))
 
 
 def walk_duration_s(walk: Walk) -> float:

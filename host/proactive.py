@@ -7,6 +7,12 @@ waiting for the end of their turn to be confirmed. Items are asked for their wor
 are about to be said (``Announcement.text_now``): a cue that went stale while it waited ("in 30
 metres" when the turn is now behind) is dropped or says the distance as it is now. A newer item
 with the same key replaces the one waiting (the next cue for the same turn).
+
+The rule cannot see the wearer begin: the edge reports an onset a few hundred milliseconds after
+it, so an item may start just as the wearer does. Such an item gives way (``gives_way``): speech
+whose onset, on the audio's clock, falls before the item's first sample or within
+``GIVE_WAY_MS`` of it, makes the session withdraw the item (the edge flushes it) and queue it
+again (``ProactiveQueue.give_way``), to be said, in its words of then, when the floor frees.
 """
 
 from __future__ import annotations
@@ -15,7 +21,15 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from sottovoce.proto.codec import FRAME_MS
+from sottovoce.proto.timeline import AUDIO_SEQ
+
 log = logging.getLogger(__name__)
+
+# Speech that begins this soon after an item's first sample began with it, not in reply to it:
+# the item gives way. The edge reports onsets 100-300 ms late, and a wearer who talks over the
+# first words of a cue has heard too little of it for it to count as said.
+GIVE_WAY_MS = 300.0
 
 
 class Announcement(Protocol):
@@ -36,6 +50,7 @@ class ProactiveCounters:
     replaced: int = 0  # a newer item with the same key took its place
     stale: int = 0  # dropped at speaking time: no longer true
     held_back: int = 0  # taken, but the wearer began talking while it was rendered: queued again
+    gave_way: int = 0  # begun, but the wearer began talking with it: withdrawn and queued again
     dropped_full: int = 0  # the queue was full
 
 
@@ -46,6 +61,18 @@ def may_speak(urgent: bool, wearer_talking: bool, wearer_paused: bool, answer_pl
     if not wearer_talking:
         return True
     return urgent and wearer_paused
+
+
+def gives_way(onset_after_start_ms: float, window_ms: float = GIVE_WAY_MS) -> bool:
+    """Whether an item being said gives way to speech whose onset came ``onset_after_start_ms``
+    after the item's first sample (negative: the wearer had begun before it)."""
+    return onset_after_start_ms <= window_ms
+
+
+def began_with(first_seq: int, onset_seq: int, window_ms: float = GIVE_WAY_MS) -> bool:
+    """``gives_way`` on the audio's clock: speech from uplink frame ``onset_seq``, an item whose first
+    sample went out while ``first_seq`` was the newest uplink frame (sequence numbers wrap)."""
+    return gives_way(AUDIO_SEQ.delta(first_seq, onset_seq) * FRAME_MS, window_ms)
 
 
 class ProactiveQueue:
@@ -77,6 +104,14 @@ class ProactiveQueue:
     def put_back(self, item: Announcement) -> None:
         """An item taken but not said after all: first in line again (a newer one for its key wins)."""
         self.counters.held_back += 1
+        self._requeue(item)
+
+    def give_way(self, item: Announcement) -> None:
+        """An item withdrawn as it began, the wearer talking (``gives_way``): first in line again."""
+        self.counters.gave_way += 1
+        self._requeue(item)
+
+    def _requeue(self, item: Announcement) -> None:
         if not any(queued.key == item.key for queued in self._items):
             self._items.insert(0, item)
 

@@ -13,7 +13,9 @@ said through ``host.responses``. Speech the wearer made over an answer is read w
 the sound's loudness against the wearer's own speaking level, which the session tracks from the
 turns it hears (``host.overlap_sound.WearerLevel``); no turn is opened for it.
 What the session says unasked - a timer firing, a navigation cue - waits in one queue
-(``host.proactive``) until it can be said without talking over the wearer. In navigation mode a
+(``host.proactive``) until it can be said without talking over the wearer; one the wearer began
+talking with (their onset, as the edge reports it, before its first sample or just after) is
+withdrawn and queued again, and their speech is their turn, not a barge-in. In navigation mode a
 ``Navigator`` follows the wearer's pose and its skill answers first (``host.navigation``).
 Every task belongs to the session and is cancelled with it.
 """
@@ -36,9 +38,10 @@ from sottovoce.host.navigation.progress import Fix
 from sottovoce.host.navigation.skill import NavigationResponder, NavigationSkill
 from sottovoce.host.overlap import ONSET_LEAD_FRAMES, OverlapKind, OverlapReading, read_overlap
 from sottovoce.host.overlap_sound import WearerLevel
-from sottovoce.host.proactive import Announcement, ProactiveQueue, may_speak
+from sottovoce.host.proactive import Announcement, ProactiveQueue, began_with, may_speak
 from sottovoce.host.responder import Context, Reply
 from sottovoce.host.responses import Responses
+from sottovoce.host.speech_handle import SpeechHandle
 from sottovoce.host.stream import BadRequest, Outbox
 from sottovoce.host.tasks import TaskSet
 from sottovoce.host.timers import Timer, Timers, TooManyTimers
@@ -75,6 +78,9 @@ class SessionConfig:
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     max_queued_notifications: int = 8
     playback_grace_s: float = 1.0  # if the edge never reports FINISHED, assume it after this
+    # Proactive speech that gave way to speech over it (an OverlapQuery) waits this long for the turn
+    # the edge makes of it: the edge decides within its longest overlap plus a reading's wait.
+    gave_way_hold_s: float = 1.5
 
 
 @dataclass
@@ -105,6 +111,15 @@ class TurnWork:
     release: asyncio.Task[None] | None = None
     armed: list[Timer] = field(default_factory=list)  # timers its answer set
     talked_over: str = ""  # the words of the request whose answer this turn barged in on
+
+
+@dataclass
+class Unasked:
+    """Proactive speech on its way to the ear, and whether it gave way to the wearer."""
+
+    item: Announcement
+    handle: SpeechHandle
+    gave_way: bool = False
 
 
 LedgerObserver = Callable[[TurnInput, list[Decision]], None]
@@ -172,6 +187,8 @@ class Session:
         self._barged_in_on: tuple[int, str] | None = None  # (turn id, TurnWork.talked_over) of a barge-in
         self.proactive = ProactiveQueue(self.config.max_queued_notifications)
         self._unasked: asyncio.Task[None] | None = None  # proactive speech being rendered or said
+        self._saying: Unasked | None = None  # the latest proactive speech sent
+        self._held: asyncio.TimerHandle | None = None  # gave way to speech the edge has not made a turn of yet
         self._closing = False
         self._tasks.spawn(self._timer_loop(), "timers")
 
@@ -210,11 +227,14 @@ class Session:
             await self.out.bad_request(BadRequest.TURN, f"turn event kind {ev.kind} unknown")
             return
         if kind is SpeechStart:
+            # Speech begun with proactive speech is the wearer's own turn: what it stopped was no answer.
+            gave_way = await self._give_way(ev.audio_seq)
+            barge_in = ev.barge_in and not gave_way
             last = self.ledger.last_confirmed
             answer = self.responses.answer_to(last) if last is not None else None
-            self._barged_in_on = (ev.turn_id, _words_of(self._last)) if ev.barge_in else None
+            self._barged_in_on = (ev.turn_id, _words_of(self._last)) if barge_in else None
             event: TurnInput = SpeechStart(
-                ev.turn_id, ev.audio_seq, ev.barge_in, answer.progress() if answer is not None else None
+                ev.turn_id, ev.audio_seq, barge_in, answer.progress() if answer is not None else None
             )
         else:
             event = kind(ev.turn_id, ev.audio_seq)
@@ -223,10 +243,14 @@ class Session:
             self._observe_ledger(event, decisions)
         for decision in decisions:
             await self._carry_out(decision)
+        if kind is SpeechStart:
+            self._release_hold()  # the open turn holds the floor from here
 
     async def on_overlap(self, query: pb.OverlapQuery) -> None:
         """Read the words of speech over an answer; the verdict goes back when the ASR is done
-        (the stream goes on meanwhile: the edge is still sending audio)."""
+        (the stream goes on meanwhile: the edge is still sending audio). Proactive speech it began
+        with gives way at once: the edge holds what it is playing, and would only bring it back."""
+        await self._give_way(query.first_seq)
         self._tasks.spawn(self._read_overlap(query), f"overlap-{query.query_id}")
 
     async def _read_overlap(self, query: pb.OverlapQuery) -> None:
@@ -442,8 +466,51 @@ class Session:
     def _floor(self) -> tuple[bool, bool, bool]:
         """(wearer talking, wearer paused, answer playing), as ``host.proactive.may_speak`` takes them."""
         work = self._open
+        if work is None and self._held is not None:  # speech given way to, not yet a turn
+            return True, False, self.responses.playing
         # a tentative end with its answer being prepared: the wearer has paused
         return work is not None, work is not None and work.prepared is not None, self.responses.playing
+
+    async def _give_way(self, onset_seq: int) -> bool:
+        """Whether the wearer's speech from ``onset_seq`` began with the proactive speech sent
+        last (``host.proactive.gives_way``); if so, that is withdrawn - cancelled, so the edge
+        flushes it, and out of the history - and queued again, once."""
+        said = self._saying
+        if said is None:
+            return False
+        handle = said.handle
+        if handle.started_seq is None:
+            if handle.cancelled:  # superseded before a frame went out: nothing to give way
+                return False
+            began = True  # the wearer began before its first frame
+        else:
+            began = began_with(handle.started_seq, onset_seq)
+        # heard to its end (the edge's report of a playback it cut short may come before the cancel)
+        heard_whole = handle.done and handle.playback_over and handle.heard_samples >= handle.sent_samples
+        if not began or heard_whole:
+            return False
+        if said.gave_way:
+            return True
+        said.gave_way = True
+        self._hold(self.config.gave_way_hold_s)  # the cancel frees the floor: not for this item
+        await self.responses.cancel(handle.response_id, "gave_way")
+        self.history.remove(handle.response_id)
+        self.proactive.give_way(said.item)
+        log.info("%s gave way to the wearer (onset at frame %d, its first frame went out at %s)",
+                 said.item.key, onset_seq, handle.started_seq)  # fmt: skip
+        return True
+
+    def _hold(self, seconds: float) -> None:
+        """No proactive speech for ``seconds`` (or until the wearer's turn opens)."""
+        if self._held is not None:
+            self._held.cancel()
+        self._held = asyncio.get_running_loop().call_later(seconds, self._release_hold)
+
+    def _release_hold(self) -> None:
+        if self._held is not None:
+            self._held.cancel()
+            self._held = None
+            self._kick_proactive()
 
     def _kick_proactive(self) -> None:
         """Say what is waiting, if it may be said now, one thing at a time."""
@@ -465,6 +532,7 @@ class Session:
             self.proactive.put_back(item)
             return
         handle = await self.responses.open(0, "", reply)
+        self._saying = Unasked(item, handle)
         await self.responses.speak(handle, draft)
         log.info("%s: said %r", item.key, text)
 

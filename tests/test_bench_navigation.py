@@ -9,16 +9,22 @@ import tomllib
 import numpy as np
 import pytest
 
-from sottovoce.firmware_sim.walk import LOOK_RAMP_S, Look, Stop, Walk, walk_samples
+from sottovoce.firmware_sim.walk import LOOK_RAMP_S, Look, Stop, Walk, turned_onto, walk_samples
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, load_map
 from sottovoce.proto.geo import LocalFrame, distance_m
 from sottovoce.tools.bench_navigation import (
+    GAVE_WAY,
+    INTERRUPTED,
+    ONSET_DELAY_S,
+    OVER_WEARER_S,
     ROUTES,
     TICK_S,
     WRONG_WAY_M,
     BenchNavigationConfig,
     RouteResult,
+    Speech,
     planned_walk,
+    played_out,
     scenario_walk_toml,
     summary,
 )
@@ -74,6 +80,46 @@ def test_the_summary_counts_turns_whose_cue_finished_in_time_over_all_turns():
     assert got["cues_over_wearer"] == 1 and got["left_right_errors"] == 1
     assert got["off_route_detected"] == "1/2" and got["off_route_detect_p50_s"] == 8.0
     assert math.isclose(got["answer_latency_p50_s"], 0.4)
+    assert got["cues_gave_way"] == 0 and got["cues_interrupted"] == 0
+
+
+@pytest.mark.parametrize(
+    ("onset_s", "outcome", "over"),
+    [
+        (-0.15, GAVE_WAY, True),  # begun before, unheard yet: plays at full level until the host hears
+        (0.0, GAVE_WAY, True),
+        (0.25, GAVE_WAY, False),  # begun with its first words: the edge ducks it at once
+        (0.6, INTERRUPTED, False),  # begun later: ducked, and stopped as a barge-in stops an answer
+        (5.0, "whole", False),  # after it
+    ],
+)
+def test_a_cue_plays_out_against_the_wearer_as_the_live_stack_plays_it(onset_s, outcome, over):
+    t0, length = 100.0, 2.5
+    stops_at, over_s, got = played_out([Speech(t0 + onset_s, t0 + onset_s + 3.0)], t0, length)
+    assert got == outcome
+    assert (over_s > 0) == over and over_s <= ONSET_DELAY_S + 1e-9 < OVER_WEARER_S  # never over the wearer
+    if outcome == GAVE_WAY:
+        assert stops_at == pytest.approx(t0 + onset_s + ONSET_DELAY_S)  # when the host hears the onset
+    elif outcome == INTERRUPTED:
+        assert stops_at == t0 + onset_s
+    else:
+        assert stops_at == t0 + length
+
+
+def test_a_walker_told_a_new_way_turns_onto_it_where_they_are():
+    walk = Walk(NORTH_1KM, gps_noise_m=5.0, looks=(Look(30.0, 80.0, 2.5),))
+    back = (FRAME.to_latlon(0, 100), FRAME.to_latlon(300, 100))  # back to 100 m, then east
+    before = list(walk_samples(walk, 1 / TICK_S, seed=5))
+    there = next(s for s in before if s.distance_m >= 400.0)  # where the bench turns a walker: a sample
+    turned = turned_onto(walk, there.distance_m, back)
+    after = list(walk_samples(turned, 1 / TICK_S, seed=5))
+    i = before.index(there)
+    assert after[:i] == before[:i]  # the same walk, seed for seed, up to there
+    assert distance_m(after[i].latitude_deg, after[i].longitude_deg, there.latitude_deg, there.longitude_deg) < 1e-3
+    assert after[i + 30].latitude_deg < there.latitude_deg  # then back south, turned round
+    end = after[-1]
+    assert end.arrived and distance_m(end.latitude_deg, end.longitude_deg, *back[-1]) < 0.5
+    assert end.distance_m == pytest.approx(there.distance_m + 300 + 300, abs=1.0)
 
 
 @pytest.mark.parametrize("name", ["navigation", "navigation_short"])

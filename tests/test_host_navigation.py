@@ -83,3 +83,63 @@ async def test_a_host_started_with_a_destination_sets_off_at_the_first_fix(model
         said = _started(got)[-1]
         assert said.turn_id == 0 and said.text.startswith("Helsinki Cathedral, 7"), said.text
         await edge.close()
+
+
+@pytest.mark.parametrize("edge_saw", ["late_onset", "barge_in", "overlap"])
+async def test_a_cue_the_wearer_starts_talking_with_gives_way_and_is_said_after_their_turn(models, edge_saw):
+    """The wearer begins to speak just as a cue begins (their onset, reported by its audio frame,
+    falls 120 ms after the cue's first frame): the cue is withdrawn (CANCELLED, the edge flushes
+    it), the wearer's question is their own turn and answered, and the cue is said again after.
+    The edge may report the speech as a turn of its own (its onset came before the cue reached
+    it), stop the cue itself (a barge-in), or first ask the host to read the speech over it."""
+    walk_map = load_map(DEFAULT_MAP)
+    station, cathedral = walk_map.find_place("station"), walk_map.find_place("cathedral")
+    planned = route(walk_map, walk_map.nearest_node(station.lat, station.lon)[0],
+                    walk_map.nearest_node(cathedral.lat, cathedral.lon)[0])  # fmt: skip
+    first_turn = steps_of(planned)[0]
+    words = spoken({"go": "Take me to the cathedral.", "far": "How far is it?"})
+    async with serving(models) as host:
+        edge = Edge(host.port)
+        edge.start(mode=pb.MODE_NAVIGATION)
+        await edge.accepted()
+        edge.send(pose=_pose(0.0, station.lat, station.lon, heading=90.0))
+        edge.utterance(1, words["go"])
+        msgs = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
+        edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.FINISHED, response_id=_started(msgs)[0].response_id,
+                                            heard_samples=msgs[-1].response.total_samples))  # fmt: skip
+        along, t = 0.0, 1.0
+        while along < first_turn.at_m - 20:
+            edge.send(pose=_pose(t, *planned.point_at(along)))
+            along, t = along + 1.4, t + 1.0
+        got = await edge.recv_until(response_of(pb.ResponseEvent.STARTED))
+        cue = _started(got)[-1]
+        assert cue.turn_id == 0 and first_turn.instruction() in cue.text, cue.text
+        await edge.recv_until(lambda m: m.WhichOneof("body") == "audio")  # its first frame is out
+        if edge_saw == "barge_in":  # the edge held it at the onset and stopped it after 200 ms of speech
+            edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.INTERRUPTED, response_id=cue.response_id,
+                                                heard_samples=1920))  # fmt: skip
+            edge.send(cancel=pb.CancelResponse(response_id=cue.response_id, reason="barge_in"))
+        edge.silence_frames(5)
+        onset = edge.audio(words["far"])
+        if edge_saw == "overlap":  # held at the onset, the words asked about: it gives way there and then
+            edge.send(overlap=pb.OverlapQuery(query_id=1, first_seq=onset, last_seq=onset + 10))
+            got = await edge.recv_until(response_of(pb.ResponseEvent.CANCELLED))
+            assert got[-1].response.response_id == cue.response_id
+        edge.turn(pb.TurnEvent.SPEECH_START, 2, onset, barge_in=edge_saw != "late_onset")
+        edge.silence_frames(10)
+        edge.turn(pb.TurnEvent.TENTATIVE_END, 2, edge.seq - 1)
+        edge.turn(pb.TurnEvent.CONFIRMED_END, 2, edge.seq - 1)
+        got = await edge.recv_until(lambda m: response_of(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == 2)
+        cancelled = [m.response for m in got if response_of(pb.ResponseEvent.CANCELLED)(m)]
+        assert [c.response_id for c in cancelled] == ([] if edge_saw == "overlap" else [cue.response_id])
+        assert not [r for r in _started(got)[:-1] if r.turn_id == 0]  # not said again over the wearer
+        answer = got[-1].response
+        assert "Helsinki Cathedral" in answer.text and "metres" in answer.text, answer.text  # how far, answered
+        done = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
+        assert not _started(done)  # nothing unasked over the answer
+        edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.FINISHED, response_id=answer.response_id,
+                                            heard_samples=done[-1].response.total_samples))  # fmt: skip
+        again = _started(await edge.recv_until(response_of(pb.ResponseEvent.STARTED)))[-1]
+        assert again.turn_id == 0 and first_turn.instruction() in again.text, again.text
+        assert again.response_id != cue.response_id
+        await edge.close()

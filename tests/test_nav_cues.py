@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from sottovoce.host.navigation.cues import CueConfig, spoken_s, turn_cue_due, turn_cue_now
 from sottovoce.host.navigation.instructions import Step
-from sottovoce.host.proactive import ProactiveQueue, may_speak
+from sottovoce.host.proactive import GIVE_WAY_MS, ProactiveQueue, began_with, gives_way, may_speak
+from sottovoce.proto.codec import FRAME_MS
+from sottovoce.proto.timeline import AUDIO_SEQ
 
 LEFT = Step(at_m=300.0, angle=-90.0, street="Aleksanterinkatu", lat=60.17, lon=24.95)
 CFG = CueConfig()
@@ -83,3 +85,45 @@ def test_an_urgent_item_goes_first_and_in_a_pause():
     assert q.counters.held_back == 1 and len(q) == 2
     again, _ = q.take(wearer_talking=False, wearer_paused=False, answer_playing=False)
     assert again.key == "turn-2"
+
+
+@given(first_seq=st.integers(0, 2**32 - 1), onset_frames=st.integers(-200, 200))
+def test_proactive_speech_gives_way_to_speech_begun_before_it_or_in_its_first_300_ms(first_seq, onset_frames):
+    """On the audio's clock, across the wrap of the uplink's frame numbers: an onset before the
+    item's first frame, or up to 300 ms (15 frames) after it, began with it; a later one did not."""
+    onset_seq = AUDIO_SEQ.add(first_seq, onset_frames)
+    assert began_with(first_seq, onset_seq) == (onset_frames * FRAME_MS <= GIVE_WAY_MS)
+    assert began_with(first_seq, onset_seq) == (onset_frames <= 15)
+    assert gives_way(onset_frames * FRAME_MS) == began_with(first_seq, onset_seq)
+
+
+class Counted(Item):
+    """An item whose words are asked for each time it is to be said (how a cue is re-worded)."""
+
+    def __init__(self, key: str, texts: list[str]) -> None:
+        super().__init__(key, texts[0])
+        self._texts = texts
+
+    def text_now(self) -> str | None:
+        return self._texts.pop(0)
+
+
+def test_an_item_that_gave_way_is_first_in_line_again_counted_and_said_in_its_words_of_then():
+    q = ProactiveQueue(max_queued=4)
+    q.offer(Item("timer-1", "Your timer is done."))
+    q.offer(Counted("turn-2", ["In 30 metres, turn right.", "In 15 metres, turn right."]))
+    q.take(wearer_talking=False, wearer_paused=False, answer_playing=False)  # the timer, said
+    item, text = q.take(wearer_talking=False, wearer_paused=False, answer_playing=False)
+    assert text == "In 30 metres, turn right."
+    q.offer(Item("timer-3", "Your tea is ready."))
+    q.give_way(item)  # the wearer began talking with it
+    assert q.counters.gave_way == 1 and q.counters.held_back == 0 and len(q) == 2
+    assert q.take(wearer_talking=True, wearer_paused=False, answer_playing=False) is None  # their turn first
+    again, text = q.take(wearer_talking=False, wearer_paused=False, answer_playing=False)
+    assert again.key == "turn-2" and text == "In 15 metres, turn right."
+    q.offer(Item("turn-2", "Now turn right."))  # a newer cue for the same turn wins over one given back
+    q.give_way(again)
+    assert (
+        len(q) == 2
+        and q.take(wearer_talking=False, wearer_paused=False, answer_playing=False)[1] == "Your tea is ready."
+    )

@@ -3,14 +3,22 @@
 Five routes between named places of the shipped OpenStreetMap extract. On each, the wearer walks
 the simulator's own walk model (``firmware_sim.walk``: the walk the stack walks) at 1.4 m/s with
 GPS noise (a slowly drifting error of ``gps_noise_m``, one fix a second), looks around now and
-then, stops at a crossing, takes one wrong turn (walks 35 m down the wrong street, then back) and
-talks a lot: a few seconds every 10-20 s, and asks "how far is it?" halfway. The host's own
+then, stops at a crossing, takes one wrong turn (walks down the wrong street, 35 m at most, and
+turns onto the new route once told it is off the route, or walks back) and talks a lot: a few
+seconds every 10-20 s, and asks "how far is it?" halfway. The host's own
 navigator, cue timing and proactive-speech rule (``host.proactive``) run on a simulated clock fed
 those poses; every cue's length is its real whispered TTS audio, the time to render it is
 measured, and the answer to the question goes through the real navigation skill and TTS.
 
+A cue plays out against the wearer's speech as the live stack plays it: speech the edge hears
+begin over a cue is ducked at once; a cue the wearer began talking with (``host.proactive``'s
+``gives_way``: they had begun, unheard yet, or began within its first moments) is withdrawn when
+the host hears of the onset, ``ONSET_DELAY_S`` after it, and said again later; speech that begins
+over a cue later stops it, as a barge-in stops an answer.
+
 Measured per turn of the route: how far before the turn its cue finished (10-40 m is right);
-off-route detection time after the wrong turn; cues that started while the wearer was speaking;
+off-route detection time after the wrong turn; cues that played on over the wearer's speech for
+more than ``OVER_WEARER_S`` (and, apart, cues that gave way and cues the wearer stopped);
 left/right said against the side recomputed from the wearer's true direction of travel as they come
 up to the corner (turns: "turn left" is told for the corner, and a street may bend between the cue
 and it) or true head heading at that moment (the destination's side); question end -> first answer
@@ -45,6 +53,7 @@ from sottovoce.firmware_sim.walk import (
     Stop,
     Walk,
     WalkSample,
+    turned_onto,
     walk_samples,
 )
 from sottovoce.host.navigation.cues import Cue
@@ -53,7 +62,7 @@ from sottovoce.host.navigation.navigator import CueAnnouncement, Navigator
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, WalkMap, load_map
 from sottovoce.host.navigation.progress import Fix
 from sottovoce.host.navigation.router import Route, route
-from sottovoce.host.proactive import ProactiveQueue, may_speak
+from sottovoce.host.proactive import ProactiveQueue, gives_way, may_speak
 from sottovoce.host.responder import split_speech_units
 from sottovoce.proto.geo import bearing_between, destination, distance_m, turn_deg
 from sottovoce.tools.options import add_logging_option, add_options, config_from, fail, option, setup_logging
@@ -69,6 +78,7 @@ ROUTES = (
 WRONG_WAY_M = 35.0  # down the wrong street before turning back (about 25 s)
 TICK_S = 0.1
 ONSET_DELAY_S = 0.2  # the edge hears the wearer begin this long after they do
+OVER_WEARER_S = 0.3  # a cue at full level over the wearer's speech for longer talked over them
 CUE_LEAD_OK = (10.0, 40.0)
 ARRIVING_M = 4.0  # this far before a corner the wearer still walks the street leading to it
 
@@ -162,6 +172,8 @@ class RouteResult:
     answer_latency_s: float
     stale_dropped: int
     transcript: list[str]
+    cues_gave_way: int = 0  # withdrawn as the wearer began talking, said again later
+    cues_interrupted: int = 0  # stopped by the wearer's speech begun over them later
 
 
 class Voice:
@@ -244,6 +256,7 @@ def run_route(
     leave_t = next(s.t_s for s in samples if s.distance_m >= leave_m + 3)
     detect_t: float | None = None
     false_off_route = 0
+    interrupted = 0
     rng_heading = np.random.default_rng(cfg.seed + 100 + index)
 
     def pose(s: WalkSample) -> None:
@@ -254,7 +267,12 @@ def run_route(
 
     went = navigator.go_to(goal)
     transcript.append(f"{0.0:6.1f}s  wearer: take me to the {goal}  ->  {went}")
-    for s in samples:
+    followed: list[Step] = []  # the turns of the re-route the wearer turned onto
+    followed_from = (0.0, 0.0)  # ... from this distance walked (less a metre: two measures of it), told then
+    k = 0
+    while k < len(samples):  # the walk may change under way: the wearer follows a re-route
+        s = samples[k]
+        k += 1
         if s.gps_report:
             reroutes = navigator.counters.reroutes
             pose(s)
@@ -288,12 +306,28 @@ def run_route(
         if not may_speak(item.urgent, *_floor(talk, t0), False):  # rendered, the session looks again
             queue.put_back(item)
             continue
-        playing_until = t0 + length
-        over = any(sp.start <= t0 < sp.end for sp in talk)
+        playing_until, over_s, outcome = played_out(talk, t0, length)
+        over = over_s > OVER_WEARER_S
+        fix_now = _sample_at(samples, t0)
+        where = (
+            f"{t0:6.1f}s  at {fix_now.latitude_deg:.5f},{fix_now.longitude_deg:.5f} facing {fix_now.heading_deg:3.0f}"
+        )
+        # what reached the ear, at the voice's even pace, before it stopped
+        heard = text[: round(len(text) * min(1.0, (playing_until - t0) / length))]
+        if outcome == GAVE_WAY:
+            queue.give_way(item)
+        elif outcome == INTERRUPTED:
+            interrupted += 1
+        said_side = _side_word(heard)
+        if outcome != "whole":
+            transcript.append(f"{where}  heard: {heard}...  [{outcome} after {playing_until - t0:.2f} s]")
+            # a cue given way is said again; one stopped by the wearer counts for its corner if its
+            # side was heard, and is not said again
+            if outcome == GAVE_WAY or said_side is None:
+                continue
         cue: Cue = item.cue
         side_error = False
         step = cue.step
-        said_side = _side_word(text)
         if step is not None and said_side and not text.startswith("Off"):
             active = navigator.route or routes[-1]
             # a corner mapped as a few short ways (a crossing) bends more than once within MERGE_M:
@@ -310,31 +344,66 @@ def run_route(
             side_error = said_side not in truth
         end = _sample_at(samples, playing_until)
         said.append(SaidCue(t0, playing_until, text, step, len(routes), over, side_error, end.distance_m))
-        fix_now = _sample_at(samples, t0)
-        transcript.append(
-            f"{t0:6.1f}s  at {fix_now.latitude_deg:.5f},{fix_now.longitude_deg:.5f} facing {fix_now.heading_deg:3.0f}"
-            f"  heard: {text}" + ("  [over the wearer]" if over else "") + ("  [wrong side]" if side_error else "")
-        )
-    # per turn of the planned route: where its cue finished, measured along the true walk
-    turn_walked = _turn_passages(walk, planned, steps, leave_m)
+        if text.startswith("Off") and outcome == "whole" and not followed and navigator.route is not None:
+            # told the new way, the wearer turns onto it where they are when the cue ends
+            followed, followed_from = steps_of(navigator.route), (end.distance_m - 1.0, t0)
+            walk = turned_onto(walk, end.distance_m, navigator.route.points)
+            i = samples.index(end)
+            samples[i + 1 :] = list(walk_samples(walk, 1 / TICK_S, cfg.seed + index))[i + 1 :]
+        if outcome == "whole":
+            transcript.append(
+                f"{where}  heard: {text}"
+                + ("  [over the wearer]" if over else "")
+                + ("  [wrong side]" if side_error else "")
+            )
+        elif side_error:
+            transcript[-1] += "  [wrong side]"
+    # per turn walked (the planned route's up to the wrong turn, then those of the route the wearer
+    # followed, if they did, counted from where and when they were told it): where its cue
+    # finished, measured along the true walk
+    turns = [(step, 0.0) for step in steps if step.at_m <= leave_m + 0.5 or not followed]
+    turns += [(step, followed_from[0]) for step in followed]
     leads: list[float | None] = []
-    for step in steps:
-        passed = turn_walked.get(step.at_m)
-        # its cue: the last one for this corner said before the wearer reached it for good (the
-        # route after the wrong turn is another Route, with its own Steps at the same corners)
+    for (step, from_m), passed in zip(turns, _turn_passages(walk, turns), strict=True):
+        # its cue: the last one for this corner said before the wearer reached it (the route after
+        # the wrong turn is another Route, with its own Steps at the same corners)
         cue_end = None
+        told = followed_from[1] if from_m else 0.0
         for c in said:
-            if c.step is not None and distance_m(c.step.lat, c.step.lon, step.lat, step.lon) < 3:
+            if c.step is not None and c.t_start >= told and distance_m(c.step.lat, c.step.lon, step.lat, step.lon) < 3:
                 if passed is None or c.walked_m_at_end <= passed + 1:
                     cue_end = c
         leads.append(None if cue_end is None or passed is None else passed - cue_end.walked_m_at_end)
     ok = sum(1 for d in leads if d is not None and CUE_LEAD_OK[0] <= d <= CUE_LEAD_OK[1])
     return RouteResult(
-        f"{origin} -> {goal}", round(planned.length_m), len(steps), [None if d is None else round(d, 1) for d in leads],
+        f"{origin} -> {goal}", round(planned.length_m), len(turns), [None if d is None else round(d, 1) for d in leads],
         ok, sum(c.over_wearer for c in said), sum(c.side_error for c in said),
         None if detect_t is None else round(detect_t - leave_t, 1), navigator.counters.reroutes, false_off_route,
-        round(answer_latency, 3), queue.counters.stale, transcript,
+        round(answer_latency, 3), queue.counters.stale, transcript, queue.counters.gave_way, interrupted,
     )  # fmt: skip
+
+
+GAVE_WAY = "gave way"
+INTERRUPTED = "stopped by the wearer"
+
+
+def played_out(talk: list[Speech], t0: float, length: float) -> tuple[float, float, str]:
+    """A cue heard from ``t0`` for ``length`` seconds against the wearer's speech: when it stops at
+    the ear, how long it played at full level over their speech, and how it ended ("whole",
+    ``GAVE_WAY`` or ``INTERRUPTED``)."""
+    end = t0 + length
+    for sp in sorted(talk, key=lambda sp: sp.start):
+        if sp.end <= t0 or sp.start >= end:
+            continue
+        if not gives_way(1000 * (sp.start - t0)):  # the edge ducks it at their onset; a barge-in stops it
+            return sp.start, 0.0, INTERRUPTED
+        # Speech begun before the cue is the wearer's turn to the edge, which plays the cue on at
+        # full level until the host, told of the onset, withdraws it; speech begun after its first
+        # sample the edge ducks at once.
+        heard = sp.start + ONSET_DELAY_S
+        over_s = max(0.0, min(heard, end) - t0) if sp.start <= t0 else 0.0
+        return (heard, over_s, GAVE_WAY) if heard < end else (end, over_s, "whole")
+    return end, 0.0, "whole"
 
 
 def _floor(talk: list[Speech], t: float) -> tuple[bool, bool]:
@@ -360,17 +429,16 @@ def _arriving(samples: list[WalkSample], t0: float, lat: float, lon: float) -> W
     return _sample_at(samples, t0)
 
 
-def _turn_passages(walk: Walk, planned: Route, steps: list[Step], leave_m: float) -> dict[float, float]:
-    """For each turn, the distance walked when the wearer reaches it (the last time, so the wrong
-    turn's corner counts when they come back to take it)."""
+def _turn_passages(walk: Walk, turns: list[tuple[Step, float]]) -> list[float | None]:
+    """For each turn, the distance walked when the wearer first reaches it from the distance given
+    with it on (a corner passed again on a re-route); None if they never do."""
     walked = [0.0]
     for a, b in zip(walk.path, walk.path[1:], strict=False):
         walked.append(walked[-1] + distance_m(*a, *b))
-    out = {}
-    for step in steps:
+    out: list[float | None] = []
+    for step, from_m in turns:
         hits = [w for p, w in zip(walk.path, walked, strict=True) if distance_m(*p, step.lat, step.lon) < 1.0]
-        if hits:
-            out[step.at_m] = hits[-1] if step.at_m > leave_m + 0.5 else hits[0]
+        out.append(next((w for w in hits if w >= from_m), None))
     return out
 
 
@@ -453,6 +521,8 @@ def summary(results: list[RouteResult]) -> dict:
         "false_off_route": sum(r.false_off_route for r in results),
         "answer_latency_p50_s": statistics.median([r.answer_latency_s for r in results]),
         "stale_cues_dropped": sum(r.stale_dropped for r in results),
+        "cues_gave_way": sum(r.cues_gave_way for r in results),
+        "cues_interrupted": sum(r.cues_interrupted for r in results),
         "per_route": [asdict(r) | {"transcript": None} for r in results],
     }
 
@@ -490,7 +560,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{r.left_right_errors:3} {r.off_route_detect_s!s:>11} {r.answer_latency_s:8.3f}  "
               f"{r.cue_leads_m}")  # fmt: skip
     for key in ("cue_lead_ok_rate", "cue_lead_p50_m", "cues_over_wearer", "left_right_errors", "off_route_detected",
-                "off_route_detect_p50_s", "false_off_route", "answer_latency_p50_s", "stale_cues_dropped"):  # fmt: skip
+                "off_route_detect_p50_s", "false_off_route", "answer_latency_p50_s", "stale_cues_dropped",
+                "cues_gave_way", "cues_interrupted"):  # fmt: skip
         print(f"{key}: {report[key]}")
     print("\ntranscript of the first walk:")
     print("\n".join(results[0].transcript))

@@ -690,7 +690,7 @@ class WalkEvent:
     end_s: float | None = None
     latency_s: float | None = None  # an answer: the end of the wearer's words -> its first sample
     lead_m: float | None = None  # a turn cue: how far before the turn it finished
-    over_wearer: bool = False  # a cue that began while the wearer spoke
+    over_wearer: bool = False  # a cue that began while the wearer spoke and played on over them
     wrong_side: bool = False  # a turn cue saying left for a right turn or the other way
 
 
@@ -720,6 +720,7 @@ def analyse_navigation(out: Path, scenario: Scenario) -> dict[str, Any]:
     left/right against the turn the wearer really takes, and the answers' latency."""
     from sottovoce.host.navigation.instructions import steps_of
     from sottovoce.host.navigation.router import route_along
+    from sottovoce.tools.bench_navigation import OVER_WEARER_S
 
     try:
         sim = events.read_sim_events(out / "sim_events.json")
@@ -746,7 +747,11 @@ def analyse_navigation(out: Path, scenario: Scenario) -> dict[str, Any]:
         kind = "cue" if started.turn_id == 0 else "answer"
         heard = WalkEvent(p.start_s, kind, _stream_text(edge, p.stream), *at(p.start_s), end_s=p.end_s)
         if kind == "cue":
-            heard.over_wearer = any(u.start_s <= p.start_s < u.end_s for u in utterances)
+            # one withdrawn as the wearer's onset reached the host (it gave way) did not play on
+            heard.over_wearer = any(
+                u.start_s <= p.start_s < u.end_s and min(p.end_s, u.end_s) - p.start_s > OVER_WEARER_S
+                for u in utterances
+            )
         else:
             asked = [u for u in utterances if u.end_s <= p.start_s]
             if asked and asked[-1].index not in answers_of:
