@@ -13,6 +13,12 @@ it, so an item may start just as the wearer does. Such an item gives way (``give
 whose onset, on the audio's clock, falls before the item's first sample or within
 ``GIVE_WAY_MS`` of it, makes the session withdraw the item (the edge flushes it) and queue it
 again (``ProactiveQueue.give_way``), to be said, in its words of then, when the floor frees.
+
+Speech that begins over an item later stops it, as a barge-in stops an answer; the wearer has not
+heard it all, and a turn cue's direction comes last. Such an item waits for the end of their turn
+(``ProactiveQueue.stopped``) and is queued again after it, behind the answer, re-worded when said
+(``ProactiveQueue.after_turn``), once more at most (``Again``) - unless all the wearer said was to
+be quiet ("stop", "shh"): then it is dropped, as they asked.
 """
 
 from __future__ import annotations
@@ -51,6 +57,10 @@ class ProactiveCounters:
     stale: int = 0  # dropped at speaking time: no longer true
     held_back: int = 0  # taken, but the wearer began talking while it was rendered: queued again
     gave_way: int = 0  # begun, but the wearer began talking with it: withdrawn and queued again
+    stopped: int = 0  # stopped by the wearer's speech before it was heard whole: waits for their turn's end
+    resumed: int = 0  # stopped, then queued again after the wearer's turn
+    silenced: int = 0  # stopped by a turn that only asked for quiet: dropped
+    stopped_again: int = 0  # stopped a second time: dropped (said again once at most)
     dropped_full: int = 0  # the queue was full
 
 
@@ -75,13 +85,39 @@ def began_with(first_seq: int, onset_seq: int, window_ms: float = GIVE_WAY_MS) -
     return gives_way(AUDIO_SEQ.delta(first_seq, onset_seq) * FRAME_MS, window_ms)
 
 
+@dataclass(frozen=True)
+class Again:
+    """An item the wearer stopped, queued again after their turn: if they stop it again, it is not
+    said a third time. Its key, urgency and words are the item's own."""
+
+    item: Announcement
+
+    @property
+    def key(self) -> str:
+        return self.item.key
+
+    @property
+    def urgent(self) -> bool:
+        return self.item.urgent
+
+    def text_now(self) -> str | None:
+        return self.item.text_now()
+
+
+def original(item: Announcement) -> Announcement:
+    """The item as offered (an ``Again`` is the item it says again)."""
+    return item.item if isinstance(item, Again) else item
+
+
 class ProactiveQueue:
-    """Bounded, in order of arrival, urgent items first when the floor frees."""
+    """Bounded, in order of arrival, urgent items first when the floor frees; items the wearer
+    stopped wait apart (as many as the queue holds) until their turn is over."""
 
     def __init__(self, max_queued: int) -> None:
         self.max_queued = max_queued
         self.counters = ProactiveCounters()
         self._items: list[Announcement] = []
+        self._stopped: list[Again] = []  # stopped by the wearer, for after their turn
 
     def __len__(self) -> int:
         return len(self._items)
@@ -111,9 +147,39 @@ class ProactiveQueue:
         self.counters.gave_way += 1
         self._requeue(item)
 
-    def _requeue(self, item: Announcement) -> None:
-        if not any(queued.key == item.key for queued in self._items):
-            self._items.insert(0, item)
+    def stopped(self, item: Announcement) -> None:
+        """An item the wearer's speech stopped before they heard it whole (it began later than
+        ``gives_way`` allows): it waits for ``after_turn``. One stopped before is dropped."""
+        if isinstance(item, Again):
+            self.counters.stopped_again += 1
+            log.info("proactive %s stopped by the wearer again: dropped", item.key)
+            return
+        self.counters.stopped += 1
+        self._stopped = [waiting for waiting in self._stopped if waiting.key != item.key]
+        if len(self._stopped) >= self.max_queued:
+            self.counters.dropped_full += 1
+            log.warning("proactive speech dropped (queue full): %s", self._stopped.pop(0).key)
+        self._stopped.append(Again(item))
+
+    def after_turn(self, wanted_silence: bool) -> None:
+        """The wearer's turn is over, its answer (if any) under way: what their speech stopped is
+        first in line again, to be said once the answer has played - or, if all they asked for was
+        silence, dropped. A newer item for the same key, queued meanwhile, wins."""
+        stopped, self._stopped = self._stopped, []
+        for item in reversed(stopped):
+            if wanted_silence:
+                self.counters.silenced += 1
+                log.info("proactive %s dropped: the wearer asked for quiet", item.key)
+            elif self._requeue(item):
+                self.counters.resumed += 1
+            else:
+                self.counters.replaced += 1
+
+    def _requeue(self, item: Announcement) -> bool:
+        if any(queued.key == item.key for queued in self._items):
+            return False
+        self._items.insert(0, item)
+        return True
 
     def take(self, wearer_talking: bool, wearer_paused: bool, answer_playing: bool) -> tuple[Announcement, str] | None:
         """The item to say now and its words, if one may be said; stale items met are dropped."""

@@ -15,7 +15,9 @@ turns it hears (``host.overlap_sound.WearerLevel``); no turn is opened for it.
 What the session says unasked - a timer firing, a navigation cue - waits in one queue
 (``host.proactive``) until it can be said without talking over the wearer; one the wearer began
 talking with (their onset, as the edge reports it, before its first sample or just after) is
-withdrawn and queued again, and their speech is their turn, not a barge-in. In navigation mode a
+withdrawn and queued again, and their speech is their turn, not a barge-in; one they stopped later
+(a barge-in) is said again after their turn and its answer, unless they only asked for quiet. In
+navigation mode a
 ``Navigator`` follows the wearer's pose and its skill answers first (``host.navigation``).
 Every task belongs to the session and is cancelled with it.
 """
@@ -39,7 +41,7 @@ from sottovoce.host.navigation.skill import NavigationResponder, NavigationSkill
 from sottovoce.host.overlap import ONSET_LEAD_FRAMES, OverlapKind, OverlapReading, read_overlap
 from sottovoce.host.overlap_sound import WearerLevel
 from sottovoce.host.proactive import Announcement, ProactiveQueue, began_with, may_speak
-from sottovoce.host.responder import Context, Reply
+from sottovoce.host.responder import Context, Reply, wants_silence
 from sottovoce.host.responses import Responses
 from sottovoce.host.speech_handle import SpeechHandle
 from sottovoce.host.stream import BadRequest, Outbox
@@ -115,11 +117,12 @@ class TurnWork:
 
 @dataclass
 class Unasked:
-    """Proactive speech on its way to the ear, and whether it gave way to the wearer."""
+    """Proactive speech on its way to the ear, and whether it gave way to the wearer or they stopped it."""
 
     item: Announcement
     handle: SpeechHandle
     gave_way: bool = False
+    stopped: bool = False
 
 
 LedgerObserver = Callable[[TurnInput, list[Decision]], None]
@@ -230,6 +233,8 @@ class Session:
             # Speech begun with proactive speech is the wearer's own turn: what it stopped was no answer.
             gave_way = await self._give_way(ev.audio_seq)
             barge_in = ev.barge_in and not gave_way
+            if barge_in:
+                self._stopped_by_wearer()
             last = self.ledger.last_confirmed
             answer = self.responses.answer_to(last) if last is not None else None
             self._barged_in_on = (ev.turn_id, _words_of(self._last)) if barge_in else None
@@ -368,6 +373,7 @@ class Session:
         work.transcriber.close()
         self._open = None
         self.uplink.in_turn = False
+        self._after_turn(wanted_silence=False)  # no turn after all: what it stopped is said
         return closing
 
     # ------------------------------------------------------------------ answering a turn
@@ -414,13 +420,14 @@ class Session:
             log.exception("session %s: turn %d failed", self.session_id, work.turn_id)
             await self.out.send(error=pb.Error(code=pb.Error.INTERNAL, message=f"turn failed: {exc}", fatal=False))
             await self.out.send(transcript=pb.Transcript(turn_id=work.turn_id, text="", final=True))
+            self._after_turn(wanted_silence=False)
             return
         text = prepared.transcript.text
         await self.out.send(transcript=pb.Transcript(turn_id=work.turn_id, text=text, final=True))
         asr_ms = 1000 * (prepared.asr_done - (work.tentative_at or prepared.asr_done))
         if prepared.draft is None:
             log.info("turn %d: heard %r -> no answer | asr %.0f ms after tentative", work.turn_id, text, asr_ms)
-            self._kick_proactive()  # a timer that fired or a cue due during the turn may speak now
+            self._after_turn(wants_silence(text))  # a timer that fired or a cue due during the turn may speak now
             return
         reply = prepared.draft.reply
         work.armed = self._apply_effects(reply)
@@ -428,6 +435,7 @@ class Session:
             self.ctx.volume_percent = reply.volume
             await self.out.send(volume=pb.SetVolume(level_percent=reply.volume))
         handle = await self.responses.open(work.turn_id, text, reply)
+        self._after_turn(wanted_silence=False)  # the answer holds the floor: what it waits for follows it
         # A later correction of this request reads what it asked for and which timers it armed.
         self.history.record_effects(handle.response_id, reply.request, tuple(t.id for t in work.armed))
         first_sent = await self.responses.speak(handle, prepared.draft)
@@ -485,9 +493,7 @@ class Session:
             began = True  # the wearer began before its first frame
         else:
             began = began_with(handle.started_seq, onset_seq)
-        # heard to its end (the edge's report of a playback it cut short may come before the cancel)
-        heard_whole = handle.done and handle.playback_over and handle.heard_samples >= handle.sent_samples
-        if not began or heard_whole:
+        if not began or _heard_whole(handle):
             return False
         if said.gave_way:
             return True
@@ -499,6 +505,22 @@ class Session:
         log.info("%s gave way to the wearer (onset at frame %d, its first frame went out at %s)",
                  said.item.key, onset_seq, handle.started_seq)  # fmt: skip
         return True
+
+    def _stopped_by_wearer(self) -> None:
+        """The wearer's speech stops what is playing (a barge-in): if that is proactive speech
+        they have not heard whole, it is said again after their turn (``ProactiveQueue.stopped``)."""
+        said = self._saying
+        if said is None or said.gave_way or said.stopped or self.responses.current is not said.handle:
+            return
+        if _heard_whole(said.handle):
+            return
+        said.stopped = True
+        self.proactive.stopped(said.item)
+        log.info("%s stopped by the wearer: said again after their turn", said.item.key)
+
+    def _after_turn(self, wanted_silence: bool) -> None:
+        self.proactive.after_turn(wanted_silence)
+        self._kick_proactive()
 
     def _hold(self, seconds: float) -> None:
         """No proactive speech for ``seconds`` (or until the wearer's turn opens)."""
@@ -566,6 +588,12 @@ def _pose_problem(pose: pb.Pose) -> str | None:
     if pose.has_heading and not 0 <= pose.heading_deg < 360:
         return f"pose heading {pose.heading_deg} is not in [0, 360)"
     return None
+
+
+def _heard_whole(handle: SpeechHandle) -> bool:
+    """Played to its end at the ear (the edge's report of a playback it cut short may come before
+    the host's cancel, so a cancel alone does not say it was not)."""
+    return handle.done and handle.playback_over and handle.heard_samples >= handle.sent_samples
 
 
 def _words_of(work: TurnWork | None) -> str:

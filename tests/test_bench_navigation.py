@@ -23,8 +23,10 @@ from sottovoce.tools.bench_navigation import (
     BenchNavigationConfig,
     RouteResult,
     Speech,
+    Voice,
     planned_walk,
     played_out,
+    run_route,
     scenario_walk_toml,
     summary,
 )
@@ -80,7 +82,7 @@ def test_the_summary_counts_turns_whose_cue_finished_in_time_over_all_turns():
     assert got["cues_over_wearer"] == 1 and got["left_right_errors"] == 1
     assert got["off_route_detected"] == "1/2" and got["off_route_detect_p50_s"] == 8.0
     assert math.isclose(got["answer_latency_p50_s"], 0.4)
-    assert got["cues_gave_way"] == 0 and got["cues_interrupted"] == 0
+    assert got["cues_gave_way"] == 0 and got["cues_interrupted"] == 0 and got["cues_said_again"] == 0
 
 
 @pytest.mark.parametrize(
@@ -140,3 +142,21 @@ def test_the_navigation_scenarios_walk_real_helsinki_streets(name):
     planned, _, _, _ = planned_walk(walk_map, 0, *ROUTES[0], BenchNavigationConfig())
     off = max(min(distance_m(*p, *q) for q in planned.points) for p in walk["path"])
     assert (off > 20) == (name == "navigation")
+
+
+def test_a_cue_the_wearer_stopped_is_said_again_whole_after_their_turn():
+    """On the bench's walks (the voice's pace, not rendered), as the session does it: every cue the
+    wearer's speech stopped is queued again when their turn is over, and the next cue heard is
+    said whole, after the speech that stopped it."""
+    walk_map = load_map(DEFAULT_MAP)
+    voice, stopped_seen = Voice(render=False), 0
+    for index, (origin, goal) in enumerate(ROUTES):
+        result = run_route(walk_map, index, origin, goal, voice, BenchNavigationConfig())
+        assert result.cues_said_again == result.cues_interrupted
+        heard = [line for line in result.transcript if "heard:" in line]
+        for k, line in enumerate(heard):
+            if f"[{INTERRUPTED}" in line:
+                stopped_seen += 1
+                after = heard[k + 1]
+                assert "..." not in after and float(after.split("s", 1)[0]) > float(line.split("s", 1)[0])
+    assert stopped_seen > 0

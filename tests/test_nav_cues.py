@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sottovoce.host.navigation.cues import CueConfig, spoken_s, turn_cue_due, turn_cue_now
 from sottovoce.host.navigation.instructions import Step
-from sottovoce.host.proactive import GIVE_WAY_MS, ProactiveQueue, began_with, gives_way, may_speak
+from sottovoce.host.proactive import GIVE_WAY_MS, ProactiveQueue, began_with, gives_way, may_speak, original
 from sottovoce.proto.codec import FRAME_MS
 from sottovoce.proto.timeline import AUDIO_SEQ
 
@@ -127,3 +127,80 @@ def test_an_item_that_gave_way_is_first_in_line_again_counted_and_said_in_its_wo
         len(q) == 2
         and q.take(wearer_talking=False, wearer_paused=False, answer_playing=False)[1] == "Your tea is ready."
     )
+
+
+FREE = {"wearer_talking": False, "wearer_paused": False, "answer_playing": False}
+
+
+def test_an_item_the_wearer_stopped_is_said_again_after_their_turn_reworded_and_once_at_most():
+    q = ProactiveQueue(max_queued=4)
+    q.offer(Counted("turn-2", ["In 30 metres, turn right.", "In 15 metres, turn right.", "Now turn right."]))
+    item, text = q.take(**FREE)
+    assert text == "In 30 metres, turn right."
+    q.stopped(item)  # the wearer's question stopped it after its first words
+    assert q.counters.stopped == 1 and len(q) == 0  # not said during their turn, not even in a pause
+    assert q.take(wearer_talking=True, wearer_paused=True, answer_playing=False) is None
+    q.offer(Item("timer-1", "Your timer is done."))
+    q.after_turn(wanted_silence=False)  # their turn is over, its answer under way
+    assert q.counters.resumed == 1 and len(q) == 2
+    assert q.take(wearer_talking=False, wearer_paused=False, answer_playing=True) is None  # after the answer
+    again, text = q.take(**FREE)
+    assert original(again) is item and text == "In 15 metres, turn right."  # first in line, in its words of then
+    q.stopped(again)  # stopped a second time: not a third
+    q.after_turn(wanted_silence=False)
+    assert q.counters.stopped_again == 1 and q.counters.resumed == 1
+    assert q.take(**FREE)[1] == "Your timer is done." and q.take(**FREE) is None
+
+
+def test_an_item_stopped_by_a_bare_request_for_quiet_is_dropped_and_a_newer_one_wins_over_one_stopped():
+    q = ProactiveQueue(max_queued=4)
+    q.offer(Item("timer-1", "Your timer is done."))
+    item, _ = q.take(**FREE)
+    q.stopped(item)
+    q.after_turn(wanted_silence=True)  # "Stop."
+    assert q.counters.silenced == 1 and q.counters.resumed == 0 and len(q) == 0
+    q.offer(Item("turn-2", "In 30 metres, turn right."))
+    item, _ = q.take(**FREE)
+    q.stopped(item)
+    q.offer(Item("turn-2", "Now turn right."))  # the next cue for the same turn, due during the wearer's turn
+    q.after_turn(wanted_silence=False)
+    assert q.counters.replaced == 1 and q.counters.resumed == 0
+    assert q.take(**FREE)[1] == "Now turn right." and q.take(**FREE) is None
+
+
+@given(
+    ops=st.lists(
+        st.tuples(st.sampled_from(["offer", "take", "stop", "turn", "quiet", "give_way"]), st.integers(0, 3)),
+        max_size=60,
+    )
+)
+def test_whatever_the_wearer_does_an_item_is_said_again_at_most_once_after_being_stopped(ops):
+    """Offers, takes, items stopped or given way, turns over in any order: the queue and the items
+    waiting for a turn stay within bounds, and no item is taken again after being stopped twice."""
+    q = ProactiveQueue(max_queued=3)
+    offered: list[Item] = []  # kept alive: their ids name them
+    stops: dict[int, int] = {}  # id of the item as offered -> times stopped
+    current = None
+    for op, n in ops:
+        if op == "offer":
+            offered.append(Item(f"k{n}", f"text {n}"))
+            q.offer(offered[-1])
+        elif op == "take" and current is None:
+            taken = q.take(**FREE)
+            if taken is not None:
+                current = taken[0]
+                assert stops.get(id(original(current)), 0) < 2  # never after a second stop
+        elif op == "stop" and current is not None:
+            stops[id(original(current))] = stops.get(id(original(current)), 0) + 1
+            q.stopped(current)
+            current = None
+        elif op == "give_way" and current is not None:
+            q.give_way(current)
+            current = None
+        elif op in ("turn", "quiet"):
+            q.after_turn(wanted_silence=op == "quiet")
+        # what is queued, plus what was given back or said again, first in line
+        assert len(q) <= 2 * q.max_queued
+    c = q.counters
+    assert c.stopped_again <= c.resumed  # only an item said again can be stopped again
+    assert c.stopped + c.stopped_again == sum(stops.values())

@@ -106,3 +106,22 @@ async def test_the_navigation_skill_answers_first_and_leaves_the_rest_to_the_ass
     assert "turn" in again and again.split(",")[1:] == text.split(",")[1:]
     assert (await ask("Stop navigation.")) == "Okay, navigation stopped." and not nav.active
     assert (await ask("Stop navigation.")) == NOT_NAVIGATING
+
+
+def test_an_arrival_the_wearer_stopped_is_still_true_when_said_again_until_navigation_stops(helsinki):
+    nav = Navigator(helsinki)
+    nav.on_pose(_at_station(helsinki), heading=90.0)
+    nav.go_to("the cathedral")
+    route, t, along, arrival = nav.route, 1.0, 0.0, None
+    while arrival is None and along < route.length_m + 5:
+        along += 1.4
+        lat, lon = route.point_at(min(along, route.length_m))
+        cues = [CueAnnouncement(nav, cue) for cue in nav.on_pose(Fix(t, lat, lon), 90.0)]
+        arrival = next((c for c in cues if c.cue.key == "arrive"), None)
+        t += 1.0
+    assert arrival is not None
+    first = arrival.text_now()
+    assert first.startswith("You have arrived. Helsinki Cathedral is") and not nav.active
+    assert arrival.text_now() == first  # said again after the wearer's turn: still so
+    assert nav.stop() == NOT_NAVIGATING
+    assert arrival.text_now() is None  # navigation stopped: nothing left to say

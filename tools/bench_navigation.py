@@ -14,7 +14,9 @@ A cue plays out against the wearer's speech as the live stack plays it: speech t
 begin over a cue is ducked at once; a cue the wearer began talking with (``host.proactive``'s
 ``gives_way``: they had begun, unheard yet, or began within its first moments) is withdrawn when
 the host hears of the onset, ``ONSET_DELAY_S`` after it, and said again later; speech that begins
-over a cue later stops it, as a barge-in stops an answer.
+over a cue later stops it, as a barge-in stops an answer, and the cue is queued again when the
+wearer's turn is over (its end confirmed, ``END_CONFIRM_S`` after it), to be said after the answer,
+if there is one, in its words of then (``ProactiveQueue.stopped`` / ``after_turn``).
 
 Measured per turn of the route: how far before the turn its cue finished (10-40 m is right);
 off-route detection time after the wrong turn; cues that played on over the wearer's speech for
@@ -62,7 +64,7 @@ from sottovoce.host.navigation.navigator import CueAnnouncement, Navigator
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, WalkMap, load_map
 from sottovoce.host.navigation.progress import Fix
 from sottovoce.host.navigation.router import Route, route
-from sottovoce.host.proactive import ProactiveQueue, gives_way, may_speak
+from sottovoce.host.proactive import ProactiveQueue, gives_way, may_speak, original
 from sottovoce.host.responder import split_speech_units
 from sottovoce.proto.geo import bearing_between, destination, distance_m, turn_deg
 from sottovoce.tools.options import add_logging_option, add_options, config_from, fail, option, setup_logging
@@ -78,6 +80,7 @@ ROUTES = (
 WRONG_WAY_M = 35.0  # down the wrong street before turning back (about 25 s)
 TICK_S = 0.1
 ONSET_DELAY_S = 0.2  # the edge hears the wearer begin this long after they do
+END_CONFIRM_S = 0.5  # the edge confirms the end of the wearer's turn this long after it
 OVER_WEARER_S = 0.3  # a cue at full level over the wearer's speech for longer talked over them
 CUE_LEAD_OK = (10.0, 40.0)
 ARRIVING_M = 4.0  # this far before a corner the wearer still walks the street leading to it
@@ -174,6 +177,7 @@ class RouteResult:
     transcript: list[str]
     cues_gave_way: int = 0  # withdrawn as the wearer began talking, said again later
     cues_interrupted: int = 0  # stopped by the wearer's speech begun over them later
+    cues_said_again: int = 0  # stopped by the wearer, queued again after their turn
 
 
 class Voice:
@@ -257,6 +261,7 @@ def run_route(
     detect_t: float | None = None
     false_off_route = 0
     interrupted = 0
+    turn_over_at: float | None = None  # the end of the turn that stopped a cue, confirmed
     rng_heading = np.random.default_rng(cfg.seed + 100 + index)
 
     def pose(s: WalkSample) -> None:
@@ -284,6 +289,9 @@ def run_route(
                 else:
                     false_off_route += 1
         talking, paused = _floor(talk, s.t_s)
+        if turn_over_at is not None and s.t_s >= turn_over_at:
+            queue.after_turn(wanted_silence=False)  # the wearer's chatter and questions are no call for quiet
+            turn_over_at = None
         if not asked and s.t_s >= question.end:
             asked = True
             began = time.perf_counter()
@@ -318,14 +326,16 @@ def run_route(
             queue.give_way(item)
         elif outcome == INTERRUPTED:
             interrupted += 1
+            queue.stopped(item)
+            turn_over_at = next(sp.end for sp in talk if sp.start == playing_until) + END_CONFIRM_S
         said_side = _side_word(heard)
         if outcome != "whole":
             transcript.append(f"{where}  heard: {heard}...  [{outcome} after {playing_until - t0:.2f} s]")
-            # a cue given way is said again; one stopped by the wearer counts for its corner if its
-            # side was heard, and is not said again
+            # a cue given way is said again; one stopped by the wearer too, after their turn, and
+            # it counts for its corner if its side was heard
             if outcome == GAVE_WAY or said_side is None:
                 continue
-        cue: Cue = item.cue
+        cue: Cue = original(item).cue
         side_error = False
         step = cue.step
         if step is not None and said_side and not text.startswith("Off"):
@@ -380,6 +390,7 @@ def run_route(
         ok, sum(c.over_wearer for c in said), sum(c.side_error for c in said),
         None if detect_t is None else round(detect_t - leave_t, 1), navigator.counters.reroutes, false_off_route,
         round(answer_latency, 3), queue.counters.stale, transcript, queue.counters.gave_way, interrupted,
+        queue.counters.resumed,
     )  # fmt: skip
 
 
@@ -408,9 +419,9 @@ def played_out(talk: list[Speech], t0: float, length: float) -> tuple[float, flo
 
 def _floor(talk: list[Speech], t: float) -> tuple[bool, bool]:
     """(wearer talking, wearer paused) as the host knows it at ``t``: the edge hears speech begin
-    ``ONSET_DELAY_S`` late, and confirms its end half a second after it (until then, a pause)."""
+    ``ONSET_DELAY_S`` late, and confirms its end ``END_CONFIRM_S`` after it (until then, a pause)."""
     seen = t - ONSET_DELAY_S
-    talking = any(sp.start <= seen < sp.end + 0.5 for sp in talk)
+    talking = any(sp.start <= seen < sp.end + END_CONFIRM_S for sp in talk)
     return talking, talking and not any(sp.start <= seen < sp.end for sp in talk)
 
 
@@ -523,6 +534,7 @@ def summary(results: list[RouteResult]) -> dict:
         "stale_cues_dropped": sum(r.stale_dropped for r in results),
         "cues_gave_way": sum(r.cues_gave_way for r in results),
         "cues_interrupted": sum(r.cues_interrupted for r in results),
+        "cues_said_again": sum(r.cues_said_again for r in results),
         "per_route": [asdict(r) | {"transcript": None} for r in results],
     }
 

@@ -67,6 +67,7 @@ class Navigator:
         self.progress: Progress | None = None
         self.last_cue: str = ""
         self._trip: _Trip | None = None
+        self._arrived: _Trip | None = None  # ended by its arrival cue, until another trip or a stop
         self._pending: Place | None = None  # asked for before there was a fix
         self._routed_at: float | None = None  # fix time of the last route's start
 
@@ -89,6 +90,7 @@ class Navigator:
         place = self.map.find_place(query)
         if place is None:
             return f"I can't find {query.strip() or 'that'} on the map."
+        self._arrived = None
         if self.fix is None:
             self._pending, self._trip = place, None
             return f"Okay, {place.spoken}. {NO_FIX}"
@@ -98,7 +100,7 @@ class Navigator:
 
     def stop(self) -> str:
         was = self.active
-        self._trip, self._pending = None, None
+        self._trip, self._pending, self._arrived = None, None, None
         return "Okay, navigation stopped." if was else NOT_NAVIGATING
 
     def how_far(self) -> str:
@@ -180,9 +182,13 @@ class Navigator:
         """The words of ``cue`` as they are true now; None when it has gone stale."""
         trip = self._trip
         if cue.key == "arrive":
-            if trip is None:
+            # Saying it ends the trip; said again (the wearer stopped it), it is still true, until
+            # they set off somewhere else or stop navigation.
+            if trip is not None:
+                self._trip, self._arrived = None, trip
+            elif self._arrived is None:
                 return None
-            self._trip = None
+            trip = self._arrived
             side = self._side_of(trip.place, trip.route.point_at(trip.tracker.along_m))
             return f"You have arrived. {trip.place.spoken} is {side or 'here'}."
         if cue.step is None:
