@@ -421,3 +421,38 @@ async def test_counters_are_logged_by_component_when_a_session_closes(server, ca
     line = next(r.getMessage() for r in caplog.records if "session test closed" in r.getMessage())
     assert "'stream': {" in line and "'opus': 3" in line and "'turn': 1" in line
     assert "'uplink': {" in line and "'undecodable': 3" in line and "'rejected': 1" in line
+
+
+async def test_a_timer_announcement_the_wearer_talks_over_is_said_again_after_their_turn(server):
+    """The timer's announcement is under way when the wearer asks something (a barge-in, past its
+    first moments): it stops, their question is answered, and then the timer is said again."""
+    words = spoken({"set": "Set a timer for two seconds.", "time": "What time is it?"})
+    edge = Edge(server.port)
+    edge.start()
+    await edge.accepted()
+    edge.utterance(1, words["set"])
+    first = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
+    edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.FINISHED, response_id=first[-1].response.response_id,
+                                        heard_samples=first[-1].response.total_samples))  # fmt: skip
+    got = await edge.recv_until(response_of(pb.ResponseEvent.STARTED))
+    timer = got[-1].response
+    assert timer.turn_id == 0 and "timer" in timer.text.lower(), timer.text
+    await edge.recv_until(lambda m: m.WhichOneof("body") == "audio")
+    edge.silence_frames(30)  # 600 ms into it: too late to give way, a barge-in stops it
+    onset = edge.audio(words["time"])
+    edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.INTERRUPTED, response_id=timer.response_id,
+                                        heard_samples=9600))  # fmt: skip
+    edge.turn(pb.TurnEvent.SPEECH_START, 2, onset, barge_in=True)
+    edge.silence_frames(10)
+    edge.turn(pb.TurnEvent.TENTATIVE_END, 2, edge.seq - 1)
+    edge.turn(pb.TurnEvent.CONFIRMED_END, 2, edge.seq - 1)
+    got = await edge.recv_until(lambda m: response_of(pb.ResponseEvent.STARTED)(m) and m.response.turn_id == 2)
+    assert not [m for m in got[:-1] if response_of(pb.ResponseEvent.STARTED)(m)]  # nothing over the wearer
+    done = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
+    answer = done[-1].response
+    assert answer.turn_id == 2 and not [m for m in done if response_of(pb.ResponseEvent.STARTED)(m)]
+    edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.FINISHED, response_id=answer.response_id,
+                                        heard_samples=answer.total_samples))  # fmt: skip
+    again = (await edge.recv_until(response_of(pb.ResponseEvent.STARTED)))[-1].response
+    assert again.turn_id == 0 and again.text == timer.text and again.response_id != timer.response_id
+    await edge.close()
