@@ -474,14 +474,18 @@ def stopped_on_purpose(p: events.SimPlayback, sim: events.SimEvents) -> bool:
     return any(p.start_s <= at <= p.end_s for at in during)
 
 
+def read_run(out: Path) -> tuple[events.SimEvents, EdgeLog]:
+    """The simulator's and the edge's records of a run written to ``out``."""
+    try:
+        return events.read_sim_events(out / "sim_events.json"), EdgeLog.read(out / "edge_events.jsonl")
+    except events.EventLogError as exc:
+        raise DemoError(str(exc)) from None
+
+
 def analyse(out: Path, turn_policy: str) -> dict[str, Any]:
     from sottovoce.host.asr import word_error_rate  # numbers as digits: "twelve" == "12"
 
-    try:
-        sim = events.read_sim_events(out / "sim_events.json")
-        edge = EdgeLog.read(out / "edge_events.jsonl")
-    except events.EventLogError as exc:
-        raise DemoError(str(exc)) from None
+    sim, edge = read_run(out)
     utterances = sorted(sim.utterances, key=lambda u: u.start_s)
     playback = sorted(sim.playback, key=lambda p: p.start_s)
     ear = read_wav(out / "ear.wav") if (out / "ear.wav").exists() else None
@@ -600,11 +604,7 @@ def _stream_text(edge: EdgeLog, stream: int) -> str:
 
 def analyse_translation(out: Path, scenario: Scenario) -> dict[str, Any]:
     """A translation run: the transcript, the ear-voice spans and whose voice each turn was given."""
-    try:
-        sim = events.read_sim_events(out / "sim_events.json")
-        edge = EdgeLog.read(out / "edge_events.jsonl")
-    except events.EventLogError as exc:
-        raise DemoError(str(exc)) from None
+    sim, edge = read_run(out)
     utterances = sorted(sim.utterances, key=lambda u: u.start_s)
     streams = sorted([Heard("ear", p.start_s, p.end_s, _stream_text(edge, p.stream), p.ended) for p in sim.playback]
                      + [Heard("outward", p.start_s, p.end_s, _stream_text(edge, p.stream), p.ended)
@@ -722,11 +722,10 @@ def analyse_navigation(out: Path, scenario: Scenario) -> dict[str, Any]:
     from sottovoce.host.navigation.router import route_along
     from sottovoce.tools.bench_navigation import OVER_WEARER_S
 
+    sim, edge = read_run(out)
     try:
-        sim = events.read_sim_events(out / "sim_events.json")
-        edge = EdgeLog.read(out / "edge_events.jsonl")
         trace = json.loads((out / "walk.json").read_text())
-    except (events.EventLogError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         raise DemoError(f"navigation run unreadable: {exc}") from None
     if scenario.walk is None or not trace:
         raise DemoError("a navigation run needs the scenario's [walk] and the simulator's walk.json")
