@@ -220,11 +220,13 @@ class TranslationSession:
         async def on_partial(text: str) -> None:
             await self.out.send(transcript=pb.Transcript(turn_id=turn_id, text=text, final=False))
             if segmenter is not None:
-                for segment in segmenter.update(text):
+                for segment in segmenter.update(text, transcriber.partial_quiet_s):
                     self._say_segment(turn_id, segment)
 
         transcriber = self._ear.listen(lambda: self.uplink.slice(start_seq), on_partial)
         transcriber.language = (self.fixed_other or self._candidates) if other else self.wearer
+        if segmenter is not None:
+            transcriber.pause_partial_s = segmenter.config.pause_s
         self._open = _Turn(turn_id, start_seq, other, transcriber, segmenter)
         self.uplink.in_turn = True
         if other:
