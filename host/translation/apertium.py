@@ -9,7 +9,9 @@ processes. The pipeline is the pair's mode file with every stage's null-flush fl
 a segment to come back without closing the input: some stages (``lt-proc -b``) flush their output
 at a NUL only when it is unbuffered, so the whole pipeline runs under ``stdbuf -o0``; and the text
 is escaped for Apertium's stream format here (what ``apertium-destxt`` would do, but it does not
-pass NULs on). Where those tools or the mode file are missing, each segment is one ``apertium``
+pass NULs on). Read at a NUL rather than at the end of its input, the tagger now and then takes a
+fragment's last word another way ("o prefiere": "or prefer", not "or prefers"); the rest is the
+same as a call per segment gives. Where those tools or the mode file are missing, each segment is one ``apertium``
 call. Every process runs in its own process group: a pipeline that times out or is cancelled
 mid-segment is killed whole (a reply it gave later would be taken for the next segment's) and
 started again for the next segment.
@@ -95,8 +97,9 @@ class _Pipeline:
             assert proc.stdin is not None and proc.stdout is not None
             try:
                 async with asyncio.timeout(timeout_s):
-                    # the analyser drops a full stop right before the NUL: a space keeps it
-                    proc.stdin.write(escape(text).encode() + b" \0")
+                    # ended as a line, as ``apertium`` ends it: right before the NUL the analyser drops
+                    # a full stop, and transfer a last "la" after a blank
+                    proc.stdin.write(escape(text).encode() + b"\n\0")
                     await proc.stdin.drain()
                     out = await proc.stdout.readuntil(b"\0")
             except BaseException as exc:  # the pipeline is mid-segment: it cannot be trusted with the next
