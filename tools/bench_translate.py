@@ -34,7 +34,7 @@ from sottovoce.host.asr import StreamingTranscriber, word_error_rate
 from sottovoce.host.llm import LlmConfig
 from sottovoce.host.responder import Reply
 from sottovoce.host.translation.in_order import InOrder
-from sottovoce.host.translation.models import TranslationModels, load_translation_models
+from sottovoce.host.translation.models import EAR_RATE, TranslationModels, ear_voice, load_translation_models
 from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig
 from sottovoce.host.translation.session import TranslationSession
 from sottovoce.host.translation.translator import Translator
@@ -204,11 +204,13 @@ def summary(rows: list[dict]) -> dict:
     }
 
 
-async def bench(llm: LlmConfig, limit: int | None, seg: SegmenterConfig, pairs: list[str] | None = None) -> list[dict]:
+async def bench(
+    llm: LlmConfig, limit: int | None, seg: SegmenterConfig, pairs: list[str] | None = None, ear_rate: float = EAR_RATE
+) -> list[dict]:
     items = {k: v for k, v in load_items().items() if pairs is None or "-".join(k) in pairs}
     models = await asyncio.to_thread(load_translation_models, None, llm)
     tts = EspeakTts()
-    whisper = WhisperVoice(PiperTts())
+    whisper = ear_voice(WhisperVoice(PiperTts()), ear_rate)
     paths: list[tuple[str, Translator]] = [("offline", models.offline)]
     if models.backend is not None:
         paths.append(("llm", models.backend))
@@ -277,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a word with N more after it in one partial is stable (0: agreement only)")  # fmt: skip
     parser.add_argument("--pause-s", type=float, default=SegmenterConfig.pause_s, metavar="S",
                         help="a partial ending in this long a quiet commits its words at once (0: never)")  # fmt: skip
+    parser.add_argument("--ear-rate", type=float, default=EAR_RATE, metavar="R",
+                        help="pace of the whispered translations (1.0: the voice's normal speed)")  # fmt: skip
     add_options(parser, LlmConfig, exclude=("llm_threads", "llm_tools"))
     add_logging_option(parser, default="WARNING")
     args = parser.parse_args(argv)
@@ -285,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(PROGRAM, "--limit must be at least 1")
     t0 = time.perf_counter()
     seg = SegmenterConfig(max_stable_words=args.max_stable_words, hold_words=args.hold_words, pause_s=args.pause_s)
-    results = asyncio.run(bench(config_from(LlmConfig, args), args.limit, seg, args.pair))
+    results = asyncio.run(bench(config_from(LlmConfig, args), args.limit, seg, args.pair, args.ear_rate))
     print_table(results)
     print(f"({time.perf_counter() - t0:.0f} s)")
     if args.json:
