@@ -241,9 +241,7 @@ async def bench(
                 results.append(result)
     finally:
         models.asr.close()
-        await models.offline.aclose()
-        if models.backend is not None:
-            await models.backend.aclose()
+        await models.aclose()
     return results
 
 

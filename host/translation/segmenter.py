@@ -11,7 +11,8 @@ previous hypothesis ended on the same word with the same punctuation (no new wor
 two partials: the speaker paused there). A pause the audio itself shows (``update(..., quiet_s)``: its
 last ``pause_s`` or more are quiet, the speaker breathing between clauses) says the same at once: every word
 of that hypothesis was heard whole, with silence after it, so they are committed, up to the pause, on that
-one partial instead of waiting a partial interval and a decode for a second one to agree.
+one partial instead of waiting a partial interval and a decode for a second one to agree (provided
+the one before agreed on their first word).
 At the end of the turn the final transcript's words after the committed ones are the last segment.
 
 Words once committed are never said again. When a later hypothesis corrects them ("de el" for
@@ -91,7 +92,9 @@ class Segmenter:
         take = boundary
         if take == 0 and stable >= self.config.max_stable_words:
             take = stable
-        if 0 < self.config.pause_s <= quiet_s:  # the pause is the clause boundary
+        # The pause is the clause boundary, once the previous partial agreed at least on where the
+        # words begin: Whisper's reading of the turn's first second alone is often another phrase.
+        if 0 < self.config.pause_s <= quiet_s and stable > 0:
             take = len(fresh)
         if take == 0:
             return []
