@@ -71,7 +71,6 @@ class TranslationModels:
                 log.warning("%s; Apertium translates instead", exc)
         return await self.offline.translate(text, source, target), self.offline.name
 
-
     async def aclose(self) -> None:
         """Stop the translators' processes and connections (the ASR's worker is ``asr.close()``)."""
         await self.offline.aclose()
