@@ -135,3 +135,17 @@ async def test_the_pipeline_agrees_with_a_call_per_segment_on_the_bench_sentence
     # hace"), now and then; nothing before it may differ.
     assert len(differ) <= len(texts) // 10, differ
     assert all(got.split()[: len(want.split()) - 1] == want.split()[:-1] for _, got, want in differ), differ
+
+
+@needs_pair
+async def test_warming_a_pair_gets_it_ready_and_a_missing_pair_is_left_alone():
+    translator = ApertiumTranslator()
+    try:
+        await translator.warm("es", "en")
+        await translator.warm("es", "de")  # not installed: nothing to start, no error
+        await translator.warm("es", "xx")
+        assert "museum" in (await translator.translate("¿Dónde está el museo?", "es", "en")).lower()
+        with pytest.raises(TranslationError, match="spa-deu"):
+            await translator.translate("Hola", "es", "de")
+    finally:
+        await translator.aclose()

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sottovoce.host.answer import Draft
 from sottovoce.host.asr import StreamingTranscriber, word_error_rate
 from sottovoce.host.llm import LlmConfig
 from sottovoce.host.responder import Reply
@@ -124,18 +125,20 @@ async def simulate(
     run = Run("")
     pipeline = TranslationSession.pipeline(models.asr, voice)
 
-    async def translate(segment: Segment) -> str:
-        return await translator.translate(segment.text, item.source, item.target)
-
-    async def say(segment: Segment, text: str) -> None:
-        # as a session says it: its first speech unit rendered, the rest while that plays
-        segment.translation = text
-        draft = await pipeline.draft(Reply(text))
+    async def prepare(segment: Segment) -> Draft | None:
+        # as a session prepares it: translated, its first speech unit rendered, while the one before plays
+        segment.translation = await translator.translate(segment.text, item.source, item.target)
+        if not segment.translation:
+            return None
+        draft = await pipeline.draft(Reply(segment.translation))
         segment.ready_s = loop.time() - t0
+        return draft
+
+    async def say(segment: Segment, draft: Draft) -> None:
         pieces = [p async for p in pipeline.pieces(draft)]
         segment.audio_s = sum(len(p.packets) for p in pieces) * FRAME_SAMPLES / SAMPLE_RATE
 
-    sayings: InOrder[Segment] = InOrder(translate, say, max_queued=64)
+    sayings: InOrder[Segment, Draft] = InOrder(prepare, say, max_queued=64)
 
     def commit(text: str) -> None:
         segment = Segment(len(segmenter.said) - len(text.split()), text, committed_s=loop.time() - t0)

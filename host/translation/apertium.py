@@ -89,11 +89,18 @@ class _Pipeline:
         async for line in proc.stderr:
             self._stderr.append(line.decode(errors="replace").strip())
 
+    async def start(self) -> None:
+        async with self._lock:
+            await self._running()
+
+    async def _running(self) -> asyncio.subprocess.Process:
+        if self._proc is None or self._proc.returncode is not None:
+            self._proc = await self._start()
+        return self._proc
+
     async def translate(self, text: str, timeout_s: float) -> str:
         async with self._lock:
-            if self._proc is None or self._proc.returncode is not None:
-                self._proc = await self._start()
-            proc = self._proc
+            proc = await self._running()
             assert proc.stdin is not None and proc.stdout is not None
             try:
                 async with asyncio.timeout(timeout_s):
@@ -143,6 +150,18 @@ class ApertiumTranslator(Translator):
         if pipeline is not None:
             return strip_marks(await pipeline.translate(text, self.timeout_s))
         return strip_marks(await self._call(text, mode))
+
+    async def warm(self, source: str, target: str) -> None:
+        """Start the pair's pipeline now: its programs load their dictionaries (~0.3 s) before the
+        first segment rather than while it waits. Nothing happens for a pair it cannot run."""
+        path = shutil.which(self.command)
+        if source in ISO3 and target in ISO3 and path is not None:
+            pipeline = await self._pipeline(f"{ISO3[source]}-{ISO3[target]}", Path(path))
+            if pipeline is not None:
+                try:
+                    await pipeline.start()
+                except OSError as exc:  # the first segment will start it again, and fail clearly if it must
+                    log.warning("apertium %s could not start: %s", pipeline.mode, exc)
 
     async def _pipeline(self, mode: str, command: Path) -> _Pipeline | None:
         if not self.persistent:
