@@ -309,6 +309,23 @@ def quietest_cut(pcm: np.ndarray, search_samples: int) -> int:
     return first + frame * int(np.argmin(np.mean(frames**2, axis=1)))
 
 
+def trailing_quiet_s(pcm: np.ndarray, quiet_db: float = 20.0, floor_dbfs: float = -50.0) -> float:
+    """How long ``pcm`` has been quiet at its end after speech: the seconds of its last 20 ms frames
+    all at least ``quiet_db`` below its speech level (the 95th percentile of its frames' energy),
+    so room noise between words counts as quiet and a soft consonant does not. 0 when it holds no
+    speech (nothing above ``floor_dbfs``, or nothing louder than the rest): no pause follows it."""
+    frame = SAMPLE_RATE // 50
+    n = len(pcm) // frame
+    if n == 0:
+        return 0.0
+    energy = np.mean(pcm[len(pcm) - n * frame :].astype(np.float64).reshape(n, frame) ** 2, axis=1)
+    level = float(np.percentile(energy, 95))
+    if level < (32768.0 * 10 ** (floor_dbfs / 20)) ** 2:
+        return 0.0
+    loud = np.flatnonzero(energy > level * 10 ** (-quiet_db / 10))
+    return (n - 1 - int(loud[-1])) * frame / SAMPLE_RATE if len(loud) else 0.0
+
+
 class StreamingTranscriber:
     """One turn's recognition: throttled, incremental partials while audio grows, then one final
     pass over the whole turn.
@@ -337,18 +354,40 @@ class StreamingTranscriber:
         self.partial_audio_s = 0.0  # audio decoded for partials, all told
         self.prompt = ""  # words said just before the turn, Whisper's context for its first words
         self.language: Language = None  # decode in this language (or the likeliest of these); None: the model's
+        # How long the audio of the partial being handed on was quiet at its end (trailing_quiet_s):
+        # read in on_partial, it tells a pause after the hypothesis' last word from a word cut off.
+        self.partial_quiet_s = 0.0
+        # For a listener that acts on pauses (0: none): once the audio has been quiet this long, a
+        # partial is started at once (the worker free) rather than at the next interval, and handed
+        # on even when its text is unchanged: the same words, now known to end at a pause, say more.
+        self.pause_partial_s = 0.0
+        self._quiet_checked = 0  # samples into the turn when the audio's end was last checked for a pause
+        self._decoded_quiet_s = 0.0  # how the last partial's audio ended (handed on or not)
 
     def audio_grew(self, total_samples: int) -> None:
         """Called as frames arrive; starts a partial when enough new audio has come and the ASR
         worker is free (partials are a luxury: they never delay anyone's final pass)."""
         if self._finalising or (self._task and not self._task.done()):
             return
-        if total_samples - self._last_partial_samples < self.asr.config.partial_every_s * SAMPLE_RATE:
+        due = total_samples - self._last_partial_samples >= self.asr.config.partial_every_s * SAMPLE_RATE
+        if not (due or self._pause_began(total_samples)):
             return
         if not self.asr.idle:
             return
         self._last_partial_samples = total_samples
         self._task = asyncio.get_running_loop().create_task(self._partial(), name="asr-partial")
+
+    def _pause_began(self, total_samples: int) -> bool:
+        """The audio has newly been quiet for ``pause_partial_s`` (checked every 0.1 s of audio)."""
+        pause = self.pause_partial_s
+        if pause <= 0 or self._decoded_quiet_s >= pause or total_samples - self._quiet_checked < SAMPLE_RATE // 10:
+            return False
+        self._quiet_checked = total_samples
+        if total_samples - self._last_partial_samples < pause * SAMPLE_RATE:
+            return False  # the last partial was already decoded within this quiet
+        # measured on the audio the partial would decode, as the partial's own reading will be
+        start = self._cut if self.asr.config.partial_span_s > 0 else 0
+        return trailing_quiet_s(self.audio_source()[start:]) >= pause
 
     async def _partial(self) -> None:
         cfg = self.asr.config
@@ -368,10 +407,16 @@ class StreamingTranscriber:
         text = f"{context} {result.text}".strip() if result.text else context
         if commit:
             self._committed, self._cut = text, end
-        if self._finalising or not text or text == self._last_text:
+        # to the audio's end, past a cut: a cut falls on the quietest frame, inside a pause that goes on
+        quiet_s = trailing_quiet_s(audio[start:])
+        pause = self.pause_partial_s
+        newly_quiet = 0 < pause <= quiet_s and self.partial_quiet_s < pause
+        self._decoded_quiet_s = quiet_s
+        if self._finalising or not text or (text == self._last_text and not newly_quiet):
             return
         self._last_text = text
         self.partials += 1
+        self.partial_quiet_s = quiet_s
         await self.on_partial(text)
 
     async def caught_up(self) -> None:

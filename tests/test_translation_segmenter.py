@@ -106,3 +106,34 @@ def test_arbitrary_text_never_breaks_it(a, b):
     seg.update(b)
     seg.finish(a)
     assert isinstance(seg.said, list)
+
+
+def test_a_partial_ending_in_a_pause_commits_its_words_at_once():
+    seg = Segmenter(SegmenterConfig(pause_s=0.25))
+    assert seg.update("Bien, ¿qué es?", quiet_s=0.3) == []  # a first reading alone is not trusted
+    assert seg.update("Buenos", quiet_s=0.0) == []
+    assert seg.update("Buenos días, señor", quiet_s=0.1) == []  # still speaking: agreement needed
+    seg = Segmenter(SegmenterConfig(pause_s=0.25))
+    assert seg.update("Buenos", quiet_s=0.0) == []
+    assert seg.update("Buenos días, señor", quiet_s=0.3) == ["Buenos días, señor"]  # a pause ends the clause
+    assert seg.update("Buenos días, señor. El museo", quiet_s=0.0) == []  # only new words wait
+    assert seg.update("Buenos días, señor. El museo está", quiet_s=0.4) == ["El museo está"]
+    assert seg.update("Buenos días, señor. El museo está. Cerca", quiet_s=0.4) == []  # nothing agreed yet
+
+
+def test_pauses_are_ignored_when_turned_off():
+    seg = Segmenter(SegmenterConfig(pause_s=0.0))
+    assert seg.update("Buenos días, señor", quiet_s=5.0) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(WORDS, st.floats(0.0, 1.0)), max_size=8), WORDS)
+def test_partials_with_pauses_say_each_committed_word_once(hypotheses, final):
+    seg = Segmenter(SegmenterConfig(max_stable_words=3, pause_s=0.25))
+    out = []
+    for words, quiet_s in hypotheses:
+        before = list(seg.said)
+        out += seg.update(" ".join(words), quiet_s)
+        assert seg.said[: len(before)] == before  # what is said stays said
+    rest = seg.finish(" ".join(final))
+    assert " ".join([*out, rest]).split() == seg.said

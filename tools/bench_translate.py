@@ -1,5 +1,5 @@
-"""``sottovoce bench translate [--json FILE] [--llm URL] [--limit N]``: live translation per
-language pair (es->en, en->es) and path (offline Apertium; the ``--llm`` backend when given).
+"""``sottovoce bench translate [--json FILE] [--llm URL] [--limit N] [--pair SRC-TGT] [--pause-s S]``:
+live translation per language pair (es->en, en->es) and path (offline Apertium; the ``--llm`` backend when given).
 
 Each sentence of ``translate_data/sentences.toml`` (said by eSpeak NG, or a real recording from
 ``translate_data/clips``) is fed in real time, 20 ms at a time, through the same pieces a
@@ -30,11 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
+from sottovoce.host.answer import Draft
 from sottovoce.host.asr import StreamingTranscriber, word_error_rate
 from sottovoce.host.llm import LlmConfig
 from sottovoce.host.responder import Reply
 from sottovoce.host.translation.in_order import InOrder
-from sottovoce.host.translation.models import TranslationModels, load_translation_models
+from sottovoce.host.translation.models import EAR_RATE, TranslationModels, ear_voice, load_translation_models
 from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig
 from sottovoce.host.translation.session import TranslationSession
 from sottovoce.host.translation.translator import Translator
@@ -82,6 +83,17 @@ def speech_of(item: Item, tts: EspeakTts) -> np.ndarray:
     return np.concatenate([lead, pcm, tail])
 
 
+def limited(items: list[Item], limit: int) -> list[Item]:
+    """The first ``limit`` items of each kind of audio (a quick run still hears real speech)."""
+    counts: dict[str, int] = {}
+    chosen = []
+    for item in items:
+        counts[item.audio_kind] = counts.get(item.audio_kind, 0) + 1
+        if counts[item.audio_kind] <= limit:
+            chosen.append(item)
+    return chosen
+
+
 @dataclass
 class Segment:
     first_word: int  # index of its first word among the turn's words
@@ -113,18 +125,20 @@ async def simulate(
     run = Run("")
     pipeline = TranslationSession.pipeline(models.asr, voice)
 
-    async def translate(segment: Segment) -> str:
-        return await translator.translate(segment.text, item.source, item.target)
-
-    async def say(segment: Segment, text: str) -> None:
-        # as a session says it: its first speech unit rendered, the rest while that plays
-        segment.translation = text
-        draft = await pipeline.draft(Reply(text))
+    async def prepare(segment: Segment) -> Draft | None:
+        # as a session prepares it: translated, its first speech unit rendered, while the one before plays
+        segment.translation = await translator.translate(segment.text, item.source, item.target)
+        if not segment.translation:
+            return None
+        draft = await pipeline.draft(Reply(segment.translation))
         segment.ready_s = loop.time() - t0
+        return draft
+
+    async def say(segment: Segment, draft: Draft) -> None:
         pieces = [p async for p in pipeline.pieces(draft)]
         segment.audio_s = sum(len(p.packets) for p in pieces) * FRAME_SAMPLES / SAMPLE_RATE
 
-    sayings: InOrder[Segment] = InOrder(translate, say, max_queued=64)
+    sayings: InOrder[Segment, Draft] = InOrder(prepare, say, max_queued=64)
 
     def commit(text: str) -> None:
         segment = Segment(len(segmenter.said) - len(text.split()), text, committed_s=loop.time() - t0)
@@ -132,12 +146,13 @@ async def simulate(
         sayings.put(segment)
 
     async def on_partial(text: str) -> None:
-        for piece in segmenter.update(text):
+        for piece in segmenter.update(text, transcriber.partial_quiet_s):
             commit(piece)
 
     speaker = loop.create_task(sayings.run())
     transcriber = StreamingTranscriber(models.asr, lambda: pcm[:fed], on_partial)
     transcriber.language = item.source
+    transcriber.pause_partial_s = seg.pause_s
     while fed < len(pcm):
         fed = min(len(pcm), fed + FRAME_SAMPLES)
         transcriber.audio_grew(fed)
@@ -192,18 +207,20 @@ def summary(rows: list[dict]) -> dict:
     }
 
 
-async def bench(llm: LlmConfig, limit: int | None, seg: SegmenterConfig, pairs: list[str] | None = None) -> list[dict]:
+async def bench(
+    llm: LlmConfig, limit: int | None, seg: SegmenterConfig, pairs: list[str] | None = None, ear_rate: float = EAR_RATE
+) -> list[dict]:
     items = {k: v for k, v in load_items().items() if pairs is None or "-".join(k) in pairs}
     models = await asyncio.to_thread(load_translation_models, None, llm)
     tts = EspeakTts()
-    whisper = WhisperVoice(PiperTts())
+    whisper = ear_voice(WhisperVoice(PiperTts()), ear_rate)
     paths: list[tuple[str, Translator]] = [("offline", models.offline)]
     if models.backend is not None:
         paths.append(("llm", models.backend))
     results = []
     try:
         for (source, target), pair_items in items.items():
-            chosen = pair_items if limit is None else pair_items[:limit]
+            chosen = pair_items if limit is None else limited(pair_items, limit)
             voice = whisper if target == "en" else OutwardVoice(tts, target)
             audio = {id(i): speech_of(i, tts) for i in chosen}
             onsets = {id(i): [t for _, t in models.asr.word_onsets(audio[id(i)], source)] for i in chosen}
@@ -227,8 +244,7 @@ async def bench(llm: LlmConfig, limit: int | None, seg: SegmenterConfig, pairs: 
                 results.append(result)
     finally:
         models.asr.close()
-        if models.backend is not None:
-            await models.backend.aclose()
+        await models.aclose()
     return results
 
 
@@ -251,12 +267,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"sottovoce {PROGRAM}", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
-    parser.add_argument("--limit", type=int, metavar="N", help="only the first N sentences of each pair")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="only the first N sentences of each pair and kind of audio (synthetic, real)",
+    )
     parser.add_argument("--pair", action="append", metavar="SRC-TGT", help="only this pair (e.g. es-en; repeatable)")
     parser.add_argument("--max-stable-words", type=int, default=SegmenterConfig.max_stable_words, metavar="N",
                         help="commit stable words without a clause boundary once this many wait")  # fmt: skip
     parser.add_argument("--hold-words", type=int, default=SegmenterConfig.hold_words, metavar="N",
                         help="a word with N more after it in one partial is stable (0: agreement only)")  # fmt: skip
+    parser.add_argument("--pause-s", type=float, default=SegmenterConfig.pause_s, metavar="S",
+                        help="a partial ending in this long a quiet commits its words at once (0: never)")  # fmt: skip
+    parser.add_argument("--ear-rate", type=float, default=EAR_RATE, metavar="R",
+                        help="pace of the whispered translations (1.0: the voice's normal speed)")  # fmt: skip
     add_options(parser, LlmConfig, exclude=("llm_threads", "llm_tools"))
     add_logging_option(parser, default="WARNING")
     args = parser.parse_args(argv)
@@ -264,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit is not None and args.limit < 1:
         return fail(PROGRAM, "--limit must be at least 1")
     t0 = time.perf_counter()
-    seg = SegmenterConfig(max_stable_words=args.max_stable_words, hold_words=args.hold_words)
-    results = asyncio.run(bench(config_from(LlmConfig, args), args.limit, seg, args.pair))
+    seg = SegmenterConfig(max_stable_words=args.max_stable_words, hold_words=args.hold_words, pause_s=args.pause_s)
+    results = asyncio.run(bench(config_from(LlmConfig, args), args.limit, seg, args.pair, args.ear_rate))
     print_table(results)
     print(f"({time.perf_counter() - t0:.0f} s)")
     if args.json:

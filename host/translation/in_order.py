@@ -1,7 +1,8 @@
 """Translations said one after another, in the order their segments were committed, each
-translated ahead: a segment's translation starts the moment it is put, while the ones before it
-are still being rendered or said, so the listener does not also wait for the translator between
-two segments. Used by the translation session and by ``sottovoce bench translate``."""
+prepared ahead: a segment's translation (and the rendering of its first words) starts the moment
+it is put, while the ones before it are still being said, so the listener does not also wait for
+the translator and the voice between two segments. Used by the translation session and by
+``sottovoce bench translate``."""
 
 from __future__ import annotations
 
@@ -10,21 +11,22 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
-class InOrder(Generic[T]):
+class InOrder(Generic[T, R]):
     """``translate(item)`` runs as soon as an item is put (None or "": nothing to say; it handles
-    its own failures); ``say(item, text)`` runs for one item at a time, in order, from ``run``."""
+    its own failures); ``say(item, prepared)`` runs for one item at a time, in order, from ``run``."""
 
     def __init__(
         self,
-        translate: Callable[[T], Awaitable[str | None]],
-        say: Callable[[T, str], Awaitable[None]],
+        translate: Callable[[T], Awaitable[R | None]],
+        say: Callable[[T, R], Awaitable[None]],
         max_queued: int,
     ) -> None:
         self._translate = translate
         self._say = say
-        self._queue: asyncio.Queue[tuple[T, asyncio.Task[str | None]] | None] = asyncio.Queue(max_queued)
+        self._queue: asyncio.Queue[tuple[T, asyncio.Task[R | None]] | None] = asyncio.Queue(max_queued)
 
     def put(self, item: T) -> bool:
         """Queue ``item``; False when the queue is full (the item is not taken)."""

@@ -16,7 +16,7 @@ from sottovoce.host.translation.openai_mt import ModelTranslator
 from sottovoce.host.translation.pairs import PairCatalogue, offline_pairs
 from sottovoce.host.translation.translator import TranslationError, Translator
 from sottovoce.host.translation.whisper_base import model_dir
-from sottovoce.host.tts import EspeakTts
+from sottovoce.host.tts import EspeakTts, Prosody
 from sottovoce.host.whisper import WhisperVoice
 
 log = logging.getLogger(__name__)
@@ -24,8 +24,19 @@ log = logging.getLogger(__name__)
 # Whisper's tokenizer splits Spanish or German finer than English: more tokens per second of speech.
 MULTILINGUAL_TOKENS_PER_S = 14.0
 # Partials more often than the assistant's: a segment is committed only once two partials agree,
-# and every partial interval is waited twice by the listener (``sottovoce bench translate``).
-PARTIAL_EVERY_S = 0.4
+# and every partial interval is waited twice by the listener. Incremental partials (a few seconds
+# of audio each) keep this affordable; the worker runs one at a time, so on a loaded machine they
+# simply come back to back (``sottovoce bench translate``: commit lag ~0.3 s shorter than at 0.4).
+PARTIAL_EVERY_S = 0.3
+# Translations are whispered faster than the assistant's answers (0.95): an interpreter keeps pace
+# with the speaker, and a translation that takes longer to say than its source took would make each
+# next one wait behind it, the ear-voice span growing through a long turn (``sottovoce bench translate``).
+EAR_RATE = 1.1
+
+
+def ear_voice(voice: WhisperVoice, rate: float = EAR_RATE) -> WhisperVoice:
+    """The host's whispered voice at the pace translations are said."""
+    return WhisperVoice(voice.tts, voice.level, Prosody(rate=rate))
 
 
 def multilingual_asr(cpu_threads: int = AsrConfig.cpu_threads) -> WhisperAsr:
@@ -39,7 +50,7 @@ def multilingual_asr(cpu_threads: int = AsrConfig.cpu_threads) -> WhisperAsr:
 @dataclass
 class TranslationModels:
     asr: WhisperAsr
-    ear: WhisperVoice | None  # the translation of the other person's words, whispered (None: text only)
+    ear: WhisperVoice | None  # the translation of the other person's words, whispered at EAR_RATE (None: text only)
     outward: EspeakTts  # the wearer's words in the other language, aloud
     offline: Translator
     backend: Translator | None = None
@@ -60,13 +71,20 @@ class TranslationModels:
                 log.warning("%s; Apertium translates instead", exc)
         return await self.offline.translate(text, source, target), self.offline.name
 
+    async def aclose(self) -> None:
+        """Stop the translators' processes and connections (the ASR's worker is ``asr.close()``)."""
+        await self.offline.aclose()
+        if self.backend is not None:
+            await self.backend.aclose()
+
 
 def load_translation_models(
     voice: WhisperVoice | None, llm: LlmConfig, asr_threads: int = AsrConfig.cpu_threads
 ) -> TranslationModels:
     """Blocking (1-2 s): run it in a thread."""
     backend = ModelTranslator(open_model(llm, warm=False), timeout_s=llm.timeout_s) if llm.llm else None
-    return TranslationModels(multilingual_asr(asr_threads), voice, EspeakTts(), ApertiumTranslator(), backend)
+    ear = ear_voice(voice) if voice is not None else None
+    return TranslationModels(multilingual_asr(asr_threads), ear, EspeakTts(), ApertiumTranslator(), backend)
 
 
 class LazyModels:

@@ -7,8 +7,9 @@ The edge says whose voice each turn is (``TurnEvent.speaker``; unspecified count
 For the other person's turn, every ASR partial goes through the segmenter (``segmenter``); each
 segment it commits is translated and whispered at once, and at the turn's confirmed end the final
 transcript's words not yet said are the last segment. Everything to be said waits in one bounded
-queue (``in_order``): translated as soon as it is queued, said in order one at a time, so
-translations never talk over each other; a full queue drops (and counts) the newest. There is no
+queue (``in_order``): translated and its first words rendered as soon as it is queued, said in
+order one at a time, each once the one before has been heard (the edge plays one response at a time
+and a new one would cut the one playing); a full queue drops (and counts) the newest. There is no
 answer to hold back and nothing to take back here, so the assistant's turn ledger is not used: a
 tentative end or a resumption changes nothing, a confirmed end finishes the turn, an abandoned
 turn stops being heard (what was said stays said).
@@ -28,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sottovoce.host.answer import AnswerPipeline
+from sottovoce.host.answer import AnswerPipeline, Draft
 from sottovoce.host.asr import StreamingTranscriber, WhisperAsr
 from sottovoce.host.clock import Clock
 from sottovoce.host.history import History
@@ -110,13 +111,14 @@ class TranslationSession:
         self.uplink = UplinkAudio()
         self.translation_counters = TranslationCounters()
         self._tasks = TaskSet(lambda: self.session_id)
-        self._sayings: InOrder[Saying] = InOrder(self._translate, self._say_translated, self.config.max_queued)
+        self._sayings: InOrder[Saying, Draft] = InOrder(self._prepare, self._say_translated, self.config.max_queued)
         self._open: _Turn | None = None
         self._models: TranslationModels | None = None
         self._ear: AnswerPipeline | None = None
         self._outward: dict[str, AnswerPipeline] = {}
         self._candidates: tuple[str, ...] = ()  # languages the other person may speak (with pairs both ways)
         self.responses: Responses | None = None
+        self._quiet = asyncio.Event()  # a response's playback ended (or is assumed to have)
         self._ready = self._tasks.spawn(self._load(models), "load")
         self._tasks.spawn(self._say_loop(), "say")
 
@@ -134,10 +136,13 @@ class TranslationSession:
         )
         if self.other is None:
             self.other = self._candidates[0]
+        if self.other in self._candidates:  # the offline pair both ways, ready for the first words
+            await models.offline.warm(self.other, self.wearer)
+            await models.offline.warm(self.wearer, self.other)
         self._ear = self.pipeline(models.asr, models.ear, lambda: self.uplink.noise.dbfs)
         self.responses = Responses(
             self.out, self._ear, History(), lambda: self.uplink.last_seq, self.config.playback_grace_s,
-            on_quiet=lambda: None,
+            on_quiet=self._quiet.set,
         )  # fmt: skip
 
     @staticmethod
@@ -220,11 +225,13 @@ class TranslationSession:
         async def on_partial(text: str) -> None:
             await self.out.send(transcript=pb.Transcript(turn_id=turn_id, text=text, final=False))
             if segmenter is not None:
-                for segment in segmenter.update(text):
+                for segment in segmenter.update(text, transcriber.partial_quiet_s):
                     self._say_segment(turn_id, segment)
 
         transcriber = self._ear.listen(lambda: self.uplink.slice(start_seq), on_partial)
         transcriber.language = (self.fixed_other or self._candidates) if other else self.wearer
+        if segmenter is not None:
+            transcriber.pause_partial_s = segmenter.config.pause_s
         self._open = _Turn(turn_id, start_seq, other, transcriber, segmenter)
         self.uplink.in_turn = True
         if other:
@@ -296,20 +303,40 @@ class TranslationSession:
                  1000 * (time.perf_counter() - t0), saying.text, text)  # fmt: skip
         return text
 
-    async def _say_translated(self, saying: Saying, text: str) -> None:
+    async def _prepare(self, saying: Saying) -> Draft | None:
+        """The translation, its first words rendered (while the one before is still being said)."""
+        text = await self._translate(saying)
+        if not text:
+            return None
+        try:
+            return await self._pipeline_for(saying).draft(Reply(text))
+        except Exception:  # one segment that cannot be voiced must not silence the rest
+            self.translation_counters.failed += 1
+            log.exception("turn %d: rendering %r failed", saying.turn_id, text)
+            return None
+
+    async def _say_translated(self, saying: Saying, draft: Draft) -> None:
         # its own task: cancelling the response (the edge may) cancels the task saying it, not the queue
-        task = self._tasks.spawn(self._say(saying, text), f"say-{saying.turn_id}")
+        task = self._tasks.spawn(self._say(saying, draft), f"say-{saying.turn_id}")
         await asyncio.wait([task])
 
-    async def _say(self, saying: Saying, text: str) -> None:
-        models, responses = self._models, self.responses
-        assert models is not None and responses is not None
-        pipeline = self._ear if saying.output == pb.OUTPUT_EAR else self._outward_pipeline(models, saying.target)
-        assert pipeline is not None
-        reply = Reply(text)
-        handle = await responses.open(saying.turn_id, saying.text, reply)
-        await responses.speak(handle, await pipeline.draft(reply), output=saying.output, pipeline=pipeline)
+    async def _say(self, saying: Saying, draft: Draft) -> None:
+        responses = self.responses
+        assert responses is not None
+        handle = await responses.open(saying.turn_id, saying.text, draft.reply)
+        await responses.speak(handle, draft, output=saying.output, pipeline=self._pipeline_for(saying))
         self.translation_counters.said += 1
+        # The edge plays one response at a time and a new one supersedes what is playing: the next
+        # translation waits until this one has been heard (the edge reports it, or its length has passed).
+        loop = asyncio.get_running_loop()
+        while not (handle.playback_over or handle.cancelled) and loop.time() < handle.play_until:
+            self._quiet.clear()
+            await self._quiet.wait()  # set by every playback report and once play_until has passed
+
+    def _pipeline_for(self, saying: Saying) -> AnswerPipeline:
+        models = self._models
+        assert models is not None and self._ear is not None
+        return self._ear if saying.output == pb.OUTPUT_EAR else self._outward_pipeline(models, saying.target)
 
     def _outward_pipeline(self, models: TranslationModels, language: str) -> AnswerPipeline:
         if language not in self._outward:

@@ -16,6 +16,10 @@ class Translator(ABC):
     async def translate(self, text: str, source: str, target: str) -> str:
         """``text`` in ``source`` (ISO 639-1, e.g. "es") said in ``target``; raises TranslationError."""
 
+    async def warm(self, source: str, target: str) -> None:
+        """Get ready to translate ``source`` into ``target`` (before the first segment waits for it)."""
+        return None
+
     async def aclose(self) -> None:
         """Release what the translator holds."""
         return None
