@@ -105,7 +105,7 @@ def test_rows_and_figures_from_demo_summaries(tmp_path):
     )
     assert fixed.pivoted and fixed.outcome.startswith("pivoted")
     answered = bench.measure(_case("smooth_piper_what_time_is_it"), _summary([_turn(latency=0.4)]), tmp_path, 9)
-    silent = bench.measure(_case("smooth_real_rh_tell_me_the_time"), _summary([_turn(None, None, None)]), tmp_path, 9)
+    silent = bench.measure(_case("smooth_real_ls_testing_routine"), _summary([_turn(None, None, None)]), tmp_path, 9)
     cut_in = bench.measure(_case(duplex_suite.suite()[10].name), _summary([_turn(cut_off=True)]), tmp_path, 9)
     assert cut_in.category == "pause" and cut_in.took_floor
 

@@ -63,7 +63,7 @@ def test_the_street_swells_as_cars_pass():
 
 
 def test_babble_is_made_of_voices_other_than_the_wearers():
-    wearer = recordings()["rh_what_time_is_it"].speaker
+    wearer = recordings()["ls_testing_routine"].speaker
     voices = babble_voices([wearer])
     assert voices and all(recordings()[v].speaker != wearer for v in voices)
     assert len(voices) == len([c for c in recordings().values() if c.speaker != wearer])
@@ -105,9 +105,9 @@ at = 1.0
 
 
 def test_a_scenario_chooses_a_bed_and_its_babble_leaves_out_the_wearer():
-    text = SCENARIO.format(wearer='clip = "rh_what_time_is_it"', noise='bed = "babble"\nlevel_dbfs = -45.0')
+    text = SCENARIO.format(wearer='clip = "ls_testing_routine"', noise='bed = "babble"\nlevel_dbfs = -45.0')
     noise = parse_scenario(text).noise
-    assert noise == Noise(level_dbfs=-45.0, bed="babble", babble_without=("rhasspy-test:en",))
+    assert noise == Noise(level_dbfs=-45.0, bed="babble", babble_without=("librispeech:251",))
     synthetic = parse_scenario(SCENARIO.format(wearer='say = "Hello."', noise='bed = "street"')).noise
     assert synthetic.bed == "street" and synthetic.babble_without == ()
 

@@ -91,8 +91,8 @@ def test_a_clip_utterance_may_override_its_text():
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[[utterance]]\nclip = "nobody"\nat = 1\n', r"#1: no recording 'nobody' \(there are: .*rh_what_time_is_it"),
-        ('[[utterance]]\nclip = "rh_what_time_is_it"\nsay = "hi"\nat = 1\n', "exactly one of 'say'.*'clip'"),
+        ('[[utterance]]\nclip = "nobody"\nat = 1\n', r"#1: no recording 'nobody' \(there are: .*ls_testing_routine"),
+        ('[[utterance]]\nclip = "ls_testing_routine"\nsay = "hi"\nat = 1\n', "exactly one of 'say'.*'clip'"),
         ("[[utterance]]\nclip = 3\nat = 1\n", "'clip' must be a string"),
     ],
 )

@@ -31,8 +31,8 @@ def test_the_set_is_large_enough_and_split_by_speaker(the_set):
         assert the_set.split(name), name
     assert len(the_set.split("all")) == len(the_set.turns)
     held_out = {t.kind for t in the_set.split("eval")}
-    assert {"request", "paused", "numbers"} <= held_out
-    assert {t.kind for t in the_set.turns} >= {"request", "question", "paused", "numbers", "list", "hesitation"}
+    assert {"question", "paused", "numbers"} <= held_out
+    assert {t.kind for t in the_set.turns} >= {"question", "paused", "numbers", "list", "hesitation"}
 
 
 def test_every_turn_has_a_licence_a_source_and_a_recording(the_set):
@@ -101,8 +101,8 @@ def _manifest_text() -> str:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda s: s.replace('kind = "request"', 'kind = "chat"', 1), "'kind' must be one of"),
-        (lambda s: s.replace('licence = "MIT"', 'licence = "CC-BY-NC-4.0"', 1), "'licence' must be one of"),
+        (lambda s: s.replace('kind = "paused"', 'kind = "chat"', 1), "'kind' must be one of"),
+        (lambda s: s.replace('licence = "CC-BY-4.0"', 'licence = "CC-BY-NC-4.0"', 1), "'licence' must be one of"),
         (lambda s: s.replace('"librispeech:1688" = "eval"', '"librispeech:1688" = "test"', 1), "must be in one of"),
         (lambda s: s.replace('"librispeech:1688" = "eval"\n', "", 1), "is not in [speakers]"),
         (lambda s: s.replace("pauses_s = []", "pauses_s = [[0.0, 0.1]]", 1), "inside the speech"),

@@ -34,7 +34,7 @@ OTHER_VOICES = [("es", "¿Dónde está la estación de tren? Tengo prisa."), ("d
                 ("fr", "Où est la gare, s'il vous plaît?"), ("ca", "On és l'estació de tren, si us plau?")]  # fmt: skip
 WEARER_LINES = ["Yes, the station is two streets from here.", "Thank you.", "No.", "It is on the left, past the bank."]
 DISTANCES_M = (1.5, 3.0)
-SENTENCE_CORPORA = ("rh_", "ls_", "arctic_")  # close-talking sentence recordings; the rest are keyword clips
+SENTENCE_CORPORA = ("ls_", "arctic_")  # close-talking sentence recordings; the rest are keyword clips
 
 
 @dataclass
@@ -117,8 +117,8 @@ class BenchSpeakersConfig:
 
 
 METHODS = {
-    "followed": lambda: SpeakerAttributor(),
-    "fixed": lambda: SpeakerAttributor(follow=0.0),
+    "followed": lambda: SpeakerAttributor(follow=0.3),
+    "fixed": lambda: SpeakerAttributor(follow=0.0),  # the default
 }
 
 
