@@ -45,7 +45,7 @@ def test_the_readme_lists_every_clip_and_every_licence():
     readme = (voices_dir() / "README.md").read_text(encoding="utf-8")
     for clip in CLIPS:
         assert f"`{clip.id}`" in readme and clip.source_commit in readme
-    for licence_text in ("MIT", "CC BY 4.0", "Carnegie Mellon University"):
+    for licence_text in ("CC BY 4.0", "Carnegie Mellon University", "CC0 1.0"):
         assert licence_text in readme
 
 
@@ -55,7 +55,9 @@ def test_no_wav_file_is_left_out_of_the_manifest():
 
 def test_the_set_has_what_the_duplex_work_needs():
     by_kind = {kind: [c for c in CLIPS if c.kind == kind] for kind in KINDS}
-    assert len(by_kind["request"]) >= 8
+    # real sentences a wearer says: no recorded voice-assistant requests remain that may be used
+    # (rhasspy's test audio is kept for independent evaluation), so read sentences stand in
+    assert len(by_kind["request"] + by_kind["question"] + by_kind["read"]) >= 8
     assert {c.transcript.strip(".").lower() for c in by_kind["interruption"]} >= {"stop", "no"}
     assert len(by_kind["backchannel"]) >= 2
     assert {c.transcript.strip(".").lower() for c in by_kind["backchannel"]} >= {"yes", "right", "wow"}
