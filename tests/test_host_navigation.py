@@ -127,6 +127,22 @@ async def _answered(edge: Edge, turn_id: int) -> tuple[list[pb.HostMessage], pb.
     return got, got[-1].response
 
 
+async def _cue_said_again_after_the_answer(
+    edge: Edge, got: list[pb.HostMessage], answer: pb.ResponseEvent, cue: pb.ResponseEvent, first_turn
+) -> None:
+    """``got`` led up to ``answer`` to "how far is it?": the cue was not said over the wearer nor
+    over the answer, and once the answer has been heard it is said again, in its words of then."""
+    assert not [r for r in _started(got)[:-1] if r.turn_id == 0]  # not said again over the wearer
+    assert "Helsinki Cathedral" in answer.text and "metres" in answer.text, answer.text  # how far, answered
+    done = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
+    assert not _started(done)  # nothing unasked over the answer
+    edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.FINISHED, response_id=answer.response_id,
+                                        heard_samples=done[-1].response.total_samples))  # fmt: skip
+    again = _started(await edge.recv_until(response_of(pb.ResponseEvent.STARTED)))[-1]
+    assert again.turn_id == 0 and first_turn.instruction() in again.text, again.text
+    assert again.response_id != cue.response_id
+
+
 @pytest.mark.parametrize("edge_saw", ["late_onset", "barge_in", "overlap"])
 async def test_a_cue_the_wearer_starts_talking_with_gives_way_and_is_said_after_their_turn(models, edge_saw):
     """The wearer begins to speak just as a cue begins (their onset, reported by its audio frame,
@@ -157,15 +173,7 @@ async def test_a_cue_the_wearer_starts_talking_with_gives_way_and_is_said_after_
         got, answer = await _answered(edge, 2)
         cancelled = [m.response for m in got if response_of(pb.ResponseEvent.CANCELLED)(m)]
         assert [c.response_id for c in cancelled] == ([] if edge_saw == "overlap" else [cue.response_id])
-        assert not [r for r in _started(got)[:-1] if r.turn_id == 0]  # not said again over the wearer
-        assert "Helsinki Cathedral" in answer.text and "metres" in answer.text, answer.text  # how far, answered
-        done = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
-        assert not _started(done)  # nothing unasked over the answer
-        edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.FINISHED, response_id=answer.response_id,
-                                            heard_samples=done[-1].response.total_samples))  # fmt: skip
-        again = _started(await edge.recv_until(response_of(pb.ResponseEvent.STARTED)))[-1]
-        assert again.turn_id == 0 and first_turn.instruction() in again.text, again.text
-        assert again.response_id != cue.response_id
+        await _cue_said_again_after_the_answer(edge, got, answer, cue, first_turn)
         await edge.close()
 
 
@@ -194,15 +202,7 @@ async def test_a_cue_the_wearer_stops_with_a_question_is_said_again_after_the_an
         cue, _, _ = await _first_cue(edge, station, planned, first_turn, words["go"])
         _talk_over(edge, cue, 2, words["far"])
         got, answer = await _answered(edge, 2)
-        assert not [r for r in _started(got)[:-1] if r.turn_id == 0]  # not said again over the wearer
-        assert "Helsinki Cathedral" in answer.text and "metres" in answer.text, answer.text
-        done = await edge.recv_until(response_of(pb.ResponseEvent.DONE))
-        assert not _started(done)  # nothing unasked over the answer
-        edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.FINISHED, response_id=answer.response_id,
-                                            heard_samples=done[-1].response.total_samples))  # fmt: skip
-        again = _started(await edge.recv_until(response_of(pb.ResponseEvent.STARTED)))[-1]
-        assert again.turn_id == 0 and first_turn.instruction() in again.text, again.text
-        assert again.response_id != cue.response_id
+        await _cue_said_again_after_the_answer(edge, got, answer, cue, first_turn)
         await edge.close()
 
 
