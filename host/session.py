@@ -67,7 +67,6 @@ from sottovoce.host.turn_ledger import (
     TurnLedger,
 )
 from sottovoce.host.uplink_audio import UplinkAudio
-from sottovoce.proto.codec import CodecError
 from sottovoce.proto.timeline import AUDIO_SEQ
 from sottovoce.proto.v1 import duplex_pb2 as pb
 
@@ -216,10 +215,7 @@ class Session:
     # ------------------------------------------------------------------ from the edge
 
     async def on_audio(self, frame: pb.AudioFrame) -> None:
-        try:
-            self.uplink.push(frame.seq, frame.opus)
-        except CodecError as exc:
-            await self.out.bad_request(BadRequest.OPUS, str(exc))
+        await self.out.take_audio(self.uplink, frame)
         work = self._open
         if work and work.prepared is None:
             work.transcriber.audio_grew(self.uplink.samples_since(work.start_seq))

@@ -22,7 +22,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sottovoce.host.tasks import TaskSet
-from sottovoce.proto.codec import FRAME_MS, SAMPLE_RATE
+from sottovoce.host.uplink_audio import UplinkAudio
+from sottovoce.proto.codec import FRAME_MS, SAMPLE_RATE, CodecError
 from sottovoce.proto.v1 import duplex_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,14 @@ class Outbox:
         self._reported.add(kind)
         log.warning("session %s: bad request (%s): %s", self._name(), kind.value, message)
         await self.send(error=pb.Error(code=pb.Error.BAD_REQUEST, message=message, fatal=False))
+
+    async def take_audio(self, uplink: UplinkAudio, frame: pb.AudioFrame) -> None:
+        """The edge's audio frame into the conversation's timeline; one that does not decode is
+        reported (once per stream, as every bad request) and the conversation goes on."""
+        try:
+            uplink.push(frame.seq, frame.opus)
+        except CodecError as exc:
+            await self.bad_request(BadRequest.OPUS, str(exc))
 
     async def fatal(self, code: int, message: str) -> None:
         log.warning("session %s: fatal %s: %s", self._name(), pb.Error.Code.Name(code), message)

@@ -46,7 +46,6 @@ from sottovoce.host.translation.translator import TranslationError
 from sottovoce.host.translation.voices import OutwardVoice
 from sottovoce.host.uplink_audio import UplinkAudio
 from sottovoce.host.whisper import WhisperVoice
-from sottovoce.proto.codec import CodecError
 from sottovoce.proto.v1 import duplex_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -171,10 +170,7 @@ class TranslationSession:
     # ------------------------------------------------------------------ from the edge
 
     async def on_audio(self, frame: pb.AudioFrame) -> None:
-        try:
-            self.uplink.push(frame.seq, frame.opus)
-        except CodecError as exc:
-            await self.out.bad_request(BadRequest.OPUS, str(exc))
+        await self.out.take_audio(self.uplink, frame)
         turn = self._open
         if turn is not None:
             turn.transcriber.audio_grew(self.uplink.samples_since(turn.start_seq))
