@@ -9,13 +9,11 @@ more than ``margin_db`` below the wearer's level is the other person's.
 The wearer's level starts from the close-talk level a glasses microphone hears
 (``WEARER_PRIOR_DBFS``) and may follow each turn attributed to the wearer (``follow``), so that a
 quieter or louder wearer, or a microphone with another gain, moves it. By default it does not:
-measured by ``sottovoce bench speakers`` (89 turns heard: the simulator's voices and real people,
-each as the wearer and at 1.5 and 3 m), the fixed threshold attributes 92.1 % right and the followed
-level 82.0 %. Every simulated voice and every real sentence is right either way; the misses are
-one-word clips recorded by many people at very different gains (-38 to -28 dBFS at a distance),
-which a followed level chases. Real sentences at close-talking microphones read -17 to -23 dBFS,
-the same voices 1.5 or 3 m away 16-19 dB lower (the room's reverberation makes up for part of the
-distance).
+``sottovoce bench speakers`` (the simulator's voices and real people, each as the wearer and at 1,
+1.5 and 3 m, every voice at a normal speaking level varied by its speaker's effort) attributes every
+turn right either way, and a followed level chases the one-word turns whose levels scatter most.
+Real sentences at close-talking microphones read -17 to -23 dBFS, the same voices a metre or more
+away 17-24 dB lower (the room's reverberation makes up for part of the distance).
 
 Pure and clock-free, like the arbiter: fed per-frame levels and whether the frame is voiced, it
 answers for the speech heard since the last ``reset``.
@@ -33,7 +31,11 @@ from sottovoce.proto.v1 import duplex_pb2 as pb
 WEARER = pb.SPEAKER_WEARER
 OTHER = pb.SPEAKER_OTHER
 WEARER_PRIOR_DBFS = -20.0  # close-talk speech at a glasses microphone (the simulator's voices: -17 to -21)
-MARGIN_DB = 11.0  # speech this far below the wearer's level is another person's
+# Speech this far below the wearer's level is another person's: half the gap at the nearest a
+# conversation partner stands (1 m: 20 dB by distance from a mouth 0.1 m from the microphone, less
+# the 3 dB the room's reverberation adds at about its critical distance), so that a voice raised or
+# lowered by up to as much (the wearer's or theirs) is still told apart.
+MARGIN_DB = 8.5
 FOLLOW = 0.0  # how far each wearer turn moves the wearer's level towards its own (0: a fixed threshold)
 SILENT_DBFS = -100.0
 

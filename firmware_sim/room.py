@@ -14,6 +14,10 @@ metre or more away. Two things follow, and both are modelled here:
   exponentially decaying, low-passed noise whose decay gives the room's RT60.
 
 The wearer's own voice is left close and dry: at a few centimetres the direct sound dwarfs the room.
+
+A recording's level says how its microphone was set, not how loud its speaker spoke: a keyword
+read into a laptop sits anywhere from -38 to -8 dBFS. ``spoken_at`` puts a recording at the level
+a voice of a given effort has at the glasses' microphone before the distance is applied.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ EARLY_SPAN_S = (0.003, 0.025)
 TAIL_START_S = 0.005
 TAIL_LOWPASS_HZ = 4000.0  # walls and air absorb the highs first
 MAX_DISTANCE_M = 20.0
+# Close-talk speech at a glasses microphone, active-speech level: the simulator's voices read -17
+# to -21 dBFS there, and real sentences recorded at close-talking microphones -17 to -23.
+CLOSE_TALK_DBFS = -19.0
 
 
 @dataclass(frozen=True)
@@ -82,3 +89,13 @@ def at_distance(audio: np.ndarray, distance_m: float, room: Room | None = None) 
     wet = fftconvolve(audio.astype(np.float64), room.response(distance_m))
     wet *= 10.0 ** (distance_gain_db(distance_m) / 20.0)
     return np.clip(np.round(wet), -32768, 32767).astype(np.int16)
+
+
+def spoken_at(audio: np.ndarray, effort_db: float = 0.0) -> np.ndarray:
+    """``audio`` (int16) scaled so its active speech is at ``CLOSE_TALK_DBFS + effort_db``: a
+    voice of that effort (negative: softer, positive: raised) at the wearer's mouth distance. int16."""
+    from sottovoce.host.whisper import active_rms_dbfs
+
+    gain_db = CLOSE_TALK_DBFS + effort_db - active_rms_dbfs(audio)
+    scaled = audio.astype(np.float64) * 10.0 ** (gain_db / 20.0)
+    return np.clip(np.round(scaled), -32768, 32767).astype(np.int16)

@@ -6,7 +6,8 @@ recording of a real person committed in ``voices/``, by its id in the manifest t
 either absolutely (``at``) or reactively (``after`` an anchor such as the start of the
 assistant's answer to the previous utterance, as heard at the speaker). An utterance with
 ``speaker = "other"`` is said by the person in front of the wearer, in ``language`` (an eSpeak NG
-voice of it unless told), ``distance_m`` away in a room (``room.py``). See
+voice of it unless told), ``distance_m`` away in a room (``room.py``), speaking with a normal
+voice whatever level its recording has (``gain_db`` then raises or lowers that voice). See
 ``scenarios/demo.toml`` for every section, ``scenarios/translation.toml`` for the other person and
 ``scenarios/navigation.toml`` for ``[walk]`` (the wearer walking: ``firmware_sim/walk.py``).
 Validation errors name the table, its line and the key.
@@ -27,7 +28,7 @@ import numpy as np
 
 from sottovoce.edge.config import AUTO_LANGUAGE, LANGUAGE_CODE, MODES  # the edge plays a scenario in its mode
 from sottovoce.firmware_sim.recordings import RecordingError, recording
-from sottovoce.firmware_sim.room import DEFAULT_DISTANCE_M, MAX_DISTANCE_M, Room, at_distance
+from sottovoce.firmware_sim.room import DEFAULT_DISTANCE_M, MAX_DISTANCE_M, Room, at_distance, spoken_at
 from sottovoce.firmware_sim.walk import GpsOutage, Look, PathGeometry, Stop, Walk
 from sottovoce.host.tts import TTS_ENGINES  # the wearer is voiced by the host's engines
 from sottovoce.proto.codec import SAMPLE_RATE
@@ -579,6 +580,8 @@ def synthesize(scenario: Scenario) -> None:
                 audio = _speak(engines[engine_name], u, Prosody(rate=u.rate))
             except TtsError as exc:
                 raise ScenarioError(f"utterance #{u.index + 1} ({u.text!r}): {exc}") from None
+        if u.speaker == "other":  # a recording's level is its microphone's: start from a normal voice's
+            audio = spoken_at(audio)
         if u.gain_db:
             audio = np.clip(np.round(audio.astype(np.float32) * 10 ** (u.gain_db / 20)), -32768, 32767)
             audio = audio.astype(np.int16)

@@ -9,6 +9,11 @@ microphones, and keywords recorded at any level on laptops). Each turn has backg
 mic and goes through the uplink's Opus round trip; the edge's VAD says which frames are speech (a
 turn it hears nothing of is no turn, and is counted apart). One attributor follows the whole
 conversation, as the edge's does a session.
+
+Every voice is first put at the level a speaker's effort gives it at the microphone
+(``room.spoken_at``): a recording's own level is its microphone's setting. The wearer's effort
+varies from turn to turn within ``WEARER_EFFORT_DB``; another person, who may speak up to be heard
+in the street, within ``OTHER_EFFORT_DB``; each draw seeded.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 from sottovoce.edge.speaker_id import OTHER, WEARER, SpeakerAttributor, frame_dbfs
 from sottovoce.edge.vad import VADS, make_vad
 from sottovoce.firmware_sim.recordings import recordings
-from sottovoce.firmware_sim.room import Room, at_distance
+from sottovoce.firmware_sim.room import Room, at_distance, spoken_at
 from sottovoce.firmware_sim.scenario import read_wav
 from sottovoce.proto.codec import FRAME_SAMPLES, OpusDecoder, OpusEncoder
 from sottovoce.tools.options import add_logging_option, add_options, config_from, option, setup_logging
@@ -33,7 +38,10 @@ VOICED = 0.7  # the speech probability the edge's end-of-turn model policy count
 OTHER_VOICES = [("es", "¿Dónde está la estación de tren? Tengo prisa."), ("de", "Wo ist der Bahnhof, bitte?"),
                 ("fr", "Où est la gare, s'il vous plaît?"), ("ca", "On és l'estació de tren, si us plau?")]  # fmt: skip
 WEARER_LINES = ["Yes, the station is two streets from here.", "Thank you.", "No.", "It is on the left, past the bank."]
-DISTANCES_M = (1.5, 3.0)
+DISTANCES_M = (1.0, 1.5, 3.0)
+WEARER_EFFORT_DB = (-3.0, 3.0)  # one person's turns, quieter or louder
+OTHER_EFFORT_DB = (-4.0, 6.0)  # a stranger speaking softly, or raising their voice
+EFFORT_SEED = 5
 SENTENCE_CORPORA = ("ls_", "arctic_")  # close-talking sentence recordings; the rest are keyword clips
 
 
@@ -57,32 +65,30 @@ class Attributed:
 
 
 def conversation() -> list[Turn]:
-    """The set, in conversation order: the other person at 1.5 m, the wearer, the other at 3 m, ..."""
+    """The set, in conversation order: for each voice, the other person at each distance in turn,
+    with the wearer's turn after the first."""
     from sottovoce.host.tts import make_engine
 
     espeak, piper = make_engine("espeak"), make_engine("piper", deterministic=True)
+    rng = np.random.default_rng(EFFORT_SEED)
     turns = []
 
-    def three(name: str, source: str, audio: np.ndarray, seed: int) -> None:
-        near, far = DISTANCES_M
-        turns.append(Turn(f"{name}@{near:g}m", source, near, OTHER, at_distance(audio, near, Room(seed=seed))))
-        turns.append(Turn(name, source, 0.0, WEARER, audio))
-        turns.append(Turn(f"{name}@{far:g}m", source, far, OTHER, at_distance(audio, far, Room(seed=seed + 1000))))
+    def said(name: str, source: str, other: np.ndarray, wearer: tuple[str, np.ndarray], seed: int) -> None:
+        for k, distance in enumerate(DISTANCES_M):
+            heard = at_distance(spoken_at(other, rng.uniform(*OTHER_EFFORT_DB)), distance, Room(seed=seed + 1000 * k))
+            turns.append(Turn(f"{name}@{distance:g}m", source, distance, OTHER, heard))
+            if k == 0:
+                turns.append(Turn(wearer[0], source, 0.0, WEARER, spoken_at(wearer[1], rng.uniform(*WEARER_EFFORT_DB))))
 
     for i, ((voice, text), line) in enumerate(zip(OTHER_VOICES, WEARER_LINES, strict=True)):
-        near, far = DISTANCES_M
         audio = espeak.synthesize(text, voice=voice)
-        turns.append(
-            Turn(f"espeak:{voice}@{near:g}m", "simulated", near, OTHER, at_distance(audio, near, Room(seed=i)))
-        )
-        turns.append(Turn(f"piper:{line}", "simulated", 0.0, WEARER, piper.synthesize(line)))
-        turns.append(Turn(f"espeak:{voice}@{far:g}m", "simulated", far, OTHER,
-                          at_distance(audio, far, Room(seed=10 + i))))  # fmt: skip
+        said(f"espeak:{voice}", "simulated", audio, (f"piper:{line}", piper.synthesize(line)), i)
     for i, (clip_id, clip) in enumerate(sorted(recordings().items())):
         if clip.kind == "nonverbal":
             continue
         source = "real sentences" if clip_id.startswith(SENTENCE_CORPORA) else "real keywords"
-        three(clip_id, source, read_wav(clip.path), 100 + i)
+        audio = read_wav(clip.path)
+        said(clip_id, source, audio, (clip_id, audio), 100 + i)
     return turns
 
 
@@ -132,20 +138,20 @@ def main(argv: list[str] | None = None) -> int:
     turns = conversation()
     rows = []
     print(f"{len(turns)} turns said; share of the turns heard attributed to the right voice")
-    print(f"{'method':9} {'source':15} {'wearer':>9} {'other 1.5m':>11} {'other 3m':>9} {'all':>9}")
+    labels = ["wearer"] + [f"other {d:g}m" for d in DISTANCES_M] + ["all"]
+    print(f"{'method':9} {'source':15} " + " ".join(f"{label:>11}" for label in labels))
     for method, make in METHODS.items():
         results, unheard = attribute(turns, make())
         for source in ("simulated", "real sentences", "real keywords", "all"):
             mine = [r for r in results if source in ("all", r.source)]
+            distances = [0.0, *DISTANCES_M, None]
             cells = {}
-            for label, pick in (("wearer", lambda r: r.distance_m == 0), ("other 1.5m", lambda r: r.distance_m == 1.5),
-                                ("other 3m", lambda r: r.distance_m == 3.0), ("all", lambda r: True)):  # fmt: skip
-                group = [r for r in mine if pick(r)]
+            for label, distance in zip(labels, distances, strict=True):
+                group = [r for r in mine if distance is None or r.distance_m == distance]
                 cells[label] = (sum(r.truth == r.said for r in group), len(group))
             rows.append({"method": method, "source": source, "unheard": unheard if source == "all" else None,
                          **{k: {"correct": c, "turns": n} for k, (c, n) in cells.items()}})  # fmt: skip
-            print(f"{method:9} {source:15} " + " ".join(f"{c:>4}/{n:<4}" if label != "other 1.5m" else f"{c:>5}/{n:<5}"
-                                                        for label, (c, n) in cells.items()))  # fmt: skip
+            print(f"{method:9} {source:15} " + " ".join(f"{f'{c}/{n}':>11}" for c, n in cells.values()))
         wrong = [asdict(r) for r in results if r.truth != r.said]
         rows.append({"method": method, "wrong": wrong})
         print(f"{method}: {unheard} turns unheard; wrong: " + ", ".join(f"{w['name']} ({w['level_dbfs']} dBFS)"
