@@ -213,11 +213,16 @@ class Navigator:
             # waited for the end of their turn) is stale: turn cues are given only once the wearer
             # walks the route, and the turn ahead is what they need now, not a second "go straight
             # ahead" that would push it late. One from an earlier route, or a stopped one, is too.
-            if cue.text != self._departure or (trip is not None and trip.cued - {cue.step and cue.step.at_m}):
+            # A re-route is never stale that way: the wearer must hear they left the route (its way
+            # is computed again below if they walked on).
+            if cue.text != self._departure:
+                return None
+            rerouted = cue.text.startswith(OFF_ROUTE)
+            if trip is not None and not rerouted and trip.cued - {cue.step and cue.step.at_m}:
                 return None
             if trip is None:
                 return cue.text  # a route that could not be found, said as it was
-            if cue.text.startswith(OFF_ROUTE) and self.fix is not None:
+            if rerouted and self.fix is not None:
                 if distance_m(*trip.routed_from, self.fix.lat, self.fix.lon) > self.config.reroute_moved_m:
                     return self._start(trip.place, rerouting=True)
             step = trip.departure_step
@@ -288,10 +293,12 @@ class Navigator:
             to_turn = step.at_m - tracker.along_m
             turn = turn_cue_after(said, step, to_turn, speed, self.config.cues)
             facing = self._facing_the_route(self._trip, course)
-            # not facing it, only a turn its own cue could not reach in time even said at once
+            # Not facing it, only a turn its own cue could not reach in time even said at once:
+            # the way there is to the route's start, then along it.
             if turn is not None and not facing:
+                to_walk = distance_m(self.fix.lat, self.fix.lon, *found.points[0]) + step.at_m
                 after = walking_speed(speed, self.config.cues) * spoken_s(said, self.config.cues)
-                turn = turn if to_turn - after <= self.config.cues.lead_m else None
+                turn = turn if to_walk - after <= self.config.cues.lead_m else None
             if turn is not None:
                 self._trip.cued.add(step.at_m)
                 self._trip.departure_step = step
