@@ -349,7 +349,7 @@ def run_route(
             # told the new way, the wearer turns onto it where they are when the cue ends (before
             # its turn's side is judged: a re-route may say its first turn, on the walk they now take)
             followed, followed_from = steps_of(navigator.route), (end.distance_m - 1.0, t0)
-            walk = turned_onto(walk, end.distance_m, navigator.route.points)
+            walk = turned_onto(walk, end.distance_m, joined(navigator.route, followed, end))
             i = samples.index(end)
             samples[i + 1 :] = list(walk_samples(walk, 1 / TICK_S, cfg.seed + index))[i + 1 :]
         side_error = False
@@ -424,6 +424,16 @@ def played_out(talk: list[Speech], t0: float, length: float) -> tuple[float, flo
         over_s = max(0.0, min(heard, end) - t0) if sp.start <= t0 else 0.0
         return (heard, over_s, GAVE_WAY) if heard < end else (end, over_s, "whole")
     return end, 0.0, "whole"
+
+
+def joined(new: Route, steps: list[Step], here: WalkSample) -> tuple[tuple[float, float], ...]:
+    """The way a wearer told a new route walks it from ``here``: onto it where it passes nearest
+    to them before its first turn (not back to the node it was computed from, which they may have
+    walked past while they heard it), then along it."""
+    before = min(steps[0].at_m if steps else new.length_m, new.length_m)
+    along = min(np.arange(0.0, before, 1.0), default=0.0,
+                key=lambda a: distance_m(here.latitude_deg, here.longitude_deg, *new.point_at(a)))  # fmt: skip
+    return (new.point_at(float(along)), *new.points[new.segment_at(float(along)) + 1 :])
 
 
 def _floor(talk: list[Speech], t: float) -> tuple[bool, bool]:

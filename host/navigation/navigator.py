@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from sottovoce.host.navigation.cues import (
     Cue,
     CueConfig,
-    spoken_s,
     turn_cue_after,
     turn_cue_due,
     turn_cue_now,
@@ -244,6 +243,11 @@ class Navigator:
 
     def cue_urgent(self, cue: Cue) -> bool:
         trip = self._trip
+        if cue.key == "depart" and trip is not None:
+            # as urgent as the route's next turn: a departure waiting (the wearer stopped it) goes
+            # before that turn's cue, which means nothing to someone who has not heard the way yet
+            step = self._next_step(trip)
+            return step is not None and step.at_m - trip.tracker.along_m <= self.config.cues.urgent_m
         if cue.step is None or trip is None:
             return cue.urgent
         return cue.step.at_m - trip.tracker.along_m <= self.config.cues.urgent_m
@@ -294,11 +298,11 @@ class Navigator:
             turn = turn_cue_after(said, step, to_turn, speed, self.config.cues)
             facing = self._facing_the_route(self._trip, course)
             # Not facing it, only a turn its own cue could not reach in time even said at once:
-            # the way there is to the route's start, then along it.
+            # the way there is to the route's start, then along it, and while they hear the way
+            # they may still be walking off (so none of it counts as walked).
             if turn is not None and not facing:
                 to_walk = distance_m(self.fix.lat, self.fix.lon, *found.points[0]) + step.at_m
-                after = walking_speed(speed, self.config.cues) * spoken_s(said, self.config.cues)
-                turn = turn if to_walk - after <= self.config.cues.lead_m else None
+                turn = turn if to_walk <= self.config.cues.lead_m else None
             if turn is not None:
                 self._trip.cued.add(step.at_m)
                 self._trip.departure_step = step
