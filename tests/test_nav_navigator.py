@@ -169,12 +169,21 @@ def test_a_first_turn_too_near_for_a_cue_of_its_own_is_said_with_the_departure(h
         nav.on_pose(Fix(float(t), lat, lon), 270.0)
     assert departure.text_now() in [f"In {n} metres, turn left." for n in (15, 20, 25)] + ["Now turn left."]
     assert departure.text_now() == departure.text_now()  # the same words each time they are asked for
+    # waiting, it is as urgent as the turn it leads to: it goes before that turn's own cue
+    assert not departure.urgent
+    for t in range(9, 15):
+        lat, lon = route.point_at(1.4 * t)
+        nav.on_pose(Fix(float(t), lat, lon), 270.0)
+    assert departure.urgent and departure.text_now() == "Now turn left."
     # facing away: the way to set off, then the turn, with no distance (how far along it they are
-    # is not known until they walk it)
-    nav = Navigator(helsinki)
-    nav.go_to("Kiasma")
-    [departure] = nav.on_pose(Fix(0.0, *nav.map.position(nav.map.nearest_node(*route.points[0])[0])), heading=90.0)
-    assert CueAnnouncement(nav, departure).text_now().endswith("Turn around along Mikonkatu, then left.")
+    # is not known until they walk it) - only when it is within the cue lead of them, as they may
+    # still walk off while they hear the way
+    for along, said in ((0.0, "Turn around along Mikonkatu."), (10.0, "Turn around along Mikonkatu, then left.")):
+        nav = Navigator(helsinki)
+        nav.go_to("Kiasma")
+        [departure] = nav.on_pose(Fix(0.0, *route.point_at(along)), heading=90.0)
+        assert CueAnnouncement(nav, departure).text_now().endswith(f"14 minutes. {said}")
+        assert (departure.step is not None) == said.endswith("then left.")
     # a route whose first turn is far gets it as a cue of its own
     nav = Navigator(helsinki)
     nav.on_pose(_at_station(helsinki), heading=90.0)
