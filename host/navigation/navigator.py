@@ -68,7 +68,7 @@ class _Trip:
     routed_from: tuple[float, float]  # the fix the route was computed from
     cued: set[float] = field(default_factory=set)  # at_m of steps whose cue was given
     departure_step: Step | None = None  # a first turn so near that the departure said it
-    departure_said: bool = False
+    departure_said: bool = False  # its departure was taken to be said (begun, if not heard whole)
     arrived: bool = False
 
 
