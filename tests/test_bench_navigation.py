@@ -24,6 +24,7 @@ from sottovoce.tools.bench_navigation import (
     RouteResult,
     Speech,
     Voice,
+    joined,
     planned_walk,
     played_out,
     run_route,
@@ -160,3 +161,17 @@ def test_a_cue_the_wearer_stopped_is_said_again_whole_after_their_turn():
                 after = heard[k + 1]
                 assert "..." not in after and float(after.split("s", 1)[0]) > float(line.split("s", 1)[0])
     assert stopped_seen > 0
+
+
+def test_a_wearer_told_a_new_route_joins_it_where_it_passes_nearest_before_its_first_turn():
+    from sottovoce.firmware_sim.walk import WalkSample
+    from sottovoce.host.navigation.instructions import steps_of
+    from sottovoce.host.navigation.router import route_along
+
+    new = route_along((FRAME.to_latlon(0, 0), FRAME.to_latlon(0, 60), FRAME.to_latlon(-60, 60)))  # north, then left
+    here = WalkSample(0.0, *FRAME.to_latlon(6, 20), 0.0, 0.0, 0.0, 0.0, 0.0, True, False, None)
+    path = joined(new, steps_of(new), here)
+    assert distance_m(*path[0], *FRAME.to_latlon(0, 20)) < 1.0 and path[1:] == new.points[1:]
+    # beside the route past its first turn: not that far on, the turn is not skipped
+    beyond = WalkSample(0.0, *FRAME.to_latlon(-30, 65), 0.0, 0.0, 0.0, 0.0, 0.0, True, False, None)
+    assert distance_m(*joined(new, steps_of(new), beyond)[0], *FRAME.to_latlon(0, 59)) < 1.0

@@ -81,4 +81,4 @@ def test_known_corners_in_helsinki():
 def test_distances_are_said_rounded_as_a_walker_hears_them():
     assert say_distance(23) == "25 metres" and say_distance(2) == "5 metres" and say_distance(147) == "150 metres"
     assert say_distance(730) == "750 metres" and say_distance(1400) == "1.4 kilometres"
-    assert say_distance(2000) == "2 kilometres"
+    assert say_distance(2000) == "2 kilometres" and say_distance(1020) == "1 kilometre"

@@ -3,12 +3,17 @@ hand-made extracts whose answers are known), and routes on it."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import networkx as nx
+import osmium
 import pytest
 
+from sottovoce.host import cli
+from sottovoce.host.navigation.navigator import Navigator
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, MapError, load_map
+from sottovoce.host.navigation.progress import Fix
 from sottovoce.host.navigation.router import NoRoute, route
 from sottovoce.proto.geo import distance_m
 
@@ -106,3 +111,86 @@ def test_a_map_that_does_not_parse_is_one_clear_error(tmp_path: Path, content, m
     with pytest.raises(MapError, match=message) as err:
         load_map(path)
     assert "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_map_cut_short_is_one_clear_error_and_the_host_stops_with_that_line(tmp_path: Path, capsys):
+    """A download that broke off half-way: pyosmium's own words, on one line, through ``sottovoce
+    host --map`` as well."""
+    cut = tmp_path / "city.osm.pbf"
+    cut.write_bytes(DEFAULT_MAP.read_bytes()[:300_000])
+    with pytest.raises(MapError, match="not a readable OpenStreetMap extract: PBF error"):
+        load_map(cut)
+    with pytest.raises(MapError, match="is not a file"):
+        load_map(tmp_path)
+    parser = argparse.ArgumentParser(prog="sottovoce host")
+    cli.add_arguments(parser)
+    args = parser.parse_args(["--listen", "127.0.0.1:0", "--map", str(cut), "--log-level", "ERROR"])
+    assert cli.run(args) == 2
+    out = capsys.readouterr()
+    assert out.err.startswith(f"sottovoce host: map file {cut} is not a readable OpenStreetMap extract")
+    assert out.err.count("\n") == 1 and not out.out
+
+
+# Two places mapped only as multipolygon relations: a park whose outline is whole, and a square cut
+# by the extract's border (one of its outer ways is missing), plus a church whose members say no role.
+RELATIONS_OSM = """
+  <node id="20" lat="60.0010" lon="25.0010" version="1"/>
+  <node id="21" lat="60.0010" lon="25.0030" version="1"/>
+  <node id="22" lat="60.0030" lon="25.0030" version="1"/>
+  <node id="23" lat="60.0030" lon="25.0010" version="1"/>
+  <node id="24" lat="59.9980" lon="24.9980" version="1"/>
+  <node id="25" lat="59.9980" lon="24.9990" version="1"/>
+  <node id="26" lat="59.9990" lon="24.9990" version="1"/>
+  <way id="30" version="1"><nd ref="20"/><nd ref="21"/><nd ref="22"/><nd ref="23"/><nd ref="20"/></way>
+  <way id="31" version="1"><nd ref="24"/><nd ref="25"/><nd ref="26"/></way>
+  <way id="32" version="1"><nd ref="2"/><nd ref="7"/></way>
+  <relation id="40" version="1"><member type="way" ref="30" role="outer"/>
+    <tag k="type" v="multipolygon"/><tag k="leisure" v="park"/><tag k="name" v="Puisto"/>
+    <tag k="name:en" v="Corner Park"/></relation>
+  <relation id="41" version="1"><member type="way" ref="31" role="outer"/><member type="way" ref="99" role="outer"/>
+    <tag k="type" v="multipolygon"/><tag k="place" v="square"/><tag k="highway" v="pedestrian"/>
+    <tag k="name" v="Tori"/><tag k="name:en" v="Market Square"/></relation>
+  <relation id="42" version="1"><member type="way" ref="32" role=""/>
+    <tag k="type" v="multipolygon"/><tag k="amenity" v="place_of_worship"/><tag k="name" v="Kirkko"/></relation>
+  <relation id="43" version="1"><member type="way" ref="98" role="outer"/>
+    <tag k="type" v="multipolygon"/><tag k="leisure" v="park"/><tag k="name" v="Beyond"/></relation>
+  <relation id="44" version="1"><member type="way" ref="30" role="outer"/>
+    <tag k="type" v="route"/><tag k="amenity" v="pub"/><tag k="name" v="Pub Crawl"/></relation>
+"""
+
+
+def test_places_mapped_as_relations_stand_where_their_outline_is(tmp_path: Path):
+    path = tmp_path / "relations.osm"
+    path.write_text(CROSS_OSM.replace("</osm>", RELATIONS_OSM + "</osm>"))
+    walk_map = load_map(path)
+    park = walk_map.find_place("the park")
+    assert (park.name, park.spoken, park.kind) == ("Puisto", "Corner Park", "park")
+    # the mean of its outline's nodes (the closing node counted twice)
+    assert park.lat == pytest.approx((60.001 * 3 + 60.003 * 2) / 5) and park.lon == pytest.approx(25.0018)
+    square = walk_map.find_place("market square")  # half its outline is beyond the extract: the half it holds
+    assert square.kind == "square" and square.lat == pytest.approx((59.998 * 2 + 59.999) / 3)
+    church = walk_map.find_place("Kirkko")  # no member says it is outer: all of them are the outline
+    assert church.kind == "church" or church.kind == "place_of_worship"
+    assert church.lat == pytest.approx((59.999 + 59.9995) / 2)
+    assert walk_map.find_place("Beyond") is None  # nothing of it in the extract: no place, no crash
+    assert walk_map.find_place("pub crawl") is None  # a route relation is no place
+
+
+def test_the_shipped_map_has_places_that_exist_only_as_relations(helsinki):
+    """Kaisaniemi Park and the Market Square are multipolygon relations in the extract, and no node
+    or way there carries the park's name or the square's English one (its Finnish one is a tram
+    stop's and a street's too); the Market Square's outline is cut by the extract's border."""
+    elsewhere = [o.id for o in osmium.FileProcessor(str(DEFAULT_MAP), osmium.osm.NODE | osmium.osm.WAY)
+                 if o.tags.get("name") == "Kaisaniemen puisto" or o.tags.get("name:en") == "Market Square"]  # fmt: skip
+    assert elsewhere == []
+    park, square = helsinki.find_place("Kaisaniemi Park"), helsinki.find_place("the market square")
+    assert (park.name, park.kind) == ("Kaisaniemen puisto", "park")
+    assert (square.name, square.kind) == ("Kauppatori", "square")
+    assert distance_m(park.lat, park.lon, 60.1751, 24.9459) < 150  # the park's middle, by its map
+    assert distance_m(square.lat, square.lon, 60.1675, 24.9526) < 100
+    assert helsinki.find_place("senate square").name == "Senaatintori"  # the square, not its bike station
+    station = helsinki.find_place("the station")
+    nav = Navigator(helsinki)
+    nav.on_pose(Fix(0.0, station.lat, station.lon), heading=None)
+    assert nav.go_to("Kaisaniemi Park").startswith("Kaisaniemi Park, 1 kilometre, about") and nav.route is not None
+    assert distance_m(*nav.route.points[-1], park.lat, park.lon) < 50

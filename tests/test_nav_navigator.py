@@ -15,7 +15,7 @@ from sottovoce.host.navigation.progress import Fix
 from sottovoce.host.navigation.skill import NavigationResponder, NavigationSkill
 from sottovoce.host.responder import Context, SkillResponder
 from sottovoce.host.timers import Timers
-from sottovoce.proto.geo import bearing_between
+from sottovoce.proto.geo import bearing_between, destination
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +125,102 @@ def test_an_arrival_the_wearer_stopped_is_still_true_when_said_again_until_navig
     assert arrival.text_now() == first  # said again after the wearer's turn: still so
     assert nav.stop() == NOT_NAVIGATING
     assert arrival.text_now() is None  # navigation stopped: nothing left to say
+
+
+def _from_cathedral_to_kiasma(helsinki) -> tuple[Navigator, CueAnnouncement]:
+    """Asked before the first fix, as a host started with a destination is: the departure is a cue."""
+    cathedral = helsinki.find_place("the cathedral")
+    steps_below = helsinki.position(helsinki.nearest_node(cathedral.lat, cathedral.lon)[0])
+    nav = Navigator(helsinki)
+    nav.go_to("Kiasma")
+    [departure] = nav.on_pose(Fix(0.0, *steps_below), heading=270.0)  # on the way, facing along it
+    return nav, CueAnnouncement(nav, departure)
+
+
+def _walk_until(nav: Navigator, wanted) -> list:
+    """Walk the route a fix a second until a cue ``wanted`` accepts is due; the cues due by then."""
+    route, t, along, due = nav.route, 1.0, 0.0, []
+    while not any(wanted(c) for c in due) and along < route.length_m:
+        along += 1.4
+        lat, lon = route.point_at(along)
+        due += nav.on_pose(Fix(t, lat, lon), bearing_between(lat, lon, *route.point_at(min(along + 3, route.length_m))))
+        t += 1.0
+    return due
+
+
+def test_a_first_turn_too_near_for_a_cue_of_its_own_is_said_with_the_departure(helsinki):
+    """From the cathedral to Kiasma the first turn is under 40 m on: after the departure's words
+    (some 9 m of walking) its own cue would already be late, so the departure says it, with the
+    distance left when it is heard, and it gets no cue of its own."""
+    nav, departure = _from_cathedral_to_kiasma(helsinki)
+    first = nav.steps[0]
+    assert first.at_m < 40 and departure.cue.step is first
+    said = departure.text_now()
+    assert said.startswith("Museum of Modern Art Kiasma, 1.2 kilometres, about 14 minutes. Go straight ahead")
+    assert said.split(". ")[-1] in [f"In {n} metres, turn left." for n in (20, 25, 30)]
+    due = _walk_until(nav, lambda c: c.step is nav.steps[1])
+    assert [c.step for c in due] == [nav.steps[1]]  # the next turn's cue, and none for the first
+    # stopped by the wearer and said again once the turn's own cue is due: only that is said
+    nav, departure = _from_cathedral_to_kiasma(helsinki)
+    departure.text_now()
+    route = nav.route
+    for t in range(1, 9):
+        lat, lon = route.point_at(1.4 * t)
+        nav.on_pose(Fix(float(t), lat, lon), 270.0)
+    assert departure.text_now() in [f"In {n} metres, turn left." for n in (15, 20, 25)] + ["Now turn left."]
+    assert departure.text_now() == departure.text_now()  # the same words each time they are asked for
+    # waiting, it is as urgent as the turn it leads to: it goes before that turn's own cue
+    assert not departure.urgent
+    for t in range(9, 15):
+        lat, lon = route.point_at(1.4 * t)
+        nav.on_pose(Fix(float(t), lat, lon), 270.0)
+    assert departure.urgent and departure.text_now() == "Now turn left."
+    # facing away: the way to set off, then the turn, with no distance (how far along it they are
+    # is not known until they walk it) - only when it is within the cue lead of them, as they may
+    # still walk off while they hear the way
+    for along, said in ((0.0, "Turn around along Mikonkatu."), (10.0, "Turn around along Mikonkatu, then left.")):
+        nav = Navigator(helsinki)
+        nav.go_to("Kiasma")
+        [departure] = nav.on_pose(Fix(0.0, *route.point_at(along)), heading=90.0)
+        assert CueAnnouncement(nav, departure).text_now().endswith(f"14 minutes. {said}")
+        assert (departure.step is not None) == said.endswith("then left.")
+    # a route whose first turn is far gets it as a cue of its own
+    nav = Navigator(helsinki)
+    nav.on_pose(_at_station(helsinki), heading=90.0)
+    assert nav.go_to("the cathedral").endswith("Go straight ahead along Rautatientori.")
+
+
+def test_a_departure_still_waiting_when_the_next_turn_is_due_is_stale(helsinki):
+    """The wearer talked over the departure and it waited for the end of their turn; meanwhile they
+    walked the route and the next turn's cue came due: that cue is what they need, not the
+    departure's "go straight ahead" before it."""
+    nav, departure = _from_cathedral_to_kiasma(helsinki)
+    _walk_until(nav, lambda c: c.step is nav.steps[1])
+    assert departure.text_now() is None
+
+
+def test_a_reroute_said_after_the_wearer_walked_on_is_computed_from_where_they_are(helsinki):
+    """Off the route, told late (they were talking): the way to go is the one from where they are
+    when they hear it, not from where the re-route was decided; a re-route says only the way."""
+    nav = Navigator(helsinki)
+    nav.on_pose(_at_station(helsinki), heading=90.0)
+    nav.go_to("the cathedral")
+    route = nav.route
+    lat, lon = route.point_at(60.0)
+    away = bearing_between(*route.point_at(40.0), lat, lon) + 90  # walk off the route, square to it
+    t, cues, off = 1.0, [], 0.0
+    while not cues:
+        off += 1.4
+        cues = [c for c in nav.on_pose(Fix(t, *destination(lat, lon, away, off)), away) if c.key == "depart"]
+        t += 1.0
+    reroute = CueAnnouncement(nav, cues[0])
+    decided = nav.route
+    assert cues[0].text.startswith("Off the route. ") and "minutes" not in cues[0].text
+    for _ in range(12):  # talking, they walk on another 17 m
+        off += 1.4
+        nav.on_pose(Fix(t, *destination(lat, lon, away, off)), away)
+        t += 1.0
+    said = reroute.text_now()
+    assert said is not None and said.startswith("Off the route. ") and nav.route is not decided
+    assert nav.route.nodes[0] == helsinki.nearest_node(*destination(lat, lon, away, off))[0]
+    assert reroute.text_now() == said  # said again (they stopped it) where it was said: the same way

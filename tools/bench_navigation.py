@@ -214,6 +214,14 @@ def _chatter(duration_s: float, rng: random.Random) -> list[Speech]:
     return talk
 
 
+def _instruction(text: str) -> str:
+    """A turn's instruction in a cue ("turn left, then right onto ..."): a departure that says the
+    first turn ("Go right along Postikatu. In 15 metres, turn left ...") names a way to set off
+    before it; "" when the instruction was not reached."""
+    at = text.rfind("turn ")
+    return text[at:] if at >= 0 else ""
+
+
 def _side_word(text: str) -> str | None:
     """The first side a text names ("turn right, then left": right)."""
     found = [(text.find(f" {word}"), word) for word in ("left", "right") if f" {word}" in text]
@@ -328,17 +336,25 @@ def run_route(
             interrupted += 1
             queue.stopped(item)
             turn_over_at = next(sp.end for sp in talk if sp.start == playing_until) + END_CONFIRM_S
-        said_side = _side_word(heard)
+        cue: Cue = original(item).cue
+        said_side = _side_word(_instruction(heard) if cue.step is not None else heard)
         if outcome != "whole":
             transcript.append(f"{where}  heard: {heard}...  [{outcome} after {playing_until - t0:.2f} s]")
             # a cue given way is said again; one stopped by the wearer too, after their turn, and
             # it counts for its corner if its side was heard
             if outcome == GAVE_WAY or said_side is None:
                 continue
-        cue: Cue = original(item).cue
+        end = _sample_at(samples, playing_until)
+        if text.startswith("Off") and outcome == "whole" and not followed and navigator.route is not None:
+            # told the new way, the wearer turns onto it where they are when the cue ends (before
+            # its turn's side is judged: a re-route may say its first turn, on the walk they now take)
+            followed, followed_from = steps_of(navigator.route), (end.distance_m - 1.0, t0)
+            walk = turned_onto(walk, end.distance_m, joined(navigator.route, followed, end))
+            i = samples.index(end)
+            samples[i + 1 :] = list(walk_samples(walk, 1 / TICK_S, cfg.seed + index))[i + 1 :]
         side_error = False
         step = cue.step
-        if step is not None and said_side and not text.startswith("Off"):
+        if step is not None and said_side:
             active = navigator.route or routes[-1]
             # a corner mapped as a few short ways (a crossing) bends more than once within MERGE_M:
             # the way out is read across the whole corner, as the instructions read it
@@ -352,14 +368,7 @@ def run_route(
                 bearing_between(now.latitude_deg, now.longitude_deg, goal_place.lat, goal_place.lon), now.heading_deg
             )
             side_error = said_side not in truth
-        end = _sample_at(samples, playing_until)
         said.append(SaidCue(t0, playing_until, text, step, len(routes), over, side_error, end.distance_m))
-        if text.startswith("Off") and outcome == "whole" and not followed and navigator.route is not None:
-            # told the new way, the wearer turns onto it where they are when the cue ends
-            followed, followed_from = steps_of(navigator.route), (end.distance_m - 1.0, t0)
-            walk = turned_onto(walk, end.distance_m, navigator.route.points)
-            i = samples.index(end)
-            samples[i + 1 :] = list(walk_samples(walk, 1 / TICK_S, cfg.seed + index))[i + 1 :]
         if outcome == "whole":
             transcript.append(
                 f"{where}  heard: {text}"
@@ -415,6 +424,16 @@ def played_out(talk: list[Speech], t0: float, length: float) -> tuple[float, flo
         over_s = max(0.0, min(heard, end) - t0) if sp.start <= t0 else 0.0
         return (heard, over_s, GAVE_WAY) if heard < end else (end, over_s, "whole")
     return end, 0.0, "whole"
+
+
+def joined(new: Route, steps: list[Step], here: WalkSample) -> tuple[tuple[float, float], ...]:
+    """The way a wearer told a new route walks it from ``here``: onto it where it passes nearest
+    to them before its first turn (not back to the node it was computed from, which they may have
+    walked past while they heard it), then along it."""
+    before = min(steps[0].at_m if steps else new.length_m, new.length_m)
+    along = min(np.arange(0.0, before, 1.0), default=0.0,
+                key=lambda a: distance_m(here.latitude_deg, here.longitude_deg, *new.point_at(a)))  # fmt: skip
+    return (new.point_at(float(along)), *new.points[new.segment_at(float(along)) + 1 :])
 
 
 def _floor(talk: list[Speech], t: float) -> tuple[bool, bool]:

@@ -19,7 +19,11 @@ DEFAULT_SPEED_MPS = 1.4  # walking pace when the fixes do not tell yet
 
 @dataclass(frozen=True)
 class CueConfig:
-    lead_m: float = 25.0  # where a turn's cue should finish, before the turn
+    # Where a turn's cue should finish, before the turn. Above the window's middle: what moves a
+    # cue off its mark is mostly one-sided - the wearer talking when it is due holds it back (their
+    # turn, then its end confirmed: up to ~7 m at walking pace), and one their speech stopped is
+    # said again after it (~10 m) - while a fix's drifting error moves it either way by up to ~8 m.
+    lead_m: float = 30.0
     min_lead_m: float = 10.0  # a cue finishing nearer than this is late
     max_lead_m: float = 40.0
     urgent_m: float = 18.0  # a turn this near: its cue may go as soon as the wearer pauses
@@ -75,3 +79,13 @@ def turn_cue_now(step: Step, to_turn_m: float, speed_mps: float | None, config: 
     heard_at = max(0.0, to_turn_m - speed * (config.render_s + config.number_at_s))
     text, urgent = turn_words(step, heard_at, config)
     return Cue(f"turn-{step.at_m:.0f}", text, urgent, step)
+
+
+def turn_cue_after(words: str, step: Step, to_turn_m: float, speed_mps: float | None, config: CueConfig) -> Cue | None:
+    """``step``'s cue said straight after ``words`` (a departure) when the turn is so near that its
+    own cue, once they are said, would already be due: the wearer would walk on while it waits.
+    Its distance is the one left when it is heard; None when the turn can have its own cue."""
+    after = walking_speed(speed_mps, config) * spoken_s(f"{words} ", config)
+    if not turn_cue_due(step, to_turn_m - after, speed_mps, config):
+        return None
+    return turn_cue_now(step, to_turn_m - after, speed_mps, config)

@@ -142,4 +142,5 @@ def say_distance(metres: float) -> str:
         step = 5 if metres < 100 else 10 if metres < 200 else 50
         n = max(step, int(round(metres / step) * step))
         return f"{n} metres"
-    return f"{metres / 1000:.1f} kilometres".replace(".0 ", " ")
+    said = f"{metres / 1000:.1f}".removesuffix(".0")
+    return f"{said} kilometre{'s' * (said != '1')}"

@@ -13,7 +13,14 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 
-from sottovoce.host.navigation.cues import Cue, CueConfig, turn_cue_due, turn_cue_now, walking_speed
+from sottovoce.host.navigation.cues import (
+    Cue,
+    CueConfig,
+    turn_cue_after,
+    turn_cue_due,
+    turn_cue_now,
+    walking_speed,
+)
 from sottovoce.host.navigation.instructions import Step, bearing_along, relative_side, say_distance, steps_of
 from sottovoce.host.navigation.osm_map import Place, WalkMap
 from sottovoce.host.navigation.progress import Fix, Progress, ProgressConfig, Tracker
@@ -23,6 +30,7 @@ from sottovoce.proto.geo import bearing_between, distance_m, turn_deg
 log = logging.getLogger(__name__)
 
 NO_FIX = "I don't know where you are yet: there is no GPS fix. I'll start guiding you as soon as there is."
+OFF_ROUTE = "Off the route. "
 OFF_MAP = "You are outside the map I have, so I can't guide you from here."
 NOT_NAVIGATING = "We're not going anywhere yet. Say take me to, and a place."
 ARRIVE_M = 15.0  # the arrival is said this near the destination
@@ -36,6 +44,10 @@ class NavigatorConfig:
     map_margin_m: float = 200.0  # a fix further than this from any walkable way is off the map
     # After a new route, the wearer needs a moment to hear it and turn round: no other before then.
     reroute_holdoff_s: float = 20.0
+    # A re-route said this far from where it was computed (it waited for the wearer to finish
+    # talking while they walked on) is computed again from where they are: its first words ("turn
+    # around") and its first turn are the ones true there.
+    reroute_moved_m: float = 10.0
 
 
 @dataclass
@@ -53,7 +65,10 @@ class _Trip:
     route: Route
     steps: list[Step]
     tracker: Tracker
+    routed_from: tuple[float, float]  # the fix the route was computed from
     cued: set[float] = field(default_factory=set)  # at_m of steps whose cue was given
+    departure_step: Step | None = None  # a first turn so near that the departure said it
+    departure_said: bool = False  # its departure was taken to be said (begun, if not heard whole)
     arrived: bool = False
 
 
@@ -70,6 +85,7 @@ class Navigator:
         self._arrived: _Trip | None = None  # ended by its arrival cue, until another trip or a stop
         self._pending: Place | None = None  # asked for before there was a fix
         self._routed_at: float | None = None  # fix time of the last route's start
+        self._departure: str | None = None  # the last route's first words, until navigation stops
 
     @property
     def active(self) -> bool:
@@ -100,7 +116,7 @@ class Navigator:
 
     def stop(self) -> str:
         was = self.active
-        self._trip, self._pending, self._arrived = None, None, None
+        self._trip, self._pending, self._arrived, self._departure = None, None, None, None
         return "Okay, navigation stopped." if was else NOT_NAVIGATING
 
     def how_far(self) -> str:
@@ -153,7 +169,7 @@ class Navigator:
             return []
         if self._pending is not None:
             place, self._pending = self._pending, None
-            return [Cue("depart", self._start(place))]
+            return [self._departure_cue(self._start(place))]
         trip = self._trip
         if trip is None or trip.arrived:
             return []
@@ -162,7 +178,7 @@ class Navigator:
         if progress.off_route and settled:
             self.counters.reroutes += 1
             log.info("off the route %.0f m at %.0f m along: re-routing", progress.off_m, progress.along_m)
-            return [Cue("depart", "Off the route. " + self._start(trip.place, counted=False))]
+            return [self._departure_cue(self._start(trip.place, rerouting=True))]
         cues = []
         step = self._next_step(trip)
         if step is not None and step.at_m not in trip.cued and self._walking_the_route(trip, progress):
@@ -191,6 +207,33 @@ class Navigator:
             trip = self._arrived
             side = self._side_of(trip.place, trip.route.point_at(trip.tracker.along_m))
             return f"You have arrived. {trip.place.spoken} is {side or 'here'}."
+        if cue.key == "depart":
+            # A departure still waiting when a turn's cue is due (the wearer talked over it, and it
+            # waited for the end of their turn) is stale: turn cues are given only once the wearer
+            # walks the route, and the turn ahead is what they need now, not a second "go straight
+            # ahead" that would push it late. One from an earlier route, or a stopped one, is too.
+            # A re-route is never stale that way: the wearer must hear they left the route (its way
+            # is computed again below if they walked on).
+            if cue.text != self._departure:
+                return None
+            rerouted = cue.text.startswith(OFF_ROUTE)
+            if trip is not None and not rerouted and trip.cued - {cue.step and cue.step.at_m}:
+                return None
+            if trip is None:
+                return cue.text  # a route that could not be found, said as it was
+            if rerouted and self.fix is not None:
+                if distance_m(*trip.routed_from, self.fix.lat, self.fix.lon) > self.config.reroute_moved_m:
+                    return self._start(trip.place, rerouting=True)
+            step = trip.departure_step
+            if trip.departure_said and step is not None:
+                # Said again after the wearer stopped it: the turn it carries cannot wait for all
+                # of it again once its own cue is due - then that is all that is said.
+                to_turn = step.at_m - trip.tracker.along_m
+                if turn_cue_due(step, to_turn, self.progress_speed(), self.config.cues):
+                    now = turn_cue_now(step, to_turn, self.progress_speed(), self.config.cues)
+                    self._departure = now.text if now is not None else None
+            trip.departure_said = True
+            return self._departure
         if cue.step is None:
             return cue.text
         if trip is None or cue.step not in trip.steps:
@@ -200,6 +243,11 @@ class Navigator:
 
     def cue_urgent(self, cue: Cue) -> bool:
         trip = self._trip
+        if cue.key == "depart" and trip is not None:
+            # as urgent as the route's next turn: a departure waiting (the wearer stopped it) goes
+            # before that turn's cue, which means nothing to someone who has not heard the way yet
+            step = self._next_step(trip)
+            return step is not None and step.at_m - trip.tracker.along_m <= self.config.cues.urgent_m
         if cue.step is None or trip is None:
             return cue.urgent
         return cue.step.at_m - trip.tracker.along_m <= self.config.cues.urgent_m
@@ -212,7 +260,11 @@ class Navigator:
     def _on_map(self, fix: Fix) -> bool:
         return self.map.covers(fix.lat, fix.lon, self.config.map_margin_m)
 
-    def _start(self, place: Place, counted: bool = True) -> str:
+    def _start(self, place: Place, rerouting: bool = False) -> str:
+        self._departure = self._route_to(place, rerouting)
+        return self._departure
+
+    def _route_to(self, place: Place, rerouting: bool) -> str:
         assert self.fix is not None
         start, _ = self.map.nearest_node(self.fix.lat, self.fix.lon)
         goal, _ = self.map.nearest_node(place.lat, place.lon)
@@ -221,13 +273,56 @@ class Navigator:
         except NoRoute:
             self._trip = None
             return f"I can't find a walking route to {place.spoken} from here."
-        self.counters.routes += counted
+        self.counters.routes += not rerouting
         course = self.progress.course_deg if self.progress is not None else None
-        self._trip = _Trip(place, found, steps_of(found), Tracker(found, self.config.progress))
+        tracker = Tracker(found, self.config.progress)
+        self._trip = _Trip(place, found, steps_of(found), tracker, (self.fix.lat, self.fix.lon))
         self.progress = self._trip.tracker.update(self.fix)
         self._routed_at = self.fix.t_s
-        said = f"{place.spoken}, {say_distance(found.length_m)}, {self._minutes(found.length_m)}."
-        return f"{said} {self._heading_words(found, course)}"
+        if rerouting:
+            # Only the way to go: the wearer knows where they are going (and can ask how far), and
+            # every second it takes is walked without knowing which way - the new route's first
+            # turn may be a few tens of metres on.
+            said = f"{OFF_ROUTE}{self._heading_words(found, course)}"
+        else:
+            said = f"{place.spoken}, {say_distance(found.length_m)}, {self._minutes(found.length_m)}."
+            said += f" {self._heading_words(found, course)}"
+        # A first turn too near for a cue of its own after these words is said with them: with
+        # the distance left when it is heard if the wearer is on the route and faces its way,
+        # else as what follows the way to set off ("Go right along Postikatu, then left onto
+        # Mannerheiminaukio"): until they are on it, how far along it they are is not known.
+        step = self._next_step(self._trip)
+        if step is not None:
+            speed = self.progress.speed_mps if self.progress is not None else None
+            to_turn = step.at_m - tracker.along_m
+            turn = turn_cue_after(said, step, to_turn, speed, self.config.cues)
+            facing = self._facing_the_route(self._trip, course)
+            # Not facing it, only a turn its own cue could not reach in time even said at once:
+            # the way there is to the route's start, then along it, and while they hear the way
+            # they may still be walking off (so none of it counts as walked).
+            if turn is not None and not facing:
+                to_walk = distance_m(self.fix.lat, self.fix.lon, *found.points[0]) + step.at_m
+                turn = turn if to_walk <= self.config.cues.lead_m else None
+            if turn is not None:
+                self._trip.cued.add(step.at_m)
+                self._trip.departure_step = step
+                if facing:
+                    said += f" {turn.text}"
+                else:
+                    said = f"{said[:-1]}, then {step.instruction().removeprefix('turn ')}."
+        return said
+
+    def _facing_the_route(self, trip: _Trip, course: float | None) -> bool:
+        progress = self.progress
+        if progress is None or progress.off_m > self.config.progress.far_m / 2:
+            return False
+        along = progress.along_m
+        way = bearing_along(trip.route, along, min(trip.route.length_m, along + 10))
+        facing = course if course is not None else self.heading
+        return facing is not None and abs(turn_deg(way, facing)) <= 45
+
+    def _departure_cue(self, text: str) -> Cue:
+        return Cue("depart", text, step=self._trip.departure_step if self._trip is not None else None)
 
     def _heading_words(self, found: Route, course: float | None) -> str:
         """Which way to set off, from the wearer's direction of travel when they walk (a glance
@@ -314,6 +409,9 @@ class CueAnnouncement:
 
     def text_now(self) -> str | None:
         text = self.navigator.cue_text(self.cue)
+        if text is not None and self.cue.key == "depart" and text != self.cue.text:
+            # a re-route computed again as it was said: if the wearer stops it, that one is said again
+            self.cue = self.navigator._departure_cue(text)
         if text is not None:
             self.navigator.last_cue = text
         return text

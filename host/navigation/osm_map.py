@@ -2,6 +2,12 @@
 walking graph (``networkx.DiGraph``, edges in metres, with their street names) and the named
 places a wearer may ask to be taken to.
 
+A place is mapped as a node, a closed way, or - many churches, parks, squares and stations - a
+multipolygon relation whose outline is its member ways. Each stands where the nodes of its outline
+average out. A relation's outline is read from whichever of its ways the extract holds: an extract
+cuts relations at its border, so an outline need not close to give a place its position (pyosmium's
+area assembly gives up on such a polygon, and Helsinki's Market Square is one).
+
 Pedestrians walk both ways along one-way streets, so ``oneway`` is ignored; only
 ``oneway:foot=yes`` (or a footway that is itself ``oneway=yes``) keeps one direction. Roads a
 pedestrian may not use (motorways, trunk roads, ``foot=no``, private access) are left out.
@@ -40,7 +46,16 @@ _KIND_WORDS = {
     "tram_stop": "tram stop", "subway_entrance": "metro",
 }  # fmt: skip
 # Place kinds that stand for "the station", "the cathedral": the one a wearer most likely means.
-_PROMINENT = {"cathedral": 3, "train_station": 3, "museum": 2, "station": 2, "church": 2, "attraction": 1}
+_PROMINENT = {
+    "cathedral": 3,
+    "train_station": 3,
+    "museum": 2,
+    "station": 2,
+    "church": 2,
+    "square": 2,
+    "attraction": 1,
+    "park": 1,
+}
 
 
 class MapError(ValueError):
@@ -140,6 +155,8 @@ def _street_name(tags: osmium.osm.TagList) -> str:
 
 
 def _place_kind(tags: osmium.osm.TagList) -> str | None:
+    if tags.get("place") == "square":  # a square is mostly a pedestrian area: its place tag names it
+        return "square"
     building = tags.get("building")
     if building in _PLACE_BUILDINGS:
         return building
@@ -156,13 +173,20 @@ def load_map(path: Path | str) -> WalkMap:
     """Read ``path`` into a walking graph and its places. Raises MapError with one clear line."""
     path = Path(path)
     if not path.is_file():
-        raise MapError(f"map file {path} does not exist")
+        raise MapError(f"map file {path} {'is not a file' if path.exists() else 'does not exist'}")
     graph = nx.DiGraph()
     places: list[Place] = []
     try:
+        # Relations come after the ways they are made of: one pass over the relations first says
+        # which ways outline a place, so the main pass keeps those ways' nodes and no others.
+        outlined = _place_relations(path)
+        outline_ways = {way for _, _, ways in outlined for way in ways}
+        outlines: dict[int, list[tuple[float, float]]] = {}
         for obj in osmium.FileProcessor(str(path)).with_locations():
             tags = obj.tags
             if obj.is_way():
+                if obj.id in outline_ways:
+                    outlines[obj.id] = [(n.lat, n.lon) for n in obj.nodes if n.location.valid()]
                 if _walkable(tags):
                     _add_way(graph, obj, tags)
                 elif "name" in tags and (kind := _place_kind(tags)) is not None:
@@ -171,6 +195,11 @@ def load_map(path: Path | str) -> WalkMap:
                 _add_place(places, tags, kind, [(obj.lat, obj.lon)])
     except (RuntimeError, ValueError, OSError) as exc:  # pyosmium says a broken file with RuntimeError
         raise MapError(f"map file {path} is not a readable OpenStreetMap extract: {exc}") from None
+    outside = 0
+    for tags, kind, ways in outlined:
+        points = [p for way in ways for p in outlines.get(way, ())]
+        outside += not points
+        _add_place(places, tags, kind, points)
     if graph.number_of_edges() == 0:
         raise MapError(f"map file {path} has no ways a pedestrian can walk")
     # An extract cuts ways at its border and holds islands (a courtyard, a platform): keep the
@@ -179,9 +208,24 @@ def load_map(path: Path | str) -> WalkMap:
     lats = [d["lat"] for _, d in graph.nodes(data=True)]
     lons = [d["lon"] for _, d in graph.nodes(data=True)]
     walk_map = WalkMap(graph, places, (min(lats), min(lons), max(lats), max(lons)), str(path))
-    log.info("map %s: %d nodes, %d edges, %d places", path.name, graph.number_of_nodes(),
-             graph.number_of_edges(), len(places))  # fmt: skip
+    log.info("map %s: %d nodes, %d edges, %d places (%d of %d outlined by relations; %d with no outline in the "
+             "extract)", path.name, graph.number_of_nodes(), graph.number_of_edges(), len(places),
+             len(outlined) - outside, len(outlined), outside)  # fmt: skip
     return walk_map
+
+
+def _place_relations(path: Path) -> list[tuple[dict[str, str], str, list[int]]]:
+    """The named places mapped as multipolygon relations: their tags, kind and outline's ways
+    (the outer ones; all of them when no member says it is outer)."""
+    found = []
+    for rel in osmium.FileProcessor(str(path), osmium.osm.RELATION):
+        tags = rel.tags
+        if tags.get("type") != "multipolygon" or "name" not in tags or (kind := _place_kind(tags)) is None:
+            continue
+        ways = [(m.ref, m.role) for m in rel.members if m.type == "w"]
+        outer = [ref for ref, role in ways if role == "outer"] or [ref for ref, _ in ways]
+        found.append(({"name": tags["name"], "name:en": tags.get("name:en", "")}, kind, outer))
+    return found
 
 
 def _add_way(graph: nx.DiGraph, way: osmium.osm.Way, tags: osmium.osm.TagList) -> None:
@@ -202,7 +246,9 @@ def _add_way(graph: nx.DiGraph, way: osmium.osm.Way, tags: osmium.osm.TagList) -
             graph.add_edge(b, a, length_m=length, name=name, kind=kind)
 
 
-def _add_place(places: list[Place], tags: osmium.osm.TagList, kind: str, points: list[tuple[float, float]]) -> None:
+def _add_place(
+    places: list[Place], tags: osmium.osm.TagList | dict[str, str], kind: str, points: list[tuple[float, float]]
+) -> None:
     if not points:
         return
     lat = sum(p[0] for p in points) / len(points)
