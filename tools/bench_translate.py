@@ -31,13 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from sottovoce.host.answer import Draft
-from sottovoce.host.asr import StreamingTranscriber, word_error_rate
+from sottovoce.host.asr import word_error_rate
 from sottovoce.host.llm import LlmConfig
 from sottovoce.host.responder import Reply
 from sottovoce.host.translation.in_order import InOrder
 from sottovoce.host.translation.models import EAR_RATE, TranslationModels, ear_voice, load_translation_models
 from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig
 from sottovoce.host.translation.session import TranslationSession
+from sottovoce.host.translation.simultaneous import SimultaneousListener
 from sottovoce.host.translation.translator import Translator
 from sottovoce.host.translation.voices import OutwardVoice
 from sottovoce.host.tts import EspeakTts, PiperTts
@@ -145,21 +146,14 @@ async def simulate(
         run.segments.append(segment)
         sayings.put(segment)
 
-    async def on_partial(text: str) -> None:
-        for piece in segmenter.update(text, transcriber.partial_quiet_s):
-            commit(piece)
-
     speaker = loop.create_task(sayings.run())
-    transcriber = StreamingTranscriber(models.asr, lambda: pcm[:fed], on_partial)
-    transcriber.language = item.source
-    transcriber.pause_partial_s = seg.pause_s
+    listener = SimultaneousListener(models.asr, lambda: pcm[:fed], segmenter, commit, language=item.source)
     while fed < len(pcm):
         fed = min(len(pcm), fed + FRAME_SAMPLES)
-        transcriber.audio_grew(fed)
+        listener.audio_grew(fed)
         await asyncio.sleep(max(0.0, t0 + fed / SAMPLE_RATE - loop.time()))
-    final = await transcriber.final(pcm)
+    final, rest = await listener.final(pcm)
     run.transcript = final.text
-    rest = segmenter.finish(final.text)
     if rest:
         commit(rest)
     sayings.end()
@@ -278,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="commit stable words without a clause boundary once this many wait")  # fmt: skip
     parser.add_argument("--hold-words", type=int, default=SegmenterConfig.hold_words, metavar="N",
                         help="a word with N more after it in one partial is stable (0: agreement only)")  # fmt: skip
+    parser.add_argument("--settle-s", type=float, default=SegmenterConfig.settle_s, metavar="S",
+                        help="a word ending S before the audio's end, probable enough, is settled")  # fmt: skip
+    parser.add_argument("--min-probability", type=float, default=SegmenterConfig.min_probability, metavar="P",
+                        help="a word's least probability to be settled without agreement (above 1: never)")  # fmt: skip
     parser.add_argument("--pause-s", type=float, default=SegmenterConfig.pause_s, metavar="S",
                         help="a partial ending in this long a quiet commits its words at once (0: never)")  # fmt: skip
     parser.add_argument("--ear-rate", type=float, default=EAR_RATE, metavar="R",
@@ -289,7 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit is not None and args.limit < 1:
         return fail(PROGRAM, "--limit must be at least 1")
     t0 = time.perf_counter()
-    seg = SegmenterConfig(max_stable_words=args.max_stable_words, hold_words=args.hold_words, pause_s=args.pause_s)
+    seg = SegmenterConfig(
+        max_stable_words=args.max_stable_words,
+        settle_s=args.settle_s,
+        min_probability=args.min_probability,
+        hold_words=args.hold_words,
+        pause_s=args.pause_s,
+    )
     results = asyncio.run(bench(config_from(LlmConfig, args), args.limit, seg, args.pair, args.ear_rate))
     print_table(results)
     print(f"({time.perf_counter() - t0:.0f} s)")
