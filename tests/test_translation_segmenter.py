@@ -271,3 +271,14 @@ def test_timed_hypotheses_and_cuts_say_each_committed_word_once(hypotheses, fina
     rest = seg.finish(words)
     assert " ".join([*out, rest]).split() == seg.said
     assert seg.finish(words) == ""
+
+
+def test_while_the_ear_is_idle_a_shorter_segment_is_committed():
+    words = ["El", "museo", "está", "muy", "cerca"]
+    hypothesis = [Word(w, 0.3 * i, 0.3 * i + 0.25, 0.95) for i, w in enumerate(words[:3])]
+    busy = Segmenter(SegmenterConfig(max_stable_words=4, idle_words=2))
+    assert busy.update(hypothesis, audio_s=0.95) == []  # two settled words wait for more
+    idle = Segmenter(SegmenterConfig(max_stable_words=4, idle_words=2))
+    assert idle.update(hypothesis, audio_s=0.95, ear_idle=True) == ["El museo"]
+    off = Segmenter(SegmenterConfig(max_stable_words=4, idle_words=0))
+    assert off.update(hypothesis, audio_s=0.95, ear_idle=True) == []

@@ -1,10 +1,11 @@
-"""``sottovoce bench translate [--json FILE] [--llm URL] [--limit N] [--pair SRC-TGT] [--pause-s S]``:
+"""``sottovoce bench translate [--json FILE] [--llm URL] [--limit N] [--pair SRC-TGT] [segmenter options]``:
 live translation per language pair (es->en, en->es) and path (offline Apertium; the ``--llm`` backend when given).
 
 Each sentence of ``translate_data/sentences.toml`` (said by eSpeak NG, or a real recording from
 ``translate_data/clips``) is fed in real time, 20 ms at a time, through the same pieces a
-translation session uses: streaming Whisper base partials, the simultaneous segmenter, the
-translator and the voice (whispered Piper into English, eSpeak NG aloud otherwise). Reported:
+translation session uses: the simultaneous listener (Whisper base partials word by word, the
+segmenter's commit policy), the translator and the voice (whispered Piper into English, eSpeak NG
+aloud otherwise). Reported:
 
 - ``chrf``, ``bleu`` (sacrebleu, corpus level) of what the listener hears, the segments'
   translations joined; ``chrf_whole``/``bleu_whole`` of the final transcript translated in one
@@ -13,7 +14,9 @@ translator and the voice (whispered Piper into English, eSpeak NG aloud otherwis
 - ``ear_voice_span_p50_s``/``_p90_s``: per segment, from the start of its first word in the audio
   to the first sample of its translation at the ear. Translations play one after another, so a
   segment ready while the previous one still plays waits for it: that wait counts. Word starts
-  come from Whisper's word alignment of the whole recording.
+  come from Whisper's word alignment of the whole recording. ``commit_lag_p50_s``,
+  ``prepare_p50_s``, ``ear_wait_p50_s`` split the span: first word to commit, commit to the
+  translation's first piece rendered, then waiting for the translation before it to be heard.
 """
 
 from __future__ import annotations
@@ -135,9 +138,16 @@ async def simulate(
         segment.ready_s = loop.time() - t0
         return draft
 
+    heard_until = 0.0  # when the listener will have heard the translations said so far
+
     async def say(segment: Segment, draft: Draft) -> None:
+        nonlocal heard_until
         pieces = [p async for p in pipeline.pieces(draft)]
         segment.audio_s = sum(len(p.packets) for p in pieces) * FRAME_SAMPLES / SAMPLE_RATE
+        heard_until = max(segment.ready_s, heard_until) + segment.audio_s
+
+    def ear_idle() -> bool:
+        return sayings.idle and loop.time() - t0 >= heard_until
 
     sayings: InOrder[Segment, Draft] = InOrder(prepare, say, max_queued=64)
 
@@ -147,7 +157,9 @@ async def simulate(
         sayings.put(segment)
 
     speaker = loop.create_task(sayings.run())
-    listener = SimultaneousListener(models.asr, lambda: pcm[:fed], segmenter, commit, language=item.source)
+    listener = SimultaneousListener(
+        models.asr, lambda: pcm[:fed], segmenter, commit, language=item.source, ear_idle=ear_idle
+    )
     while fed < len(pcm):
         fed = min(len(pcm), fed + FRAME_SAMPLES)
         listener.audio_grew(fed)
@@ -161,9 +173,9 @@ async def simulate(
     return run
 
 
-def ear_voice_spans(run: Run, onsets: list[float]) -> list[tuple[float, float]]:
-    """Per segment with a translation: (first sample at the ear, its commit) minus the start of its
-    first word, the translations playing one after another."""
+def ear_voice_spans(run: Run, onsets: list[float]) -> list[tuple[float, float, float]]:
+    """Per segment with a translation: (first sample at the ear, its commit, its first piece
+    rendered) minus the start of its first word, the translations playing one after another."""
     spans, free_at = [], 0.0
     for s in run.segments:
         if not s.translation or not onsets:
@@ -171,7 +183,7 @@ def ear_voice_spans(run: Run, onsets: list[float]) -> list[tuple[float, float]]:
         start = max(s.ready_s, free_at)
         free_at = start + s.audio_s
         onset = onsets[min(s.first_word, len(onsets) - 1)]
-        spans.append((start - onset, s.committed_s - onset))
+        spans.append((start - onset, s.committed_s - onset, s.ready_s - onset))
     return spans
 
 
@@ -184,8 +196,10 @@ def scores(hyps: list[str], refs: list[str]) -> tuple[float, float]:
 def summary(rows: list[dict]) -> dict:
     chrf, bleu = scores([r["heard"] for r in rows], [r["reference"] for r in rows])
     chrf_whole, bleu_whole = scores([r["whole"] for r in rows], [r["reference"] for r in rows])
-    spans = [s for r in rows for s, _ in r["spans"]]
-    commits = [c for r in rows for _, c in r["spans"]]
+    spans = [s for r in rows for s, _, _ in r["spans"]]
+    commits = [c for r in rows for _, c, _ in r["spans"]]
+    prepared = [ready - c for r in rows for _, c, ready in r["spans"]]
+    waited = [s - ready for r in rows for s, _, ready in r["spans"]]
     return {
         "sentences": len(rows),
         "chrf": round(chrf, 1),
@@ -198,6 +212,9 @@ def summary(rows: list[dict]) -> dict:
         "ear_voice_span_p90_s": round(float(np.percentile(spans, 90)), 2) if spans else None,
         # the part of the span spent before the segmenter committed the words (the rest: MT, TTS, queue)
         "commit_lag_p50_s": round(float(np.percentile(commits, 50)), 2) if commits else None,
+        # then: translated and its first piece rendered; then waiting for the translation before it to be heard
+        "prepare_p50_s": round(float(np.percentile(prepared, 50)), 2) if prepared else None,
+        "ear_wait_p50_s": round(float(np.percentile(waited, 50)), 2) if waited else None,
     }
 
 
@@ -228,7 +245,7 @@ async def bench(
                                  "reference": item.reference, "wer": word_error_rate(item.text, run.transcript),
                                  "spans": spans})  # fmt: skip
                     log.info("%s->%s %s: %r -> %r (spans %s)", source, target, path, run.transcript, run.heard,
-                             [(round(s, 2), round(c, 2)) for s, c in spans])  # fmt: skip
+                             [(round(s, 2), round(c, 2)) for s, c, _ in spans])  # fmt: skip
                 result = {"pair": f"{source}-{target}", "path": path, "translator": translator.name} | summary(rows)
                 result["by_audio"] = {
                     kind: summary([r for r in rows if r["kind"] == kind])
@@ -244,17 +261,19 @@ async def bench(
 
 def print_table(results: list[dict]) -> None:
     print(f"{'pair':6} {'path':8} {'audio':9} {'n':>3} {'chrF':>5} {'BLEU':>5} {'chrF1':>5} {'WER':>5} "
-          f"{'EVS50':>6} {'EVS90':>6} {'commit':>6}")  # fmt: skip
+          f"{'EVS50':>6} {'EVS90':>6} {'commit':>6} {'prep':>5} {'wait':>5}")  # fmt: skip
     for r in results:
         for kind, s in [("all", r), *r["by_audio"].items()]:
             p50 = "-" if s["ear_voice_span_p50_s"] is None else f"{s['ear_voice_span_p50_s']:.2f}"
             p90 = "-" if s["ear_voice_span_p90_s"] is None else f"{s['ear_voice_span_p90_s']:.2f}"
             commit = s["commit_lag_p50_s"]
             print(f"{r['pair']:6} {r['path']:8} {kind:9} {s['sentences']:3d} {s['chrf']:5.1f} {s['bleu']:5.1f} "
-                  f"{s['chrf_whole']:5.1f} {s['asr_wer']:5.2f} {p50:>6} {p90:>6} {commit!s:>6}")  # fmt: skip
+                  f"{s['chrf_whole']:5.1f} {s['asr_wer']:5.2f} {p50:>6} {p90:>6} {commit!s:>6} "
+                  f"{s['prepare_p50_s']!s:>5} {s['ear_wait_p50_s']!s:>5}")  # fmt: skip
     print("chrF/BLEU: the segments as heard; chrF1: the final transcript translated whole; "
           "EVS: ear-voice span in s (first word -> first sample at the ear); commit: p50 s from the first word "
-          "to its segment's commit")  # fmt: skip
+          "to its segment's commit; prep: p50 s from the commit to the translation's first piece rendered; "
+          "wait: p50 s it then waits for the one before it to be heard")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="commit stable words without a clause boundary once this many wait")  # fmt: skip
     parser.add_argument("--hold-words", type=int, default=SegmenterConfig.hold_words, metavar="N",
                         help="a word with N more after it in one partial is stable (0: agreement only)")  # fmt: skip
+    parser.add_argument("--idle-words", type=int, default=SegmenterConfig.idle_words, metavar="N",
+                        help="while nothing is being said, commit once N settled words wait (0: as busy)")  # fmt: skip
     parser.add_argument("--settle-s", type=float, default=SegmenterConfig.settle_s, metavar="S",
                         help="a word ending S before the audio's end, probable enough, is settled")  # fmt: skip
     parser.add_argument("--min-probability", type=float, default=SegmenterConfig.min_probability, metavar="P",
@@ -289,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     seg = SegmenterConfig(
         max_stable_words=args.max_stable_words,
+        idle_words=args.idle_words,
         settle_s=args.settle_s,
         min_probability=args.min_probability,
         hold_words=args.hold_words,

@@ -125,6 +125,11 @@ class SegmenterConfig:
     # Commit settled words without a clause boundary once this many wait: a long clause is not held
     # back whole, a short one is not cut off mid-phrase.
     max_stable_words: int = 4
+    # While the listener hears nothing (no translation queued or being said), settled words are
+    # committed once this many wait: the first words of a turn, or of a clause after a quiet spell,
+    # reach the ear sooner, and while one is being said the next has time to grow longer, which
+    # costs the listener nothing and the translator less. 0: ``max_stable_words`` always.
+    idle_words: int = 2
     # A clause opener starts a segment only after this many words (a segment of one word is a word
     # translated out of its phrase).
     min_words: int = 2
@@ -160,9 +165,11 @@ class Segmenter:
     finished: bool = False
     _offset_s: float = 0.0  # where in the turn the audio hypotheses are of begins
 
-    def update(self, hypothesis: Sequence[Word], audio_s: float = 0.0, quiet_s: float = 0.0) -> list[str]:
+    def update(
+        self, hypothesis: Sequence[Word], audio_s: float = 0.0, quiet_s: float = 0.0, ear_idle: bool = False
+    ) -> list[str]:
         """A new hypothesis of the audio since the last ``cut`` (``audio_s`` long, its last
-        ``quiet_s`` quiet); the segments it makes final."""
+        ``quiet_s`` quiet; ``ear_idle``: the listener hears nothing now); the segments it makes final."""
         if self.finished:
             return []
         cfg = self.config
@@ -193,7 +200,8 @@ class Segmenter:
             default=0,
         )
         take = max(boundary, opener)
-        if take == 0 and stable >= cfg.max_stable_words:
+        enough = cfg.idle_words if ear_idle and cfg.idle_words else cfg.max_stable_words
+        if take == 0 and stable >= enough:
             take = stable
         # The pause is the clause boundary, once the previous partial agreed at least on where the
         # words begin: Whisper's reading of the turn's first second alone is often another phrase.

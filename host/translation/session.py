@@ -230,7 +230,7 @@ class TranslationSession:
             transcriber = SimultaneousListener(
                 self._models.asr, audio, Segmenter(self.config.segmenter),
                 lambda segment: self._say_segment(turn_id, segment), on_partial,
-                language=self.fixed_other or self._candidates,
+                language=self.fixed_other or self._candidates, ear_idle=lambda: self._sayings.idle,
             )  # fmt: skip
             self.translation_counters.other_turns += 1
         else:

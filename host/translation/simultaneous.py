@@ -38,7 +38,8 @@ CUT_SEARCH_S = 0.15
 
 class SimultaneousListener:
     """``audio_source()``: the turn's audio so far; ``on_segment(text)``: a committed segment, in
-    order; ``on_partial(text)``: the words said and the newest hypothesis after them."""
+    order; ``on_partial(text)``: the words said and the newest hypothesis after them; ``ear_idle()``:
+    nothing is being said to the listener (the segmenter then commits shorter segments)."""
 
     def __init__(
         self,
@@ -48,6 +49,7 @@ class SimultaneousListener:
         on_segment: Callable[[str], None],
         on_partial: Callable[[str], Awaitable[None]] | None = None,
         language: Language = None,
+        ear_idle: Callable[[], bool] = lambda: False,
     ) -> None:
         self.asr = asr
         self.audio_source = audio_source
@@ -55,6 +57,7 @@ class SimultaneousListener:
         self.on_segment = on_segment
         self.on_partial = on_partial
         self.language = language
+        self.ear_idle = ear_idle  # whether the listener hears nothing now (no translation queued or playing)
         self._cut = 0  # samples into the turn where the audio not yet committed begins
         self._last_partial_samples = 0
         self._last_text = ""
@@ -84,7 +87,7 @@ class SimultaneousListener:
         if self._finalising:
             return
         quiet_s = trailing_quiet_s(pcm) if self.segmenter.config.pause_s > 0 else 0.0
-        segments = self.segmenter.update(heard.words, heard.audio_s, quiet_s)
+        segments = self.segmenter.update(heard.words, heard.audio_s, quiet_s, self.ear_idle())
         log.debug("partial of %.2f s in %.0f ms: %s -> %s", heard.audio_s, 1000 * heard.decode_s,
                   " ".join(f"{w.text}[{heard.audio_s - w.end:.2f},{w.probability:.2f}]" for w in heard.words),
                   segments)  # fmt: skip
