@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -38,7 +39,13 @@ from sottovoce.host.asr import word_error_rate
 from sottovoce.host.llm import LlmConfig
 from sottovoce.host.responder import Reply
 from sottovoce.host.translation.in_order import InOrder
-from sottovoce.host.translation.models import EAR_RATE, TranslationModels, ear_voice, load_translation_models
+from sottovoce.host.translation.models import (
+    EAR_RATE,
+    PARTIAL_EVERY_S,
+    TranslationModels,
+    ear_voice,
+    load_translation_models,
+)
 from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig
 from sottovoce.host.translation.session import TranslationSession
 from sottovoce.host.translation.simultaneous import SimultaneousListener
@@ -219,10 +226,16 @@ def summary(rows: list[dict]) -> dict:
 
 
 async def bench(
-    llm: LlmConfig, limit: int | None, seg: SegmenterConfig, pairs: list[str] | None = None, ear_rate: float = EAR_RATE
+    llm: LlmConfig,
+    limit: int | None,
+    seg: SegmenterConfig,
+    pairs: list[str] | None = None,
+    ear_rate: float = EAR_RATE,
+    partial_every_s: float = PARTIAL_EVERY_S,
 ) -> list[dict]:
     items = {k: v for k, v in load_items().items() if pairs is None or "-".join(k) in pairs}
     models = await asyncio.to_thread(load_translation_models, None, llm)
+    models.asr.config = dataclasses.replace(models.asr.config, partial_every_s=partial_every_s)
     tts = EspeakTts()
     whisper = ear_voice(WhisperVoice(PiperTts()), ear_rate)
     paths: list[tuple[str, Translator]] = [("offline", models.offline)]
@@ -299,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a word's least probability to be settled without agreement (above 1: never)")  # fmt: skip
     parser.add_argument("--pause-s", type=float, default=SegmenterConfig.pause_s, metavar="S",
                         help="a partial ending in this long a quiet commits its words at once (0: never)")  # fmt: skip
+    parser.add_argument("--partial-every-s", type=float, default=PARTIAL_EVERY_S, metavar="S",
+                        help="a partial decode at most every S of new audio")  # fmt: skip
     parser.add_argument("--ear-rate", type=float, default=EAR_RATE, metavar="R",
                         help="pace of the whispered translations (1.0: the voice's normal speed)")  # fmt: skip
     add_options(parser, LlmConfig, exclude=("llm_threads", "llm_tools"))
@@ -316,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         hold_words=args.hold_words,
         pause_s=args.pause_s,
     )
-    results = asyncio.run(bench(config_from(LlmConfig, args), args.limit, seg, args.pair, args.ear_rate))
+    llm = config_from(LlmConfig, args)
+    results = asyncio.run(bench(llm, args.limit, seg, args.pair, args.ear_rate, args.partial_every_s))
     print_table(results)
     print(f"({time.perf_counter() - t0:.0f} s)")
     if args.json:
