@@ -10,7 +10,8 @@ aloud otherwise). Reported:
 - ``chrf``, ``bleu`` (sacrebleu, corpus level) of what the listener hears, the segments'
   translations joined; ``chrf_whole``/``bleu_whole`` of the final transcript translated in one
   piece (what cutting it into segments costs);
-- ``asr_wer``: word error rate of the final transcript against the source text;
+- ``asr_wer``: word error rate of the final transcript against the source text; ``said_wer``: of
+  the source words the segments said (a word said twice, or never, counts against it);
 - ``ear_voice_span_p50_s``/``_p90_s``: per segment, from the start of its first word in the audio
   to the first sample of its translation at the ear. Translations play one after another, so a
   segment ready while the previous one still plays waits for it: that wait counts. Word starts
@@ -214,6 +215,8 @@ def summary(rows: list[dict]) -> dict:
         "chrf_whole": round(chrf_whole, 1),
         "bleu_whole": round(bleu_whole, 1),
         "asr_wer": round(float(np.mean([r["wer"] for r in rows])), 3),
+        # the source words the segments said, against the source text: a word said twice or never counts
+        "said_wer": round(float(np.mean([r["said_wer"] for r in rows])), 3),
         "segments": len(spans),
         "ear_voice_span_p50_s": round(float(np.percentile(spans, 50)), 2) if spans else None,
         "ear_voice_span_p90_s": round(float(np.percentile(spans, 90)), 2) if spans else None,
@@ -254,9 +257,10 @@ async def bench(
                     run = await simulate(models, translator, voice, audio[id(item)], item, seg)
                     whole = await translator.translate(run.transcript, source, target) if run.transcript else ""
                     spans = ear_voice_spans(run, onsets[id(item)])
+                    said = " ".join(s.text for s in run.segments)
                     rows.append({"kind": item.audio_kind, "heard": run.heard, "whole": whole,
                                  "reference": item.reference, "wer": word_error_rate(item.text, run.transcript),
-                                 "spans": spans})  # fmt: skip
+                                 "said_wer": word_error_rate(item.text, said), "spans": spans})  # fmt: skip
                     log.info("%s->%s %s: %r -> %r (spans %s)", source, target, path, run.transcript, run.heard,
                              [(round(s, 2), round(c, 2)) for s, c, _ in spans])  # fmt: skip
                 result = {"pair": f"{source}-{target}", "path": path, "translator": translator.name} | summary(rows)
@@ -273,7 +277,7 @@ async def bench(
 
 
 def print_table(results: list[dict]) -> None:
-    print(f"{'pair':6} {'path':8} {'audio':9} {'n':>3} {'chrF':>5} {'BLEU':>5} {'chrF1':>5} {'WER':>5} "
+    print(f"{'pair':6} {'path':8} {'audio':9} {'n':>3} {'chrF':>5} {'BLEU':>5} {'chrF1':>5} {'WER':>5} {'said':>5} "
           f"{'EVS50':>6} {'EVS90':>6} {'commit':>6} {'prep':>5} {'wait':>5}")  # fmt: skip
     for r in results:
         for kind, s in [("all", r), *r["by_audio"].items()]:
@@ -281,11 +285,12 @@ def print_table(results: list[dict]) -> None:
             p90 = "-" if s["ear_voice_span_p90_s"] is None else f"{s['ear_voice_span_p90_s']:.2f}"
             commit = s["commit_lag_p50_s"]
             print(f"{r['pair']:6} {r['path']:8} {kind:9} {s['sentences']:3d} {s['chrf']:5.1f} {s['bleu']:5.1f} "
-                  f"{s['chrf_whole']:5.1f} {s['asr_wer']:5.2f} {p50:>6} {p90:>6} {commit!s:>6} "
+                  f"{s['chrf_whole']:5.1f} {s['asr_wer']:5.2f} {s['said_wer']:5.2f} {p50:>6} {p90:>6} {commit!s:>6} "
                   f"{s['prepare_p50_s']!s:>5} {s['ear_wait_p50_s']!s:>5}")  # fmt: skip
     print("chrF/BLEU: the segments as heard; chrF1: the final transcript translated whole; "
-          "EVS: ear-voice span in s (first word -> first sample at the ear); commit: p50 s from the first word "
-          "to its segment's commit; prep: p50 s from the commit to the translation's first piece rendered; "
+          "said: WER of the source words the segments said; EVS: ear-voice span in s "
+          "(first word -> first sample at the ear); commit: p50 s from the first word to its segment's commit; "
+          "prep: p50 s from the commit to the translation's first piece rendered; "
           "wait: p50 s it then waits for the one before it to be heard")  # fmt: skip
 
 

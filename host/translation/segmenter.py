@@ -7,19 +7,21 @@ arrives. A word is *settled* when Whisper's own evidence says it will not change
 decoder did not have to guess where it stops) and the decoder gave it a probability of at least
 ``min_probability``. Only the unsettled tail waits for the older rule, local agreement (the policy
 of Whisper-Streaming and SimulMT systems): two consecutive hypotheses agree on it and on everything
-before it. That second hypothesis costs the listener a partial interval and a decode; on
-``sottovoce bench translate`` the evidence settles most words one hypothesis earlier.
+before it. That second hypothesis costs the listener a partial interval and a decode, which the
+evidence saves for every word Whisper is sure of; two readings of noise agreeing on an improbable
+word (below ``agree_min_probability``) do not settle it.
 
-Settled words are committed as a segment at the last clause boundary among them: a punctuation
-mark after a word (",", ".", "?", ...), or a word that opens a clause ("pero", "because", ...;
+Settled words are committed as a segment at the last clause boundary among them: a punctuation mark
+after a word (",", ".", "?", ...), or a word that opens a clause ("pero", "because", ...;
 ``CLAUSE_OPENERS``) with at least ``min_words`` before it. Without a boundary they are committed
-once ``max_stable_words`` of them wait: a long clause is not held back whole (the ear-voice span
-grows with every word). Whisper puts a full stop after whatever audio it was given, so a boundary at
-a hypothesis' very end is often just where the audio stopped: it counts only when the word is
-settled by the evidence (a pause followed it) or the previous hypothesis ended on the same word with
-the same punctuation. A pause the audio itself shows (``update(..., quiet_s)``, its last ``pause_s``
-or more quiet) commits every word of the hypothesis at once (once the one before agreed on its first).
-At the end of the turn the final transcript's words after the committed ones are the last segment.
+once ``max_stable_words`` of them wait (``idle_words`` while the listener hears nothing): a long
+clause is not held back whole (the ear-voice span grows with every word). Whisper puts a full stop
+after whatever audio it was given, so a boundary at a hypothesis' very end is often just where the
+audio stopped: it counts only when the word is settled by the evidence (a pause followed it) or the
+previous hypothesis ended on the same word with the same punctuation. A pause the audio itself shows
+(``update(..., quiet_s)``, its last ``pause_s`` or more quiet) commits every word of the hypothesis
+at once (once the one before agreed on its first). At the end of the turn the final transcript's
+words not said are the last segment (``finish``).
 
 Words once committed are never said again. Hypotheses may re-read committed words (the ASR keeps
 their audio until ``cut`` says it was dropped): the new words are found after the hypothesis' best

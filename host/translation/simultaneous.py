@@ -3,12 +3,14 @@ not yet committed, word by word with Whisper's evidence (``word_asr``), through 
 (``segmenter``), each committed segment handed on at once; at the turn's end, one final pass over
 the whole turn and the words it holds that were not said yet.
 
-Partials decode only what is not committed: once a segment is committed, the audio up to the gap
-after its last word is dropped and its words become Whisper's prompt (the "previous text", so the
-next words go on in context). A partial then costs about the same however long the turn, and
-little: the uncommitted tail is rarely more than two seconds. The gap is cut at its quietest 20 ms
-frame, so a word's edge that the alignment misplaced is not cut off. Partials never queue: one is
-started only when the ASR worker is idle (a final pass of anyone's turn goes first).
+Partials decode little more than what is not committed: once the audio they decode is
+``TRIM_AFTER_S`` long, its said words are dropped from the front, all but the last ``OVERLAP_S`` of
+them, and the dropped ones become Whisper's prompt (the "previous text", so the next words go on in
+context). Whisper reads the first word of a clip badly (the cut falls into it, or the sound before it
+is missing), so a clip begins on words already said, which the segmenter finds and skips, never on
+the first word still to say. The cut falls on the quietest 20 ms frame before the first word kept.
+A partial then costs about the same however long the turn. Partials never queue: one is started only
+when the ASR worker is idle (a final pass of anyone's turn goes first).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class SimultaneousListener:
         self.on_partial = on_partial
         self.language = language
         self.ear_idle = ear_idle  # whether the listener hears nothing now (no translation queued or playing)
-        self._cut = 0  # samples into the turn where the audio not yet committed begins
+        self._cut = 0  # samples into the turn where the audio partials decode begins
         self._last_partial_samples = 0
         self._last_text = ""
         self._task: asyncio.Task[None] | None = None
