@@ -50,7 +50,7 @@ from sottovoce.host.translation.models import (
 from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig
 from sottovoce.host.translation.session import TranslationSession
 from sottovoce.host.translation.simultaneous import SimultaneousListener
-from sottovoce.host.translation.translator import Translator
+from sottovoce.host.translation.translator import TranslationError, Translator
 from sottovoce.host.translation.voices import OutwardVoice
 from sottovoce.host.tts import EspeakTts, PiperTts
 from sottovoce.host.whisper import WhisperVoice
@@ -120,6 +120,7 @@ class Segment:
 class Run:
     transcript: str
     segments: list[Segment] = field(default_factory=list)
+    failed: int = 0  # translations the translator could not make (a session goes on without them too)
 
     @property
     def heard(self) -> str:
@@ -139,7 +140,12 @@ async def simulate(
 
     async def prepare(segment: Segment) -> Draft | None:
         # as a session prepares it: translated, its first speech unit rendered, while the one before plays
-        segment.translation = await translator.translate(segment.text, item.source, item.target)
+        try:
+            segment.translation = await translator.translate(segment.text, item.source, item.target)
+        except TranslationError as exc:
+            run.failed += 1
+            log.warning("%s", exc)
+            return None
         if not segment.translation:
             return None
         draft = await pipeline.draft(Reply(segment.translation))
@@ -218,6 +224,8 @@ def summary(rows: list[dict]) -> dict:
         # the source words the segments said, against the source text: a word said twice or never counts
         "said_wer": round(float(np.mean([r["said_wer"] for r in rows])), 3),
         "segments": len(spans),
+        # translations that failed (segments, or the transcript whole): not heard, not in the spans
+        "failed_translations": sum(r["failed"] for r in rows),
         "ear_voice_span_p50_s": round(float(np.percentile(spans, 50)), 2) if spans else None,
         "ear_voice_span_p90_s": round(float(np.percentile(spans, 90)), 2) if spans else None,
         # the part of the span spent before the segmenter committed the words (the rest: MT, TTS, queue)
@@ -255,12 +263,18 @@ async def bench(
                 rows = []
                 for item in chosen:
                     run = await simulate(models, translator, voice, audio[id(item)], item, seg)
-                    whole = await translator.translate(run.transcript, source, target) if run.transcript else ""
+                    try:
+                        whole = await translator.translate(run.transcript, source, target) if run.transcript else ""
+                    except TranslationError as exc:
+                        run.failed += 1
+                        log.warning("%s", exc)
+                        whole = ""
                     spans = ear_voice_spans(run, onsets[id(item)])
                     said = " ".join(s.text for s in run.segments)
                     rows.append({"kind": item.audio_kind, "heard": run.heard, "whole": whole,
                                  "reference": item.reference, "wer": word_error_rate(item.text, run.transcript),
-                                 "said_wer": word_error_rate(item.text, said), "spans": spans})  # fmt: skip
+                                 "said_wer": word_error_rate(item.text, said), "spans": spans,
+                                 "failed": run.failed})  # fmt: skip
                     log.info("%s->%s %s: %r -> %r (spans %s)", source, target, path, run.transcript, run.heard,
                              [(round(s, 2), round(c, 2)) for s, c, _ in spans])  # fmt: skip
                 result = {"pair": f"{source}-{target}", "path": path, "translator": translator.name} | summary(rows)
