@@ -39,6 +39,20 @@ def test_bench_reports_each_pair_and_path(tmp_path):
         for key in ("chrf", "bleu", "asr_wer", "ear_voice_span_p50_s", "ear_voice_span_p90_s"):
             assert r[key] is not None, key
         assert 0 < r["chrf"] <= 100 and 0 <= r["asr_wer"] <= 1 and r["ear_voice_span_p50_s"] > 0
+        # the span's parts: commit, then the translation prepared, then its wait for the ear
+        assert r["commit_lag_p50_s"] is not None and r["prepare_p50_s"] >= 0 and r["ear_wait_p50_s"] >= 0
+
+
+def test_a_translation_ready_while_the_one_before_plays_waits_for_it():
+    run = bench_translate.Run("uno dos tres cuatro")
+    run.segments = [
+        bench_translate.Segment(0, "uno dos", "one two", committed_s=1.0, ready_s=1.2, audio_s=1.0),
+        bench_translate.Segment(2, "tres cuatro", "three four", committed_s=1.5, ready_s=1.6, audio_s=0.8),
+    ]
+    onsets = [0.5, 0.8, 1.1, 1.4]
+    spans = bench_translate.ear_voice_spans(run, onsets)
+    # the first is heard as soon as it is ready; the second once the first has been heard (at 2.2 s)
+    assert [tuple(round(x, 2) for x in s) for s in spans] == [(0.7, 0.5, 0.7), (1.1, 0.4, 0.5)]
 
 
 def test_every_sentence_has_its_reference_and_audio():

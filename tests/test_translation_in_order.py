@@ -53,3 +53,28 @@ async def test_close_cancels_queued_translations():
     runner = asyncio.get_running_loop().create_task(sayings.run())
     sayings.end()
     await asyncio.wait_for(runner, 2)
+
+
+async def test_idle_only_while_nothing_is_queued_or_being_said():
+    release = asyncio.Event()
+    idle_while_saying: list[bool] = []
+
+    async def translate(item: str) -> str:
+        return item
+
+    async def say(item: str, text: str) -> None:
+        idle_while_saying.append(sayings.idle)
+        await release.wait()
+
+    sayings = InOrder(translate, say, max_queued=4)
+    assert sayings.idle
+    runner = asyncio.get_running_loop().create_task(sayings.run())
+    sayings.put("a")
+    assert not sayings.idle  # queued
+    await asyncio.sleep(0.01)
+    assert idle_while_saying == [False] and not sayings.idle  # being said
+    release.set()
+    await asyncio.sleep(0.01)
+    assert sayings.idle
+    sayings.end()
+    await asyncio.wait_for(runner, 2)

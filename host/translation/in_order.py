@@ -27,6 +27,12 @@ class InOrder(Generic[T, R]):
         self._translate = translate
         self._say = say
         self._queue: asyncio.Queue[tuple[T, asyncio.Task[R | None]] | None] = asyncio.Queue(max_queued)
+        self._busy = False  # an item taken from the queue is being prepared or said
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing being said: the listener hears nothing from here now."""
+        return self._queue.empty() and not self._busy
 
     def put(self, item: T) -> bool:
         """Queue ``item``; False when the queue is full (the item is not taken)."""
@@ -43,9 +49,13 @@ class InOrder(Generic[T, R]):
     async def run(self) -> None:
         while (entry := await self._queue.get()) is not None:
             item, task = entry
-            text = await task
-            if text:
-                await self._say(item, text)
+            self._busy = True
+            try:
+                text = await task
+                if text:
+                    await self._say(item, text)
+            finally:
+                self._busy = False
 
     def close(self) -> None:
         """Cancel the translations still queued."""

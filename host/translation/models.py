@@ -9,13 +9,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sottovoce.host.asr import AsrConfig, WhisperAsr
+from sottovoce.host.asr import AsrConfig
 from sottovoce.host.llm import LlmConfig, open_model
 from sottovoce.host.translation.apertium import ApertiumTranslator
 from sottovoce.host.translation.openai_mt import ModelTranslator
 from sottovoce.host.translation.pairs import PairCatalogue, offline_pairs
 from sottovoce.host.translation.translator import TranslationError, Translator
 from sottovoce.host.translation.whisper_base import model_dir
+from sottovoce.host.translation.word_asr import WordAsr
 from sottovoce.host.tts import EspeakTts, Prosody
 from sottovoce.host.whisper import WhisperVoice
 
@@ -23,10 +24,10 @@ log = logging.getLogger(__name__)
 
 # Whisper's tokenizer splits Spanish or German finer than English: more tokens per second of speech.
 MULTILINGUAL_TOKENS_PER_S = 14.0
-# Partials more often than the assistant's: a segment is committed only once two partials agree,
-# and every partial interval is waited twice by the listener. Incremental partials (a few seconds
-# of audio each) keep this affordable; the worker runs one at a time, so on a loaded machine they
-# simply come back to back (``sottovoce bench translate``: commit lag ~0.3 s shorter than at 0.4).
+# Partials more often than the assistant's: a word is committed on the first partial that shows it
+# settled, or (its evidence weak) once two partials agree, and the listener waits for each.
+# Incremental partials (a few seconds of audio each) keep this affordable; the worker runs one at a
+# time, so on a loaded machine they simply come back to back (``sottovoce bench translate``).
 PARTIAL_EVERY_S = 0.3
 # Translations are whispered faster than the assistant's answers (0.95): an interpreter keeps pace
 # with the speaker, and a translation that takes longer to say than its source took would make each
@@ -39,17 +40,17 @@ def ear_voice(voice: WhisperVoice, rate: float = EAR_RATE) -> WhisperVoice:
     return WhisperVoice(voice.tts, voice.level, Prosody(rate=rate))
 
 
-def multilingual_asr(cpu_threads: int = AsrConfig.cpu_threads) -> WhisperAsr:
+def multilingual_asr(cpu_threads: int = AsrConfig.cpu_threads) -> WordAsr:
     """Blocking: Whisper base, identifying the language of each decode unless told it."""
     config = AsrConfig(
         cpu_threads=cpu_threads, max_tokens_per_s=MULTILINGUAL_TOKENS_PER_S, partial_every_s=PARTIAL_EVERY_S
     )
-    return WhisperAsr(config, model_path=model_dir(), language=None)
+    return WordAsr(config, model_path=model_dir(), language=None)
 
 
 @dataclass
 class TranslationModels:
-    asr: WhisperAsr
+    asr: WordAsr
     ear: WhisperVoice | None  # the translation of the other person's words, whispered at EAR_RATE (None: text only)
     outward: EspeakTts  # the wearer's words in the other language, aloud
     offline: Translator

@@ -4,15 +4,15 @@ talking; what the wearer says back is translated whole at the end of their turn 
 for the other person (a response with ``OUTPUT_OUTWARD``).
 
 The edge says whose voice each turn is (``TurnEvent.speaker``; unspecified counts as the wearer).
-For the other person's turn, every ASR partial goes through the segmenter (``segmenter``); each
-segment it commits is translated and whispered at once, and at the turn's confirmed end the final
-transcript's words not yet said are the last segment. Everything to be said waits in one bounded
-queue (``in_order``): translated and its first words rendered as soon as it is queued, said in
-order one at a time, each once the one before has been heard (the edge plays one response at a time
-and a new one would cut the one playing); a full queue drops (and counts) the newest. There is no
-answer to hold back and nothing to take back here, so the assistant's turn ledger is not used: a
-tentative end or a resumption changes nothing, a confirmed end finishes the turn, an abandoned
-turn stops being heard (what was said stays said).
+The other person's turn is heard by a simultaneous listener (``simultaneous``: partial decodes word
+by word, the commit policy of ``segmenter``); each segment it commits is translated and whispered at
+once, and at the turn's confirmed end the final transcript's words not yet said are the last
+segment. Everything to be said waits in one bounded queue (``in_order``): translated and its first
+words rendered as soon as it is queued, said in order one at a time, each once the one before has
+been heard (the edge plays one response at a time and a new one would cut the one playing); a full
+queue drops (and counts) the newest. There is no answer to hold back and nothing to take back here,
+so the assistant's turn ledger is not used: a tentative end or a resumption changes nothing, a
+confirmed end finishes the turn, an abandoned turn stops being heard (what was said stays said).
 
 With ``target_language`` "auto" the other person's language is the one Whisper identifies in
 their turn's final pass, among the languages with pairs to and from the wearer's (a short
@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from sottovoce.host.answer import AnswerPipeline, Draft
 from sottovoce.host.asr import StreamingTranscriber, WhisperAsr
 from sottovoce.host.clock import Clock
@@ -42,6 +44,7 @@ from sottovoce.host.translation.in_order import InOrder
 from sottovoce.host.translation.models import LazyModels, TranslationModels
 from sottovoce.host.translation.pairs import ISO3
 from sottovoce.host.translation.segmenter import Segmenter, SegmenterConfig
+from sottovoce.host.translation.simultaneous import SimultaneousListener
 from sottovoce.host.translation.translator import TranslationError
 from sottovoce.host.translation.voices import OutwardVoice
 from sottovoce.host.uplink_audio import UplinkAudio
@@ -75,8 +78,7 @@ class _Turn:
     turn_id: int
     start_seq: int
     other: bool  # the other person's turn (else the wearer's)
-    transcriber: StreamingTranscriber
-    segmenter: Segmenter | None
+    transcriber: StreamingTranscriber | SimultaneousListener  # the latter for the other person's
     ending: asyncio.Task[None] | None = None
 
 
@@ -215,25 +217,28 @@ class TranslationSession:
     # ------------------------------------------------------------------ turns
 
     def _listen(self, turn_id: int, start_seq: int, other: bool) -> None:
-        assert self._ear is not None
-        segmenter = Segmenter(self.config.segmenter) if other else None
+        assert self._ear is not None and self._models is not None
 
         async def on_partial(text: str) -> None:
             await self.out.send(transcript=pb.Transcript(turn_id=turn_id, text=text, final=False))
-            if segmenter is not None:
-                for segment in segmenter.update(text, transcriber.partial_quiet_s):
-                    self._say_segment(turn_id, segment)
 
-        transcriber = self._ear.listen(lambda: self.uplink.slice(start_seq), on_partial)
-        transcriber.language = (self.fixed_other or self._candidates) if other else self.wearer
-        if segmenter is not None:
-            transcriber.pause_partial_s = segmenter.config.pause_s
-        self._open = _Turn(turn_id, start_seq, other, transcriber, segmenter)
-        self.uplink.in_turn = True
+        def audio() -> np.ndarray:
+            return self.uplink.slice(start_seq)
+
+        transcriber: StreamingTranscriber | SimultaneousListener
         if other:
+            transcriber = SimultaneousListener(
+                self._models.asr, audio, Segmenter(self.config.segmenter),
+                lambda segment: self._say_segment(turn_id, segment), on_partial,
+                language=self.fixed_other or self._candidates, ear_idle=lambda: self._sayings.idle,
+            )  # fmt: skip
             self.translation_counters.other_turns += 1
         else:
+            transcriber = self._ear.listen(audio, on_partial)
+            transcriber.language = self.wearer
             self.translation_counters.wearer_turns += 1
+        self._open = _Turn(turn_id, start_seq, other, transcriber)
+        self.uplink.in_turn = True
         transcriber.audio_grew(self.uplink.samples_since(start_seq))
 
     def _end(self, turn: _Turn, end_seq: int | None) -> None:
@@ -242,9 +247,13 @@ class TranslationSession:
         pcm = self.uplink.slice(turn.start_seq, end_seq)
         turn.ending = self._tasks.spawn(self._finish(turn, pcm), f"finish-{turn.turn_id}")
 
-    async def _finish(self, turn: _Turn, pcm) -> None:
+    async def _finish(self, turn: _Turn, pcm: np.ndarray) -> None:
         assert self._ear is not None
-        result = await self._ear.hear(pcm, turn.transcriber)
+        rest = ""
+        if isinstance(turn.transcriber, SimultaneousListener):
+            result, rest = await turn.transcriber.final(pcm)
+        else:
+            result = await self._ear.hear(pcm, turn.transcriber)
         await self.out.send(transcript=pb.Transcript(turn_id=turn.turn_id, text=result.text, final=True))
         if not result.text:
             self.translation_counters.no_words += 1
@@ -255,9 +264,7 @@ class TranslationSession:
             return
         if self.fixed_other is None and result.language and result.language != self.wearer:
             self.other = result.language
-        assert turn.segmenter is not None
         log.info("turn %d (other, %s): %r", turn.turn_id, self.other, result.text)
-        rest = turn.segmenter.finish(result.text)
         if rest:
             self._say_segment(turn.turn_id, rest)
 
