@@ -41,12 +41,14 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
 from sottovoce.proto.codec import SAMPLE_RATE, to_float
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class AsrError(RuntimeError):
@@ -213,9 +215,9 @@ class WhisperAsr:
             )
         return self._tokenizers[language]
 
-    def _decode(
-        self, audio: np.ndarray, window_s: float, context: str, language: Language
-    ) -> tuple[str, float, float, float, str]:
+    def _encode(self, audio: np.ndarray, window_s: float, language: Language) -> tuple[Any, str]:
+        """The encoder's output for ``audio`` padded to ``window_s``, and the language to decode it
+        in (the most probable of those ``language`` allows, when it is not one already)."""
         n = max(len(audio), round(window_s * SAMPLE_RATE))
         padded = np.zeros(n, dtype=np.float32)
         padded[: len(audio)] = audio
@@ -224,9 +226,13 @@ class WhisperAsr:
         if not isinstance(language, str):  # the most probable language token ("<|es|>") allowed
             ranked = [token[2:-2] for token, _ in self._model.model.detect_language(encoded)[0]]
             language = next((lang for lang in ranked if language is None or lang in language), ranked[0])
-        prompt = self._prompt_for(context, self._tokenizer_for(language))
-        max_new = 10 + int(self.config.max_tokens_per_s * len(audio) / SAMPLE_RATE)
-        result = self._model.model.generate(
+        return encoded, language
+
+    def _generate(self, encoded: Any, prompt: list[int], audio_samples: int, **options: Any) -> Any:
+        """Greedy decoding of ``encoded`` after ``prompt``, at most as many tokens as that much
+        audio can hold, with its scores and no-speech probability (``options``: more of them)."""
+        max_new = 10 + int(self.config.max_tokens_per_s * audio_samples / SAMPLE_RATE)
+        return self._model.model.generate(
             encoded,
             [prompt],
             beam_size=1,
@@ -234,9 +240,17 @@ class WhisperAsr:
             suppress_blank=True,
             suppress_tokens=self._suppress,
             return_scores=True,
-            return_logits_vocab=True,  # costs nothing measurable (40 ms per decode either way)
             return_no_speech_prob=True,
+            **options,
         )[0]
+
+    def _decode(
+        self, audio: np.ndarray, window_s: float, context: str, language: Language
+    ) -> tuple[str, float, float, float, str]:
+        encoded, language = self._encode(audio, window_s, language)
+        prompt = self._prompt_for(context, self._tokenizer_for(language))
+        # the logits cost nothing measurable (40 ms per decode either way)
+        result = self._generate(encoded, prompt, len(audio), return_logits_vocab=True)
         tokens = result.sequences_ids[0]
         text = self._tokenizer.decode(tokens).strip()
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
@@ -247,23 +261,31 @@ class WhisperAsr:
         previous = tokenizer.encode(" " + context.strip())[-self.config.partial_context_tokens :] if context else []
         return self._model.get_prompt(tokenizer, previous, without_timestamps=True)
 
+    def _audio_window(self, pcm: np.ndarray) -> tuple[np.ndarray, float]:
+        """The float audio decoded of int16 ``pcm`` (its last ``max_audio_s``), and the window it
+        is padded to (seconds; shorter than 30 s costs less, the model's own is 30 s)."""
+        cfg = self.config
+        audio = to_float(pcm[-int(cfg.max_audio_s * SAMPLE_RATE) :])
+        return audio, min(30.0, max(cfg.min_window_s, len(audio) / SAMPLE_RATE + cfg.tail_pad_s))
+
+    def _looks_repetitive(self, text: str) -> bool:
+        """A decode that loops (a short window makes Whisper repeat itself) is redone with 30 s."""
+        return (
+            _compression_ratio(text) > self.config.max_compression_ratio
+            or _repeated_run(text) is not None
+            or _restart_at(text) is not None
+        )
+
     def transcribe(self, pcm: np.ndarray, context: str = "", language: Language = None) -> AsrResult:
         """Blocking: one decode of int16 16 kHz audio; ``context``, the words said just before it,
         is Whisper's prompt; ``language`` overrides the model's (a multilingual model with neither
         identifies it; given a few, it identifies which of them). Safe to call from any thread."""
-        cfg = self.config
-        audio = to_float(pcm[-int(cfg.max_audio_s * SAMPLE_RATE) :])
         t0 = time.perf_counter()
-        window = min(30.0, max(cfg.min_window_s, len(audio) / SAMPLE_RATE + cfg.tail_pad_s))
+        audio, window = self._audio_window(pcm)
         language = language or self.language
         with self._lock:
             text, no_speech, logprob, last_word, language = self._decode(audio, window, context, language)
-            looping = (
-                _compression_ratio(text) > cfg.max_compression_ratio
-                or _repeated_run(text) is not None
-                or _restart_at(text) is not None
-            )
-            if looping and window < 30.0:
+            if self._looks_repetitive(text) and window < 30.0:
                 # worth a line: the full window costs ~0.4 s more, which the wearer waits for
                 log.info("decode looked repetitive (%r): redone with the 30 s window", text)
                 window = 30.0
@@ -271,7 +293,7 @@ class WhisperAsr:
         # (a repeat collapsed off the end leaves last_word describing a word no longer there: the
         # reading errs towards unsure, which only means the edge decides without the words)
         text = collapse_repeat(text)
-        if no_speech > cfg.no_speech_threshold and logprob < -0.5:
+        if no_speech > self.config.no_speech_threshold and logprob < -0.5:
             text = ""
         if not re.search(r"\w", text):  # only punctuation / "..." is no speech
             text = ""
@@ -289,10 +311,15 @@ class WhisperAsr:
             return [(w.word.strip(), float(w.start)) for s in segments for w in (s.words or ())]
 
     async def transcribe_async(self, pcm: np.ndarray, context: str = "", language: Language = None) -> AsrResult:
+        return await self.on_worker(self.transcribe, pcm, context, language)
+
+    async def on_worker(self, blocking: Callable[..., T], *args: Any) -> T:
+        """``blocking(*args)`` on the model's one worker thread, queued behind its other decodes
+        (until it is done, ``idle`` is false)."""
         loop = asyncio.get_running_loop()
         self._queued += 1
         try:
-            return await loop.run_in_executor(self._executor, self.transcribe, pcm, context, language)
+            return await loop.run_in_executor(self._executor, blocking, *args)
         finally:
             self._queued -= 1
 

@@ -9,17 +9,15 @@ decoder pass over the same encoder output (~20 ms on Whisper base), cheaper than
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from sottovoce.host.asr import Language, WhisperAsr, collapse_repeat
 from sottovoce.host.translation.segmenter import Word
-from sottovoce.proto.codec import SAMPLE_RATE, to_float
+from sottovoce.proto.codec import SAMPLE_RATE
 
 # faster-whisper's own defaults: punctuation that belongs to the word before or after it
 PREPEND = "\"'“¿([{-"
@@ -46,18 +44,13 @@ class WordAsr(WhisperAsr):
     def hear_words_blocking(self, pcm: np.ndarray, context: str = "", language: Language = None) -> Heard:
         """Blocking: decode int16 16 kHz ``pcm`` (``context``: the words just before it, the prompt).
         A decode that looks repetitive is redone with the full 30 s window, as ``transcribe`` does."""
-        cfg = self.config
-        audio = to_float(pcm[-int(cfg.max_audio_s * SAMPLE_RATE) :])
         t0 = time.perf_counter()
-        window = min(30.0, max(cfg.min_window_s, len(audio) / SAMPLE_RATE + cfg.tail_pad_s))
+        audio, window = self._audio_window(pcm)
         language = language or self.language
         with self._lock:
             words, language = self._hear(audio, window, context, language)
             text = " ".join(w.text for w in words)
-            looping = collapse_repeat(text) != text or len(text) / max(1, len(zlib.compress(text.encode()))) > (
-                cfg.max_compression_ratio
-            )
-            if looping and window < 30.0:
+            if (collapse_repeat(text) != text or self._looks_repetitive(text)) and window < 30.0:
                 words, language = self._hear(audio, 30.0, context, language)
         # A repetition left even so is cut where the collapsed text ends.
         kept = len(collapse_repeat(" ".join(w.text for w in words)).split())
@@ -67,28 +60,11 @@ class WordAsr(WhisperAsr):
         from faster_whisper.transcribe import merge_punctuations
 
         cfg = self.config
-        n = max(len(audio), round(window_s * SAMPLE_RATE))
-        padded = np.zeros(n, dtype=np.float32)
-        padded[: len(audio)] = audio
         model = self._model
-        features = model.feature_extractor(padded, padding=0)[:, : n // 160]
-        encoded = model.model.encode(self._ct2.StorageView.from_array(np.ascontiguousarray(features[None])))
-        if not isinstance(language, str):  # the most probable language token ("<|es|>") allowed
-            ranked = [token[2:-2] for token, _ in model.model.detect_language(encoded)[0]]
-            language = next((lang for lang in ranked if language is None or lang in language), ranked[0])
+        encoded, language = self._encode(audio, window_s, language)
         tokenizer = self._tokenizer_for(language)
         prompt = self._prompt_for(context, tokenizer)
-        max_new = 10 + int(cfg.max_tokens_per_s * len(audio) / SAMPLE_RATE)
-        result = model.model.generate(
-            encoded,
-            [prompt],
-            beam_size=1,
-            max_length=len(prompt) + max_new,
-            suppress_blank=True,
-            suppress_tokens=self._suppress,
-            return_scores=True,
-            return_no_speech_prob=True,
-        )[0]
+        result = self._generate(encoded, prompt, len(audio))
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
         if not tokens or (result.no_speech_prob > cfg.no_speech_threshold and avg_logprob < -0.5):
@@ -110,9 +86,4 @@ class WordAsr(WhisperAsr):
 
     async def hear_words(self, pcm: np.ndarray, context: str = "", language: Language = None) -> Heard:
         """``hear_words_blocking`` on the model's worker thread, queued with its other decodes."""
-        loop = asyncio.get_running_loop()
-        self._queued += 1
-        try:
-            return await loop.run_in_executor(self._executor, self.hear_words_blocking, pcm, context, language)
-        finally:
-            self._queued -= 1
+        return await self.on_worker(self.hear_words_blocking, pcm, context, language)
