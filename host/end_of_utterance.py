@@ -61,7 +61,11 @@ class EndOfUtterance:
         path = path or offline_model_path()
         try:
             self._llama = llama_cpp.Llama(
-                model_path=str(path), n_ctx=config.eou_context_tokens, n_threads=config.eou_threads, verbose=False
+                model_path=str(path),
+                n_ctx=config.eou_context_tokens,
+                n_threads=config.eou_threads,
+                n_threads_batch=config.eou_threads,
+                verbose=False,
             )
         except ValueError as exc:
             raise LlmError(f"cannot load {path}: {exc}") from None
