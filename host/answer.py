@@ -25,6 +25,7 @@ import numpy as np
 from sottovoce.host import completeness
 from sottovoce.host.asr import AsrResult, StreamingTranscriber, WhisperAsr
 from sottovoce.host.completeness import Completeness
+from sottovoce.host.end_of_utterance import EndOfUtterance
 from sottovoce.host.responder import Context, Reply, Responder, SkillResponder
 from sottovoce.host.whisper import WhisperVoice
 from sottovoce.proto.codec import DOWNLINK_CONFIG, SAMPLE_RATE, OpusEncoder, frames_of
@@ -37,6 +38,7 @@ class HostModels:
     asr: WhisperAsr
     voice: WhisperVoice
     responder_factory: Callable[[], Responder] = SkillResponder
+    end_of_utterance: EndOfUtterance | None = None  # None: the words are judged by rules alone
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,10 @@ class AnswerPipeline:
         ctx: Context,
         config: AnswerConfig | None = None,
         ambient_dbfs: Callable[[], float | None] = lambda: None,
+        end_of_utterance: EndOfUtterance | None = None,
     ) -> None:
         self.asr = asr
+        self.end_of_utterance = end_of_utterance
         self.voice = voice
         self.responder = responder
         self.ctx = ctx
@@ -117,9 +121,12 @@ class AnswerPipeline:
         self.counters.no_words += not result.text
         return result
 
-    def read(self, result: AsrResult) -> Completeness:
-        """Whether the words form a complete request (the text half of end-of-turn detection)."""
-        verdict = completeness.judge_result(result)
+    async def read(self, result: AsrResult) -> Completeness:
+        """Whether the words form a complete request (the text half of end-of-turn detection),
+        with the language model's end-of-utterance probability when the host has that model."""
+        eou = self.end_of_utterance
+        p = None if eou is None or not result.text else await asyncio.to_thread(eou.probability, result.text)
+        verdict = completeness.judge_result(result, p)
         if verdict.complete:
             self.counters.hints_complete += 1
         elif verdict.sure:

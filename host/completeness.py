@@ -7,7 +7,11 @@ tentative end it has already run the final ASR pass. A sentence that stops on a 
 trails off (", ..." in the transcript) is unfinished whatever its melody. A number that ends a
 statement says nothing either way: digits are dictated in groups and every group reads as a
 finished sentence, yet "the code is 417" is as often the whole of it, so the sound decides alone.
-Anything else is complete as far as text can tell.
+Anything else is complete as far as text can tell - by these rules alone; with the language
+model's end-of-utterance probability (``host.end_of_utterance``), only if that is at least
+``END_PROBABILITY``. The rules cannot tell "set a timer for ten minutes" from "I was going to the
+station" (both end on a content word); the model can, and it also reads fragments the rules pass
+("he should make inquiries as to symptoms and time at which").
 
 Text alone says nothing about a pause inside a list ("I need eggs" is complete and may still go
 on), and Whisper tidies speech up, dropping a trailing "and" or "um" and closing a fragment with
@@ -69,6 +73,17 @@ MIN_LAST_WORD_CONFIDENCE = 0.5
 # than the dropped "to" lasts. Neither does the end mark tell: "too." scores 0.82-0.86.
 
 
+# The language model's probability that the message is over (``host.end_of_utterance``): from
+# END_PROBABILITY the words read complete, below UNFINISHED_PROBABILITY unfinished (a veto of an
+# end the acoustic model is sure of), in between they say nothing. Chosen on the host's readings
+# of real tuning turns and synthetic validation turns (``tools.turn.words_signal``). At 0.08,
+# 38 % of synthetic ends and 5 % of their pauses read complete (the rules: 46 % and 24 %); real
+# tuning turns 35 % and 16 % (47 % and 28 %). A veto below 0.002 falls on 1 % of synthetic ends,
+# as the rules' does; any higher and finished requests the model mishears as fragments ("take a
+# picture on this": 0.0096) wait for the fallback.
+END_PROBABILITY = 0.08
+UNFINISHED_PROBABILITY = 0.002
+
 # Numbers are dictated in groups ("my code is 417 ... 995 ... 167"), and every group reads as a
 # finished sentence; a number that ends a question ("what is 12 times 7?") is the exception.
 # Calling such a transcript unfinished held back more finished turns than the pauses it saved
@@ -94,10 +109,13 @@ class Completeness:
     question: bool = False  # complete, and a question
 
 
-def judge(text: str, asr_confidence: float, last_word_confidence: float = 1.0) -> Completeness:
+def judge(
+    text: str, asr_confidence: float, last_word_confidence: float = 1.0, end_probability: float | None = None
+) -> Completeness:
     """Read a final transcript: is it a finished sentence, as far as its words can tell?
     ``asr_confidence`` is the recogniser's mean token probability, ``last_word_confidence`` its
-    probability for the last word."""
+    probability for the last word, ``end_probability`` the language model's that the message is
+    over (None: the rules alone decide)."""
     words = re.findall(r"[\w']+", text.lower())
     if not words:
         return Completeness(False, "no words", sure=False)
@@ -115,10 +133,17 @@ def judge(text: str, asr_confidence: float, last_word_confidence: float = 1.0) -
         return Completeness(False, f"ends on {words[-1]!r}")
     if _ends_on_number(words) and not question:
         return Completeness(False, "a number may go on", sure=False)
-    return Completeness(True, "question" if question else "sentence", question=question)
+    if end_probability is not None and end_probability < UNFINISHED_PROBABILITY:
+        return Completeness(False, f"p(end) {end_probability:.4f}")
+    if end_probability is not None and end_probability < END_PROBABILITY:
+        return Completeness(False, f"p(end) {end_probability:.4f} says neither", sure=False)
+    kind = "question" if question else "sentence"
+    return Completeness(True, kind if end_probability is None else f"{kind}, p(end) {end_probability:.3f}",
+                        question=question)  # fmt: skip
 
 
-def judge_result(result: AsrResult) -> Completeness:
-    """``judge`` on a final ASR pass, with the recogniser's own confidences: the host's TurnHint
-    and the turn tools' replay of it read the words the same way."""
-    return judge(result.text, result.confidence, result.last_word_prob)
+def judge_result(result: AsrResult, end_probability: float | None = None) -> Completeness:
+    """``judge`` on a final ASR pass, with the recogniser's own confidences (and the language
+    model's ``end_probability`` of its words): the host's TurnHint and the turn tools' replay of
+    it read the words the same way."""
+    return judge(result.text, result.confidence, result.last_word_prob, end_probability)

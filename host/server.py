@@ -26,7 +26,8 @@ from grpc_reflection.v1alpha import reflection
 
 from sottovoce.host.answer import HostModels
 from sottovoce.host.asr import AsrConfig, WhisperAsr
-from sottovoce.host.llm import LlmConfig, open_model
+from sottovoce.host.end_of_utterance import EndOfUtterance
+from sottovoce.host.llm import LlmConfig, LlmError, open_model
 from sottovoce.host.navigation.navigator import Navigator
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, WalkMap, load_map
 from sottovoce.host.responder import ChainResponder, SkillResponder
@@ -74,11 +75,16 @@ def load_models(config: HostConfig) -> HostModels:
     asr = WhisperAsr(AsrConfig(cpu_threads=config.asr_threads))
     voice = WhisperVoice(make_engine(config.tts))
     model = open_model(config.language_model)
+    try:
+        eou: EndOfUtterance | None = EndOfUtterance()
+    except LlmError as exc:  # a host answering through a server may lack the offline model
+        log.warning("the words are judged by rules alone: %s", exc)
+        eou = None
 
     def responder() -> ChainResponder:
         return ChainResponder(SkillResponder(), model, config.language_model)
 
-    return HostModels(asr=asr, voice=voice, responder_factory=responder)
+    return HostModels(asr=asr, voice=voice, responder_factory=responder, end_of_utterance=eou)
 
 
 class DuplexService(pb_grpc.DuplexServicer):

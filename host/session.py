@@ -174,7 +174,7 @@ class Session:
             responder = NavigationResponder(NavigationSkill(navigator), responder)
         self.pipeline = AnswerPipeline(
             models.asr, models.voice, responder, self.ctx, self.config.answer,
-            ambient_dbfs=lambda: self.uplink.noise.dbfs,
+            ambient_dbfs=lambda: self.uplink.noise.dbfs, end_of_utterance=models.end_of_utterance,
         )  # fmt: skip
         self.ledger = TurnLedger(self.config.ledger)
         self.responses = Responses(
@@ -390,7 +390,7 @@ class Session:
         return Prepared(result, draft, asr_done)
 
     async def _hint(self, turn_id: int, end_seq: int, result: AsrResult) -> None:
-        verdict = self.pipeline.read(result)
+        verdict = await self.pipeline.read(result)
         log.debug("turn %d: %r reads as %s", turn_id, result.text, verdict.reason)
         hint = pb.TurnHint(
             turn_id=turn_id,

@@ -49,7 +49,7 @@ async def test_audio_in_words_and_answer_out(pipeline):
     heard, draft = await pipeline.answer_audio(speech)
     assert "time" in heard.text.lower()
     assert draft is not None and draft.reply.text.startswith("It's") and draft.first is not None
-    assert pipeline.read(heard).complete
+    assert (await pipeline.read(heard)).complete
     assert (pipeline.counters.finals, pipeline.counters.hints_complete) == (1, 1)
 
 

@@ -31,7 +31,7 @@ LONG_FALLBACK = (
 @pytest.fixture(scope="module")
 def models() -> HostModels:
     m = load_models(HostConfig(tts="piper"))
-    return HostModels(m.asr, m.voice, lambda: SkillResponder(fallback=LONG_FALLBACK))
+    return HostModels(m.asr, m.voice, lambda: SkillResponder(fallback=LONG_FALLBACK), m.end_of_utterance)
 
 
 @pytest.fixture(scope="module")

@@ -137,13 +137,16 @@ BUDGET_S = 0.3
 
 @pytest.fixture(scope="module")
 def host_reading():
-    """The host's side of a TurnHint: the real final ASR pass and completeness reading, arriving
+    """The host's side of a TurnHint: the real final ASR pass and completeness reading (with the
+    language model's end-of-utterance probability, as the host reads the words), arriving
     a fixed time after each tentative end (a fixed time, so the test does not depend on load)."""
     from sottovoce.host.asr import WhisperAsr
+    from sottovoce.host.end_of_utterance import EndOfUtterance
 
-    asr = WhisperAsr()
-    yield ev.HostReading(asr.transcribe, delay_ms=TurnModel().meta.hint_delay_ms)
+    asr, eou = WhisperAsr(), EndOfUtterance()
+    yield ev.HostReading(asr.transcribe, delay_ms=TurnModel().meta.hint_delay_ms, end_of_utterance=eou.probability)
     asr.close()
+    eou.close()
 
 
 def _ends_with_reading(script: TurnScript, reading) -> list[float]:

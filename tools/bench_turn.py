@@ -33,9 +33,11 @@ Metrics (precise definitions in ``sottovoce.tools.turn.evaluate``):
   shared by every policy), averaged over the held-out frames. ``size_bytes``: the .tflite file.
 - ``model_with_words`` (``--words``): the model policy as deployed with a host, which after each
   tentative end runs the real final ASR pass (faster-whisper tiny.en) on the audio so far and
-  reads the words (``sottovoce.host.completeness``); a sure reading, complete or unfinished,
+  reads the words (``sottovoce.host.completeness``, with the language model's end-of-utterance
+  probability, ``sottovoce.host.end_of_utterance``); a sure reading, complete or unfinished,
   reaches the policy after the measured recognition time, and an end the model alone is sure of
-  waits for it. Needs the ``host`` extra; adds an ASR pass per tentative end. Its ``recovered``:
+  waits for it. Needs the ``host`` extra; adds an ASR pass and a reading per tentative end
+  (``asr_median_s``, ``eou_median_ms``: their median times). Its ``recovered``:
   the turns the host's ledger repairs after a cut-off, the share of their words the answered
   span keeps (``evaluate.recovered_words``), and the turns answered in parts.
 """
@@ -185,9 +187,10 @@ def score_turns(
     }
     if words:
         from sottovoce.host.asr import WhisperAsr  # the host's recogniser: the host extra
+        from sottovoce.host.end_of_utterance import EndOfUtterance
 
-        asr = WhisperAsr()
-        host = ev.HostReading(asr.transcribe)
+        asr, eou = WhisperAsr(), EndOfUtterance()
+        host = ev.HostReading(asr.transcribe, end_of_utterance=eou.probability)
         log(f"replaying with the host's reading of the words ({len(episodes)} turns)")
         outcome, shapes = ev.evaluate_by(policy, episodes, ev.turn_shape, host, model)
         result["model_with_words"] = {
@@ -195,6 +198,7 @@ def score_turns(
             "by_shape": _by_shape(shapes),
             "asr_passes": len(host.decode_s),
             "asr_median_s": _num(float(np.median(host.decode_s))) if host.decode_s else None,
+            "eou_median_ms": _num(1000 * float(np.median(host.read_s))) if host.read_s else None,
         }
         recovery = ev.recovered_words(policy, episodes, asr.transcribe, host, model)
         result["model_with_words"]["recovered"] = {
@@ -204,6 +208,7 @@ def score_turns(
             "split_turns": recovery.split_turns,
         }
         asr.close()
+        eou.close()
     if by_kind is not None:
         result["model"]["by_kind"] = _by_shape(ev.evaluate_by(policy, episodes, by_kind, model=model)[1])
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -173,16 +174,25 @@ class Outcome:
 
 class HostReading:
     """The host's side of a TurnHint, replayed: on a tentative end, the real final ASR pass over
-    the audio so far and the completeness judgement of its words; a sure reading (complete or
-    not) reaches the policy after the measured recognition time (or a fixed ``delay_ms``, for
-    repeatable replays) plus one frame for the round trip. Readings are cached per (turn, frame),
-    so replaying several policies costs one ASR pass per distinct tentative end."""
+    the audio so far and the completeness judgement of its words (with ``end_of_utterance``, the
+    language model's probability that they end the message, as the host reads them); a sure
+    reading (complete or not) reaches the policy after the measured recognition and reading time
+    (or a fixed ``delay_ms``, for repeatable replays) plus one frame for the round trip. Readings
+    are cached per (turn, frame), so replaying several policies costs one ASR pass per distinct
+    tentative end."""
 
-    def __init__(self, transcribe: Callable[[np.ndarray], AsrResult], delay_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        transcribe: Callable[[np.ndarray], AsrResult],
+        delay_ms: int | None = None,
+        end_of_utterance: Callable[[str], float] | None = None,
+    ) -> None:
         self.transcribe = transcribe
         self.delay_ms = delay_ms
+        self.end_of_utterance = end_of_utterance
         self._cache: dict[tuple[int, int], tuple[int, WordsReading | None]] = {}
         self.decode_s: list[float] = []
+        self.read_s: list[float] = []  # the language model's time per reading
 
     def read(self, episode: Episode, frame: int) -> tuple[int, WordsReading | None]:
         """(frame at which the reading arrives, the reading; None if the host is unsure)."""
@@ -190,8 +200,14 @@ class HostReading:
         if key not in self._cache:
             result = self.transcribe(episode.turn.pcm[: (frame + 1) * FRAME_SAMPLES])
             self.decode_s.append(result.decode_s)
-            verdict = completeness.judge_result(result)
-            seconds = result.decode_s if self.delay_ms is None else self.delay_ms / 1000
+            p, seconds = None, result.decode_s
+            if self.end_of_utterance is not None and result.text:
+                t0 = time.perf_counter()
+                p = self.end_of_utterance(result.text)
+                self.read_s.append(time.perf_counter() - t0)
+                seconds += self.read_s[-1]
+            verdict = completeness.judge_result(result, p)
+            seconds = seconds if self.delay_ms is None else self.delay_ms / 1000
             delay = math.ceil(seconds * SAMPLE_RATE / FRAME_SAMPLES) + 1
             reading = WordsReading(frame, verdict.complete, verdict.question) if verdict.sure else None
             self._cache[key] = (frame + delay, reading)

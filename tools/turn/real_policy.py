@@ -27,7 +27,7 @@ from pathlib import Path
 from sottovoce.edge.turn_model import TurnModel, default_model_path
 from sottovoce.tools.turn import evaluate as ev
 from sottovoce.tools.turn import real_set
-from sottovoce.tools.turn.corpus import corpus
+from sottovoce.tools.turn.corpus import Turn, corpus
 
 TUNING_SPLITS = ("train", "dev")
 # None: only the model's tentative ends are read (the synthetic policy). Below the model policy's
@@ -54,8 +54,13 @@ def tuning_episodes(splits: Sequence[str] = TUNING_SPLITS) -> list[ev.Episode]:
     return ev.prepare(real_set.rendered(chosen))
 
 
+def synthetic_turns(n: int = SYNTHETIC_TURNS) -> list[Turn]:
+    """Synthetic validation turns: training's templates and voices, a seed no other set uses."""
+    return corpus("train", n, SYNTHETIC_SEED)
+
+
 def synthetic_episodes() -> list[ev.Episode]:
-    return ev.prepare(corpus("train", SYNTHETIC_TURNS, SYNTHETIC_SEED))  # a seed no other set uses
+    return ev.prepare(synthetic_turns())
 
 
 def choose_reading(
@@ -112,15 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help="write the chosen settings into the model's .json")
     args = ap.parse_args(argv)
     from sottovoce.host.asr import WhisperAsr  # the host's recogniser: the host extra
+    from sottovoce.host.end_of_utterance import EndOfUtterance
     from sottovoce.tools.turn.build import HINT_DELAY_MS
 
     model = TurnModel(args.model)
     episodes, synthetic = tuning_episodes(), synthetic_episodes()
-    asr = WhisperAsr()
+    asr, eou = WhisperAsr(), EndOfUtterance()
     try:
-        chosen = choose_reading(model, episodes, synthetic, ev.HostReading(asr.transcribe, delay_ms=HINT_DELAY_MS))
+        host = ev.HostReading(asr.transcribe, delay_ms=HINT_DELAY_MS, end_of_utterance=eou.probability)
+        chosen = choose_reading(model, episodes, synthetic, host)
     finally:
         asr.close()
+        eou.close()
     print("chosen:", {k: chosen[k] for k in SETTINGS})
     if args.write:
         path = args.model.with_suffix(".json")
