@@ -33,13 +33,14 @@ falls silent is read by the host (``AskOverlap``; its ``OverlapRead`` answers) w
 stays held: listening words ("yeah", "I see"), hesitations and sounds with no words bring it
 back and get no turn; anything else stops it and opens a turn from its onset, as a barge-in by
 length does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says,
-unless its readings so far say the wearer is listening (a drawn-out "mm-hmmm", an "okay, okay"):
-then it may go on to ``max_backchannel_ms``, until ``CONTENT_READINGS`` readings in a row find
-content in it. A reading the host could not make sense of (``unsure``: a murmur Whisper writes as
-"the", or words it doubts) is decided by length, as without a reading: the wearer's own words said over an
-answer and read as doubted content ("Cole Anna." for "call Anna") must still stop it. Without a
-reading in time (the host slow or gone), length decides as it does without a host. So
-that "stop" and "wait" do not wait for their end, speech that has lasted ``barge_in_ms`` is read
+unless its readings so far say the wearer is listening (a drawn-out "mm-hmmm", an "okay, okay";
+a reading of no words at all says nothing): then it may go on to ``max_backchannel_ms``, until
+``CONTENT_READINGS`` readings in a row find content in it. A reading the host could not make
+sense of (``unsure``: a murmur Whisper writes as "the", or words it doubts) is decided by length,
+as without a reading: the wearer's own words said over an answer and read as doubted content
+("Cole Anna." for "call Anna") must still stop it. Without a reading in time (the host slow or
+gone), length decides as it does without a host. So that "stop" and "wait" do not wait for
+their end, speech that has lasted ``barge_in_ms`` is read
 while it goes on (again every ``REREAD_MS`` more of it, one reading at a time): a reading that
 it begins with a command to stop stops the answer there; any other reading of a word cut off
 half-way is no evidence either way (the first 350 ms of a real "right" reads as "Bye.", the
@@ -166,6 +167,9 @@ class OverlapRead:
     query_id: int
     verdict: str
     command: bool = False  # the words begin with a command to stop ("stop", "wait", "no", "hold on")
+    # the host wrote something for it (words, a hum's letters, a sound's annotation); a backchannel
+    # read from nothing at all is no sign of listening: a wearer under a loud echo reads so too
+    words: bool = True
 
     def __post_init__(self) -> None:
         if self.verdict not in OVERLAP_VERDICTS:
@@ -484,10 +488,11 @@ class TurnArbiter:
             return self.overlaps.max_backchannel_ms
         return self.overlaps.max_overlap_ms
 
-    def _running_reading(self, verdict: str) -> None:
+    def _running_reading(self, verdict: str, words: bool) -> None:
         """A reading of the speech at pending_seq, for how long it may go on (``_overlap_limit``)."""
         if verdict == "backchannel":
-            self.heard_listening, self.content_run = True, 0
+            if words:  # nothing heard says neither
+                self.heard_listening, self.content_run = True, 0
         elif verdict == "interruption":
             self.content_run += 1
         else:  # doubted words break a run of content: a hum's readings are mostly doubted
@@ -531,12 +536,12 @@ class TurnArbiter:
             self.early_query = None  # the next may be asked
             if read.command and read.verdict == "interruption" and not self.overlap_read:
                 return self._decide_overlap(True, "command", read.query_id)
-            self._running_reading(read.verdict)  # the next frame stops it if content ends its longer limit
+            self._running_reading(read.verdict, read.words)  # the next frame stops it if content ends the longer limit
             return [OverlapFiled(read.query_id, "partial")]
         if self.query is None or read.query_id != self.query.query_id:
             self.counters.overlap_readings_stale += 1
             return [OverlapFiled(read.query_id, "stale")]
-        self._running_reading(read.verdict)  # should the wearer go on after it
+        self._running_reading(read.verdict, read.words)  # should the wearer go on after it
         if read.verdict == "unsure":
             self.counters.overlaps_unsure += 1
             return self._by_length("unsure")

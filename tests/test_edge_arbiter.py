@@ -514,3 +514,19 @@ def test_the_longer_limit_is_checked():
 
     with pytest.raises(ValueError, match="max_backchannel_ms"):
         arb.OverlapRules(max_overlap_ms=700, max_backchannel_ms=600)
+
+
+def test_a_backchannel_read_from_no_words_is_no_sign_of_listening():
+    """The wearer talking over a loud echo: Whisper writes nothing for their first words. That is
+    no reason to let them go on past max_overlap_ms."""
+    arbiter = _reading_arbiter(arb.OverlapRules())
+    out: list[arb.Decision] = []
+    stopped = None
+    for i in range(LIMIT_FRAMES + 10):
+        for d in arbiter.feed(arb.Frame(i, 0.9)):
+            out.append(d)
+            if isinstance(d, arb.AskOverlap):
+                out += arbiter.feed(arb.OverlapRead(d.query_id, "backchannel", words=False))
+        if stopped is None and any(isinstance(d, arb.BargeIn) for d in out):
+            stopped = i
+    assert stopped == LIMIT_FRAMES - 1 and arbiter.counters.overlaps_held_longer == 0
