@@ -32,12 +32,15 @@ a quick "stop" less. With ``OverlapRules`` and a host to read words, speech over
 falls silent is read by the host (``AskOverlap``; its ``OverlapRead`` answers) while the answer
 stays held: listening words ("yeah", "I see"), hesitations and sounds with no words bring it
 back and get no turn; anything else stops it and opens a turn from its onset, as a barge-in by
-length does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says. A
-reading the host could not make sense of (``unsure``: a murmur Whisper writes as "the", or
-words it doubts) is decided by length, as without a reading: the wearer's own words said over an
-answer and read as doubted content ("Cole Anna." for "call Anna") must still stop it. Without a
-reading in time (the host slow or gone), length decides as it does without a host. So
-that "stop" and "wait" do not wait for their end, speech that has lasted ``barge_in_ms`` is read
+length does. Speech that goes on for ``max_overlap_ms`` is an interruption whatever it says,
+unless its readings so far say the wearer is listening (a drawn-out "mm-hmmm", an "okay, okay";
+a reading of no words at all says nothing): then it may go on to ``max_backchannel_ms``, until
+``CONTENT_READINGS`` readings in a row find content in it. A reading the host could not make
+sense of (``unsure``: a murmur Whisper writes as "the", or words it doubts) is decided by length,
+as without a reading: the wearer's own words said over an answer and read as doubted content
+("Cole Anna." for "call Anna") must still stop it. Without a reading in time (the host slow or
+gone), length decides as it does without a host. So that "stop" and "wait" do not wait for
+their end, speech that has lasted ``barge_in_ms`` is read
 while it goes on (again every ``REREAD_MS`` more of it, one reading at a time): a reading that
 it begins with a command to stop stops the answer there; any other reading of a word cut off
 half-way is no evidence either way (the first 350 ms of a real "right" reads as "Bye.", the
@@ -60,8 +63,17 @@ BARGE_IN_MS = 200  # speech needed to interrupt an answer
 # a word, and the VAD already reports silence some 100 ms after the sound ends.
 RESTORE_AFTER_MS = 200
 # Backchannels ("yes", "right", "uh-huh", "I see") are over within this much speech; longer
-# speech over an answer is an interruption whatever it says, and is not kept waiting for its end.
+# speech over an answer is an interruption whatever it says, and is not kept waiting for its end ...
 MAX_OVERLAP_MS = 700
+# ... unless what it has said so far reads as listening: a drawn-out or doubled backchannel
+# ("mm-hmmm", "yeeeah", "okay, okay", "yeah, yeah, I see": 0.7-1.5 s) goes on past MAX_OVERLAP_MS, and
+# stopping it there answers the backchannel. It is not let run longer: the answer stays held for it.
+MAX_BACKCHANNEL_MS = 1500
+# Readings in a row that find content before speech over an answer is no longer taken for listening.
+# One is not enough: Whisper spells a hum differently at every length ("and the mason.", "and the
+# nature.", "and the MHM."), a word now and then, while a wearer's real content reads the same
+# again once more of it is heard ("What about?", "What about tomorrow?").
+CONTENT_READINGS = 2
 # How long the answer stays down waiting for the host's reading: its ASR of a second of audio
 # takes ~150 ms on two cores, plus the link both ways.
 VERDICT_WAIT_MS = 400
@@ -82,10 +94,13 @@ class OverlapRules:
 
     max_overlap_ms: int = MAX_OVERLAP_MS
     verdict_wait_ms: int = VERDICT_WAIT_MS
+    max_backchannel_ms: int = MAX_BACKCHANNEL_MS  # the limit for speech read as listening so far
 
     def __post_init__(self) -> None:
         if self.max_overlap_ms < FRAME_MS or self.verdict_wait_ms < FRAME_MS:
             raise ValueError(f"overlap rules need at least one frame ({FRAME_MS} ms) each: {self}")
+        if self.max_backchannel_ms < self.max_overlap_ms:
+            raise ValueError(f"max_backchannel_ms is under max_overlap_ms: {self}")
 
 
 # --- inputs ---------------------------------------------------------------------------------------
@@ -152,6 +167,9 @@ class OverlapRead:
     query_id: int
     verdict: str
     command: bool = False  # the words begin with a command to stop ("stop", "wait", "no", "hold on")
+    # the host wrote something for it (words, a hum's letters, a sound's annotation); a backchannel
+    # read from nothing at all is no sign of listening: a wearer under a loud echo reads so too
+    words: bool = True
 
     def __post_init__(self) -> None:
         if self.verdict not in OVERLAP_VERDICTS:
@@ -353,6 +371,7 @@ class ArbiterCounters:
     overlaps_unsure: int = 0  # ... read as unsure: decided by length
     overlaps_by_length: int = 0  # ... decided by length: reading late, or the host gone
     overlap_readings_stale: int = 0  # readings for speech already decided or gone on since
+    overlaps_held_longer: int = 0  # speech over an answer gone on past max_overlap_ms, read as listening so far
 
 
 @dataclass
@@ -388,6 +407,9 @@ class TurnArbiter:
         self.query: _Query | None = None
         self.early_query: int | None = None  # a reading asked while the speech at pending_seq goes on
         self.early_asked_ms = 0  # ... at this much of it (0: none asked)
+        self.heard_listening = False  # a reading of the speech at pending_seq found listening and no content
+        self.content_run = 0  # ... the readings of it in a row, up to the last, that found content
+        self.held_longer = False  # ... it went on past max_overlap_ms on the strength of them
         self.queries = 0
 
     def feed(self, event: Input) -> list[Decision]:
@@ -427,9 +449,12 @@ class TurnArbiter:
                 if self.query is not None:
                     out.append(OverlapFiled(self.query.query_id, "went_on"))
                     self.query = None
-            limit = self.overlaps.max_overlap_ms if self._reads_words() else self.barge_in_ms
+            limit = self._overlap_limit()
             if self.overlap_ms >= limit:
                 out += self._barge_in()
+            elif self.overlaps is not None and self.overlap_ms >= self.overlaps.max_overlap_ms and not self.held_longer:
+                self.held_longer = True
+                self.counters.overlaps_held_longer += 1
             elif (
                 self._undecided()
                 and d.in_speech
@@ -451,6 +476,33 @@ class TurnArbiter:
         """Speech over an answer waits for the host's reading of its words."""
         return self.overlaps is not None and self.detector.host_reads_words
 
+    def _overlap_limit(self) -> int:
+        """How long speech over an answer may go on before it is an interruption whatever it says:
+        ``barge_in_ms`` with no words to go by; ``max_backchannel_ms`` while its readings say the
+        wearer is listening (one has found only listening, and not ``CONTENT_READINGS`` in a row
+        since have found content); else ``max_overlap_ms``."""
+        if not self._reads_words():
+            return self.barge_in_ms
+        assert self.overlaps is not None
+        if self.heard_listening and self.content_run < CONTENT_READINGS:
+            return self.overlaps.max_backchannel_ms
+        return self.overlaps.max_overlap_ms
+
+    def _running_reading(self, verdict: str, words: bool) -> None:
+        """A reading of the speech at pending_seq, for how long it may go on (``_overlap_limit``)."""
+        if verdict == "backchannel":
+            if words:  # nothing heard says neither
+                self.heard_listening, self.content_run = True, 0
+        elif verdict == "interruption":
+            self.content_run += 1
+        else:  # doubted words break a run of content: a hum's readings are mostly doubted
+            self.content_run = 0
+
+    def _new_overlap(self) -> None:
+        """Forget the readings of the speech at pending_seq: it is decided, or new speech begins."""
+        self.early_query, self.early_asked_ms = None, 0
+        self.heard_listening, self.content_run, self.held_longer = False, 0, False
+
     def _undecided(self) -> bool:
         """Speech over an answer that the host is to read before it is decided."""
         return self.pending_seq is not None and not self.overlap_read and self._reads_words()
@@ -458,7 +510,8 @@ class TurnArbiter:
     def _barge_in(self) -> list[Decision]:
         onset, self.pending_seq = self.pending_seq, None
         assert onset is not None
-        self.query, self.overlap_read, self.early_query, self.early_asked_ms = None, False, None, 0
+        self.query, self.overlap_read = None, False
+        self._new_overlap()
         self.overlap_tentative = None
         self.counters.barge_ins += 1
         self.ducked = False  # the answer is stopped, not brought back
@@ -483,10 +536,12 @@ class TurnArbiter:
             self.early_query = None  # the next may be asked
             if read.command and read.verdict == "interruption" and not self.overlap_read:
                 return self._decide_overlap(True, "command", read.query_id)
+            self._running_reading(read.verdict, read.words)  # the next frame stops it if content ends the longer limit
             return [OverlapFiled(read.query_id, "partial")]
         if self.query is None or read.query_id != self.query.query_id:
             self.counters.overlap_readings_stale += 1
             return [OverlapFiled(read.query_id, "stale")]
+        self._running_reading(read.verdict, read.words)  # should the wearer go on after it
         if read.verdict == "unsure":
             self.counters.overlaps_unsure += 1
             return self._by_length("unsure")
@@ -566,7 +621,7 @@ class TurnArbiter:
             if self.playing:
                 self.pending_seq, self.overlap_ms, self.overlap_read = onset_seq, 0, False
                 self.overlap_tentative = None
-                self.early_query, self.early_asked_ms = None, 0
+                self._new_overlap()
                 return [*out, SpeechDuringPlayback(onset_seq)]
             return [*out, self._start_host_turn(onset_seq, barge_in=False)]
         if self.pending_seq is not None:
@@ -636,7 +691,7 @@ class TurnArbiter:
             self.in_host_turn = False
         self.pending_seq = None
         self.query, self.overlap_read, self.overlap_end, self.overlap_tentative = None, False, None, None
-        self.early_query, self.early_asked_ms = None, 0
+        self._new_overlap()
         self.ducked = False  # the device's playback is gone with it
         self.detector.reset()
         return out

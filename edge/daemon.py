@@ -484,7 +484,7 @@ class Edge:
                 log.warning("host sent overlap verdict kind %d for query %d: ignored", o.kind, o.query_id)
                 return
             self.events.write(events.OverlapRead(o.query_id, verdict, o.text, o.command))
-            self._arbitrate(arb.OverlapRead(o.query_id, verdict, o.command))
+            self._arbitrate(arb.OverlapRead(o.query_id, verdict, o.command, words=bool(o.text.strip())))
         elif body == "volume":
             level = min(100, msg.volume.level_percent)
             log.info("speaker volume %d %% (the wearer asked)", level)

@@ -15,8 +15,12 @@ from only once the VAD has stayed silent for ``LEARN_DELAY_FRAMES`` after it: th
 the wearer's words come before the VAD hears them, and taken for echo they would silence the cue
 for seconds; the echo itself, a cue or not, is learned that much later and stops being one.
 Until enough has been learned, frames with the answer playing are no cue: the echo must never
-duck the answer it came from. The cue only ducks; the VAD still decides what is speech, and so
-what holds or stops the answer.
+duck the answer it came from. Nor is the cancelled level a cue while the echo of the answer's
+first frames after a pause in it is on the way: AEC3 lets the first echo of a word that follows
+silence through, uncancelled, while its render detector wakes (in the +6 dB echo scenario, a
+-62 dBFS onset after 60 ms of silence reached the cue 13 dB above all that had been learned, 2 s
+into the answer). The raw level still hears the wearer there, since the answer is quiet. The cue
+only ducks; the VAD still decides what is speech, and so what holds or stops the answer.
 
 The raw level also says when the answer cannot be heard at the microphone at all: on the frames
 learned from, the answer playing raises the median level over that with no answer by less than
@@ -131,6 +135,12 @@ class _Level:
         self._unsure.clear()
 
 
+def _resumed(refs: list[float]) -> bool:
+    """The answer plays in these reference frames and was silent in one of them: their echo is
+    that of an answer resuming (or pausing), which AEC3 lets through at first."""
+    return max(refs) > SILENT_DBFS and min(refs) <= SILENT_DBFS
+
+
 class OnsetCue:
     """Per frame, from the levels (dBFS) of the microphone's frame, of the cancelled frame and of
     the answer's reference for it: whether the frame is a cue; then whether the VAD heard the
@@ -148,8 +158,10 @@ class OnsetCue:
         self._refs.append(ref_dbfs)
         self._recent.append(ref_dbfs)
         delay = UNKNOWN_DELAY_FRAMES if delay_ms is None else min(math.ceil(delay_ms / FRAME_MS), MAX_DELAY_FRAMES)
-        ref = max(list(self._refs)[-(ECHO_SPAN_FRAMES + delay) :])
+        refs = list(self._refs)[-(ECHO_SPAN_FRAMES + delay) :]
+        ref = max(refs)
         raw, cancelled = self._raw.cue(mic_dbfs, ref), self._cancelled.cue(out_dbfs, ref)
+        cancelled = cancelled and not _resumed(refs)
         self.counters.cues += raw or cancelled
         self.counters.cues_raw_only += raw and not cancelled
         return raw or cancelled

@@ -30,6 +30,15 @@ the microphone, and the answer plays on; a command to stop is obeyed even then.
 A reading that begins with a command to stop is marked ``command``: the edge acts on it even while
 the speech goes on, before the end of anything else is awaited. Whisper is often unsure of a lone
 "Stop." (a real one reads at 0.5), so commands never need the recogniser's confidence.
+
+The edge asks again as the speech goes on, each time from its first frame (``OverlapHistory``
+keeps what the earlier readings of it found). Words heard for longer read as the same words and
+more ("Okay." then "Okay, but what about"); a hum does not: Whisper spells it anew at every length
+("And the", then "MMA Chen"; "and the mason.", "and the nature.", "and the MHM."). So doubted words
+that do not go on from an earlier reading of the same speech that found listening words are that
+sound spelt again, and the earlier reading stands: a backchannel. Doubted words that do go on from
+it ("Okay, Cole Anna.") stay ``unsure``, and an earlier reading of no words at all is no evidence
+(the first 250 ms of a real "stop" reads as nothing, and then as "Start.").
 """
 
 from __future__ import annotations
@@ -151,6 +160,27 @@ class OverlapReading:
     reason: str  # why, for logs: "backchannel words", "content: 'stop'", ...
     command: bool = False  # an interruption that begins with a command to stop
     sound: SoundKind | None = None  # how it sounded, when the audio was measured
+    listening: tuple[str, ...] = ()  # the words, when they were all listening words (and some)
+
+
+class OverlapHistory:
+    """What the earlier readings of the speech over an answer found, as the edge asks about it again
+    while it goes on (always from its first frame): the words of those that were all listening
+    words. Speech with another first frame is new speech, and what came before is forgotten."""
+
+    def __init__(self) -> None:
+        self._first_seq: int | None = None
+        self._listening: list[tuple[str, ...]] = []
+
+    def listened(self, first_seq: int) -> tuple[tuple[str, ...], ...]:
+        """The listening words of the earlier readings of the speech from ``first_seq``."""
+        return tuple(self._listening) if first_seq == self._first_seq else ()
+
+    def add(self, first_seq: int, reading: OverlapReading) -> None:
+        if first_seq != self._first_seq:
+            self._first_seq, self._listening = first_seq, []
+        if reading.listening:
+            self._listening.append(reading.listening)
 
 
 def _backchannel_only(words: list[str]) -> str | None:
@@ -180,12 +210,21 @@ def _echoes(words: list[str], answer_text: str) -> bool:
     return bool(said) and found / len(said) >= ECHO_WORD_SHARE
 
 
+def _goes_on_from(words: list[str], earlier: tuple[str, ...]) -> bool:
+    return tuple(words[: len(earlier)]) == earlier
+
+
 def judge_overlap(
-    text: str, asr_confidence: float, sound: SoundReading | None = None, answer_text: str = ""
+    text: str,
+    asr_confidence: float,
+    sound: SoundReading | None = None,
+    answer_text: str = "",
+    listened: tuple[tuple[str, ...], ...] = (),
 ) -> OverlapReading:
     """Read the transcript of speech over an answer. ``asr_confidence`` is the recogniser's mean
     token probability; ``sound`` how the same audio sounds (``host.overlap_sound``), if measured;
-    ``answer_text`` what the answer playing says."""
+    ``answer_text`` what the answer playing says; ``listened`` the listening words of earlier
+    readings of the same speech (``OverlapHistory``)."""
     kind = None if sound is None else sound.kind
     heard = "" if sound is None else f"; {sound.reason}"
     all_words = re.findall(r"[a-z']+", _ANNOTATION.sub(" ", text.lower()))
@@ -199,7 +238,8 @@ def judge_overlap(
     if kind in (SoundKind.NONVERBAL, SoundKind.SILENT) and not command:
         return OverlapReading(OverlapKind.BACKCHANNEL, text, f"not speech, whatever the words{heard}", sound=kind)
     if content is None:
-        return OverlapReading(OverlapKind.BACKCHANNEL, text, f"backchannel words{heard}", sound=kind)
+        return OverlapReading(OverlapKind.BACKCHANNEL, text, f"backchannel words{heard}", sound=kind,
+                              listening=tuple(words))  # fmt: skip
     if command:
         return OverlapReading(OverlapKind.INTERRUPTION, text, f"command: {content!r}{heard}", command=True, sound=kind)
     if _echoes(words, answer_text):
@@ -209,11 +249,17 @@ def judge_overlap(
     if kind is SoundKind.SPEECH:
         reason = f"content, doubted ({asr_confidence:.2f}), in plain speech: {content!r}{heard}"
         return OverlapReading(OverlapKind.INTERRUPTION, text, reason, sound=kind)
+    if listened and not any(_goes_on_from(words, earlier) for earlier in listened):
+        reason = f"doubted ({asr_confidence:.2f}) and not going on from the listening words {listened[-1]}{heard}"
+        return OverlapReading(OverlapKind.BACKCHANNEL, text, reason, sound=kind)
     return OverlapReading(OverlapKind.UNSURE, text, f"unsure transcript ({asr_confidence:.2f}){heard}", sound=kind)
 
 
-def judge_overlap_result(result: AsrResult, sound: SoundReading | None = None, answer_text: str = "") -> OverlapReading:
-    return judge_overlap(result.text, result.confidence, sound, answer_text)
+def judge_overlap_result(
+    result: AsrResult, sound: SoundReading | None = None, answer_text: str = "",
+    listened: tuple[tuple[str, ...], ...] = (),
+) -> OverlapReading:  # fmt: skip
+    return judge_overlap(result.text, result.confidence, sound, answer_text, listened)
 
 
 async def read_overlap(
@@ -223,11 +269,20 @@ async def read_overlap(
     wearer_dbfs: float | None = None,
     config: SoundConfig | None = None,
     answer_text: str = "",
+    history: OverlapHistory | None = None,
+    first_seq: int = 0,
 ) -> OverlapReading:
     """Transcribe the overlap's audio (int16, 16 kHz), measure how it sounds, and read both.
     ``ambient_dbfs`` is the uplink's noise floor, ``wearer_dbfs`` the wearer's speaking level in
-    this session (``WearerLevel``); either may be unknown. ``answer_text``: what the answer says."""
+    this session (``WearerLevel``); either may be unknown. ``answer_text``: what the answer says.
+    ``history``: the earlier readings of speech over the answer, this one's from ``first_seq`` among
+    them; it is read once the words are in (an earlier reading may end meanwhile) and keeps this one."""
     if len(pcm) == 0:
         return OverlapReading(OverlapKind.UNSURE, "", "no audio")
     sound = classify(measure(pcm, ambient_dbfs, config), wearer_dbfs, config)
-    return judge_overlap_result(await asr.transcribe_async(pcm), sound, answer_text)
+    result = await asr.transcribe_async(pcm)
+    listened = history.listened(first_seq) if history is not None else ()
+    reading = judge_overlap_result(result, sound, answer_text, listened)
+    if history is not None:
+        history.add(first_seq, reading)
+    return reading

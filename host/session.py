@@ -38,7 +38,7 @@ from sottovoce.host.history import History
 from sottovoce.host.navigation.navigator import CueAnnouncement, Navigator
 from sottovoce.host.navigation.progress import Fix
 from sottovoce.host.navigation.skill import NavigationResponder, NavigationSkill
-from sottovoce.host.overlap import ONSET_LEAD_FRAMES, OverlapKind, OverlapReading, read_overlap
+from sottovoce.host.overlap import ONSET_LEAD_FRAMES, OverlapHistory, OverlapKind, OverlapReading, read_overlap
 from sottovoce.host.overlap_sound import WearerLevel
 from sottovoce.host.proactive import Announcement, ProactiveQueue, began_with, may_speak
 from sottovoce.host.responder import Context, Reply, wants_silence
@@ -165,6 +165,7 @@ class Session:
         self.clock = clock or Clock()
         self.uplink = UplinkAudio()
         self.wearer_level = WearerLevel()
+        self.overlap_history = OverlapHistory()
         self.history = History()
         self.timers = Timers(self.clock)
         self.ctx = Context(self.history, self.clock, self.timers)
@@ -262,6 +263,8 @@ class Session:
                 self.uplink.noise.dbfs,
                 self.wearer_level.dbfs,
                 answer_text=self.responses.current.reply.text if self.responses.current is not None else "",
+                history=self.overlap_history,
+                first_seq=query.first_seq,
             )
         except Exception as exc:  # the edge decides without the words; it must not wait for nothing
             log.exception("session %s: overlap %d could not be read", self.session_id, query.query_id)

@@ -425,3 +425,108 @@ def test_a_cue_then_the_vad_is_one_duck_and_the_speech_is_held_as_ever():
     out = arbiter.feed(arb.Frame(0, 0.3, None, True))
     out += _frames(arbiter, 1, [0.9] * 10)
     assert out == [arb.Duck(0), arb.SpeechDuringPlayback(1), arb.BargeIn(1), arb.SpeechStart(1, 1, barge_in=True)]
+
+
+# --- speech over an answer that goes on past max_overlap_ms --------------------------------------
+
+LIMIT_FRAMES = arb.MAX_OVERLAP_MS // FRAME_MS
+BACKCHANNEL_LIMIT_FRAMES = arb.MAX_BACKCHANNEL_MS // FRAME_MS
+
+
+def _talk_over(
+    arbiter: arb.TurnArbiter, speech: list[float], readings: list[str]
+) -> tuple[list[arb.Decision], list[tuple[int, str]], int | None]:
+    """``speech`` over the answer from frame 0, each question asked while it goes on answered at
+    once with the next of ``readings`` (none once they run out: the host is still reading). The
+    decisions, the readings given (frame, verdict), and the frame of the barge-in (None: none)."""
+    out: list[arb.Decision] = []
+    given: list[tuple[int, str]] = []
+    replies = iter(readings)
+    stopped = None
+    for i, p in enumerate(speech):
+        for d in arbiter.feed(arb.Frame(i, p)):
+            out.append(d)
+            if isinstance(d, arb.AskOverlap) and (verdict := next(replies, None)) is not None:
+                given.append((i, verdict))
+                out += arbiter.feed(arb.OverlapRead(d.query_id, verdict))
+        if stopped is None and any(isinstance(d, arb.BargeIn) for d in out):
+            stopped = i
+    return out, given, stopped
+
+
+def test_a_drawn_out_mm_hm_read_as_listening_so_far_goes_on_past_max_overlap_ms_and_is_no_turn():
+    """A hum's readings, as Whisper spells it longer each time: "And", "and the mason." (doubted),
+    "and the nature." (a content word, once), "and the MHM." ... None of them is two content
+    readings in a row, so the answer is not stopped at max_overlap_ms and the hum gets no reply."""
+    arbiter = _reading_arbiter(arb.OverlapRules())
+    hum = ["backchannel", "unsure", "interruption", "unsure", "backchannel", "unsure", "backchannel"]
+    frames = LIMIT_FRAMES + 15  # a second of it
+    decisions, given, stopped = _talk_over(arbiter, [0.9] * frames + [0.0] * _restore_frames(), hum)
+    assert stopped is None and len(given) == len(hum) and arbiter.turn_id == 0
+    last = _asked(decisions)
+    assert last.last_seq == frames - 1  # read whole once it fell silent
+    assert arbiter.feed(arb.OverlapRead(last.query_id, "backchannel")) == [
+        arb.OverlapFiled(last.query_id, "backchannel"), arb.Restore(frames)]  # fmt: skip
+    rest = _frames(arbiter, frames + _restore_frames(), [0.0] * 30)
+    assert rest == [arb.BackchannelIgnored(frames + SILENCE.confirm_ms // FRAME_MS - 1)] and arbiter.turn_id == 0
+    assert arbiter.counters.overlaps_held_longer == 1 and arbiter.counters.barge_ins == 0
+
+
+def test_speech_read_as_listening_still_interrupts_at_max_backchannel_ms():
+    arbiter = _reading_arbiter(arb.OverlapRules())
+    decisions, _, stopped = _talk_over(arbiter, [0.9] * (BACKCHANNEL_LIMIT_FRAMES + 10), ["backchannel"] * 100)
+    assert stopped == BACKCHANNEL_LIMIT_FRAMES - 1  # its voiced length counts its first frame
+    assert decisions[-2:] == [arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]
+    assert arbiter.counters.overlaps_held_longer == 1
+
+
+def test_content_read_twice_in_a_row_ends_the_longer_limit_at_once():
+    """ "Okay, but what about Anne?": "Okay." while it lasts, then "Okay, but what?", "Okay, but
+    what about" (doubted), "Okay, but what about" and "Okay, but what about it?": the second
+    content reading in a row, past max_overlap_ms, stops the answer at the next frame."""
+    arbiter = _reading_arbiter(arb.OverlapRules())
+    readings = ["backchannel"] * 6 + ["interruption", "unsure", "interruption", "interruption"]
+    _, given, stopped = _talk_over(arbiter, [0.9] * BACKCHANNEL_LIMIT_FRAMES, readings)
+    assert given[-1][0] > LIMIT_FRAMES and stopped == given[-1][0] + 1
+
+
+def test_without_a_reading_of_listening_speech_over_an_answer_stops_at_max_overlap_ms():
+    """A real interruption with no command in it ("What about tomorrow?", a read sentence): its
+    readings find content or doubt it, never listening, and the longer limit is not for it."""
+    for readings in (["unsure", "unsure", "interruption"], ["interruption"] * 10, ["unsure"] * 10, []):
+        arbiter = _reading_arbiter(arb.OverlapRules())
+        _, _, stopped = _talk_over(arbiter, [0.9] * (LIMIT_FRAMES + 5), readings)
+        assert stopped == LIMIT_FRAMES - 1 and arbiter.counters.overlaps_held_longer == 0, readings
+
+
+def test_a_command_still_stops_speech_read_as_listening_at_once():
+    """ "Okay, okay, stop.": listening until the command is read, whatever the limit."""
+    arbiter = _reading_arbiter(arb.OverlapRules())
+    _talk_over(arbiter, [0.9] * (LIMIT_FRAMES + 5), ["backchannel"] * 100)
+    assert arbiter.counters.barge_ins == 0 and arbiter.counters.overlaps_held_longer == 1
+    ask = _asked(_frames(arbiter, LIMIT_FRAMES + 5, [0.9] * 10))
+    out = arbiter.feed(arb.OverlapRead(ask.query_id, "interruption", command=True))
+    assert out == [arb.OverlapFiled(ask.query_id, "command"), arb.BargeIn(0), arb.SpeechStart(1, 0, barge_in=True)]
+
+
+def test_the_longer_limit_is_checked():
+    import pytest
+
+    with pytest.raises(ValueError, match="max_backchannel_ms"):
+        arb.OverlapRules(max_overlap_ms=700, max_backchannel_ms=600)
+
+
+def test_a_backchannel_read_from_no_words_is_no_sign_of_listening():
+    """The wearer talking over a loud echo: Whisper writes nothing for their first words. That is
+    no reason to let them go on past max_overlap_ms."""
+    arbiter = _reading_arbiter(arb.OverlapRules())
+    out: list[arb.Decision] = []
+    stopped = None
+    for i in range(LIMIT_FRAMES + 10):
+        for d in arbiter.feed(arb.Frame(i, 0.9)):
+            out.append(d)
+            if isinstance(d, arb.AskOverlap):
+                out += arbiter.feed(arb.OverlapRead(d.query_id, "backchannel", words=False))
+        if stopped is None and any(isinstance(d, arb.BargeIn) for d in out):
+            stopped = i
+    assert stopped == LIMIT_FRAMES - 1 and arbiter.counters.overlaps_held_longer == 0

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sottovoce.edge.onset import (
     ABOVE_FLOOR_DB,
     CANCELLED_LEARN_FRAMES,
+    ECHO_SPAN_FRAMES,
     LEARN_DELAY_FRAMES,
     LEARN_FRAMES,
     MIN_CUE_DBFS,
@@ -146,3 +147,26 @@ def test_the_wearer_unheard_by_the_vad_does_not_make_an_inaudible_answer_audible
     # a word the VAD missed, learned from as if it were the answer's echo
     got = _inaudible_after(cue, [(QUIET + 35.0, -30.0, False)] * 20 + [(QUIET, -30.0, False)] * 20)
     assert all(got)
+
+
+def test_the_first_echo_of_the_answer_resuming_after_a_pause_is_no_cue_on_the_cancelled_level():
+    """AEC3 lets the first echo of a word after silence through: the cancelled frame then stands
+    above all it was learned to leave, while the microphone hears no more than the echo."""
+    cue = OnsetCue()
+    _feed(cue, [(QUIET, SILENT_REF, False)] * 20)
+    for _ in range(CANCELLED_LEARN_FRAMES + LEARN_DELAY_FRAMES):  # the echo 20 dB under the answer, cancelled
+        cue.frame(-50.0, QUIET, -30.0, delay_ms=40)
+        cue.near_end(False)
+    for _ in range(3):  # a pause in the answer
+        cue.frame(-58.0, QUIET, SILENT_REF, delay_ms=40)
+        cue.near_end(False)
+    # the next word, quiet at first: the canceller lets its echo through, in every frame whose
+    # echo may still come from the pause (the delay's 2 frames and the span's)
+    resumed = [cue.frame(-58.0, -44.0, -50.0, delay_ms=40) for _ in range(ECHO_SPAN_FRAMES + 2 - 1)]
+    assert not any(resumed)
+    # once the pause has left the frames whose echo may be in this one, the same level is a cue
+    assert cue.frame(-58.0, -44.0, -50.0, delay_ms=40)
+    # and in a pause the wearer is heard on the microphone's level, as ever
+    cue.frame(-58.0, QUIET, SILENT_REF, delay_ms=40)
+    cue.near_end(False)
+    assert cue.frame(-30.0, -30.0, SILENT_REF, delay_ms=40)

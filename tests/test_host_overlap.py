@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sottovoce.firmware_sim.recordings import recording, recordings
 from sottovoce.firmware_sim.scenario import read_wav
 from sottovoce.host.asr import WhisperAsr
-from sottovoce.host.overlap import OverlapKind, judge_overlap, read_overlap
+from sottovoce.host.overlap import OverlapHistory, OverlapKind, judge_overlap, read_overlap
 from sottovoce.host.overlap_sound import SoundKind, SoundReading
 from sottovoce.proto.codec import OpusDecoder, OpusEncoder, frames_of
 
@@ -136,6 +136,57 @@ def test_any_transcript_and_sound_get_one_of_the_three_readings(text, confidence
     assert reading.kind in OverlapKind and reading.text == text and reading.reason and reading.sound is kind
 
 
+# --- speech read again as it goes on ---------------------------------------------------------------
+
+
+def test_doubted_words_that_spell_a_hum_anew_after_listening_words_are_a_backchannel():
+    """Piper's "Mm-hm." over an answer, read as the edge asks while it goes on and once it ends."""
+    earlier = judge_overlap("And the", DOUBT, QUIET)
+    assert earlier.kind is OverlapKind.BACKCHANNEL and earlier.listening == ("and", "the")
+    whole = judge_overlap("MMA Chen", DOUBT, QUIET, listened=(earlier.listening,))
+    assert whole.kind is OverlapKind.BACKCHANNEL and "not going on" in whole.reason
+    assert judge_overlap("and the mason.", DOUBT, QUIET, listened=(("and", "then"),)).kind is OverlapKind.BACKCHANNEL
+    assert judge_overlap("MMA Chen", DOUBT, QUIET).kind is OverlapKind.UNSURE  # no earlier reading: as ever
+
+
+@pytest.mark.parametrize(
+    "text, confidence, sound, kind",
+    [("Okay, Cole Anna.", DOUBT, QUIET, OverlapKind.UNSURE),  # goes on from "okay": left to length
+     ("Okay, but what about Anne?", SURE, QUIET, OverlapKind.INTERRUPTION),  # content the recogniser is sure of
+     ("Start.", DOUBT, LOUD, OverlapKind.INTERRUPTION),  # doubted, in plain speech
+     ("Stop.", DOUBT, QUIET, OverlapKind.INTERRUPTION),  # a command
+     ("Hold the door.", SURE, None, OverlapKind.INTERRUPTION)],
+)  # fmt: skip
+def test_earlier_listening_words_leave_content_commands_and_words_going_on_from_them_as_they_were(
+    text, confidence, sound, kind
+):
+    reading = judge_overlap(text, confidence, sound, listened=(("okay",),))
+    assert reading.kind is kind, reading
+
+
+def test_the_history_keeps_the_listening_words_of_the_same_speech_only():
+    history = OverlapHistory()
+    history.add(100, judge_overlap("", SURE))  # no words: no evidence (a real "stop" at 250 ms)
+    history.add(100, judge_overlap("Start.", DOUBT))
+    assert history.listened(100) == ()
+    assert judge_overlap("Start.", DOUBT, listened=history.listened(100)).kind is OverlapKind.UNSURE
+    history.add(100, judge_overlap("Yeah.", SURE))
+    history.add(100, judge_overlap("Yeah, yeah.", SURE))
+    assert history.listened(100) == (("yeah",), ("yeah", "yeah")) and history.listened(101) == ()
+    history.add(300, judge_overlap("Okay.", SURE))  # new speech: the old is forgotten
+    assert history.listened(300) == (("okay",),) and history.listened(100) == ()
+
+
+LISTENED = st.lists(st.lists(st.sampled_from(["okay", "and", "the", "yeah", "mhm"]), max_size=3).map(tuple), max_size=3)
+
+
+@given(st.text(max_size=80), st.floats(min_value=0.0, max_value=1.0), LISTENED)
+def test_earlier_readings_only_ever_make_an_unsure_reading_a_backchannel(text, confidence, listened):
+    alone, after = judge_overlap(text, confidence), judge_overlap(text, confidence, listened=tuple(listened))
+    assert after.kind is alone.kind or (alone.kind is OverlapKind.UNSURE and after.kind is OverlapKind.BACKCHANNEL)
+    assert after.command is alone.command
+
+
 @pytest.fixture(scope="module")
 def asr():
     model = WhisperAsr()
@@ -204,3 +255,31 @@ async def test_a_cough_like_burst_of_noise_is_no_interruption(asr):
 
 async def test_no_audio_is_unsure(asr):
     assert (await read_overlap(asr, np.zeros(0, np.int16))).kind is OverlapKind.UNSURE
+
+
+def _as_the_edge_asks(pcm: np.ndarray) -> list[np.ndarray]:
+    """The slices the edge asks about: from 200 ms of speech every 100 ms while it goes on, then the
+    whole (each with 100 ms of the silence before it, as the host reads them)."""
+    lead = np.zeros(1600, np.int16)
+    pcm = np.concatenate([lead, pcm])
+    return [pcm[: 1600 + ms * 16] for ms in range(200, (len(pcm) - 1600) // 16, 100)] + [pcm]
+
+
+@pytest.mark.parametrize("clip", sorted(i for i, c in recordings().items() if c.kind == "interruption"))
+async def test_every_real_stop_and_no_read_as_it_goes_on_is_an_interruption_at_its_end(asr, clip):
+    """Earlier readings of listening words must not turn a real "stop" or "no" into a backchannel."""
+    history = OverlapHistory()
+    readings = [await read_overlap(asr, _through_opus(p), history=history, first_seq=7)
+                for p in _as_the_edge_asks(read_wav(recording(clip).path))]  # fmt: skip
+    assert readings[-1].kind is OverlapKind.INTERRUPTION, readings
+
+
+async def test_a_synthetic_mm_hm_read_as_it_goes_on_is_a_backchannel_at_its_end(asr):
+    """Piper's "Mm-hm." lasts 0.7-0.9 s; Whisper spells it anew at every length ("And", "and the
+    making.", "and the nature.", ...): the reading of the whole must still be a backchannel."""
+    from sottovoce.host.tts import PiperTts
+
+    history = OverlapHistory()
+    readings = [await read_overlap(asr, _through_opus(p), history=history, first_seq=7)
+                for p in _as_the_edge_asks(PiperTts(deterministic=True).synthesize("Mm-hm."))]  # fmt: skip
+    assert readings[-1].kind is OverlapKind.BACKCHANNEL, readings

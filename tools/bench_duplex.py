@@ -15,7 +15,8 @@ simulator's recording (the demo's analysis: ``tools/demo.py``), per category:
   recordings). TOR here is the share where the system took the floor inside the pause (an answer
   began before the wearer had finished): lower is better. ``pause: {tor}``.
 - interruption: the wearer speaks over the (long) answer, with content ("Wait, what about
-  tomorrow?") or a short command ("Stop.", "Wait.", "No.", real "stop" and "no"). Taken over: the
+  tomorrow?"; "What about tomorrow?" and a real read question, with no command in them) or a short
+  command ("Stop.", "Wait.", "No.", real "stop" and "no"). Taken over: the
   answer stopped and, for content, the new request was answered. Duck latency: the wearer's onset
   -> the answer 20 dB down at the ear; stop latency: onset -> the answer's last sample.
   ``interruption: {tor, duck_latency_p50_s, duck_latency_p90_s, stop_latency_p50_s, stop_latency_p90_s}``.
@@ -23,8 +24,9 @@ simulator's recording (the demo's analysis: ``tools/demo.py``), per category:
   ("Set a timer for five minutes." -> "No, ten minutes." -> "What timers do I have?"). Pivoted:
   the correction's reply names the new value, and the timers then listed are exactly one, naming
   the new value and not the old. ``correction: {pivoted_rate}``.
-- backchannel: "Mm-hm.", "Yeah.", real "yes", "right" (and any nonverbal recordings) over the
-  long answer, not meant to stop it. False stop: the answer did not play on to its end. Reply:
+- backchannel: "Mm-hm.", "Yeah.", drawn-out and doubled ones ("Okay, okay."), real "yes",
+  "right" (and any nonverbal recordings) over the long answer, not meant to stop it. False stop:
+  the answer did not play on to its end. Reply:
   the backchannel got an answer of its own. ``backchannel: {false_stop_rate, replies}``.
 - echo: the long answer with the speaker's echo at the mic -12..+12 dB relative to the wearer
   (linear, and bone-conducted at 0 and +12), and one double talk (an interruption at +6 dB).

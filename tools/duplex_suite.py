@@ -43,10 +43,14 @@ PAUSED_SAID = [
     ("Can you tell me | what time it is?", 1.2),
     ("What's my | battery level?", 1.5),
 ]
-CONTENT_INTERRUPTIONS = ["Wait, what about tomorrow?", "Stop. What is twelve times seven?"]
+# The last has no command in it: only its content, read while it goes on, stops the answer.
+CONTENT_INTERRUPTIONS = ["Wait, what about tomorrow?", "Stop. What is twelve times seven?", "What about tomorrow?"]
+# A real wearer's long question over the answer, with no command in it.
+CONTENT_CLIPS = ["ls_testing_routine"]
 COMMAND_INTERRUPTIONS = ["Stop.", "Wait.", "No."]
 COMMAND_CLIPS = ["sc_stop_0a196374", "sc_no_0a2b400e"]
-BACKCHANNELS_SAID = ["Mm-hm.", "Yeah.", "Okay.", "Right.", "Uh-huh.", "I see."]
+# Piper's "Mm-hm." (0.7-0.9 s) and the doubled ones go on past the arbiter's MAX_OVERLAP_MS.
+BACKCHANNELS_SAID = ["Mm-hm.", "Yeah.", "Okay.", "Right.", "Uh-huh.", "I see.", "Okay, okay.", "Yeah, yeah, I see."]
 # Real backchannels and nonverbal sounds (coughs, laughs, throat-clears) by clip id.
 BACKCHANNEL_CLIPS = ["sc_yes_0b40aa8e", "sc_right_0d82fd99"]
 BACKCHANNEL_KINDS = ("backchannel", "nonverbal")
@@ -137,6 +141,9 @@ def suite() -> list[Case]:
     for text in CONTENT_INTERRUPTIONS:
         scenario = conversation(long_answer, over_answer(said(text), barge_in=True))
         cases.append(Case("interruption", f"interrupt_{_slug(text)}", scenario, kind="content", tags=("synthetic",)))
+    for clip_id in CONTENT_CLIPS:
+        scenario = conversation(long_answer, over_answer(clip(clip_id), barge_in=True))
+        cases.append(Case("interruption", f"interrupt_real_{clip_id}", scenario, kind="content", tags=("real",)))
     for text in COMMAND_INTERRUPTIONS:  # they only stop it: the wearer expects silence, not a reply
         scenario = conversation(long_answer, over_answer(said(text, reply=False), barge_in=True))
         cases.append(Case("interruption", f"interrupt_{_slug(text)}", scenario, kind="command", tags=("synthetic",)))
