@@ -41,6 +41,9 @@ class ProgressConfig:
     # this far off (or 1.5 times the stated accuracy), getting further and heading away: off it
     drifting_m: float = 10.0
     leaving_mps: float = 0.7  # "getting further": the distance off grows at least this fast
+    # ... or this fast, walking and facing against the route's way (more than 90 degrees off it): a
+    # street leaving a hairpin corner straight on runs close to the route's street before it
+    against_leaving_mps: float = 0.3
     diverge_deg: float = 30.0
     course_window_s: float = 6.0  # the direction of travel is fitted over the fixes this recent
     min_course_m: float = 4.0  # less movement than this over the window: no direction
@@ -70,7 +73,10 @@ class Tracker:
         self._along: float | None = None
         self._recent: deque[tuple[Fix, float]] = deque(maxlen=64)  # with its distance off the route
         cfg = self.config
-        self._bad: deque[bool] = deque(maxlen=max(cfg.confirm_fixes, cfg.corner_fixes))
+        # each fix's verdict: off the route, on it, or None: no evidence (the head turning toward the
+        # route's way); a couple of those between off-route fixes neither confirm nor break a run
+        self._bad: deque[bool | None] = deque(maxlen=max(cfg.confirm_fixes, cfg.corner_fixes) + 2)
+        self._head_off: float | None = None  # the last fix's heading off the route's way ahead, degrees
         self._frame = LocalFrame(*route.points[0])
         self._xy = [self._frame.to_xy(lat, lon) for lat, lon in route.points]
         self._corners = [
@@ -99,20 +105,34 @@ class Tracker:
         course, speed, leaving = self._motion()
         far = off > max(cfg.far_m, 2 * fix.accuracy_m)
         ahead = bearing_along(self.route, along, min(self.route.length_m, along + 10))
+        against = (
+            course is not None
+            and abs(turn_deg(ahead, course)) > 90
+            and (fix.heading is None or abs(turn_deg(ahead, fix.heading)) > 90)
+        )
         away = (
             off > max(cfg.drifting_m, 1.5 * fix.accuracy_m)
             and leaving is not None
-            and leaving >= cfg.leaving_mps
+            and leaving >= (cfg.against_leaving_mps if against else cfg.leaving_mps)
             and course is not None
             and abs(turn_deg(ahead, course)) > cfg.diverge_deg
             and along < self.route.length_m - cfg.drifting_m  # past the end is arriving, not leaving
         )
         near_corner = any(abs(along - c) <= cfg.corner_m for c in self._corners)
         if fix.heading is not None:
-            away = away and abs(turn_deg(ahead, fix.heading)) > cfg.diverge_deg
-        self._bad.append(far or away)
+            head_off = abs(turn_deg(ahead, fix.heading))
+            # Turning toward the route's way may be following it (a fix's error that lay along the
+            # street put the wearer past a corner they are only now reaching), or a street bending,
+            # or a glance: no evidence either way.
+            turning_in = self._head_off is not None and self._head_off - head_off >= cfg.diverge_deg
+            away = away and head_off > cfg.diverge_deg
+            self._head_off = head_off
+        else:
+            turning_in = False
+        self._bad.append(True if far else None if turning_in else away)
         needed = cfg.corner_fixes if near_corner and fix.heading is None else cfg.confirm_fixes
-        off_route = len(self._bad) >= needed and all(list(self._bad)[-needed:])
+        told = [bad for bad in self._bad if bad is not None]
+        off_route = len(told) >= needed and all(told[-needed:]) and self._bad[-1] is not False
         return Progress(along, off, max(0.0, self.route.length_m - along), off_route, course, speed)
 
     def _match(self, x: float, y: float, lo: float, hi: float) -> tuple[float, float]:
