@@ -10,7 +10,10 @@ of fixes) and their head's heading both leave the route's direction ahead. Each 
 near a corner the direction of travel and the route's differ for a few seconds while the distance
 does not grow; a drifting error moves the fixes away while the walker keeps to the route, and
 just past a corner looks like walking straight on; a head turns to look around. Without a
-heading, more fixes must agree near a corner.
+heading, more fixes must agree near a corner. Less distance is needed where the evidence is plain:
+walking and facing well off every way of the route near the match (no corner or error explains
+it), or against the route's way. A fix where the head turns toward the route's way is no evidence
+either way: it is what a wearer does on reaching the corner their fixes' error put them past.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class ProgressConfig:
     # ... or this fast, walking and facing against the route's way (more than 90 degrees off it): a
     # street leaving a hairpin corner straight on runs close to the route's street before it
     against_leaving_mps: float = 0.3
-    diverge_deg: float = 30.0
+    diverge_deg: float = 25.0
     # Walking and facing more than plainly_deg off every way of the route near the match (not a
     # corner's other street, nor one its error confuses): off it from this near (or 1.2 times the
     # stated accuracy), as soon as the distance grows at walking pace.
