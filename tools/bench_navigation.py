@@ -361,9 +361,11 @@ def run_route(
             if outcome == GAVE_WAY or said_side is None:
                 continue
         end = _sample_at(samples, playing_until)
-        if text.startswith("Off") and outcome == "whole" and not followed and navigator.route is not None:
-            # told the new way, the wearer turns onto it where they are when the cue ends (before
-            # its turn's side is judged: a re-route may say its first turn, on the walk they now take)
+        rerouted = cue.key == "depart" and navigator.counters.reroutes > 0
+        if rerouted and outcome == "whole" and not followed and navigator.route is not None:
+            # told the new way (the re-route whole, or, when they stopped it, said again as its first
+            # turn), the wearer turns onto it where they are when the cue ends (before its turn's
+            # side is judged: a re-route may say its first turn, on the walk they now take)
             followed, followed_from = steps_of(navigator.route), (end.distance_m - 1.0, t0)
             walk = turned_onto(walk, end.distance_m, joined(navigator.route, followed, end))
             i = samples.index(end)

@@ -46,7 +46,7 @@ class ProgressConfig:
     leaving_mps: float = 0.7  # "getting further": the distance off grows at least this fast
     # ... or this fast, walking and facing against the route's way (more than 90 degrees off it): a
     # street leaving a hairpin corner straight on runs close to the route's street before it
-    against_leaving_mps: float = 0.3
+    against_leaving_mps: float = 0.15
     diverge_deg: float = 25.0
     # Walking and facing more than plainly_deg off every way of the route near the match (not a
     # corner's other street, nor one its error confuses): off it from this near (or 1.2 times the
