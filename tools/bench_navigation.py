@@ -19,12 +19,14 @@ wearer's turn is over (its end confirmed, ``END_CONFIRM_S`` after it), to be sai
 if there is one, in its words of then (``ProactiveQueue.stopped`` / ``after_turn``).
 
 Measured per turn of the route: how far before the turn its cue finished (10-40 m is right);
-off-route detection time after the wrong turn; cues that played on over the wearer's speech for
-more than ``OVER_WEARER_S`` (and, apart, cues that gave way and cues the wearer stopped);
-left/right said against the side recomputed from the wearer's true direction of travel as they come
-up to the corner (turns: "turn left" is told for the corner, and a street may bend between the cue
-and it) or true head heading at that moment (the destination's side); question end -> first answer
-sample.
+off-route detection time, from when the wearer is truly ``LEFT_M`` off the route after the wrong
+turn, and re-routes while they were on the route they were guided along (false); cues that played
+on over the wearer's speech for more than ``OVER_WEARER_S`` (and, apart, cues that gave way and cues
+the wearer stopped); sides said wrong (``wrong_side``: the turn or place is on the other side, or
+within ``SIDE_TOLERANCE_DEG`` of dead ahead or behind), judged from the wearer's true direction of
+travel as they come up to the corner (turns: "turn left" is told for the corner, and a street may
+bend between the cue and it) or true head heading and position at that moment (the destination's
+side); question end -> first answer sample.
 
     sottovoce bench navigation [--json FILE] [--fast] [--stack]
 
