@@ -30,6 +30,7 @@ from sottovoce.tools.bench_navigation import (
     run_route,
     scenario_walk_toml,
     summary,
+    wrong_side,
 )
 
 FRAME = LocalFrame(60.17, 24.94)
@@ -175,3 +176,11 @@ def test_a_wearer_told_a_new_route_joins_it_where_it_passes_nearest_before_its_f
     # beside the route past its first turn: not that far on, the turn is not skipped
     beyond = WalkSample(0.0, *FRAME.to_latlon(-30, 65), 0.0, 0.0, 0.0, 0.0, 0.0, True, False, None)
     assert distance_m(*joined(new, steps_of(new), beyond)[0], *FRAME.to_latlon(0, 59)) < 1.0
+
+
+def test_a_side_is_wrong_when_the_place_is_on_the_other_side_or_dead_ahead_or_behind():
+    """Relative bearings, positive right: "left" for a place 30 degrees left is right even if another
+    run says "ahead"; "left" for one to the right, or within a few degrees of dead ahead, is wrong."""
+    assert not wrong_side("left", -30.0) and not wrong_side("left", -150.0) and not wrong_side("right", 90.0)
+    assert wrong_side("left", 30.0) and wrong_side("right", -90.0)
+    assert wrong_side("left", -4.0) and wrong_side("right", 176.0)

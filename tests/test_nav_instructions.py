@@ -82,3 +82,20 @@ def test_distances_are_said_rounded_as_a_walker_hears_them():
     assert say_distance(23) == "25 metres" and say_distance(2) == "5 metres" and say_distance(147) == "150 metres"
     assert say_distance(730) == "750 metres" and say_distance(1400) == "1.4 kilometres"
     assert say_distance(2000) == "2 kilometres" and say_distance(1020) == "1 kilometre"
+
+
+def test_a_side_is_named_only_clear_of_dead_ahead_and_behind_with_slightly_between():
+    assert relative_side(330, 0) == "ahead of you, slightly left"  # 30 degrees left
+    assert relative_side(60, 0) == "on your right" and relative_side(150, 0) == "behind you, slightly right"
+    assert relative_side(15, 0) == "ahead of you" and relative_side(195, 0) == "behind you"
+
+
+@given(rel=st.floats(-180.0, 180.0), noise=st.floats(-5.0, 5.0), heading=st.floats(0.0, 360.0))
+def test_a_few_degrees_of_heading_noise_never_move_a_place_to_the_other_side(rel, noise, heading):
+    """Words for a heading a few degrees off: never the other side, never a side for a place within
+    a few degrees of dead ahead or behind (what bench navigation counts as a wrong side)."""
+    said = relative_side((heading + rel) % 360, (heading + noise) % 360)
+    if "right" in said:
+        assert 10 <= rel <= 170, (rel, noise, said)
+    if "left" in said:
+        assert -170 <= rel <= -10, (rel, noise, said)

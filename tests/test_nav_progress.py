@@ -99,3 +99,36 @@ def test_one_fix_far_away_is_not_leaving_the_route():
     for t in range(22, 26):  # but fixes far off, again and again, are
         p = tracker.update(Fix(float(t), *at(60, 30)))
     assert p.off_route
+
+
+def test_an_error_growing_along_the_street_up_to_a_corner_is_not_leaving_the_route():
+    """Fixes running 14.5 m ahead of a wearer walking up to a corner look, for the last seconds
+    before it, like walking straight on past it, head and all; then the wearer turns there (the
+    head half round at the corner's fix): on the route all along."""
+    walk = _walk([(0, 0), (0, 200), (200, 200)])
+    corner_t = next(t for t, _, y, _ in walk if y >= 200)
+    tracker = Tracker(ROUTE)
+    for t, x, y, heading in walk:
+        lead = 14.5 * min(1.0, max(0.0, (t - (corner_t - 30)) / 15))  # grows over 15 s, then stays
+        turning = 45.0 if t == corner_t else heading
+        p = tracker.update(Fix(t, *at(x, y + lead), 5.0, heading=turning))
+        assert not p.off_route, (t, x, y, p)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), sigma=st.floats(0.0, 3.0))
+def test_turning_back_at_a_shallow_angle_against_the_route_is_leaving_it(seed, sigma):
+    """At the corner the wearer turns back 20 degrees off the street they came along: the distance
+    off grows at only a third of walking pace (25 m, far off on distance alone, takes 52 s), but
+    they walk and face against the route's way."""
+    back = (-60 * math.sin(math.radians(20)), 200 - 60 * math.cos(math.radians(20)))
+    walk = _walk([(0, 0), (0, 200), back])
+    tracker = Tracker(ROUTE)
+    noise = _noise(seed, len(walk), sigma)
+    corner_t = next(t for t, _, y, _ in walk if y >= 199)
+    detected = None
+    for (t, x, y, heading), (nx, ny) in zip(walk, noise, strict=True):
+        if tracker.update(Fix(t, *at(x + nx, y + ny), _accuracy(sigma), heading=heading)).off_route:
+            detected = t
+            break
+    assert detected is not None and corner_t <= detected <= corner_t + 40, (detected, corner_t)

@@ -19,12 +19,14 @@ wearer's turn is over (its end confirmed, ``END_CONFIRM_S`` after it), to be sai
 if there is one, in its words of then (``ProactiveQueue.stopped`` / ``after_turn``).
 
 Measured per turn of the route: how far before the turn its cue finished (10-40 m is right);
-off-route detection time after the wrong turn; cues that played on over the wearer's speech for
-more than ``OVER_WEARER_S`` (and, apart, cues that gave way and cues the wearer stopped);
-left/right said against the side recomputed from the wearer's true direction of travel as they come
-up to the corner (turns: "turn left" is told for the corner, and a street may bend between the cue
-and it) or true head heading at that moment (the destination's side); question end -> first answer
-sample.
+off-route detection time, from when the wearer is truly ``LEFT_M`` off the route after the wrong
+turn, and re-routes while they were on the route they were guided along (false); cues that played
+on over the wearer's speech for more than ``OVER_WEARER_S`` (and, apart, cues that gave way and cues
+the wearer stopped); sides said wrong (``wrong_side``: the turn or place is on the other side, or
+within ``SIDE_TOLERANCE_DEG`` of dead ahead or behind), judged from the wearer's true direction of
+travel as they come up to the corner (turns: "turn left" is told for the corner, and a street may
+bend between the cue and it) or true head heading and position at that moment (the destination's
+side); question end -> first answer sample.
 
     sottovoce bench navigation [--json FILE] [--fast] [--stack]
 
@@ -59,10 +61,10 @@ from sottovoce.firmware_sim.walk import (
     walk_samples,
 )
 from sottovoce.host.navigation.cues import Cue
-from sottovoce.host.navigation.instructions import BEARING_SPAN_M, MERGE_M, Step, bearing_along, relative_side, steps_of
+from sottovoce.host.navigation.instructions import BEARING_SPAN_M, MERGE_M, Step, bearing_along, steps_of
 from sottovoce.host.navigation.navigator import CueAnnouncement, Navigator
 from sottovoce.host.navigation.osm_map import DEFAULT_MAP, WalkMap, load_map
-from sottovoce.host.navigation.progress import Fix
+from sottovoce.host.navigation.progress import Fix, Tracker
 from sottovoce.host.navigation.router import Route, route
 from sottovoce.host.proactive import ProactiveQueue, gives_way, may_speak, original
 from sottovoce.host.responder import split_speech_units
@@ -84,6 +86,15 @@ END_CONFIRM_S = 0.5  # the edge confirms the end of the wearer's turn this long 
 OVER_WEARER_S = 0.3  # a cue at full level over the wearer's speech for longer talked over them
 CUE_LEAD_OK = (10.0, 40.0)
 ARRIVING_M = 4.0  # this far before a corner the wearer still walks the street leading to it
+# The wearer has left the route once truly this far from it (a pavement's width): the off-route
+# detection time runs from then. Going straight on at a right-angle corner that is 3 m past it; on
+# a street forking off at a shallow angle, later - before, no fix could tell them off it.
+LEFT_M = 3.0
+# A side said ("left", "slightly left") is wrong when the place or turn is not at least this far
+# to that side of dead ahead (or of dead behind), by the wearer's true heading and position: on
+# the other side, or straight ahead or behind. A place 30 degrees to the left may be "ahead of
+# you, slightly left" or "on your left"; neither is wrong.
+SIDE_TOLERANCE_DEG = 10.0
 
 
 @dataclass
@@ -171,7 +182,7 @@ class RouteResult:
     left_right_errors: int
     off_route_detect_s: float | None
     reroutes: int
-    false_off_route: int  # re-routed before the wrong turn, on the route
+    false_off_route: int  # re-routed while on the route: before the wrong turn, or on the route they followed after it
     answer_latency_s: float
     stale_dropped: int
     transcript: list[str]
@@ -222,6 +233,13 @@ def _instruction(text: str) -> str:
     return text[at:] if at >= 0 else ""
 
 
+def wrong_side(said: str, rel_deg: float) -> bool:
+    """Whether ``said`` ("left" or "right") is the wrong side for something at ``rel_deg`` from the
+    wearer's heading (positive right): see ``SIDE_TOLERANCE_DEG``."""
+    toward = rel_deg if said == "right" else -rel_deg
+    return not SIDE_TOLERANCE_DEG <= toward <= 180.0 - SIDE_TOLERANCE_DEG
+
+
 def _side_word(text: str) -> str | None:
     """The first side a text names ("turn right, then left": right)."""
     found = [(text.find(f" {word}"), word) for word in ("left", "right") if f" {word}" in text]
@@ -265,7 +283,7 @@ def run_route(
     routes: list[Route] = []
     answer_latency = 0.0
     asked = False
-    leave_t = next(s.t_s for s in samples if s.distance_m >= leave_m + 3)
+    leave_t = next(s.t_s for s in samples if s.distance_m >= leave_m and _off_m(planned, s) > LEFT_M)
     detect_t: float | None = None
     false_off_route = 0
     interrupted = 0
@@ -287,15 +305,15 @@ def run_route(
         s = samples[k]
         k += 1
         if s.gps_report:
-            reroutes = navigator.counters.reroutes
+            reroutes, guided = navigator.counters.reroutes, navigator.route
             pose(s)
             if navigator.route is not None and (not routes or routes[-1] is not navigator.route):
                 routes.append(navigator.route)
-            if navigator.counters.reroutes > reroutes and detect_t is None:
-                if s.t_s >= leave_t - 3:
+            if navigator.counters.reroutes > reroutes:
+                if detect_t is None and s.t_s >= leave_t - 3:
                     detect_t = s.t_s
-                else:
-                    false_off_route += 1
+                elif detect_t is None or (guided is not None and _off_m(guided, s) <= LEFT_M):
+                    false_off_route += 1  # before the wrong turn, or later on the route they were guided along
         talking, paused = _floor(talk, s.t_s)
         if turn_over_at is not None and s.t_s >= turn_over_at:
             queue.after_turn(wanted_silence=False)  # the wearer's chatter and questions are no call for quiet
@@ -345,9 +363,11 @@ def run_route(
             if outcome == GAVE_WAY or said_side is None:
                 continue
         end = _sample_at(samples, playing_until)
-        if text.startswith("Off") and outcome == "whole" and not followed and navigator.route is not None:
-            # told the new way, the wearer turns onto it where they are when the cue ends (before
-            # its turn's side is judged: a re-route may say its first turn, on the walk they now take)
+        rerouted = cue.key == "depart" and navigator.counters.reroutes > 0
+        if rerouted and outcome == "whole" and not followed and navigator.route is not None:
+            # told the new way (the re-route whole, or, when they stopped it, said again as its first
+            # turn), the wearer turns onto it where they are when the cue ends (before its turn's
+            # side is judged: a re-route may say its first turn, on the walk they now take)
             followed, followed_from = steps_of(navigator.route), (end.distance_m - 1.0, t0)
             walk = turned_onto(walk, end.distance_m, joined(navigator.route, followed, end))
             i = samples.index(end)
@@ -360,14 +380,11 @@ def run_route(
             # the way out is read across the whole corner, as the instructions read it
             out_bearing = bearing_along(active, step.at_m, min(active.length_m, step.at_m + MERGE_M + BEARING_SPAN_M))
             arriving = _arriving(samples, t0, step.lat, step.lon)
-            true_side = "right" if turn_deg(arriving.body_heading_deg, out_bearing) > 0 else "left"
-            side_error = said_side != true_side
+            side_error = wrong_side(said_side, turn_deg(arriving.body_heading_deg, out_bearing))
         elif cue.key == "arrive" and said_side:
             now = _sample_at(samples, t0)
-            truth = relative_side(
-                bearing_between(now.latitude_deg, now.longitude_deg, goal_place.lat, goal_place.lon), now.heading_deg
-            )
-            side_error = said_side not in truth
+            to_goal = bearing_between(now.latitude_deg, now.longitude_deg, goal_place.lat, goal_place.lon)
+            side_error = wrong_side(said_side, turn_deg(now.heading_deg, to_goal))
         said.append(SaidCue(t0, playing_until, text, step, len(routes), over, side_error, end.distance_m))
         if outcome == "whole":
             transcript.append(
@@ -442,6 +459,11 @@ def _floor(talk: list[Speech], t: float) -> tuple[bool, bool]:
     seen = t - ONSET_DELAY_S
     talking = any(sp.start <= seen < sp.end + END_CONFIRM_S for sp in talk)
     return talking, talking and not any(sp.start <= seen < sp.end for sp in talk)
+
+
+def _off_m(walked: Route, s: WalkSample) -> float:
+    """How far the wearer truly is from ``walked``."""
+    return Tracker(walked).update(Fix(s.t_s, s.latitude_deg, s.longitude_deg)).off_m
 
 
 def _sample_at(samples: list[WalkSample], t: float) -> WalkSample:

@@ -57,14 +57,29 @@ def direction_words(angle: float) -> str:
     return side
 
 
+# A side is named only this clear of dead ahead and dead behind, and "slightly" within FULL_SIDE_DEG of
+# them: neighbouring words agree ("ahead of you", "ahead of you, slightly left", "on your left"), so
+# a heading or a position a few degrees off moves a place between words that are all true, never to
+# the other side, nor gives a side to a place straight ahead.
+SIDE_DEG = 20.0
+FULL_SIDE_DEG = 45.0
+
+
 def relative_side(target_bearing: float, heading: float) -> str:
-    """Where a bearing lies for someone facing ``heading``: ahead, on the right, behind, on the left."""
+    """Where a bearing lies for someone facing ``heading``: "ahead of you", "ahead of you, slightly
+    left", "on your left", "behind you, slightly left", "behind you" (and the same on the right)."""
     rel = turn_deg(heading, target_bearing)
-    if abs(rel) <= 30:
+    side = "right" if rel > 0 else "left"
+    off = abs(rel)
+    if off <= SIDE_DEG:
         return "ahead of you"
-    if abs(rel) >= 150:
+    if off >= 180.0 - SIDE_DEG:
         return "behind you"
-    return "on your right" if rel > 0 else "on your left"
+    if off < FULL_SIDE_DEG:
+        return f"ahead of you, slightly {side}"
+    if off > 180.0 - FULL_SIDE_DEG:
+        return f"behind you, slightly {side}"
+    return f"on your {side}"
 
 
 def bearing_along(route: Route, from_m: float, to_m: float) -> float:

@@ -338,8 +338,12 @@ class Navigator:
         if facing is None:
             return f"Head {_compass(bearing)}{onto}."
         side = relative_side(bearing, facing)
-        go = {"ahead of you": "Go straight ahead", "behind you": "Turn around", "on your right": "Go right",
-              "on your left": "Go left"}[side]  # fmt: skip
+        if side.startswith("behind"):
+            go = "Turn around"
+        elif side.startswith("ahead of you, "):
+            go = f"Go {side.removeprefix('ahead of you, ')}"  # "Go slightly left"
+        else:
+            go = {"ahead of you": "Go straight ahead", "on your right": "Go right", "on your left": "Go left"}[side]
         return f"{go}{onto}."
 
     def _minutes(self, metres: float) -> str:

@@ -10,7 +10,10 @@ of fixes) and their head's heading both leave the route's direction ahead. Each 
 near a corner the direction of travel and the route's differ for a few seconds while the distance
 does not grow; a drifting error moves the fixes away while the walker keeps to the route, and
 just past a corner looks like walking straight on; a head turns to look around. Without a
-heading, more fixes must agree near a corner.
+heading, more fixes must agree near a corner. Less distance is needed where the evidence is plain:
+walking and facing well off every way of the route near the match (no corner or error explains
+it), or against the route's way. A fix where the head turns toward the route's way is no evidence
+either way: it is what a wearer does on reaching the corner their fixes' error put them past.
 """
 
 from __future__ import annotations
@@ -41,7 +44,15 @@ class ProgressConfig:
     # this far off (or 1.5 times the stated accuracy), getting further and heading away: off it
     drifting_m: float = 10.0
     leaving_mps: float = 0.7  # "getting further": the distance off grows at least this fast
-    diverge_deg: float = 30.0
+    # ... or this fast, walking and facing against the route's way (more than 90 degrees off it): a
+    # street leaving a hairpin corner straight on runs close to the route's street before it
+    against_leaving_mps: float = 0.15
+    diverge_deg: float = 25.0
+    # Walking and facing more than plainly_deg off every way of the route near the match (not a
+    # corner's other street, nor one its error confuses): off it from this near (or 1.2 times the
+    # stated accuracy), as soon as the distance grows at walking pace.
+    plainly_m: float = 6.0
+    plainly_deg: float = 45.0
     course_window_s: float = 6.0  # the direction of travel is fitted over the fixes this recent
     min_course_m: float = 4.0  # less movement than this over the window: no direction
     confirm_fixes: int = 4
@@ -70,7 +81,10 @@ class Tracker:
         self._along: float | None = None
         self._recent: deque[tuple[Fix, float]] = deque(maxlen=64)  # with its distance off the route
         cfg = self.config
-        self._bad: deque[bool] = deque(maxlen=max(cfg.confirm_fixes, cfg.corner_fixes))
+        # each fix's verdict: off the route, on it, or None: no evidence (the head turning toward the
+        # route's way); a couple of those between off-route fixes neither confirm nor break a run
+        self._bad: deque[bool | None] = deque(maxlen=max(cfg.confirm_fixes, cfg.corner_fixes) + 2)
+        self._head_off: float | None = None  # the last fix's heading off the route's way ahead, degrees
         self._frame = LocalFrame(*route.points[0])
         self._xy = [self._frame.to_xy(lat, lon) for lat, lon in route.points]
         self._corners = [
@@ -99,21 +113,52 @@ class Tracker:
         course, speed, leaving = self._motion()
         far = off > max(cfg.far_m, 2 * fix.accuracy_m)
         ahead = bearing_along(self.route, along, min(self.route.length_m, along + 10))
+        # A match may lag or lead the wearer by a street's width of error at a corner (an error along
+        # one street lies across the next), so the head is judged against the route's way over the
+        # next 20 m, and "plainly" elsewhere against its way 20 m either side too.
+        coming = self._ways(along, (0.0, 10.0))
+        around = self._ways(along, (-20.0, -10.0, 0.0, 10.0))
+        against = (
+            course is not None
+            and _clear_of([ahead], course, 90.0)
+            and (fix.heading is None or _clear_of([ahead], fix.heading, 90.0))
+        )
+        plainly = (
+            course is not None
+            and fix.heading is not None
+            and _clear_of(around, course, cfg.plainly_deg)
+            and _clear_of(around, fix.heading, cfg.plainly_deg)
+        )
+        drifting = max(cfg.plainly_m, 1.2 * fix.accuracy_m) if plainly else max(cfg.drifting_m, 1.5 * fix.accuracy_m)
         away = (
-            off > max(cfg.drifting_m, 1.5 * fix.accuracy_m)
+            off > drifting
             and leaving is not None
-            and leaving >= cfg.leaving_mps
+            and leaving >= (cfg.against_leaving_mps if against else cfg.leaving_mps)
             and course is not None
-            and abs(turn_deg(ahead, course)) > cfg.diverge_deg
+            and _clear_of([ahead], course, cfg.diverge_deg)
             and along < self.route.length_m - cfg.drifting_m  # past the end is arriving, not leaving
         )
         near_corner = any(abs(along - c) <= cfg.corner_m for c in self._corners)
+        turning_in = False
         if fix.heading is not None:
-            away = away and abs(turn_deg(ahead, fix.heading)) > cfg.diverge_deg
-        self._bad.append(far or away)
+            head_off = min(abs(turn_deg(way, fix.heading)) for way in coming)
+            # Turning toward the route's way may be following it (a fix's error that lay along the
+            # street put the wearer past a corner they are only now reaching), or a street bending,
+            # or a glance: no evidence either way.
+            turning_in = self._head_off is not None and self._head_off - head_off >= cfg.diverge_deg
+            away = away and head_off > cfg.diverge_deg
+            self._head_off = head_off
+        self._bad.append(True if far else None if turning_in else away)
         needed = cfg.corner_fixes if near_corner and fix.heading is None else cfg.confirm_fixes
-        off_route = len(self._bad) >= needed and all(list(self._bad)[-needed:])
+        told = [bad for bad in self._bad if bad is not None]
+        off_route = len(told) >= needed and all(told[-needed:]) and self._bad[-1] is not False
         return Progress(along, off, max(0.0, self.route.length_m - along), off_route, course, speed)
+
+    def _ways(self, along: float, starts: tuple[float, ...]) -> list[float]:
+        """The route's bearing over the 10 m from each of ``starts`` metres from ``along`` (those on it)."""
+        length = self.route.length_m
+        ways = [bearing_along(self.route, along + s, along + s + 10) for s in starts if 0 <= along + s <= length - 10]
+        return ways or [bearing_along(self.route, max(0.0, min(along, length - 10)), min(length, along + 10))]
 
     def _match(self, x: float, y: float, lo: float, hi: float) -> tuple[float, float]:
         best = (math.inf, 0.0)
@@ -159,3 +204,8 @@ class Tracker:
         if speed * (ts[-1] - ts[0]) < self.config.min_course_m:
             return None, speed, leaving
         return math.degrees(math.atan2(vx, vy)) % 360.0, speed, leaving
+
+
+def _clear_of(ways: list[float], bearing: float, degrees: float) -> bool:
+    """Whether ``bearing`` is more than ``degrees`` off every one of ``ways``."""
+    return all(abs(turn_deg(way, bearing)) > degrees for way in ways)
