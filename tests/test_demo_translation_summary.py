@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from sottovoce.firmware_sim.scenario import load_scenario
 from sottovoce.proto import events as ev
 from sottovoce.tools import demo
@@ -74,3 +77,21 @@ def test_what_fails_is_said():
         with tempfile.TemporaryDirectory() as tmp:
             summary = _run(Path(tmp), ear, outward, speakers)
         assert not summary["ok"] and any(expected in f for f in summary["failures"]), (expected, summary["failures"])
+
+
+def test_a_recordings_span_is_measured_from_its_first_word_not_its_silence(tmp_path):
+    from sottovoce.firmware_sim.recorder import write_wav
+    from sottovoce.firmware_sim.scenario import parse_scenario
+    from sottovoce.proto.codec import SAMPLE_RATE
+
+    rng = np.random.default_rng(1)
+    silence = rng.standard_normal(SAMPLE_RATE) * 30  # a second of room noise
+    silence[8000:8040] += 300  # a faint click in it
+    word = np.sin(np.arange(SAMPLE_RATE // 2) * 2 * np.pi * 180 / SAMPLE_RATE) * 12000
+    write_wav(tmp_path / "late.wav", np.round(np.concatenate([silence, word])).astype(np.int16))
+    s = parse_scenario('[[utterance]]\nwav = "late.wav"\nat = 0\n[[utterance]]\nsay = "Hi."\nat = 2\n', "t.toml",
+                       base_dir=tmp_path)  # fmt: skip
+    assert demo.first_word_s(s.utterances[0]) == pytest.approx(1.0, abs=0.02)
+    assert demo.first_word_s(s.utterances[1]) == 0.0  # synthesised speech is trimmed to its words
+    real = load_scenario("translation_real", synthesize_audio=False).utterances
+    assert 2.0 < demo.first_word_s(real[0]) < 2.6  # the FLEURS clip opens on 2.4 s of room

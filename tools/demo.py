@@ -58,7 +58,7 @@ import numpy as np
 
 from sottovoce.edge.arbiter import BARGE_IN_MS
 from sottovoce.edge.end_rules import TURN_POLICIES
-from sottovoce.firmware_sim.scenario import Scenario, ScenarioError, load_scenario, read_wav
+from sottovoce.firmware_sim.scenario import Scenario, ScenarioError, Utterance, load_scenario, read_wav
 from sottovoce.host.tts import TTS_ENGINES
 from sottovoce.proto import events
 from sottovoce.proto.codec import FRAME_MS, FRAME_SAMPLES
@@ -602,6 +602,24 @@ def _stream_text(edge: EdgeLog, stream: int) -> str:
     return edge.texts.get(started.response_id) or started.text
 
 
+# A recording's first word: its first 20 ms frame within this much of its loudest (a breath or a
+# click in the silence before it stays far below).
+FIRST_WORD_DB = 30.0
+
+
+def first_word_s(utterance: Utterance) -> float:
+    """Seconds of silence a recording opens with before its first word (a synthesised utterance
+    is trimmed to its speech already)."""
+    if utterance.wav is None:
+        return 0.0
+    pcm = read_wav(utterance.wav).astype(np.float64)
+    frames = pcm[: len(pcm) // FRAME_SAMPLES * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
+    if not len(frames):
+        return 0.0
+    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-9)
+    return int(np.argmax(db >= db.max() - FIRST_WORD_DB)) * FRAME_MS / 1000
+
+
 def analyse_translation(out: Path, scenario: Scenario) -> dict[str, Any]:
     """A translation run: the transcript, the ear-voice spans and whose voice each turn was given."""
     sim, edge = read_run(out)
@@ -621,7 +639,8 @@ def analyse_translation(out: Path, scenario: Scenario) -> dict[str, Any]:
                 line.attributed.append(t.speaker)
         whisper = next((h for h in line.heard if h.output == "ear"), None)
         if line.speaker == "other" and whisper is not None:
-            line.ear_voice_span_s = round(whisper.start_s - line.start_s, 3)
+            first_word = line.start_s + first_word_s(scenario.utterances[line.index - 1])
+            line.ear_voice_span_s = round(whisper.start_s - first_word, 3)
     attributed = [(line.speaker, said) for line in lines for said in line.attributed]
     correct = sum(truth == said for truth, said in attributed)
     failures = []
