@@ -4,14 +4,15 @@
 input it was fed, each followed by the decisions it gave::
 
     {"arbiter": "turn", "version": 1, "policy": "model", "settings": {...}, "barge_in_ms": 200,
-     "overlaps": {"max_overlap_ms": 700, "verdict_wait_ms": 400}}
+     "overlaps": {"max_overlap_ms": 700, "verdict_wait_ms": 400, "max_backchannel_ms": 1500}}
     {"in": "frame", "seq": 812, "speech": 0.0123, "end": 0.97}
     {"out": "tentative_end", "turn_id": 3, "seq": 812, "confidence": 0.97}
 
 Since the arbiter is pure, feeding the recorded inputs to a fresh arbiter with the recorded
 settings must give the recorded decisions, whatever the VAD, the model or the host did at the
 time: a replay test pins the arbiter's behaviour on real runs (``tests/replay/``). A recording
-without ``overlaps`` is of an arbiter that decided speech over an answer by its length alone.
+without ``overlaps`` is of an arbiter that decided speech over an answer by its length alone; one
+whose ``overlaps`` has no ``max_backchannel_ms`` replays with its default.
 """
 
 from __future__ import annotations
