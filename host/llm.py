@@ -259,7 +259,13 @@ class _LlamaStream(TextStream):
 
     async def aclose(self) -> None:
         self._stop.set()
-        await asyncio.shield(self._worker)
+        try:
+            await asyncio.shield(self._worker)
+        except asyncio.CancelledError:
+            # Closed by a task being cancelled (a barge-in): the model still stops before this
+            # returns, within a token of the stop, so nothing generates on behind the caller.
+            await asyncio.wait([self._worker])
+            raise
 
 
 # ------------------------------------------------------------------------- any OpenAI-compatible server
