@@ -86,6 +86,10 @@ class Edge:
         self.silence_frames(5)
         onset = self.audio(packets)
         self.turn(pb.TurnEvent.SPEECH_START, turn_id, onset)
+        self.end_turn(turn_id, confirm)
+
+    def end_turn(self, turn_id: int, confirm: bool = True) -> None:
+        """200 ms of silence after the speech, then its tentative (and confirmed) end."""
         self.silence_frames(10)
         self.turn(pb.TurnEvent.TENTATIVE_END, turn_id, self.seq - 1)
         if confirm:

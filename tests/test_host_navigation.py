@@ -167,9 +167,7 @@ async def test_a_cue_the_wearer_starts_talking_with_gives_way_and_is_said_after_
             got = await edge.recv_until(response_of(pb.ResponseEvent.CANCELLED))
             assert got[-1].response.response_id == cue.response_id
         edge.turn(pb.TurnEvent.SPEECH_START, 2, onset, barge_in=edge_saw != "late_onset")
-        edge.silence_frames(10)
-        edge.turn(pb.TurnEvent.TENTATIVE_END, 2, edge.seq - 1)
-        edge.turn(pb.TurnEvent.CONFIRMED_END, 2, edge.seq - 1)
+        edge.end_turn(2)
         got, answer = await _answered(edge, 2)
         cancelled = [m.response for m in got if response_of(pb.ResponseEvent.CANCELLED)(m)]
         assert [c.response_id for c in cancelled] == ([] if edge_saw == "overlap" else [cue.response_id])
@@ -185,9 +183,7 @@ def _talk_over(edge: Edge, cue: pb.ResponseEvent, turn_id: int, packets: list[by
     edge.send(playback=pb.PlaybackEvent(kind=pb.PlaybackEvent.INTERRUPTED, response_id=cue.response_id,
                                         heard_samples=12800))  # fmt: skip
     edge.turn(pb.TurnEvent.SPEECH_START, turn_id, onset, barge_in=True)
-    edge.silence_frames(10)
-    edge.turn(pb.TurnEvent.TENTATIVE_END, turn_id, edge.seq - 1)
-    edge.turn(pb.TurnEvent.CONFIRMED_END, turn_id, edge.seq - 1)
+    edge.end_turn(turn_id)
 
 
 async def test_a_cue_the_wearer_stops_with_a_question_is_said_again_after_the_answer(models):
